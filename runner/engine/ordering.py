@@ -1,0 +1,99 @@
+"""The order Elasticsearch puts events in: timestamp, then tiebreaker (missing last), then index and load order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from runner.engine.fields import FieldReader
+from runner.errors import RuleRunnerError
+
+
+class OrderingError(RuleRunnerError):
+    """A document whose timestamp or tiebreaker cannot order it (Elasticsearch: `invalid_argument_exception`)."""
+
+
+def value_rank(value: Any) -> tuple:
+    """A total order over mixed scalar values: numbers, then strings, then booleans; null last."""
+    if value is None:
+        return (3,)
+    if isinstance(value, bool):
+        return (2, value)
+    if isinstance(value, (int, float)):
+        return (0, value)
+    return (1, str(value))
+
+
+@dataclass(frozen=True, slots=True)
+class Ordinal:
+    """Where an event sits in the stream; compares like Elasticsearch's `Ordinal` (plus load order)."""
+
+    timestamp: int  # epoch nanoseconds
+    tiebreaker: tuple
+    index: str
+    position: int
+
+    @property
+    def key(self) -> tuple:
+        return (self.timestamp, self.tiebreaker, self.index, self.position)
+
+    @property
+    def millis(self) -> int:
+        return self.timestamp // 1_000_000
+
+    def __lt__(self, other: Ordinal) -> bool:
+        return self.key < other.key
+
+    def __le__(self, other: Ordinal) -> bool:
+        return self.key <= other.key
+
+
+class OrdinalReader:
+    """Reads the timestamp and tiebreaker of a document of one index."""
+
+    __slots__ = ("timestamp", "tiebreaker", "timestamp_field", "tiebreaker_field")
+
+    def __init__(
+        self,
+        timestamp: FieldReader,
+        tiebreaker: FieldReader | None,
+        timestamp_field: str,
+        tiebreaker_field: str | None,
+    ) -> None:
+        self.timestamp = timestamp
+        self.tiebreaker = tiebreaker
+        self.timestamp_field = timestamp_field
+        self.tiebreaker_field = tiebreaker_field
+
+    def timestamp_of(self, source: dict[str, Any]) -> int | None:
+        values = self.timestamp.values(source)
+        if len(values) != 1 or self.timestamp.family != "date":
+            return None
+        return values[0]
+
+    def ordinal(self, doc: dict[str, Any], position: int, strict: bool) -> Ordinal | None:
+        """The document's ordinal; None (or, when `strict`, an error) if its timestamp is missing or multi-valued."""
+        source = doc["_source"]
+        values = self.timestamp.values(source)
+        if len(values) != 1 or self.timestamp.family != "date":
+            if not strict:
+                return None
+            what = "multiple values" if len(values) > 1 else "no date value"
+            raise OrderingError(
+                f"timestamp field [{self.timestamp_field}] has {what} in document [{doc.get('_id')}] of index "
+                f"[{doc.get('_index')}]; sequences need exactly one date per event"
+            )
+        tiebreak: tuple = (3,)
+        if self.tiebreaker is not None:
+            tb_values = self.tiebreaker.values(source)
+            if len(tb_values) > 1:
+                raise OrderingError(
+                    f"tiebreaker field [{self.tiebreaker_field}] has multiple values in document [{doc.get('_id')}] "
+                    f"of index [{doc.get('_index')}]"
+                )
+            if tb_values:
+                tiebreak = value_rank(tb_values[0])
+        return Ordinal(values[0], tiebreak, str(doc.get("_index", "")), position)
+
+
+__all__ = ["Ordinal", "OrderingError", "OrdinalReader", "value_rank"]

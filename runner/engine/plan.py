@@ -1,0 +1,150 @@
+"""A query prepared for execution: stages with `runs` expanded, and per-index compiled filters and key readers."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from runner.engine.compile import Compiler, Predicate
+from runner.engine.fields import FieldReader, IndexContext
+from runner.engine.ordering import OrdinalReader
+from runner.eql import nodes as n
+from runner.eql.analyzer import fields_of
+from runner.eql.schema import Schema
+
+
+@dataclass(frozen=True, slots=True)
+class StageSpec:
+    """One stage after `runs` expansion: its filter, its full key list (query keys + stage keys), missing or not."""
+
+    filter: n.EventFilter
+    keys: tuple[n.Expr, ...]
+    missing: bool = False
+
+
+def expand_stages(query: n.Query) -> tuple[list[StageSpec], StageSpec | None]:
+    if isinstance(query, n.EventQuery):
+        return [StageSpec(query.filter, ())], None
+    assert isinstance(query, (n.SequenceQuery, n.SampleQuery))
+    stages = []
+    for stage in query.stages:
+        spec = StageSpec(stage.filter, tuple(query.keys) + tuple(stage.keys), stage.missing)
+        stages.extend([spec] * (stage.runs or 1))
+    until = getattr(query, "until", None)
+    until_spec = StageSpec(until.filter, tuple(query.keys) + tuple(until.keys)) if until is not None else None
+    return stages, until_spec
+
+
+def null_fields(query: n.Query, schema: Schema | None) -> frozenset[str]:
+    """Optional fields that no searched index maps: Elasticsearch reads them as `null`."""
+    if not schema:
+        return frozenset()
+    stages, until = expand_stages(query)
+    names: set[str] = set()
+    for spec in stages + ([until] if until else []):
+        for expr in (spec.filter.condition, *spec.keys):
+            for f in fields_of(expr):
+                if f.optional and not schema.lookup(f.name):
+                    names.add(f.name)
+    return frozenset(names)
+
+
+KeyExtractor = Callable[[dict[str, Any]], "list[tuple] | None"]
+
+
+def key_extractor(readers: list[tuple[FieldReader | None, bool]], bucket: bool) -> KeyExtractor:
+    """Join keys of a document: the cartesian product of each key field's values (nulls dropped, duplicates once).
+
+    A document lacking a value for a required key takes no part; an optional key without a value is null.
+    `bucket` renders values as a composite aggregation does (samples), otherwise as the fields API does.
+    """
+
+    def extract(source: dict[str, Any]) -> list[tuple] | None:
+        columns: list[list[Any]] = []
+        for reader, optional in readers:
+            rendered: list[Any] = []
+            if reader is not None:
+                values = reader.values(source)
+                if values:
+                    ftype = reader.ftype
+                    assert ftype is not None
+                    render = ftype.bucket_key if bucket else ftype.render
+                    for value in values:
+                        shown = render(value)
+                        if shown not in rendered:
+                            rendered.append(shown)
+            if not rendered:
+                if not optional:
+                    return None
+                rendered = [None]
+            columns.append(rendered)
+        if len(columns) == 1:
+            return [(v,) for v in columns[0]]
+        return [tuple(combination) for combination in itertools.product(*columns)]
+
+    return extract
+
+
+@dataclass(slots=True)
+class IndexPlan:
+    """A query compiled for one index."""
+
+    filters: list[Predicate]
+    keys: list[KeyExtractor]
+    until_filter: Predicate | None
+    until_keys: KeyExtractor | None
+    ordinal: OrdinalReader
+
+
+class QueryPlan:
+    def __init__(
+        self,
+        query: n.Query,
+        schema: Schema | None,
+        timestamp_field: str,
+        tiebreaker_field: str | None,
+        event_category_field: str,
+    ) -> None:
+        self.query = query
+        self.stages, self.until = expand_stages(query)
+        self.null_fields = null_fields(query, schema)
+        self.timestamp_field = timestamp_field
+        self.tiebreaker_field = tiebreaker_field
+        self.category_field = event_category_field
+        self.bucket_keys = isinstance(query, n.SampleQuery)
+
+    def condition(self, spec: StageSpec) -> n.Expr:
+        if spec.filter.category is None:
+            return spec.filter.condition
+        category = n.Comparison("==", n.Field(tuple(self.category_field.split("."))), n.Literal(spec.filter.category))
+        return n.And(category, spec.filter.condition)
+
+    def for_index(self, ctx: IndexContext) -> IndexPlan:
+        plan = ctx.compiled
+        if plan is None:
+            plan = ctx.compiled = self._compile(ctx)
+        return plan
+
+    def _keys(self, ctx: IndexContext, spec: StageSpec) -> KeyExtractor:
+        readers: list[tuple[FieldReader | None, bool]] = []
+        for key in spec.keys:
+            assert isinstance(key, n.Field)
+            reader = None if key.name in self.null_fields and key.optional else ctx.reader(key.name)
+            readers.append((reader, key.optional))
+        return key_extractor(readers, self.bucket_keys)
+
+    def _compile(self, ctx: IndexContext) -> IndexPlan:
+        compiler = Compiler(ctx, self.null_fields)
+        filters = [compiler.filter(self.condition(spec)) for spec in self.stages]
+        keys = [self._keys(ctx, spec) for spec in self.stages]
+        until_filter = until_keys = None
+        if self.until is not None:
+            until_filter = compiler.filter(self.condition(self.until))
+            until_keys = self._keys(ctx, self.until)
+        tiebreaker = ctx.reader(self.tiebreaker_field) if self.tiebreaker_field else None
+        ordinal = OrdinalReader(ctx.reader(self.timestamp_field), tiebreaker, self.timestamp_field, self.tiebreaker_field)
+        return IndexPlan(filters, keys, until_filter, until_keys, ordinal)
+
+
+__all__ = ["IndexPlan", "QueryPlan", "StageSpec", "expand_stages", "key_extractor", "null_fields"]

@@ -1,0 +1,247 @@
+"""`search()`: run an EQL query over documents and answer with the body of an Elasticsearch `_eql/search` response."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from runner.engine.fields import IndexContext
+from runner.engine.limits import Window, limit_chain
+from runner.engine.ordering import Ordinal
+from runner.engine.plan import IndexPlan, QueryPlan
+from runner.engine.response import event_hit, response_body, sequence_hit
+from runner.engine.samples import SampleCollector
+from runner.engine.sequences import SequenceMatcher
+from runner.eql import nodes as n
+from runner.eql import parse, verify
+from runner.eql.schema import Mapping as FieldMappings
+from runner.eql.schema import MappingError, Schema
+from runner.errors import RuleRunnerError
+
+
+class SearchRequestError(RuleRunnerError, ValueError):
+    """A search request Elasticsearch would refuse with HTTP 400 before running it."""
+
+
+class DocumentError(RuleRunnerError, ValueError):
+    """A document that is not `{"_index": str, "_id": str, "_source": dict}`."""
+
+
+def search(
+    documents: Iterable[Mapping[str, Any]],
+    query: str | n.Query,
+    *,
+    mappings: Mapping[str, Any] | None = None,
+    timestamp_field: str = "@timestamp",
+    tiebreaker_field: str | None = None,
+    event_category_field: str = "event.category",
+    size: int = 10,
+    result_position: str = "tail",
+    max_samples_per_key: int = 1,
+) -> dict[str, Any]:
+    """Run `query` over `documents` with Elasticsearch's EQL semantics.
+
+    `documents` yields `{"_index", "_id", "_source"}` and is streamed. Sequences need events in timestamp order:
+    when documents come in that order memory stays bounded by the open sequences; otherwise the engine goes over a
+    re-iterable input a second time, or keeps the candidate events of a one-shot iterator, and sorts them.
+    `mappings` maps index names to Elasticsearch mapping bodies; with it the query is verified as Elasticsearch
+    would (unknown fields, types), and fields are read with their mapped types. Without it fields are mapped
+    dynamically from the documents, as Elasticsearch's default mapping would.
+    """
+    started = time.monotonic()
+    _check_request(timestamp_field, event_category_field, size, result_position, max_samples_per_key)
+    parsed = _parse(query)
+    schema = _schema(mappings)
+    if schema:
+        verify(parsed, schema, event_category_field)
+    plan = QueryPlan(parsed, schema, timestamp_field, tiebreaker_field, event_category_field)
+    contexts = _Contexts(schema)
+    if isinstance(parsed, n.EventQuery):
+        hits = {"events": _run_events(documents, plan, contexts, size, result_position)}
+    elif isinstance(parsed, n.SequenceQuery):
+        hits = {"sequences": _run_sequences(documents, plan, contexts, size, result_position)}
+    else:
+        hits = {"sequences": _run_samples(documents, plan, contexts, size, max_samples_per_key)}
+    return response_body(hits, took=int((time.monotonic() - started) * 1000))
+
+
+def _check_request(
+    timestamp_field: str, event_category_field: str, size: int, result_position: str, max_samples_per_key: int
+) -> None:
+    if not timestamp_field:
+        raise SearchRequestError("timestamp field is null or empty")
+    if not event_category_field:
+        raise SearchRequestError("event category field is null or empty")
+    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+        raise SearchRequestError("size must be greater than or equal to 0")
+    if result_position not in ("head", "tail"):
+        raise SearchRequestError(f"result_position must be [head] or [tail], not [{result_position}]")
+    if isinstance(max_samples_per_key, bool) or not isinstance(max_samples_per_key, int) or max_samples_per_key < 1:
+        raise SearchRequestError("max_samples_per_key must be greater than 0")
+
+
+def _parse(query: str | n.Query) -> n.Query:
+    if isinstance(query, n.Query):
+        return query
+    if not isinstance(query, str) or not query.strip():
+        raise SearchRequestError("query is null or empty")
+    return parse(query)
+
+
+def _schema(mappings: Mapping[str, Any] | None) -> Schema | None:
+    if mappings is None:
+        return None
+    try:
+        return Schema.from_mappings(mappings)
+    except MappingError as err:
+        raise SearchRequestError(f"invalid mapping: {err}") from None
+
+
+class _Contexts:
+    """Index contexts, made on first sight of an index; an index without a mapping is mapped dynamically."""
+
+    def __init__(self, schema: Schema | None) -> None:
+        self.schema = schema
+        self._by_name: dict[str, IndexContext] = {}
+
+    def get(self, index: str) -> IndexContext:
+        ctx = self._by_name.get(index)
+        if ctx is None:
+            mapping = self.schema.indices.get(index) if self.schema else None
+            if mapping is not None:
+                # a private copy: dynamic additions for this search must not leak into the caller's mapping
+                mapping = FieldMappings(dict(mapping.fields), dict(mapping.aliases), set(mapping.objects), mapping.dynamic)
+            ctx = self._by_name[index] = IndexContext(index, mapping)
+        return ctx
+
+
+def _documents(documents: Iterable[Mapping[str, Any]]) -> Iterator[tuple[int, Mapping[str, Any], str, dict[str, Any]]]:
+    for position, doc in enumerate(documents):
+        try:
+            index = doc["_index"]
+            source = doc["_source"]
+        except (KeyError, TypeError):
+            raise DocumentError(
+                f"document #{position} must be a mapping with '_index', '_id' and '_source', got {_describe(doc)}"
+            ) from None
+        if not isinstance(source, dict):
+            raise DocumentError(f"document #{position} ('_id' {doc.get('_id')!r}): '_source' must be an object")
+        yield position, doc, str(index), source
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return "keys " + ", ".join(sorted(map(str, value.keys()))[:5])
+    return type(value).__name__
+
+
+# ---- event queries -----------------------------------------------------------------------------------------------------
+
+
+def _run_events(
+    documents: Iterable[Mapping[str, Any]], plan: QueryPlan, contexts: _Contexts, size: int, result_position: str
+) -> list[dict[str, Any]]:
+    window: Window[Mapping[str, Any]] = Window(limit_chain(plan.query, size, result_position))
+    for position, doc, index, source in _documents(documents):
+        compiled = plan.for_index(contexts.get(index))
+        if not compiled.filters[0](source):
+            continue
+        ordinal = compiled.ordinal.ordinal(doc, position, strict=False)
+        # events without a usable timestamp sort after every other (Elasticsearch's missing: _last)
+        key = (0, ordinal.key) if ordinal is not None else (1, index, position)
+        window.add(key, doc)
+    return [event_hit(doc) for doc in window.results()]
+
+
+# ---- sequences ---------------------------------------------------------------------------------------------------------
+
+
+def _run_sequences(
+    documents: Iterable[Mapping[str, Any]], plan: QueryPlan, contexts: _Contexts, size: int, result_position: str
+) -> list[dict[str, Any]]:
+    query = plan.query
+    assert isinstance(query, n.SequenceQuery)
+    chain = limit_chain(query, size, result_position)
+    maxspan = query.maxspan.millis * 1_000_000 if query.maxspan is not None else None
+    missing = [spec.missing for spec in plan.stages]
+
+    def fresh() -> SequenceMatcher:
+        return SequenceMatcher(missing, maxspan, chain)
+
+    reiterable = not isinstance(documents, Iterator)
+    matcher = fresh()
+    buffered: list[tuple[Ordinal, Mapping[str, Any], list[list[tuple] | None], list[tuple] | None]] | None = (
+        None if reiterable else []
+    )
+    previous: Ordinal | None = None
+    in_order = True
+    for candidate in _sequence_candidates(documents, plan, contexts):
+        ordinal, doc, stage_keys, until_keys = candidate
+        if buffered is not None:
+            buffered.append(candidate)
+        if not in_order:
+            continue
+        if previous is not None and ordinal < previous:
+            in_order = False
+            if buffered is None:
+                break  # go over the input again and sort its candidates
+            continue
+        matcher.feed(doc, ordinal, stage_keys, until_keys)
+        previous = ordinal
+    if not in_order:
+        if buffered is None:
+            buffered = list(_sequence_candidates(documents, plan, contexts))
+        buffered.sort(key=lambda c: c[0].key)
+        matcher = fresh()
+        for ordinal, doc, stage_keys, until_keys in buffered:
+            matcher.feed(doc, ordinal, stage_keys, until_keys)
+    sequences = matcher.finish()
+    has_keys = bool(plan.stages[0].keys)
+    return [sequence_hit(s.key if has_keys else None, s.events) for s in sequences]
+
+
+def _sequence_candidates(
+    documents: Iterable[Mapping[str, Any]], plan: QueryPlan, contexts: _Contexts
+) -> Iterator[tuple[Ordinal, Mapping[str, Any], list[list[tuple] | None], list[tuple] | None]]:
+    """Events that match at least one stage (or the until clause), with their ordinal and join keys per stage."""
+    for position, doc, index, source in _documents(documents):
+        compiled: IndexPlan = plan.for_index(contexts.get(index))
+        stage_keys: list[list[tuple] | None] = []
+        matched = False
+        for stage_filter, keys in zip(compiled.filters, compiled.keys):
+            if stage_filter(source):
+                found = keys(source)
+                stage_keys.append(found)
+                matched = matched or bool(found)
+            else:
+                stage_keys.append(None)
+        until_keys = None
+        if compiled.until_filter is not None and compiled.until_filter(source):
+            until_keys = compiled.until_keys(source)  # type: ignore[misc]
+            matched = matched or bool(until_keys)
+        if not matched:
+            continue
+        ordinal = compiled.ordinal.ordinal(doc, position, strict=True)
+        assert ordinal is not None
+        yield ordinal, doc, stage_keys, until_keys
+
+
+# ---- samples -----------------------------------------------------------------------------------------------------------
+
+
+def _run_samples(
+    documents: Iterable[Mapping[str, Any]], plan: QueryPlan, contexts: _Contexts, size: int, max_samples_per_key: int
+) -> list[dict[str, Any]]:
+    collector = SampleCollector(len(plan.stages), max_samples_per_key, limit_chain(plan.query, size, "head", samples=True))
+    for position, doc, index, source in _documents(documents):
+        compiled = plan.for_index(contexts.get(index))
+        stage_keys = [
+            keys(source) if stage_filter(source) else None for stage_filter, keys in zip(compiled.filters, compiled.keys)
+        ]
+        if any(stage_keys):
+            collector.feed(doc, index, position, stage_keys)
+    return [sequence_hit(key, events) for key, events in collector.results()]
+
+
+__all__ = ["DocumentError", "SearchRequestError", "search"]

@@ -1,0 +1,404 @@
+"""How each Elasticsearch field type indexes a `_source` value, reads a query literal, orders and renders values.
+
+The engine never compares raw `_source` values: it compares what Elasticsearch would have indexed (a keyword's
+string, a long's integer, a date's epoch time, an ip's 128-bit address, a version's ordering key). One `FieldType` per
+mapping type family holds those rules.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+from runner.engine.dates import NANOS_PER_MILLI, date_parser, date_range, format_date
+from runner.eql.schema import FieldMapping, type_family
+
+
+def java_double(value: float) -> str:
+    """`Double.toString`: how Elasticsearch turns a JSON decimal into a keyword or a string."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    if value == 0:
+        return "-0.0" if math.copysign(1.0, value) < 0 else "0.0"
+    sign = "-" if value < 0 else ""
+    exact = Decimal(repr(abs(value)))  # shortest round-trip digits, as Java 19+ prints them
+    digits = "".join(map(str, exact.as_tuple().digits)).rstrip("0") or "0"
+    exponent = exact.adjusted()
+    if 1e-3 <= abs(value) < 1e7:
+        if exponent >= 0:
+            whole = digits[: exponent + 1].ljust(exponent + 1, "0")
+            fraction = digits[exponent + 1 :] or "0"
+        else:
+            whole = "0"
+            fraction = "0" * (-exponent - 1) + digits
+        return f"{sign}{whole}.{fraction}"
+    return f"{sign}{digits[0]}.{digits[1:] or '0'}E{exponent}"
+
+
+def to_text(value: Any) -> str:
+    """A scalar as Elasticsearch's string form (keyword indexing, `string()`, `concat()`)."""
+    if isinstance(value, str):
+        return value
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, float):
+        return java_double(value)
+    return str(value)
+
+
+class FieldType:
+    """Rules of one type family. Subclasses override what differs."""
+
+    family = "keyword"
+    numeric = False
+
+    def __init__(self, mapping: FieldMapping | None = None) -> None:
+        self.mapping = mapping
+
+    def index(self, raw: Any) -> Any:
+        """One `_source` scalar → the indexed value, or None when Elasticsearch would not index it."""
+        raise NotImplementedError
+
+    def literal(self, value: Any) -> Any:
+        """A query literal → a value comparable with indexed values, or None if it cannot be one."""
+        return self.index(value)
+
+    def literal_range(self, value: Any) -> tuple[Any, Any] | None:
+        """The indexed values a literal stands for in a term or range query, as an inclusive interval (a point for
+        most types; a whole second for `"2017-08-30T20:47:33Z"` on a date; a network for a CIDR on an ip)."""
+        target = self.literal(value)
+        return None if target is None else (target, target)
+
+    def render(self, value: Any) -> Any:
+        """An indexed value as the fields API renders it (sequence join keys)."""
+        return value
+
+    def bucket_key(self, value: Any) -> Any:
+        """An indexed value as a composite aggregation key renders it (sample join keys)."""
+        return self.render(value)
+
+    def script_value(self, value: Any) -> Any:
+        """An indexed value as a script (function arguments, arithmetic) sees it."""
+        return value
+
+    def sort_key(self, value: Any) -> Any:
+        return value
+
+
+class KeywordType(FieldType):
+    family = "keyword"
+
+    def __init__(self, mapping: FieldMapping | None = None, ignore_above: int | None = None) -> None:
+        super().__init__(mapping)
+        self.ignore_above = ignore_above
+
+    def index(self, raw: Any) -> Any:
+        if isinstance(raw, (dict, list)):
+            return None
+        text = to_text(raw)
+        if self.ignore_above is not None and len(text) > self.ignore_above:
+            return None
+        return text
+
+    def literal(self, value: Any) -> Any:
+        if isinstance(value, (dict, list)) or value is None:
+            return None
+        return to_text(value)
+
+
+_INTEGER_TEXT = re.compile(r"[+-]?\d+(?:\.\d*)?(?:[eE][+-]?\d+)?\Z")
+
+
+class IntegerType(FieldType):
+    family = "integer"
+    numeric = True
+
+    def index(self, raw: Any) -> Any:
+        if isinstance(raw, bool):
+            return None
+        if isinstance(raw, int):
+            return raw
+        if isinstance(raw, float):
+            return int(raw) if math.isfinite(raw) else None
+        if isinstance(raw, str) and _INTEGER_TEXT.match(raw.strip()):
+            number = float(raw) if any(c in raw for c in ".eE") else int(raw)
+            return int(number)
+        return None
+
+    def literal(self, value: Any) -> Any:
+        # a decimal literal compares with integers as a number (range queries round the bound)
+        if isinstance(value, bool) or value is None:
+            return None
+        if isinstance(value, (int, float)):
+            return value
+        return self.index(value)
+
+
+class RationalType(FieldType):
+    family = "rational"
+    numeric = True
+
+    def index(self, raw: Any) -> Any:
+        if isinstance(raw, bool):
+            return None
+        if isinstance(raw, (int, float)):
+            return float(raw)
+        if isinstance(raw, str):
+            try:
+                return float(raw)
+            except ValueError:
+                return None
+        return None
+
+    def literal(self, value: Any) -> Any:
+        if isinstance(value, bool) or value is None:
+            return None
+        if isinstance(value, (int, float)):
+            return value
+        return self.index(value)
+
+
+class BooleanType(FieldType):
+    family = "boolean"
+
+    def index(self, raw: Any) -> Any:
+        if isinstance(raw, bool):
+            return raw
+        if raw == "true":
+            return True
+        if raw == "false" or raw == "":
+            return False
+        return None
+
+
+class DateType(FieldType):
+    """Values are epoch nanoseconds; a `date` field keeps millisecond precision."""
+
+    family = "date"
+
+    def __init__(self, mapping: FieldMapping | None = None) -> None:
+        super().__init__(mapping)
+        self.nanos = bool(mapping and mapping.type == "date_nanos")
+        self.format = mapping.format if mapping else None
+        self.parse = date_parser(self.format)
+
+    def index(self, raw: Any) -> Any:
+        nanos = self.parse(raw)
+        if nanos is None:
+            return None
+        if not self.nanos:
+            nanos -= nanos % NANOS_PER_MILLI
+        return nanos
+
+    def literal(self, value: Any) -> Any:
+        bounds = self.literal_range(value)
+        return None if bounds is None else bounds[0]
+
+    def literal_range(self, value: Any) -> tuple[Any, Any] | None:
+        if isinstance(value, bool) or value is None:
+            return None
+        return date_range(value, self.format) or date_range(value, None)
+
+    def render(self, value: Any) -> Any:
+        return format_date(value, self.format, self.nanos)
+
+    def bucket_key(self, value: Any) -> Any:
+        return value // NANOS_PER_MILLI
+
+    def script_value(self, value: Any) -> Any:
+        return value // NANOS_PER_MILLI
+
+
+class IpType(FieldType):
+    """Values are `ipaddress` objects normalised to IPv6 (IPv4 as IPv4-mapped), ordered like Elasticsearch's bytes."""
+
+    family = "ip"
+
+    def index(self, raw: Any) -> Any:
+        if not isinstance(raw, str):
+            return None
+        return parse_ip(raw)
+
+    def literal_range(self, value: Any) -> tuple[Any, Any] | None:
+        if isinstance(value, str) and "/" in value:
+            # a term query on an ip field accepts a CIDR and matches the whole network
+            try:
+                return parse_cidr(value)
+            except CidrError:
+                return None
+        return super().literal_range(value)
+
+    def render(self, value: Any) -> Any:
+        return format_ip(value)
+
+    def script_value(self, value: Any) -> Any:
+        return format_ip(value)
+
+
+def parse_ip(text: str) -> int | None:
+    """An address as the 128-bit integer Elasticsearch indexes (IPv4 mapped into IPv6)."""
+    try:
+        address = ipaddress.ip_address(text.strip())
+    except ValueError:
+        return None
+    if address.version == 4:
+        return 0xFFFF_0000_0000 | int(address)
+    mapped = address.ipv4_mapped  # type: ignore[union-attr]
+    if mapped is not None:
+        return 0xFFFF_0000_0000 | int(mapped)
+    return int(address)
+
+
+class CidrError(ValueError):
+    pass
+
+
+@lru_cache(maxsize=4096)
+def parse_cidr(text: str) -> tuple[int, int]:
+    """A CIDR (or a single address) as an inclusive range of 128-bit addresses, IPv4 mapped into IPv6."""
+    try:
+        network = ipaddress.ip_network(text.strip(), strict=False)
+    except ValueError:
+        raise CidrError(f"[{text}] is not a valid CIDR or IP address") from None
+    if network.version == 4:
+        base = 0xFFFF_0000_0000
+        return base | int(network.network_address), base | int(network.broadcast_address)
+    return int(network.network_address), int(network.broadcast_address)
+
+
+def format_ip(value: int) -> str:
+    if value >> 32 == 0xFFFF:
+        return str(ipaddress.IPv4Address(value & 0xFFFF_FFFF))
+    return str(ipaddress.IPv6Address(value))
+
+
+_SEMVER = re.compile(
+    r"(?P<main>\d+(?:\.\d+)*)"
+    r"(?:-(?P<pre>[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?"
+    r"(?:\+(?P<build>[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?\Z"
+)
+
+
+class VersionKey(tuple):
+    """An ordering key for a `version` value; equality is on the original text."""
+
+
+def version_key(text: str) -> tuple:
+    """Elasticsearch's `version` ordering: valid SemVer-like versions by their parts, prereleases before releases,
+    invalid versions after every valid one, among themselves by their text."""
+    match = _SEMVER.match(text)
+    if match is None:
+        return (1, text)
+    main = tuple(int(p) for p in match.group("main").split("."))
+    pre = match.group("pre")
+    if pre is None:
+        pre_key: tuple = (1,)
+    else:
+        parts = []
+        for part in pre.split("."):
+            parts.append((0, int(part), "") if part.isdigit() else (1, 0, part))
+        pre_key = (0, tuple(parts))
+    return (0, main, pre_key)
+
+
+class VersionType(FieldType):
+    family = "version"
+
+    def index(self, raw: Any) -> Any:
+        if isinstance(raw, (dict, list, bool)) or raw is None:
+            return None
+        return Version(to_text(raw))
+
+    def literal(self, value: Any) -> Any:
+        if isinstance(value, (dict, list, bool)) or value is None:
+            return None
+        return Version(to_text(value))
+
+    def render(self, value: Any) -> Any:
+        return value.text
+
+    def script_value(self, value: Any) -> Any:
+        return value.text
+
+
+@dataclass(frozen=True, slots=True, order=False)
+class Version:
+    text: str
+
+    @property
+    def key(self) -> tuple:
+        return version_key(self.text)
+
+    def __lt__(self, other: Version) -> bool:
+        return self.key < other.key
+
+    def __le__(self, other: Version) -> bool:
+        return self.key <= other.key
+
+    def __gt__(self, other: Version) -> bool:
+        return self.key > other.key
+
+    def __ge__(self, other: Version) -> bool:
+        return self.key >= other.key
+
+
+class UnsupportedType(FieldType):
+    """Types EQL cannot query (geo, binary, ...): nothing is comparable."""
+
+    family = "unsupported"
+
+    def index(self, raw: Any) -> Any:
+        return None
+
+
+def field_type(mapping: FieldMapping) -> FieldType:
+    """The `FieldType` for a mapped field (for `text`, the rules of its exact sub-field)."""
+    family = type_family(mapping.type)
+    if family == "keyword":
+        return KeywordType(mapping, mapping.ignore_above)
+    if family == "text":
+        return KeywordType(mapping, None)  # callers read the exact sub-field; see fields.py
+    if family == "integer":
+        return IntegerType(mapping)
+    if family == "rational":
+        return RationalType(mapping)
+    if family == "date":
+        return DateType(mapping)
+    if family == "ip":
+        return IpType(mapping)
+    if family == "version":
+        return VersionType(mapping)
+    if family == "boolean":
+        return BooleanType(mapping)
+    return UnsupportedType(mapping)
+
+
+__all__ = [
+    "BooleanType",
+    "CidrError",
+    "DateType",
+    "FieldType",
+    "IntegerType",
+    "IpType",
+    "KeywordType",
+    "RationalType",
+    "UnsupportedType",
+    "Version",
+    "VersionType",
+    "field_type",
+    "format_ip",
+    "java_double",
+    "parse_cidr",
+    "parse_ip",
+    "to_text",
+    "version_key",
+]

@@ -1,0 +1,477 @@
+"""Parse tree → `runner.eql.nodes`, raising Elasticsearch's parser-level errors (`EqlSyntaxError`).
+
+The grammar accepts a few constructs only so that they can be rejected here with Elasticsearch's wording
+(single-quoted strings, `=`, `join`, process relationships, unknown pipes, bad `maxspan` units or `runs` values).
+"""
+
+from __future__ import annotations
+
+import re
+
+from lark import Token, Transformer, Tree, v_args
+from lark.exceptions import VisitError
+
+from runner.eql import nodes as n
+from runner.eql.errors import EqlSyntaxError, EqlVerificationError, Problem
+from runner.eql.signatures import signature
+from runner.eql.suggest import did_you_mean
+
+_TIME_UNITS = {"ms", "s", "m", "h", "d"}
+_MAX_RUNS = 100
+
+
+def _span_of(item: object) -> n.Span:
+    if isinstance(item, n.Span):
+        return item
+    if isinstance(item, Token):
+        return n.Span(item.line or 0, item.column or 0)
+    meta = getattr(item, "meta", None)
+    if meta is not None and not getattr(meta, "empty", True):
+        return n.Span(meta.line, meta.column)
+    span = getattr(item, "span", None)
+    if isinstance(span, n.Span):
+        return span
+    return n.NO_SPAN
+
+
+def _error(at: object, message: str) -> EqlSyntaxError:
+    span = _span_of(at)
+    return EqlSyntaxError(span.line, span.column, message)
+
+
+# ---- strings ---------------------------------------------------------------------------------------------------------
+
+_ESCAPES = {"t": "\t", "b": "\b", "f": "\f", "n": "\n", "r": "\r", '"': '"', "'": "'", "\\": "\\"}
+_UNICODE = re.compile(r"\{([0-9a-fA-F]+)\}")
+
+
+def unquote_string(token: Token) -> tuple[str, bool]:
+    """Return the value of a STRING token and whether it was a raw (triple-quoted) string."""
+    text = str(token)
+    if text.startswith("?"):
+        raise _error(token, f'Use triple double quotes ["""] to define unescaped string literals, not [?{text[1]}]')
+    if text.startswith('"""'):
+        return text[3:-3], True
+    if text.startswith("'"):
+        raise _error(token, "Use double quotes [\"] to define string literals, not single quotes [']")
+    body = text[1:-1]
+    if "\\" not in body:
+        return body, False
+    out: list[str] = []
+    i = 0
+    while i < len(body):
+        ch = body[i]
+        if ch != "\\":
+            out.append(ch)
+            i += 1
+            continue
+        nxt = body[i + 1]
+        if nxt in _ESCAPES:
+            out.append(_ESCAPES[nxt])
+            i += 2
+        elif nxt == "u":
+            match = _UNICODE.match(body, i + 2)
+            assert match is not None  # the lexer only accepts \\u{hex}
+            digits = match.group(1)
+            if not 2 <= len(digits) <= 8:
+                raise _error(
+                    token, f"Unicode sequence should use [2-8] hex digits, [\\u{{{digits}}}] has [{len(digits)}]"
+                )
+            code = int(digits, 16)
+            if code > 0x10FFFF:
+                raise _error(token, f"Invalid unicode character code [{digits}]")
+            if 0xD800 <= code <= 0xDFFF:
+                raise _error(token, f"Invalid unicode character code, [{digits}] is a surrogate code")
+            out.append(chr(code))
+            i = match.end()
+        else:
+            raise _error(token, f"Unexpected character escape sequence [\\{nxt}]")
+    return "".join(out), False
+
+
+def _number(token: Token) -> int | float:
+    text = str(token)
+    if token.type == "INTEGER":
+        return int(text)
+    return float(text)
+
+
+def _identifier(token: Token) -> str:
+    text = str(token)
+    if token.type == "QUOTED_IDENTIFIER":
+        return text[1:-1].replace("``", "`")
+    if text.endswith("~"):
+        raise _error(token, f"mismatched input '{text}' expecting IDENTIFIER")
+    return text
+
+
+# ---- the transformer -------------------------------------------------------------------------------------------------
+
+_KNOWN_PIPES = ("count", "filter", "head", "sort", "tail", "unique", "unique_count")
+_SUPPORTED_PIPES = ("head", "tail")
+
+
+@v_args(meta=True)
+class _Builder(Transformer):
+    """Bottom-up conversion; every method receives the lark meta (positions) and the converted children."""
+
+    # -- statements --
+
+    def start(self, meta, children):
+        query, *pipes = children
+        return _with_pipes(query, tuple(pipes))
+
+    def event_query(self, meta, children):
+        (event_filter,) = children
+        return n.EventQuery(filter=event_filter, span=event_filter.span)
+
+    def event_filter(self, meta, children):
+        category_item, _where, condition = children
+        if isinstance(category_item, Token) and category_item.type == "ANY":
+            category = None
+        else:
+            category = category_item
+        return n.EventFilter(category=category, condition=condition, span=n.Span(meta.line, meta.column))
+
+    def event_value(self, meta, children):
+        (token,) = children
+        if token.type == "STRING":
+            value, _raw = unquote_string(token)
+            return value
+        return _identifier(token)
+
+    def sequence(self, meta, children):
+        span = n.Span(meta.line, meta.column)
+        keys: tuple[n.Expr, ...] = ()
+        maxspan = None
+        stages: list[n.Stage] = []
+        until = None
+        for child in children[1:]:
+            if isinstance(child, _Header):
+                keys, maxspan = child.keys, child.maxspan
+            elif isinstance(child, _Until):
+                until = child.stage
+            else:
+                stages.append(child)
+        _check_key_counts(stages + ([until] if until is not None else []))
+        if until is not None and until.missing:
+            raise _error(until, "A missing event cannot be used in an [until] clause")
+        count = sum(stage.runs or 1 for stage in stages)
+        if count < 2:
+            raise _error(span, f"A sequence requires a minimum of 2 queries, found [{count}]")
+        if all(stage.missing for stage in stages):
+            raise _error(span, "A sequence requires at least one positive event query; found none")
+        if maxspan is None and any(stage.missing for stage in stages):
+            raise _error(span, "A sequence with missing events ([![...]]) requires [with maxspan]")
+        return n.SequenceQuery(stages=tuple(stages), keys=keys, maxspan=maxspan, until=until, span=span)
+
+    def sequence_header(self, meta, children):
+        keys: tuple[n.Expr, ...] = ()
+        maxspan = None
+        for child in children:
+            if isinstance(child, n.TimeSpan):
+                maxspan = child
+            else:
+                if maxspan is not None:
+                    raise _error(n.Span(meta.line, meta.column), "Please specify sequence [by] before [with] not after")
+                keys = child
+        return _Header(keys, maxspan)
+
+    def sequence_params(self, meta, children):
+        return children[-1]
+
+    def time_unit(self, meta, children):
+        number = children[0]
+        value = number.value
+        text = _print_literal(number)
+        unit_token = children[1] if len(children) > 1 else None
+        if isinstance(value, float):
+            unit_text = str(unit_token) if unit_token is not None else ""
+            raise _error(number, f"Decimal time interval [{text}{unit_text}] not supported; please use a positive integer")
+        if value <= 0:
+            raise _error(number, f"A positive maxspan value is required; found [{text}]")
+        if unit_token is None:
+            raise _error(number, f"No time unit specified, did you mean [s] as in [{text}s]?")
+        unit = str(unit_token)
+        if unit not in _TIME_UNITS:
+            raise _error(
+                unit_token,
+                f"Unrecognized time unit [{unit}] in [{text}{unit}], please specify one of [ms, s, m, h, d]",
+            )
+        return n.TimeSpan(value=value, unit=unit, span=number.span)
+
+    def until(self, meta, children):
+        return _Until(children[-1])
+
+    def sample(self, meta, children):
+        span = n.Span(meta.line, meta.column)
+        keys: tuple[n.Expr, ...] = ()
+        stages: list[n.Stage] = []
+        for child in children[1:]:
+            if isinstance(child, tuple):
+                keys = child
+            else:
+                stages.append(child)
+        for stage in stages:
+            if stage.missing:
+                raise _error(stage, "Missing events are not supported in samples")
+        if len(stages) < 2:
+            raise _error(span, f"A sample requires a minimum of 2 queries, found [{len(stages)}]")
+        _check_key_counts(stages)
+        if not keys and not stages[0].keys:
+            raise _error(span, "A sample requires join keys: use [sample by ...] or [by ...] after each query")
+        return n.SampleQuery(stages=tuple(stages), keys=keys, span=span)
+
+    def join(self, meta, children):
+        raise EqlVerificationError([Problem(meta.line, meta.column, "JOIN command is not supported")])
+
+    def join_keys(self, meta, children):
+        keys = tuple(children[1:])
+        for key in keys:
+            if not isinstance(key, n.Field):
+                raise _error(key, f"Unsupported join key [{_print_literal(key)}]")
+        return keys
+
+    def join_term(self, meta, children):
+        subquery = children[0]
+        keys = children[1] if len(children) > 1 else ()
+        return n.Stage(filter=subquery.filter, keys=keys, missing=subquery.missing, span=subquery.span)
+
+    def sequence_term(self, meta, children):
+        subquery = children[0]
+        keys: tuple[n.Expr, ...] = ()
+        runs = None
+        rest = children[1:]
+        if rest and isinstance(rest[0], tuple):
+            keys = rest[0]
+            rest = rest[1:]
+        if rest:
+            _with, key_token, _asgn, value = rest
+            if str(key_token) != "runs":
+                raise _error(key_token, f"Unrecognized option [{key_token}], expecting [runs]")
+            if not isinstance(value.value, int):
+                raise _error(value, f"A positive runs value is required; found [{_print_literal(value)}]")
+            runs = value.value
+            if runs <= 0:
+                raise _error(value, f"A positive runs value is required; found [{runs}]")
+            if runs > _MAX_RUNS:
+                raise _error(value, f"A query cannot be repeated more than {_MAX_RUNS} times; found [{runs}]")
+        return n.Stage(filter=subquery.filter, keys=keys, runs=runs, missing=subquery.missing, span=subquery.span)
+
+    def subquery(self, meta, children):
+        opener, event_filter = children
+        return _Subquery(event_filter, opener.type == "MISSING_OPEN", n.Span(meta.line, meta.column))
+
+    def pipe(self, meta, children):
+        bar, kind_token, *args = children
+        kind = str(kind_token)
+        if kind not in _KNOWN_PIPES:
+            raise _error(kind_token, f"Unrecognized pipe [{kind}]{did_you_mean(kind, _KNOWN_PIPES)}")
+        if kind not in _SUPPORTED_PIPES:
+            raise _error(kind_token, f"Pipe [{kind}] is not supported")
+        if len(args) != 1:
+            raise _error(bar, f"Pipe [{kind}] expects exactly one argument but found [{len(args)}]")
+        (arg,) = args
+        if not isinstance(arg, n.Literal) or isinstance(arg.value, bool) or not isinstance(arg.value, int) or arg.value < 0:
+            raise _error(arg, f"Pipe [{kind}] expects a positive integer but found [{_print_literal(arg)}]")
+        return n.Pipe(kind=kind, count=arg.value, span=_span_of(bar))  # type: ignore[arg-type]
+
+    # -- boolean expressions --
+
+    def logical_or(self, meta, children):
+        left, _op, right = children
+        return n.Or(left, right, span=n.Span(meta.line, meta.column))
+
+    def logical_and(self, meta, children):
+        left, _op, right = children
+        return n.And(left, right, span=n.Span(meta.line, meta.column))
+
+    def logical_not(self, meta, children):
+        _op, operand = children
+        return n.Not(operand, span=n.Span(meta.line, meta.column))
+
+    def process_check(self, meta, children):
+        raise _error(children[0], "Process relationships are not supported")
+
+    # -- value expressions --
+
+    def comparison(self, meta, children):
+        left, op, right = children
+        return n.Comparison(str(op), left, right, span=n.Span(meta.line, meta.column))  # type: ignore[arg-type]
+
+    def arithmetic(self, meta, children):
+        left, op, right = children
+        return n.Arithmetic(str(op), left, right, span=n.Span(meta.line, meta.column))  # type: ignore[arg-type]
+
+    def negate(self, meta, children):
+        _op, operand = children
+        span = n.Span(meta.line, meta.column)
+        if isinstance(operand, n.Literal) and isinstance(operand.value, (int, float)) and not isinstance(
+            operand.value, bool
+        ):
+            return n.Literal(-operand.value, span=span)
+        return n.Negate(operand, span=span)
+
+    def plus(self, meta, children):
+        return children[1]
+
+    def predicated(self, meta, children):
+        subject, predicate = children
+        span = n.Span(meta.line, meta.column)
+        if predicate[0] == "in":
+            _, negated, insensitive, options = predicate
+            return n.In(subject, tuple(options), case_insensitive=insensitive, negated=negated, span=span)
+        _, kind, insensitive, patterns, grouped = predicate
+        return n.PatternMatch(kind, insensitive, subject, tuple(patterns), grouped=grouped, span=span)
+
+    def in_predicate(self, meta, children):
+        negated = False
+        if isinstance(children[0], Token) and children[0].type == "NOT":
+            negated = True
+            children = children[1:]
+        op, *options = children
+        return ("in", negated, op.type == "IN_INSENSITIVE", options)
+
+    def pattern_op(self, meta, children):
+        return children[0]
+
+    def pattern_predicate(self, meta, children):
+        op, constant = children
+        return self._pattern(op, [constant], grouped=False)
+
+    def pattern_group_predicate(self, meta, children):
+        op, *constants = children
+        return self._pattern(op, constants, grouped=True)
+
+    @staticmethod
+    def _pattern(op: Token, constants: list[n.Literal], grouped: bool):
+        text = str(op)
+        if text == ":":
+            return ("pattern", ":", True, constants, grouped)
+        kind = text.rstrip("~")
+        return ("pattern", kind, text.endswith("~"), constants, grouped)
+
+    def function_call(self, meta, children):
+        name_token, *args = children
+        spelling = str(name_token)
+        insensitive = spelling.endswith("~")
+        bare = spelling[:-1] if insensitive else spelling
+        span = n.Span(meta.line, meta.column)
+        sig = signature(bare)
+        if sig is not None:
+            arity = sig.arity_error(len(args))
+            if arity is not None:
+                raise _error(span, f"error building [{sig.name.lower()}]: {arity}")
+            if insensitive and not sig.case_insensitive:
+                raise _error(span, f"Function [{sig.name}] does not support case-insensitive matching: remove the [~]")
+        return n.FunctionCall(
+            name=sig.name if sig is not None else bare,
+            args=tuple(args),
+            case_insensitive=insensitive,
+            spelling=bare,
+            span=span,
+        )
+
+    def qualified_name(self, meta, children):
+        optional = False
+        if isinstance(children[0], Token) and children[0].type == "OPTIONAL":
+            optional = True
+            children = children[1:]
+        path: list[str] = []
+        for child in children:
+            if isinstance(child, Token):
+                if child.type == "DOT":
+                    continue
+                if child.type == "INDEX":
+                    offset = len(str(child)) - len(str(child).lstrip("[ \t"))
+                    raise EqlSyntaxError(child.line or 0, (child.column or 0) + offset, "Array indexes are not supported")
+            path.append(child)
+        return n.Field(tuple(path), optional=optional, span=n.Span(meta.line, meta.column))
+
+    def identifier(self, meta, children):
+        return _identifier(children[0])
+
+    # -- constants --
+
+    def constant(self, meta, children):
+        return children[0]
+
+    def null(self, meta, children):
+        return n.Literal(None, span=n.Span(meta.line, meta.column))
+
+    def true(self, meta, children):
+        return n.Literal(True, span=n.Span(meta.line, meta.column))
+
+    def false(self, meta, children):
+        return n.Literal(False, span=n.Span(meta.line, meta.column))
+
+    def number(self, meta, children):
+        return n.Literal(_number(children[0]), span=n.Span(meta.line, meta.column))
+
+    def string(self, meta, children):
+        values = []
+        raw = False
+        for token in children:
+            value, raw = unquote_string(token)
+            values.append(value)
+        return n.Literal("".join(values), raw=raw and len(values) == 1, span=n.Span(meta.line, meta.column))
+
+
+def _check_key_counts(stages: list[n.Stage]) -> None:
+    expected = len(stages[0].keys)
+    for stage in stages[1:]:
+        if len(stage.keys) != expected:
+            at = stage.keys[0] if stage.keys else stage
+            raise _error(
+                at, f"Inconsistent number of join keys specified; expected [{expected}] but found [{len(stage.keys)}]"
+            )
+
+
+class _Header:
+    __slots__ = ("keys", "maxspan")
+
+    def __init__(self, keys: tuple[n.Expr, ...], maxspan: n.TimeSpan | None) -> None:
+        self.keys = keys
+        self.maxspan = maxspan
+
+
+class _Until:
+    __slots__ = ("stage",)
+
+
+    def __init__(self, stage: n.Stage) -> None:
+        self.stage = stage
+
+
+class _Subquery:
+    __slots__ = ("filter", "missing", "span")
+
+    def __init__(self, event_filter: n.EventFilter, missing: bool, span: n.Span) -> None:
+        self.filter = event_filter
+        self.missing = missing
+        self.span = span
+
+
+def _print_literal(literal: n.Expr) -> str:
+    from runner.eql.printer import to_eql
+
+    return to_eql(literal)
+
+
+def _with_pipes(query: n.Query, pipes: tuple[n.Pipe, ...]) -> n.Query:
+    if not pipes:
+        return query
+    from dataclasses import replace
+
+    return replace(query, pipes=pipes)  # type: ignore[type-var]
+
+
+def build(tree: Tree) -> n.Query:
+    """Convert a parse tree from `runner.eql.parser.parse_tree` into a `Query`."""
+    try:
+        return _Builder().transform(tree)
+    except VisitError as err:
+        raise err.orig_exc from None
+
+
+__all__ = ["build", "unquote_string"]

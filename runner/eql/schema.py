@@ -1,0 +1,200 @@
+"""Elasticsearch mappings, flattened into what EQL needs to know about each field.
+
+A mapping body (`{"properties": {...}}`, optionally wrapped in `{"mappings": ...}`) becomes a `Mapping`: dotted field
+name → `FieldMapping` with its type, its exact (keyword-family) sub-field for `text`, `null_value`, `ignore_above`,
+date `format`, and alias targets resolved. `Schema` merges the mappings of several indices the way a search over an
+index pattern sees them (field caps): the analyzer verifies a query against it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping as AbcMapping
+from dataclasses import dataclass, field
+from typing import Any
+
+KEYWORD_FAMILY = frozenset({"keyword", "constant_keyword", "wildcard"})
+TEXT_FAMILY = frozenset({"text", "match_only_text"})
+INTEGER_TYPES = frozenset({"long", "integer", "short", "byte", "unsigned_long"})
+RATIONAL_TYPES = frozenset({"double", "float", "half_float", "scaled_float"})
+NUMERIC_TYPES = INTEGER_TYPES | RATIONAL_TYPES
+DATE_TYPES = frozenset({"date", "date_nanos"})
+OBJECT_TYPES = frozenset({"object", "nested", "flattened"})
+
+
+@dataclass(frozen=True, slots=True)
+class FieldMapping:
+    """One concrete (non-alias) field of one index."""
+
+    name: str
+    type: str
+    exact: str | None = None  # for text: the name of a keyword-family sub-field EQL can use for exact matching
+    exact_type: str | None = None
+    null_value: Any = None
+    ignore_above: int | None = None
+    format: str | None = None  # date formats, "||"-separated, as in the mapping
+    source: str | None = None  # the _source path it reads, when not its own name (a multi-field reads its parent's)
+    params: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def family(self) -> str:
+        """The type family EQL reasons with: keyword, text, integer, rational, date, ip, version, boolean, ..."""
+        return type_family(self.type)
+
+
+def type_family(es_type: str) -> str:
+    if es_type in KEYWORD_FAMILY:
+        return "keyword"
+    if es_type in TEXT_FAMILY:
+        return "text"
+    if es_type in INTEGER_TYPES:
+        return "integer"
+    if es_type in RATIONAL_TYPES:
+        return "rational"
+    if es_type in DATE_TYPES:
+        return "date"
+    return es_type
+
+
+class MappingError(ValueError):
+    """A mapping body that is not an Elasticsearch mapping."""
+
+
+@dataclass(slots=True)
+class Mapping:
+    """The flattened mapping of one index."""
+
+    fields: dict[str, FieldMapping] = field(default_factory=dict)
+    aliases: dict[str, str] = field(default_factory=dict)  # alias name -> target path
+    objects: set[str] = field(default_factory=set)  # object paths (a query on them is not on a leaf)
+    dynamic: str = "true"  # "true", "false", "strict", "runtime" (root setting)
+
+    @classmethod
+    def from_body(cls, body: AbcMapping[str, Any] | None) -> Mapping:
+        mapping = cls()
+        if not body:
+            return mapping
+        if "mappings" in body and isinstance(body["mappings"], AbcMapping):
+            body = body["mappings"]
+        if not isinstance(body, AbcMapping):
+            raise MappingError(f"a mapping must be an object, not {type(body).__name__}")
+        dynamic = body.get("dynamic", True)
+        mapping.dynamic = str(dynamic).lower()
+        mapping._add_properties("", body.get("properties") or {})
+        return mapping
+
+    def _add_properties(self, prefix: str, properties: AbcMapping[str, Any]) -> None:
+        if not isinstance(properties, AbcMapping):
+            raise MappingError(f"'properties' of [{prefix or '<root>'}] must be an object")
+        for name, spec in properties.items():
+            path = f"{prefix}{name}"
+            if not isinstance(spec, AbcMapping):
+                raise MappingError(f"mapping of [{path}] must be an object")
+            es_type = spec.get("type")
+            if es_type is None or es_type in OBJECT_TYPES and "properties" in spec:
+                self.objects.add(path)
+                self._add_properties(path + ".", spec.get("properties") or {})
+                continue
+            if es_type == "alias":
+                target = spec.get("path")
+                if not isinstance(target, str):
+                    raise MappingError(f"alias [{path}] needs a 'path'")
+                self.aliases[path] = target
+                continue
+            self.add_field(path, spec)
+
+    def add_field(self, path: str, spec: AbcMapping[str, Any]) -> FieldMapping:
+        es_type = str(spec.get("type"))
+        exact = None
+        exact_type = None
+        for sub_name, sub_spec in (spec.get("fields") or {}).items():
+            sub_type = sub_spec.get("type") if isinstance(sub_spec, AbcMapping) else None
+            sub_path = f"{path}.{sub_name}"
+            if isinstance(sub_spec, AbcMapping) and sub_type:
+                self.fields[sub_path] = _field(sub_path, sub_spec, source=path)
+                if exact is None and sub_type in KEYWORD_FAMILY and es_type in TEXT_FAMILY:
+                    exact, exact_type = sub_path, sub_type
+        mapped = _field(path, spec, exact=exact, exact_type=exact_type)
+        self.fields[path] = mapped
+        return mapped
+
+    def resolve(self, name: str) -> FieldMapping | None:
+        """The field a name designates, following an alias."""
+        target = self.aliases.get(name, name)
+        return self.fields.get(target)
+
+    def is_object(self, name: str) -> bool:
+        return name in self.objects
+
+    def names(self) -> set[str]:
+        return set(self.fields) | set(self.aliases)
+
+
+def _field(
+    path: str,
+    spec: AbcMapping[str, Any],
+    exact: str | None = None,
+    exact_type: str | None = None,
+    source: str | None = None,
+) -> FieldMapping:
+    ignore_above = spec.get("ignore_above")
+    return FieldMapping(
+        name=path,
+        type=str(spec.get("type")),
+        exact=exact,
+        exact_type=exact_type,
+        null_value=spec.get("null_value"),
+        ignore_above=int(ignore_above) if ignore_above is not None else None,
+        format=spec.get("format"),
+        source=source,
+        params=dict(spec),
+    )
+
+
+@dataclass(slots=True)
+class Schema:
+    """The mappings of every index a search covers."""
+
+    indices: dict[str, Mapping] = field(default_factory=dict)
+
+    @classmethod
+    def from_mappings(cls, mappings: AbcMapping[str, Any] | None) -> Schema:
+        schema = cls()
+        for index, body in (mappings or {}).items():
+            schema.indices[index] = body if isinstance(body, Mapping) else Mapping.from_body(body)
+        return schema
+
+    def __bool__(self) -> bool:
+        return bool(self.indices)
+
+    def lookup(self, name: str) -> list[tuple[str, FieldMapping]]:
+        """(index, field) for every index that maps `name` (aliases followed)."""
+        found = []
+        for index, mapping in self.indices.items():
+            resolved = mapping.resolve(name)
+            if resolved is not None:
+                found.append((index, resolved))
+        return found
+
+    def is_object(self, name: str) -> bool:
+        return any(m.is_object(name) for m in self.indices.values())
+
+    def names(self) -> set[str]:
+        names: set[str] = set()
+        for mapping in self.indices.values():
+            names |= mapping.names()
+        return names
+
+
+__all__ = [
+    "DATE_TYPES",
+    "INTEGER_TYPES",
+    "KEYWORD_FAMILY",
+    "NUMERIC_TYPES",
+    "RATIONAL_TYPES",
+    "TEXT_FAMILY",
+    "FieldMapping",
+    "Mapping",
+    "MappingError",
+    "Schema",
+    "type_family",
+]
