@@ -20,7 +20,7 @@ import itertools
 from typing import Any, Callable
 
 from runner.engine import semantics as sem
-from runner.engine.fields import FieldReader, IndexContext
+from runner.engine.fields import MISSING, FieldReader, IndexContext
 from runner.engine.functions import FUNCTIONS, FunctionError, arithmetic, negate
 from runner.engine.types import FieldType, to_text
 from runner.eql import nodes as n
@@ -331,46 +331,80 @@ class Compiler:
 # ---- typed matchers ---------------------------------------------------------------------------------------------------
 
 
-def _typed(reader: FieldReader, factory: Callable[[FieldType], Callable[[list[Any]], bool]]) -> Predicate:
-    """A query on one field, specialised to the field's type as soon as the type is known: at once for mapped
-    fields, at the first value seen for dynamically mapped ones."""
+ValuesTest = Callable[[list[Any]], bool]
+TextTest = Callable[[str], bool]
+
+
+def _typed(reader: FieldReader, factory: Callable[[FieldType], tuple[ValuesTest, TextTest | None]]) -> Predicate:
+    """A query on one field, specialised to the field's type as soon as it is known: at once for mapped fields, at
+    the first value seen for dynamically mapped ones.
+
+    `factory(ftype)` gives a test over the field's indexed values and, for keyword-family fields, a test for one
+    plain string, used without building a list when the document holds a single string (the common case).
+    """
     if reader.ftype is not None:
-        test = factory(reader.ftype)
-        values = reader.values
-        return lambda s: test(values(s))
+        return _specialised(reader, *factory(reader.ftype))
 
-    state: list[Callable[[list[Any]], bool]] = []
+    state: list[Predicate] = []
 
-    def predicate(source: dict[str, Any]) -> bool:
-        found = reader.values(source)
-        if not found:
+    def resolving(source: dict[str, Any]) -> bool:
+        if state:
+            return state[0](source)
+        reader.values(source)  # may fix the field's dynamic type
+        if reader.ftype is None:
             return False
-        if not state:
-            assert reader.ftype is not None
-            state.append(factory(reader.ftype))
-        return state[0](found)
+        state.append(_specialised(reader, *factory(reader.ftype)))
+        return state[0](source)
 
-    return predicate
+    return resolving
 
 
-def _comparison_matcher(ftype: FieldType, op: str, value: Any) -> Callable[[list[Any]], bool]:
+def _specialised(reader: FieldReader, test: ValuesTest, text_test: TextTest | None) -> Predicate:
+    get, normalize = reader.get, reader.normalize
+    if text_test is None:
+
+        def general(source: dict[str, Any]) -> bool:
+            raw = get(source)
+            return raw is not MISSING and test(normalize(raw))
+
+        return general
+    limit = reader.ignore_above if reader.ignore_above is not None else -1
+
+    # Fast paths for a keyword field holding one plain string, or a list of one (ECS writes event.category that
+    # way); anything else goes through the full normalisation.
+    def keyword(source: dict[str, Any]) -> bool:
+        raw = get(source)
+        kind = type(raw)
+        if kind is str:
+            return (limit < 0 or len(raw) <= limit) and text_test(raw)
+        if kind is list and len(raw) == 1:
+            only = raw[0]
+            if type(only) is str:
+                return (limit < 0 or len(only) <= limit) and text_test(only)
+        return raw is not MISSING and test(normalize(raw))
+
+    return keyword
+
+
+def _comparison_matcher(ftype: FieldType, op: str, value: Any) -> tuple[ValuesTest, TextTest | None]:
     bounds = ftype.literal_range(value)
     if bounds is None:
-        return lambda _vs: False
+        return (lambda _vs: False), None
     low, high = bounds
+    keyword = ftype.family == "keyword"
     if op == "==":
         if low == high:
             target = low
-            return lambda vs: target in vs
-        return lambda vs: any(low <= v <= high for v in vs)
+            return (lambda vs: target in vs), (target.__eq__ if keyword else None)
+        return (lambda vs: any(low <= v <= high for v in vs)), None
     # ranges round a partial literal (a date's unspecified precision) the way Elasticsearch's date math does
     if op == "<":
-        return lambda vs: any(v < low for v in vs)
+        return (lambda vs: any(v < low for v in vs)), ((lambda v: v < low) if keyword else None)
     if op == "<=":
-        return lambda vs: any(v <= high for v in vs)
+        return (lambda vs: any(v <= high for v in vs)), ((lambda v: v <= high) if keyword else None)
     if op == ">":
-        return lambda vs: any(v > high for v in vs)
-    return lambda vs: any(v >= low for v in vs)
+        return (lambda vs: any(v > high for v in vs)), ((lambda v: v > high) if keyword else None)
+    return (lambda vs: any(v >= low for v in vs)), ((lambda v: v >= low) if keyword else None)
 
 
 def _text_of(ftype: FieldType) -> Callable[[Any], str]:
@@ -379,17 +413,19 @@ def _text_of(ftype: FieldType) -> Callable[[Any], str]:
     return lambda v: to_text(ftype.render(v))
 
 
-def _any_text(ftype: FieldType, test: Callable[[str], bool]) -> Callable[[list[Any]], bool]:
+def _any_text(ftype: FieldType, test: TextTest) -> tuple[ValuesTest, TextTest | None]:
     if ftype.family == "keyword":
-        return lambda vs: any(test(v) for v in vs)
+        return (lambda vs: any(test(v) for v in vs)), test
     as_text = _text_of(ftype)
-    return lambda vs: any(test(as_text(v)) for v in vs)
+    return (lambda vs: any(test(as_text(v)) for v in vs)), None
 
 
-def _wildcard_matcher(ftype: FieldType, patterns: list[Any], case_insensitive: bool) -> Callable[[list[Any]], bool]:
+def _wildcard_matcher(
+    ftype: FieldType, patterns: list[Any], case_insensitive: bool
+) -> tuple[ValuesTest, TextTest | None]:
     texts = [to_text(p) for p in patterns if p is not None]
     if any(p == "*" for p in texts):
-        return lambda vs: bool(vs)  # `x : "*"` is `x != null`
+        return (lambda vs: bool(vs)), None  # `x : "*"` is `x != null`
     if ftype.family != "keyword":
         exact = [p for p in patterns if not (isinstance(p, str) and sem.has_wildcard(p))]
         targets = [t for t in (ftype.literal_range(p) for p in exact) if t is not None]
@@ -405,24 +441,24 @@ def _wildcard_matcher(ftype: FieldType, patterns: list[Any], case_insensitive: b
                     return True
             return False
 
-        return test
+        return test, None
     match = sem.wildcard_any(texts, case_insensitive)
-    return lambda vs: any(match(v) for v in vs)
+    return (lambda vs: any(match(v) for v in vs)), match
 
 
-def _in_matcher(ftype: FieldType, options: list[Any], case_insensitive: bool) -> Callable[[list[Any]], bool]:
+def _in_matcher(ftype: FieldType, options: list[Any], case_insensitive: bool) -> tuple[ValuesTest, TextTest | None]:
     ranges = [r for r in (ftype.literal_range(o) for o in options) if r is not None]
     points = [low for low, high in ranges if low == high]
     spans = [(low, high) for low, high in ranges if low != high]
     if case_insensitive and ftype.family == "keyword":
         folded = {sem.fold(p) for p in points}
-        return lambda vs: any(sem.fold(v) in folded for v in vs)
+        return (lambda vs: any(sem.fold(v) in folded for v in vs)), (lambda v: sem.fold(v) in folded)
     point_set = set(points)
     if not spans:
         if ftype.family == "keyword":
-            return lambda vs: not point_set.isdisjoint(vs)
-        return lambda vs: any(v in point_set for v in vs)
-    return lambda vs: any(v in point_set or any(low <= v <= high for low, high in spans) for v in vs)
+            return (lambda vs: not point_set.isdisjoint(vs)), point_set.__contains__
+        return (lambda vs: any(v in point_set for v in vs)), None
+    return (lambda vs: any(v in point_set or any(low <= v <= high for low, high in spans) for v in vs)), None
 
 
 def _script_values(reader: FieldReader, source: dict[str, Any]) -> list[Any]:

@@ -100,10 +100,34 @@ def _parsed(groups: dict, year: int) -> Parsed:
     return value, precision
 
 
+_EPOCH_NAIVE = datetime(1970, 1, 1)
+_MICRO = timedelta(microseconds=1)
+
+
+def fast_iso(value: str) -> Parsed:
+    """`yyyy-MM-ddTHH:mm:ss[.fraction]Z`, the shape nearly every event timestamp has, without a regex."""
+    if len(value) < 20 or value[-1] != "Z" or value[10] != "T" or value[19:20] not in (".", "Z"):
+        return None
+    try:
+        moment = datetime.fromisoformat(value[:19])
+    except ValueError:
+        return None
+    nanos = ((moment - _EPOCH_NAIVE) // _MICRO) * 1000
+    if len(value) == 20:
+        return nanos, "second"
+    fraction = value[20:-1]
+    if not fraction.isdigit() or len(fraction) > 9 or not fraction.isascii():
+        return None
+    return nanos + int(fraction.ljust(9, "0")), "exact"
+
+
 def _iso_parser(pattern: re.Pattern[str]) -> RangeParser:
     def parse(value: object) -> Parsed:
         if not isinstance(value, str):
             return None
+        fast = fast_iso(value)
+        if fast is not None:
+            return fast
         match = pattern.match(value)
         if match is None:
             return None
@@ -360,4 +384,4 @@ def format_date(nanos: int, formats: str | None = None, precision_nanos: bool = 
     return "".join(out)
 
 
-__all__ = ["DEFAULT_FORMAT", "NANOS_PER_MILLI", "date_parser", "date_range", "format_date", "format_iso"]
+__all__ = ["DEFAULT_FORMAT", "NANOS_PER_MILLI", "date_parser", "date_range", "fast_iso", "format_date", "format_iso"]

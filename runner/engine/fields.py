@@ -26,8 +26,6 @@ from runner.engine.types import (
 )
 from runner.eql.schema import FieldMapping, Mapping, type_family
 
-_MISSING: list[Any] = []
-
 # Elasticsearch's dynamic_date_formats: strict_date_optional_time, "yyyy/MM/dd HH:mm:ss Z||yyyy/MM/dd Z"
 _DATE_LIKE = re.compile(
     r"\d{4}-\d{2}-\d{2}(?:T\d{2}(?::\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?)?\Z"
@@ -58,31 +56,72 @@ def _split_keys(parts: tuple[str, ...]) -> tuple[tuple[tuple[str, int], ...], ..
     return tuple(table)
 
 
-class SourcePath:
-    """Collects the raw values at a dotted path of a `_source` document (explicit nulls kept as None)."""
+MISSING: Any = object()  # what a getter answers for a path with nothing at it
 
-    __slots__ = ("parts", "_keys", "_simple")
+
+class SourcePath:
+    """The raw value at a dotted path of a `_source` document, nested objects and dotted keys alike.
+
+    `get(source)` answers `MISSING`, a scalar, or a list (when the document has an array, or several objects or
+    dotted keys contribute values). Plain nested objects take a fast path; everything else (arrays of objects,
+    dotted keys, both at once) takes the general walk, which collects every value Elasticsearch would index.
+    """
+
+    __slots__ = ("parts", "_keys", "get")
 
     def __init__(self, path: str) -> None:
         self.parts = tuple(path.split("."))
         self._keys = _split_keys(self.parts)
-        self._simple = len(self.parts) == 1
+        self.get = self._fast_getter()
 
-    def values(self, source: dict[str, Any]) -> list[Any]:
-        if self._simple:
-            value = source.get(self.parts[0], _MISSING)
-            if value is _MISSING:
-                return _MISSING
-            if type(value) is list:
-                out: list[Any] = []
-                _flatten(value, out)
-                return out
-            if type(value) is dict:
-                return _MISSING
-            return [value]
-        out = []
+    def _fast_getter(self):  # noqa: ANN202 - a closure specialised on the path depth
+        parts = self.parts
+        walk = self._walk
+        if len(parts) == 1:
+            (key,) = parts
+
+            def get1(source: dict[str, Any]) -> Any:
+                return source.get(key, MISSING)
+
+            return get1
+        if len(parts) == 2:
+            a, b = parts
+            ab = f"{a}.{b}"
+
+            def get2(source: dict[str, Any]) -> Any:
+                node = source.get(a)
+                if type(node) is dict and ab not in source:
+                    return node.get(b, MISSING)
+                if node is None and ab not in source:
+                    return MISSING
+                return walk(source)
+
+            return get2
+        if len(parts) == 3:
+            a, b, c = parts
+            ab, abc, bc = f"{a}.{b}", f"{a}.{b}.{c}", f"{b}.{c}"
+
+            def get3(source: dict[str, Any]) -> Any:
+                node = source.get(a)
+                if type(node) is dict and ab not in source and abc not in source:
+                    inner = node.get(b)
+                    if type(inner) is dict and bc not in node:
+                        return inner.get(c, MISSING)
+                    if inner is None and bc not in node:
+                        return MISSING
+                elif node is None and ab not in source and abc not in source:
+                    return MISSING
+                return walk(source)
+
+            return get3
+        return walk
+
+    def _walk(self, source: dict[str, Any]) -> Any:
+        out: list[Any] = []
         self._collect(source, 0, out)
-        return out
+        if not out:
+            return MISSING
+        return out[0] if len(out) == 1 else out
 
     def _collect(self, node: Any, i: int, out: list[Any]) -> None:
         if type(node) is list:
@@ -91,17 +130,15 @@ class SourcePath:
             return
         if type(node) is not dict:
             return
+        last = len(self.parts)
         for key, j in self._keys[i]:
-            child = node.get(key, _MISSING)
-            if child is _MISSING:
+            child = node.get(key, MISSING)
+            if child is MISSING:
                 continue
-            if j == len(self.parts):
+            if j == last:
                 _flatten(child, out)
             else:
                 self._collect(child, j, out)
-
-    def present(self, source: dict[str, Any]) -> bool:
-        return bool(self.values(source))
 
 
 def _flatten(value: Any, out: list[Any]) -> None:
@@ -113,17 +150,24 @@ def _flatten(value: Any, out: list[Any]) -> None:
 
 
 class FieldReader:
-    """One field of one index: `values(source)` gives what Elasticsearch indexed for it, unsorted, duplicates kept."""
+    """One field of one index.
 
-    __slots__ = ("name", "source", "ftype", "null_value", "_mapping", "_dynamic")
+    `get(source)` is the raw value (`MISSING`, scalar or list) and `normalize(raw)` what Elasticsearch indexed for
+    it (a list, unsorted, duplicates kept); `values(source)` is both. Typed matchers use `get` for a fast path on
+    the common single plain value.
+    """
+
+    __slots__ = ("name", "source", "get", "ftype", "null_value", "ignore_above", "_mapping", "_dynamic")
 
     def __init__(self, name: str, mapping: Mapping, resolved: FieldMapping | None, source_path: str) -> None:
         self.name = name
         self.source = SourcePath(source_path)
+        self.get = self.source.get
         self._mapping = mapping
         self._dynamic = resolved is None
         self.ftype: FieldType | None = None
         self.null_value: Any = None
+        self.ignore_above: int | None = None
         if resolved is not None:
             self._bind(resolved)
 
@@ -141,15 +185,18 @@ class FieldReader:
                 exact = self._mapping.fields[resolved.exact]
                 self.ftype = field_type(exact)
                 self.null_value = exact.null_value
+                self.ignore_above = exact.ignore_above
             else:
                 self.ftype = KeywordType(resolved)  # no exact sub-field: the analyzer rejects such queries
             return
         self.ftype = field_type(resolved)
         self.null_value = resolved.null_value
+        if isinstance(self.ftype, KeywordType):
+            self.ignore_above = resolved.ignore_above
 
-    def _infer(self, raws: list[Any]) -> bool:
-        for raw in raws:
-            spec = dynamic_field_spec(raw)
+    def _infer(self, raw: Any) -> bool:
+        for value in raw if type(raw) is list else (raw,):
+            spec = dynamic_field_spec(value)
             if spec is None:
                 continue
             if self._mapping.dynamic in ("false", "strict"):
@@ -162,24 +209,38 @@ class FieldReader:
         return False
 
     def values(self, source: dict[str, Any]) -> list[Any]:
-        raws = self.source.values(source)
-        if not raws:
-            return _MISSING
+        return self.normalize(self.get(source))
+
+    def normalize(self, raw: Any) -> list[Any]:
+        if raw is MISSING:
+            return []
         ftype = self.ftype
         if ftype is None:
-            if not self._dynamic or not self._infer(raws):
-                return _MISSING
+            if not self._dynamic or not self._infer(raw):
+                return []
             ftype = self.ftype
             assert ftype is not None
         index = ftype.index
         null_value = self.null_value
-        out = []
-        for raw in raws:
+        if type(raw) is not list:
             if raw is None:
                 if null_value is None:
-                    continue
+                    return []
                 raw = null_value
             value = index(raw)
+            return [] if value is None else [value]
+        out = []
+        for item in raw:
+            if item is None:
+                if null_value is None:
+                    continue
+                item = null_value
+            elif type(item) is list or type(item) is dict:
+                nested: list[Any] = []
+                _flatten(item, nested)
+                out.extend(self.normalize(nested))
+                continue
+            value = index(item)
             if value is not None:
                 out.append(value)
         return out
@@ -234,6 +295,7 @@ class IndexContext:
 
 
 __all__ = [
+    "MISSING",
     "BooleanType",
     "dynamic_field_spec",
     "DateType",

@@ -71,6 +71,18 @@ class OrdinalReader:
             return None
         return values[0]
 
+    def event_key(self, source: dict[str, Any], index: str, position: int) -> tuple:
+        """The sort key of an event query's hit; events without a single timestamp sort last."""
+        values = self.timestamp.values(source)
+        if len(values) != 1 or self.timestamp.family != "date":
+            return (1, index, position)
+        tiebreak: tuple = (3,)
+        if self.tiebreaker is not None:
+            tb_values = self.tiebreaker.values(source)
+            if len(tb_values) == 1:
+                tiebreak = value_rank(tb_values[0])
+        return (0, values[0], tiebreak, index, position)
+
     def ordinal(self, doc: dict[str, Any], position: int, strict: bool) -> Ordinal | None:
         """The document's ordinal; None (or, when `strict`, an error) if its timestamp is missing or multi-valued."""
         source = doc["_source"]

@@ -113,6 +113,12 @@ class QueryPlan:
         self.tiebreaker_field = tiebreaker_field
         self.category_field = event_category_field
         self.bucket_keys = isinstance(query, n.SampleQuery)
+        specs = self.stages + ([self.until] if self.until is not None else [])
+        names = {event_category_field, timestamp_field, *([tiebreaker_field] if tiebreaker_field else [])}
+        for spec in specs:
+            for expr in (spec.filter.condition, *spec.keys):
+                names.update(f.name for f in fields_of(expr) if f.name not in self.null_fields)
+        self.field_names = sorted(names)
 
     def condition(self, spec: StageSpec) -> n.Expr:
         if spec.filter.category is None:
@@ -120,9 +126,14 @@ class QueryPlan:
         category = n.Comparison("==", n.Field(tuple(self.category_field.split("."))), n.Literal(spec.filter.category))
         return n.And(category, spec.filter.condition)
 
-    def for_index(self, ctx: IndexContext) -> IndexPlan:
+    def for_index(self, ctx: IndexContext, first_source: dict[str, Any] | None = None) -> IndexPlan:
+        """The query compiled for an index; fields the index maps dynamically take their type from the first
+        document that has them, starting with `first_source`, so most predicates are specialised at once."""
         plan = ctx.compiled
         if plan is None:
+            if first_source is not None:
+                for name in self.field_names:
+                    ctx.reader(name).values(first_source)
             plan = ctx.compiled = self._compile(ctx)
         return plan
 

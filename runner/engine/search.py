@@ -116,18 +116,34 @@ class _Contexts:
         return ctx
 
 
-def _documents(documents: Iterable[Mapping[str, Any]]) -> Iterator[tuple[int, Mapping[str, Any], str, dict[str, Any]]]:
+def _documents(
+    documents: Iterable[Mapping[str, Any]], plan: QueryPlan, contexts: _Contexts
+) -> Iterator[tuple[int, Mapping[str, Any], dict[str, Any], IndexPlan]]:
+    """Each document with its position in the stream, its `_source` and the query compiled for its index."""
+    last_index: Any = None
+    compiled: IndexPlan | None = None
     for position, doc in enumerate(documents):
         try:
             index = doc["_index"]
             source = doc["_source"]
         except (KeyError, TypeError):
-            raise DocumentError(
-                f"document #{position} must be a mapping with '_index', '_id' and '_source', got {_describe(doc)}"
-            ) from None
-        if not isinstance(source, dict):
-            raise DocumentError(f"document #{position} ('_id' {doc.get('_id')!r}): '_source' must be an object")
-        yield position, doc, str(index), source
+            raise _bad_document(position, doc) from None
+        if type(source) is not dict:
+            raise _bad_source(position, doc)
+        if index != last_index or compiled is None:
+            compiled = plan.for_index(contexts.get(str(index)), source)
+            last_index = index
+        yield position, doc, source, compiled
+
+
+def _bad_document(position: int, doc: Any) -> DocumentError:
+    return DocumentError(
+        f"document #{position} must be a mapping with '_index', '_id' and '_source', got {_describe(doc)}"
+    )
+
+
+def _bad_source(position: int, doc: Mapping[str, Any]) -> DocumentError:
+    return DocumentError(f"document #{position} ('_id' {doc.get('_id')!r}): '_source' must be an object")
 
 
 def _describe(value: Any) -> str:
@@ -143,15 +159,32 @@ def _run_events(
     documents: Iterable[Mapping[str, Any]], plan: QueryPlan, contexts: _Contexts, size: int, result_position: str
 ) -> list[dict[str, Any]]:
     window: Window[Mapping[str, Any]] = Window(limit_chain(plan.query, size, result_position))
-    for position, doc, index, source in _documents(documents):
-        compiled = plan.for_index(contexts.get(index))
-        if not compiled.filters[0](source):
+    add = window.add
+    last_index: Any = None
+    compiled: IndexPlan | None = None
+    matches = _never
+    # the loop of _documents, inlined: this is the hot path of every event query
+    for position, doc in enumerate(documents):
+        try:
+            index = doc["_index"]
+            source = doc["_source"]
+        except (KeyError, TypeError):
+            raise _bad_document(position, doc) from None
+        if type(source) is not dict:
+            raise _bad_source(position, doc)
+        if index != last_index or compiled is None:
+            compiled = plan.for_index(contexts.get(str(index)), source)
+            matches = compiled.filters[0]
+            last_index = index
+        if not matches(source):
             continue
-        ordinal = compiled.ordinal.ordinal(doc, position, strict=False)
         # events without a usable timestamp sort after every other (Elasticsearch's missing: _last)
-        key = (0, ordinal.key) if ordinal is not None else (1, index, position)
-        window.add(key, doc)
+        add(compiled.ordinal.event_key(source, str(index), position), doc)
     return [event_hit(doc) for doc in window.results()]
+
+
+def _never(_source: dict[str, Any]) -> bool:
+    return False
 
 
 # ---- sequences ---------------------------------------------------------------------------------------------------------
@@ -205,8 +238,7 @@ def _sequence_candidates(
     documents: Iterable[Mapping[str, Any]], plan: QueryPlan, contexts: _Contexts
 ) -> Iterator[tuple[Ordinal, Mapping[str, Any], list[list[tuple] | None], list[tuple] | None]]:
     """Events that match at least one stage (or the until clause), with their ordinal and join keys per stage."""
-    for position, doc, index, source in _documents(documents):
-        compiled: IndexPlan = plan.for_index(contexts.get(index))
+    for position, doc, source, compiled in _documents(documents, plan, contexts):
         stage_keys: list[list[tuple] | None] = []
         matched = False
         for stage_filter, keys in zip(compiled.filters, compiled.keys):
@@ -234,13 +266,12 @@ def _run_samples(
     documents: Iterable[Mapping[str, Any]], plan: QueryPlan, contexts: _Contexts, size: int, max_samples_per_key: int
 ) -> list[dict[str, Any]]:
     collector = SampleCollector(len(plan.stages), max_samples_per_key, limit_chain(plan.query, size, "head", samples=True))
-    for position, doc, index, source in _documents(documents):
-        compiled = plan.for_index(contexts.get(index))
+    for position, doc, source, compiled in _documents(documents, plan, contexts):
         stage_keys = [
             keys(source) if stage_filter(source) else None for stage_filter, keys in zip(compiled.filters, compiled.keys)
         ]
         if any(stage_keys):
-            collector.feed(doc, index, position, stage_keys)
+            collector.feed(doc, str(doc["_index"]), position, stage_keys)
     return [sequence_hit(key, events) for key, events in collector.results()]
 
 

@@ -15,7 +15,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from runner.engine.dates import NANOS_PER_MILLI, date_parser, date_range, format_date
+from runner.engine.dates import NANOS_PER_MILLI, date_parser, date_range, fast_iso, format_date
 from runner.eql.schema import FieldMapping, type_family
 
 
@@ -102,6 +102,8 @@ class KeywordType(FieldType):
         self.ignore_above = ignore_above
 
     def index(self, raw: Any) -> Any:
+        if type(raw) is str:
+            return raw if self.ignore_above is None or len(raw) <= self.ignore_above else None
         if isinstance(raw, (dict, list)):
             return None
         text = to_text(raw)
@@ -192,7 +194,12 @@ class DateType(FieldType):
         self.parse = date_parser(self.format)
 
     def index(self, raw: Any) -> Any:
-        nanos = self.parse(raw)
+        if self.format is None and type(raw) is str:
+            # the default format's usual shape, `2026-11-29T10:00:00.123Z`, without the format chain
+            fast = fast_iso(raw)
+            nanos = fast[0] if fast is not None else self.parse(raw)
+        else:
+            nanos = self.parse(raw)
         if nanos is None:
             return None
         if not self.nanos:
