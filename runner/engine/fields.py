@@ -157,10 +157,13 @@ class FieldReader:
     the common single plain value.
     """
 
-    __slots__ = ("name", "source", "get", "ftype", "null_value", "ignore_above", "_mapping", "_dynamic")
+    __slots__ = ("name", "source", "get", "ftype", "null_value", "ignore_above", "_mapping", "_dynamic", "_date")
 
-    def __init__(self, name: str, mapping: Mapping, resolved: FieldMapping | None, source_path: str) -> None:
+    def __init__(
+        self, name: str, mapping: Mapping, resolved: FieldMapping | None, source_path: str, date: bool = False
+    ) -> None:
         self.name = name
+        self._date = date  # dynamically mapped as a date whatever its first value (the timestamp field)
         self.source = SourcePath(source_path)
         self.get = self.source.get
         self._mapping = mapping
@@ -199,6 +202,8 @@ class FieldReader:
             spec = dynamic_field_spec(value)
             if spec is None:
                 continue
+            if self._date:
+                spec = {"type": "date"}
             if self._mapping.dynamic in ("false", "strict"):
                 return False
             if self.name not in self._mapping.fields:
@@ -270,11 +275,13 @@ class FieldReader:
 class IndexContext:
     """Everything known about one index for one search: its mapping (growing dynamically) and its field readers."""
 
-    __slots__ = ("name", "mapping", "_readers", "compiled")
+    __slots__ = ("name", "mapping", "date_fields", "_readers", "compiled")
 
-    def __init__(self, name: str, mapping: Mapping | None) -> None:
+    def __init__(self, name: str, mapping: Mapping | None, date_fields: frozenset[str] = frozenset()) -> None:
         self.name = name
         self.mapping = mapping if mapping is not None else Mapping()
+        # fields that, when not mapped, are mapped as dates (like a data stream's @timestamp) rather than by value
+        self.date_fields = date_fields
         self._readers: dict[str, FieldReader] = {}
         self.compiled: Any = None  # the search's compiled plan for this index, set by the caller
 
@@ -286,7 +293,7 @@ class IndexContext:
             source_path = target
             if resolved is not None and resolved.source:
                 source_path = resolved.source
-            reader = FieldReader(target, self.mapping, resolved, source_path)
+            reader = FieldReader(target, self.mapping, resolved, source_path, date=target in self.date_fields)
             self._readers[name] = reader
         return reader
 

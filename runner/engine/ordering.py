@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
-from runner.engine.fields import FieldReader
+from runner.engine.fields import MISSING, FieldReader
 from runner.errors import RuleRunnerError
 
 
@@ -90,18 +91,20 @@ class OrdinalReader:
         if len(values) != 1 or self.timestamp.family != "date":
             if not strict:
                 return None
-            what = "multiple values" if len(values) > 1 else "no date value"
+            raw = self.timestamp.get(source)
+            shown = "null" if raw is MISSING else json.dumps(raw)
             raise OrderingError(
-                f"timestamp field [{self.timestamp_field}] has {what} in document [{doc.get('_id')}] of index "
-                f"[{doc.get('_index')}]; sequences need exactly one date per event"
+                f"Expected timestamp field [{self.timestamp_field}] to be mapped as [date] or [date_nanos] and to "
+                f"hold a single value but got [{shown}] (document [{doc.get('_id')}] of index [{doc.get('_index')}])"
             )
         tiebreak: tuple = (3,)
         if self.tiebreaker is not None:
             tb_values = self.tiebreaker.values(source)
             if len(tb_values) > 1:
                 raise OrderingError(
-                    f"tiebreaker field [{self.tiebreaker_field}] has multiple values in document [{doc.get('_id')}] "
-                    f"of index [{doc.get('_index')}]"
+                    f"Expected tiebreaker field [{self.tiebreaker_field}] to hold a single comparable value but got "
+                    f"[{json.dumps(self.tiebreaker.get(source))}] (document [{doc.get('_id')}] of index "
+                    f"[{doc.get('_index')}])"
                 )
             if tb_values:
                 tiebreak = value_rank(tb_values[0])

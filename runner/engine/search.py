@@ -47,7 +47,8 @@ def search(
     re-iterable input a second time, or keeps the candidate events of a one-shot iterator, and sorts them.
     `mappings` maps index names to Elasticsearch mapping bodies; with it the query is verified as Elasticsearch
     would (unknown fields, types), and fields are read with their mapped types. Without it fields are mapped
-    dynamically from the documents, as Elasticsearch's default mapping would.
+    dynamically from the documents, as Elasticsearch's default mapping would, except that the timestamp field is
+    always a date (as in a data stream), so epoch numbers order events too.
     """
     started = time.monotonic()
     _check_request(timestamp_field, event_category_field, size, result_position, max_samples_per_key)
@@ -56,7 +57,7 @@ def search(
     if schema:
         verify(parsed, schema, event_category_field)
     plan = QueryPlan(parsed, schema, timestamp_field, tiebreaker_field, event_category_field)
-    contexts = _Contexts(schema)
+    contexts = _Contexts(schema, frozenset({timestamp_field}))
     if isinstance(parsed, n.EventQuery):
         hits = {"events": _run_events(documents, plan, contexts, size, result_position)}
     elif isinstance(parsed, n.SequenceQuery):
@@ -101,8 +102,9 @@ def _schema(mappings: Mapping[str, Any] | None) -> Schema | None:
 class _Contexts:
     """Index contexts, made on first sight of an index; an index without a mapping is mapped dynamically."""
 
-    def __init__(self, schema: Schema | None) -> None:
+    def __init__(self, schema: Schema | None, date_fields: frozenset[str]) -> None:
         self.schema = schema
+        self.date_fields = date_fields
         self._by_name: dict[str, IndexContext] = {}
 
     def get(self, index: str) -> IndexContext:
@@ -112,7 +114,7 @@ class _Contexts:
             if mapping is not None:
                 # a private copy: dynamic additions for this search must not leak into the caller's mapping
                 mapping = FieldMappings(dict(mapping.fields), dict(mapping.aliases), set(mapping.objects), mapping.dynamic)
-            ctx = self._by_name[index] = IndexContext(index, mapping)
+            ctx = self._by_name[index] = IndexContext(index, mapping, self.date_fields)
         return ctx
 
 

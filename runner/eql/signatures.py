@@ -39,7 +39,7 @@ class Signature:
 
     @property
     def min_args(self) -> int:
-        return sum(1 for p in self.params if not p.optional and not p.variadic)
+        return sum(1 for p in self.params if not p.optional)
 
     @property
     def max_args(self) -> int | None:
@@ -85,7 +85,7 @@ SIGNATURES: dict[str, Signature] = {
         Signature(
             "cidrMatch", (Param("input", _IP), Param("addresses", _S, variadic=True, foldable=True)), "boolean"
         ),
-        Signature("concat", (Param("values", _X, variadic=True),), "keyword"),
+        Signature("concat", (Param("values", _X, optional=True, variadic=True),), "keyword"),
         Signature("divide", (Param("left", _N), Param("right", _N)), "number"),
         Signature("endsWith", (Param("input", _S), Param("pattern", _S)), "boolean", case_insensitive=True),
         Signature(

@@ -1,0 +1,48 @@
+"""The package layers read top-down: imports only point down, and each third-party library stays in its layer."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import runner
+
+ROOT = Path(runner.__file__).parent
+# a package may import itself, the packages listed, and `runner.errors`
+ALLOWED = {
+    "eql": set(),
+    "engine": {"eql"},
+}
+THIRD_PARTY = {"lark": "eql"}
+
+
+def _imports(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.extend(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.append(node.module)
+    return names
+
+
+def test_imports_point_down() -> None:
+    problems = []
+    for path in ROOT.rglob("*.py"):
+        relative = path.relative_to(ROOT)
+        layer = relative.parts[0] if len(relative.parts) > 1 else None
+        for name in _imports(path):
+            parts = name.split(".")
+            if parts[0] == "runner" and len(parts) > 1 and layer in ALLOWED:
+                target = parts[1]
+                if target not in (layer, "errors") and target not in ALLOWED[layer]:
+                    problems.append(f"{relative} imports {name}")
+            if parts[0] in THIRD_PARTY and layer != THIRD_PARTY[parts[0]]:
+                problems.append(f"{relative} imports {parts[0]} outside runner/{THIRD_PARTY[parts[0]]}")
+    assert not problems, "\n".join(problems)
+
+
+def test_no_module_is_named_like_an_eql_plugin() -> None:
+    # the PyPI `eql` package imports every top-level `eql_*` module it can find as a plugin
+    assert not [p for p in ROOT.parent.rglob("eql_*.py") if ".venv" not in p.parts]
