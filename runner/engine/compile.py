@@ -22,6 +22,7 @@ from typing import Any, Callable
 from runner.engine import semantics as sem
 from runner.engine.fields import MISSING, FieldReader, IndexContext
 from runner.engine.functions import FUNCTIONS, FunctionError, arithmetic, negate
+from runner.engine.fused import fused_keyword_predicate
 from runner.engine.types import FieldType, to_text
 from runner.eql import nodes as n
 from runner.eql.analyzer import fields_of
@@ -368,22 +369,8 @@ def _specialised(reader: FieldReader, test: ValuesTest, text_test: TextTest | No
             return raw is not MISSING and test(normalize(raw))
 
         return general
-    limit = reader.ignore_above if reader.ignore_above is not None else -1
-
-    # Fast paths for a keyword field holding one plain string, or a list of one (ECS writes event.category that
-    # way); anything else goes through the full normalisation.
-    def keyword(source: dict[str, Any]) -> bool:
-        raw = get(source)
-        kind = type(raw)
-        if kind is str:
-            return (limit < 0 or len(raw) <= limit) and text_test(raw)
-        if kind is list and len(raw) == 1:
-            only = raw[0]
-            if type(only) is str:
-                return (limit < 0 or len(only) <= limit) and text_test(only)
-        return raw is not MISSING and test(normalize(raw))
-
-    return keyword
+    # a keyword field: the path walk and the single-string fast path in one generated function
+    return fused_keyword_predicate(reader, test, text_test)
 
 
 def _comparison_matcher(ftype: FieldType, op: str, value: Any) -> tuple[ValuesTest, TextTest | None]:

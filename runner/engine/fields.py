@@ -76,7 +76,7 @@ class SourcePath:
 
     def _fast_getter(self):  # noqa: ANN202 - a closure specialised on the path depth
         parts = self.parts
-        walk = self._walk
+        walk = self.walk
         if len(parts) == 1:
             (key,) = parts
 
@@ -116,7 +116,8 @@ class SourcePath:
             return get3
         return walk
 
-    def _walk(self, source: dict[str, Any]) -> Any:
+    def walk(self, source: dict[str, Any]) -> Any:
+        """The general walk: every value at the path, through arrays of objects and dotted keys."""
         out: list[Any] = []
         self._collect(source, 0, out)
         if not out:

@@ -122,19 +122,18 @@ def _documents(
     documents: Iterable[Mapping[str, Any]], plan: QueryPlan, contexts: _Contexts
 ) -> Iterator[tuple[int, Mapping[str, Any], dict[str, Any], IndexPlan]]:
     """Each document with its position in the stream, its `_source` and the query compiled for its index."""
-    last_index: Any = None
-    compiled: IndexPlan | None = None
+    by_index: dict[Any, IndexPlan] = {}
     for position, doc in enumerate(documents):
         try:
             index = doc["_index"]
             source = doc["_source"]
+            compiled = by_index.get(index)
         except (KeyError, TypeError):
             raise _bad_document(position, doc) from None
         if type(source) is not dict:
             raise _bad_source(position, doc)
-        if index != last_index or compiled is None:
-            compiled = plan.for_index(contexts.get(str(index)), source)
-            last_index = index
+        if compiled is None:
+            compiled = by_index[index] = plan.for_index(contexts.get(str(index)), source)
         yield position, doc, source, compiled
 
 
@@ -162,31 +161,24 @@ def _run_events(
 ) -> list[dict[str, Any]]:
     window: Window[Mapping[str, Any]] = Window(limit_chain(plan.query, size, result_position))
     add = window.add
-    last_index: Any = None
-    compiled: IndexPlan | None = None
-    matches = _never
+    by_index: dict[Any, IndexPlan] = {}
     # the loop of _documents, inlined: this is the hot path of every event query
     for position, doc in enumerate(documents):
         try:
             index = doc["_index"]
             source = doc["_source"]
+            compiled = by_index.get(index)
         except (KeyError, TypeError):
             raise _bad_document(position, doc) from None
         if type(source) is not dict:
             raise _bad_source(position, doc)
-        if index != last_index or compiled is None:
-            compiled = plan.for_index(contexts.get(str(index)), source)
-            matches = compiled.filters[0]
-            last_index = index
-        if not matches(source):
+        if compiled is None:
+            compiled = by_index[index] = plan.for_index(contexts.get(str(index)), source)
+        if not compiled.filters[0](source):
             continue
         # events without a usable timestamp sort after every other (Elasticsearch's missing: _last)
         add(compiled.ordinal.event_key(source, str(index), position), doc)
     return [event_hit(doc) for doc in window.results()]
-
-
-def _never(_source: dict[str, Any]) -> bool:
-    return False
 
 
 # ---- sequences ---------------------------------------------------------------------------------------------------------
