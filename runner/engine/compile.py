@@ -113,13 +113,12 @@ class Compiler:
                 return lambda s: not present(s)
             return present
         # `b == true` is `b`, `b == false` and `b != true` are `not b`, `b != false` is `b`
-        for this, that, value in ((left, right, right_value), (right, left, left_value)):
-            if isinstance(value, bool) and op in ("==", "!=") and isinstance(that, _BOOLEAN_NODES):
-                positive = self.filter(that)
-                if (op == "==") == value:
+        for expr_side, constant in ((left, right_value), (right, left_value)):
+            if isinstance(constant, bool) and op in ("==", "!=") and isinstance(expr_side, _BOOLEAN_NODES):
+                positive = self.filter(expr_side)
+                if (op == "==") == constant:
                     return positive
                 return lambda s: not positive(s)
-            del this
         if op == "!=":
             equal = self._comparison(n.Comparison("==", left, right, span=expr.span))
             return lambda s: not equal(s)

@@ -46,7 +46,10 @@ def arithmetic(op: str, left: Any, right: Any) -> Any:
             quotient = abs(a) // abs(b)
             return quotient if (a >= 0) == (b >= 0) else -quotient
         if b == 0:
-            return math.nan if a == 0 else math.copysign(math.inf, a) * (1 if str(b)[0] != "-" else -1)
+            # IEEE division, as Java's double arithmetic does
+            if a == 0 or math.isnan(a):
+                return math.nan
+            return math.copysign(math.inf, a) * math.copysign(1.0, b)
         return a / b
     if op == "%":
         if both_int:

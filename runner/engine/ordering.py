@@ -1,4 +1,6 @@
-"""The order Elasticsearch puts events in: timestamp, then tiebreaker (missing last), then index and load order."""
+"""The order Elasticsearch puts events in: timestamp, then tiebreaker (missing last), then the order documents came in
+(Elasticsearch's implicit `_shard_doc` tiebreaker; here the position in the stream, so a stream sorted by timestamp and
+tiebreaker is already in order)."""
 
 from __future__ import annotations
 
@@ -31,12 +33,11 @@ class Ordinal:
 
     timestamp: int  # epoch nanoseconds
     tiebreaker: tuple
-    index: str
     position: int
 
     @property
     def key(self) -> tuple:
-        return (self.timestamp, self.tiebreaker, self.index, self.position)
+        return (self.timestamp, self.tiebreaker, self.position)
 
     @property
     def millis(self) -> int:
@@ -72,17 +73,17 @@ class OrdinalReader:
             return None
         return values[0]
 
-    def event_key(self, source: dict[str, Any], index: str, position: int) -> tuple:
+    def event_key(self, source: dict[str, Any], position: int) -> tuple:
         """The sort key of an event query's hit; events without a single timestamp sort last."""
         values = self.timestamp.values(source)
         if len(values) != 1 or self.timestamp.family != "date":
-            return (1, index, position)
+            return (1, position)
         tiebreak: tuple = (3,)
         if self.tiebreaker is not None:
             tb_values = self.tiebreaker.values(source)
             if len(tb_values) == 1:
                 tiebreak = value_rank(tb_values[0])
-        return (0, values[0], tiebreak, index, position)
+        return (0, values[0], tiebreak, position)
 
     def ordinal(self, doc: dict[str, Any], position: int, strict: bool) -> Ordinal | None:
         """The document's ordinal; None (or, when `strict`, an error) if its timestamp is missing or multi-valued."""
@@ -108,7 +109,7 @@ class OrdinalReader:
                 )
             if tb_values:
                 tiebreak = value_rank(tb_values[0])
-        return Ordinal(values[0], tiebreak, str(doc.get("_index", "")), position)
+        return Ordinal(values[0], tiebreak, position)
 
 
 __all__ = ["Ordinal", "OrderingError", "OrdinalReader", "value_rank"]

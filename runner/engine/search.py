@@ -177,7 +177,7 @@ def _run_events(
         if not compiled.filters[0](source):
             continue
         # events without a usable timestamp sort after every other (Elasticsearch's missing: _last)
-        add(compiled.ordinal.event_key(source, str(index), position), doc)
+        add(compiled.ordinal.event_key(source, position), doc)
     return [event_hit(doc) for doc in window.results()]
 
 

@@ -58,23 +58,19 @@ class Literal(Expr):
 
 @dataclass(frozen=True, slots=True)
 class Field(Expr):
-    """A field reference: `process.name`, `?process.name`, `` `a b` ``, `process.args[0]`.
+    """A field reference: `process.name`, `?process.name`, `` `a b`.c ``, `@timestamp`.
 
-    `path` holds the dotted parts; integer parts are array indexes.
+    `path` holds the dotted parts. (Array indexes such as `args[0]` parse, and are rejected as Elasticsearch does.)
     """
 
-    path: tuple[str | int, ...]
+    path: tuple[str, ...]
     optional: bool = False
     span: Span = _span()
 
     @property
     def name(self) -> str:
-        """The dotted name, without array indexes (the name Elasticsearch resolves against the mapping)."""
-        return ".".join(p for p in self.path if isinstance(p, str))
-
-    @property
-    def indexes(self) -> tuple[int, ...]:
-        return tuple(p for p in self.path if isinstance(p, int))
+        """The dotted name Elasticsearch resolves against the mapping."""
+        return ".".join(self.path)
 
 
 @dataclass(frozen=True, slots=True)

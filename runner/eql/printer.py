@@ -104,13 +104,7 @@ def _(expr: n.Literal) -> str:
 
 @_expression.register
 def _(expr: n.Field) -> str:
-    parts: list[str] = []
-    for part in expr.path:
-        if isinstance(part, int):
-            parts.append(f"[{part}]")
-        else:
-            parts.append(("." if parts else "") + identifier(part))
-    return ("?" if expr.optional else "") + "".join(parts)
+    return ("?" if expr.optional else "") + ".".join(identifier(part) for part in expr.path)
 
 
 @_expression.register
