@@ -120,9 +120,20 @@ class KeywordType(FieldType):
 _INTEGER_TEXT = re.compile(r"[+-]?\d+(?:\.\d*)?(?:[eE][+-]?\d+)?\Z")
 
 
-class IntegerType(FieldType):
-    family = "integer"
+class _NumericType(FieldType):
     numeric = True
+
+    def literal(self, value: Any) -> Any:
+        # a decimal literal compares with integers as a number (range queries round the bound)
+        if isinstance(value, bool) or value is None:
+            return None
+        if isinstance(value, (int, float)):
+            return value
+        return self.index(value)
+
+
+class IntegerType(_NumericType):
+    family = "integer"
 
     def index(self, raw: Any) -> Any:
         if isinstance(raw, bool):
@@ -136,18 +147,9 @@ class IntegerType(FieldType):
             return int(number)
         return None
 
-    def literal(self, value: Any) -> Any:
-        # a decimal literal compares with integers as a number (range queries round the bound)
-        if isinstance(value, bool) or value is None:
-            return None
-        if isinstance(value, (int, float)):
-            return value
-        return self.index(value)
 
-
-class RationalType(FieldType):
+class RationalType(_NumericType):
     family = "rational"
-    numeric = True
 
     def index(self, raw: Any) -> Any:
         if isinstance(raw, bool):
@@ -160,13 +162,6 @@ class RationalType(FieldType):
             except ValueError:
                 return None
         return None
-
-    def literal(self, value: Any) -> Any:
-        if isinstance(value, bool) or value is None:
-            return None
-        if isinstance(value, (int, float)):
-            return value
-        return self.index(value)
 
 
 class BooleanType(FieldType):

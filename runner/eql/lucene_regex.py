@@ -158,15 +158,17 @@ class _Parser:
             raise self.fail("empty character class")
         return "[" + ("^" if negate else "") + "".join(items) + "]"
 
+    def escaped(self) -> str:
+        """After a backslash: a class shorthand (`\\d`...) or the next character as itself."""
+        if not self.more():
+            raise self.fail("expected character after escape")
+        esc = self.take()
+        return _CLASS_ESCAPES.get(esc) or re.escape(esc)
+
     def class_char(self) -> str:
         ch = self.take()
         if ch == "\\":
-            if not self.more():
-                raise self.fail("expected character after escape")
-            esc = self.take()
-            if esc in _CLASS_ESCAPES:
-                return _CLASS_ESCAPES[esc]
-            return re.escape(esc)
+            return self.escaped()
         if ch in "[]\\^-":
             return "\\" + ch
         return re.escape(ch)
@@ -203,12 +205,7 @@ class _Parser:
             self.pos = end + 1
             return _interval(int(match.group(1)), int(match.group(2)), len(match.group(1)), len(match.group(2)))
         if ch == "\\":
-            if not self.more():
-                raise self.fail("expected character after escape")
-            esc = self.take()
-            if esc in _CLASS_ESCAPES:
-                return _CLASS_ESCAPES[esc]
-            return re.escape(esc)
+            return self.escaped()
         if ch in ")]":
             raise self.fail(f"unexpected '{ch}'")
         if ch in "*+?{":
