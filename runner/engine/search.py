@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import heapq
 import time
+from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from runner.engine.fields import IndexContext
 from runner.engine.limits import Window, limit_chain
-from runner.engine.ordering import Ordinal
+from runner.engine.ordering import Ordinal, OrderingError
 from runner.engine.plan import IndexPlan, QueryPlan
 from runner.engine.response import event_hit, response_body, sequence_hit
 from runner.engine.samples import SampleCollector
@@ -42,9 +44,10 @@ def search(
 ) -> dict[str, Any]:
     """Run `query` over `documents` with Elasticsearch's EQL semantics.
 
-    `documents` yields `{"_index", "_id", "_source"}` and is streamed. Sequences need events in timestamp order:
-    when documents come in that order memory stays bounded by the open sequences; otherwise the engine goes over a
-    re-iterable input a second time, or keeps the candidate events of a one-shot iterator, and sorts them.
+    `documents` yields `{"_index", "_id", "_source"}` and is streamed. Sequences take events in timestamp order:
+    documents in that order (or out of it by less than `REORDER_WINDOW` candidate events) keep memory bounded by
+    the open sequences. A collection further out of order is gone over a second time and its candidates sorted; a
+    one-shot iterator further out of order is an `OrderingError` (sort it, or pass a collection).
     `mappings` maps index names to Elasticsearch mapping bodies; with it the query is verified as Elasticsearch
     would (unknown fields, types), and fields are read with their mapped types. Without it fields are mapped
     dynamically from the documents, as Elasticsearch's default mapping would, except that the timestamp field is
@@ -184,6 +187,11 @@ def _run_events(
 # ---- sequences ---------------------------------------------------------------------------------------------------------
 
 
+REORDER_WINDOW = 4096
+
+Candidate = tuple[Ordinal, Mapping[str, Any], list[list[tuple] | None], list[tuple] | None]
+
+
 def _run_sequences(
     documents: Iterable[Mapping[str, Any]], plan: QueryPlan, contexts: _Contexts, size: int, result_position: str
 ) -> list[dict[str, Any]]:
@@ -192,40 +200,64 @@ def _run_sequences(
     chain = limit_chain(query, size, result_position)
     maxspan = query.maxspan.millis * 1_000_000 if query.maxspan is not None else None
     missing = [spec.missing for spec in plan.stages]
-
-    def fresh() -> SequenceMatcher:
-        return SequenceMatcher(missing, maxspan, chain)
-
-    reiterable = not isinstance(documents, Iterator)
-    matcher = fresh()
-    buffered: list[tuple[Ordinal, Mapping[str, Any], list[list[tuple] | None], list[tuple] | None]] | None = (
-        None if reiterable else []
-    )
-    previous: Ordinal | None = None
-    in_order = True
-    for candidate in _sequence_candidates(documents, plan, contexts):
-        ordinal, doc, stage_keys, until_keys = candidate
-        if buffered is not None:
-            buffered.append(candidate)
-        if not in_order:
-            continue
-        if previous is not None and ordinal < previous:
-            in_order = False
-            if buffered is None:
-                break  # go over the input again and sort its candidates
-            continue
-        matcher.feed(doc, ordinal, stage_keys, until_keys)
-        previous = ordinal
-    if not in_order:
-        if buffered is None:
-            buffered = list(_sequence_candidates(documents, plan, contexts))
-        buffered.sort(key=lambda c: c[0].key)
-        matcher = fresh()
-        for ordinal, doc, stage_keys, until_keys in buffered:
+    matcher = SequenceMatcher(missing, maxspan, chain)
+    try:
+        _feed_in_order(_sequence_candidates(documents, plan, contexts), matcher)
+    except _TooLate as late:
+        if isinstance(documents, Iterator):
+            raise OrderingError(
+                f"document [{late.doc.get('_id')}] of index [{late.doc.get('_index')}] comes after events later "
+                f"than it by more than the {REORDER_WINDOW} candidate events a sequence query reorders; over a "
+                "one-shot iterator, sequences need documents sorted by timestamp (then tiebreaker): sort them, "
+                "or pass a list or another collection that can be iterated twice"
+            ) from None
+        # a collection: go over it again, keep every candidate and sort them
+        candidates = sorted(_sequence_candidates(documents, plan, contexts), key=lambda c: c[0].key)
+        matcher = SequenceMatcher(missing, maxspan, chain)
+        for ordinal, doc, stage_keys, until_keys in candidates:
             matcher.feed(doc, ordinal, stage_keys, until_keys)
     sequences = matcher.finish()
     has_keys = bool(plan.stages[0].keys)
     return [sequence_hit(s.key if has_keys else None, s.events) for s in sequences]
+
+
+class _TooLate(Exception):
+    def __init__(self, doc: Mapping[str, Any]) -> None:
+        self.doc = doc
+
+
+def _feed_in_order(candidates: Iterator[Candidate], matcher: SequenceMatcher) -> None:
+    """Feed candidates in ordinal order through a window of `REORDER_WINDOW` candidates.
+
+    A stream in order passes straight through (a FIFO); from the first candidate that comes late, the window is a
+    heap that puts each late candidate in its place, as long as no later one has been fed yet. Memory stays bounded
+    by the window, whatever the length of the stream.
+    """
+    fifo: deque[Candidate] = deque()
+    heap: list[tuple[tuple, Candidate]] | None = None
+    fed: Ordinal | None = None
+    for candidate in candidates:
+        ordinal = candidate[0]
+        if fed is not None and ordinal < fed:
+            raise _TooLate(candidate[1])
+        if heap is None:
+            if not fifo or not ordinal < fifo[-1][0]:
+                fifo.append(candidate)
+                if len(fifo) > REORDER_WINDOW:
+                    first = fifo.popleft()
+                    fed = first[0]
+                    matcher.feed(first[1], first[0], first[2], first[3])
+                continue
+            heap = [(c[0].key, c) for c in fifo]  # sorted, hence already a heap
+            fifo.clear()
+        heapq.heappush(heap, (ordinal.key, candidate))
+        if len(heap) > REORDER_WINDOW:
+            _, first = heapq.heappop(heap)
+            fed = first[0]
+            matcher.feed(first[1], first[0], first[2], first[3])
+    remaining = [c for _, c in sorted(heap, key=lambda entry: entry[0])] if heap is not None else fifo
+    for ordinal, doc, stage_keys, until_keys in remaining:
+        matcher.feed(doc, ordinal, stage_keys, until_keys)
 
 
 def _sequence_candidates(
