@@ -22,7 +22,17 @@ from typing import Any, Callable
 from runner.engine import semantics as sem
 from runner.engine.fields import MISSING, FieldReader, IndexContext
 from runner.engine.functions import FUNCTIONS, FunctionError, arithmetic, negate
-from runner.engine.fused import fused_keyword_predicate
+from runner.engine.filters import (
+    Const,
+    KeywordTest,
+    Node,
+    all_of,
+    any_of,
+    generate,
+    keyword_leaf,
+    leaf,
+    negation,
+)
 from runner.engine.types import FieldType, to_text
 from runner.eql import nodes as n
 from runner.eql.analyzer import fields_of
@@ -33,10 +43,6 @@ Evaluator = Callable[[Env], Any]
 
 _NOTHING = object()
 _BOOLEAN_NODES = (n.And, n.Or, n.Not, n.Comparison, n.PatternMatch, n.In, n.FunctionCall)
-
-
-def _always(value: bool) -> Predicate:
-    return (lambda _s: True) if value else (lambda _s: False)
 
 
 class Compiler:
@@ -72,17 +78,19 @@ class Compiler:
     # ---- query form ------------------------------------------------------------------------------------------------
 
     def filter(self, expr: n.Expr) -> Predicate:
+        """The condition as one predicate over `_source`."""
+        return generate(self.plan(expr))
+
+    def plan(self, expr: n.Expr) -> Node:
+        """The condition as Elasticsearch's query translator shapes it: bool clauses over query or script leaves."""
         if isinstance(expr, n.And):
-            left, right = self.filter(expr.left), self.filter(expr.right)
-            return lambda s: left(s) and right(s)
+            return all_of(self.plan(expr.left), self.plan(expr.right))
         if isinstance(expr, n.Or):
-            left, right = self.filter(expr.left), self.filter(expr.right)
-            return lambda s: left(s) or right(s)
+            return any_of(self.plan(expr.left), self.plan(expr.right))
         if isinstance(expr, n.Not):
-            inner = self.filter(expr.operand)
-            return lambda s: not inner(s)
+            return negation(self.plan(expr.operand))
         if not self._reads_document(expr):
-            return _always(self.constant(expr) is True)
+            return Const(self.constant(expr) is True)
         if isinstance(expr, n.Comparison):
             return self._comparison(expr)
         if isinstance(expr, n.PatternMatch):
@@ -93,55 +101,49 @@ class Compiler:
             query = self._function_query(expr)
         elif isinstance(expr, n.Field):
             reader = self.ctx.reader(expr.name)
-            query = lambda s: True in reader.values(s)  # noqa: E731  (a boolean field: `field == true`)
+            query = leaf(lambda s: True in reader.values(s))  # a boolean field: `field == true`
         else:
             query = None
-        return query if query is not None else self.script(expr)
+        return query if query is not None else leaf(self.script(expr))
 
-    def _comparison(self, expr: n.Comparison) -> Predicate:
+    def _comparison(self, expr: n.Comparison) -> Node:
         op, left, right = expr.op, expr.left, expr.right
         left_value, right_value = self.constant(left), self.constant(right)
         # `x == null` is IS NULL, `x != null` IS NOT NULL
         if left_value is None or right_value is None:
             if left_value is None and right_value is None:
-                return _always(op == "==")
+                return Const(op == "==")
             if op not in ("==", "!="):
-                return _always(False)
-            other = right if left_value is None else left
-            present = self._presence(other)
-            if op == "==":
-                return lambda s: not present(s)
-            return present
+                return Const(False)
+            present = self._presence(right if left_value is None else left)
+            return negation(present) if op == "==" else present
         # `b == true` is `b`, `b == false` and `b != true` are `not b`, `b != false` is `b`
         for expr_side, constant in ((left, right_value), (right, left_value)):
             if isinstance(constant, bool) and op in ("==", "!=") and isinstance(expr_side, _BOOLEAN_NODES):
-                positive = self.filter(expr_side)
-                if (op == "==") == constant:
-                    return positive
-                return lambda s: not positive(s)
+                positive = self.plan(expr_side)
+                return positive if (op == "==") == constant else negation(positive)
         if op == "!=":
-            equal = self._comparison(n.Comparison("==", left, right, span=expr.span))
-            return lambda s: not equal(s)
+            return negation(self._comparison(n.Comparison("==", left, right, span=expr.span)))
         field = self._field(left)
         if field is not None and right_value is not _NOTHING:
             return self._field_comparison(field, op, right_value)
         field = self._field(right)
         if field is not None and left_value is not _NOTHING:
             return self._field_comparison(field, sem.FLIPPED[op], left_value)
-        return self.script(expr)
+        return leaf(self.script(expr))
 
-    def _presence(self, expr: n.Expr) -> Predicate:
+    def _presence(self, expr: n.Expr) -> Node:
         field = self._field(expr)
         if field is not None:
             reader = self.ctx.reader(field.name)
-            return lambda s: bool(reader.values(s))
-        return self.script_test(expr, lambda value: value is not None)
+            return leaf(lambda s: bool(reader.values(s)))
+        return leaf(self.script_test(expr, lambda value: value is not None))
 
-    def _field_comparison(self, field: n.Field, op: str, value: Any) -> Predicate:
+    def _field_comparison(self, field: n.Field, op: str, value: Any) -> Node:
         reader = self.ctx.reader(field.name)
         return _typed(reader, lambda ftype: _comparison_matcher(ftype, op, value))
 
-    def _pattern_query(self, expr: n.PatternMatch) -> Predicate | None:
+    def _pattern_query(self, expr: n.PatternMatch) -> Node | None:
         field = self._field(expr.subject)
         if field is None:
             return None
@@ -153,7 +155,7 @@ class Compiler:
             return _typed(reader, lambda ftype: _any_text(ftype, test))
         return _typed(reader, lambda ftype: _wildcard_matcher(ftype, patterns, expr.case_insensitive))
 
-    def _in_query(self, expr: n.In) -> Predicate | None:
+    def _in_query(self, expr: n.In) -> Node | None:
         field = self._field(expr.subject)
         if field is None:
             return None
@@ -163,11 +165,9 @@ class Compiler:
         reader = self.ctx.reader(field.name)
         present = [o for o in options if o is not None]
         matcher = _typed(reader, lambda ftype: _in_matcher(ftype, present, expr.case_insensitive))
-        if expr.negated:
-            return lambda s: not matcher(s)
-        return matcher
+        return negation(matcher) if expr.negated else matcher
 
-    def _function_query(self, expr: n.FunctionCall) -> Predicate | None:
+    def _function_query(self, expr: n.FunctionCall) -> Node | None:
         """Functions Elasticsearch turns into queries when applied to a field and constants."""
         if expr.name not in ("cidrMatch", "startsWith", "endsWith", "stringContains") or not expr.args:
             return None
@@ -184,9 +184,9 @@ class Compiler:
                 in_ranges = sem.cidr_matcher(cidrs)
             except sem.CidrError:
                 return None
-            return lambda s: any((ip := sem.ip_of(v)) is not None and in_ranges(ip) for v in reader.values(s))
+            return leaf(lambda s: any((ip := sem.ip_of(v)) is not None and in_ranges(ip) for v in reader.values(s)))
         if constants[0] is None:
-            return _always(False)
+            return Const(False)
         needle = to_text(constants[0])
         ci = expr.case_insensitive
         if expr.name == "startsWith":
@@ -335,12 +335,12 @@ ValuesTest = Callable[[list[Any]], bool]
 TextTest = Callable[[str], bool]
 
 
-def _typed(reader: FieldReader, factory: Callable[[FieldType], tuple[ValuesTest, TextTest | None]]) -> Predicate:
+def _typed(reader: FieldReader, factory: Callable[[FieldType], tuple[ValuesTest, TextTest | None]]) -> Node:
     """A query on one field, specialised to the field's type as soon as it is known: at once for mapped fields, at
     the first value seen for dynamically mapped ones.
 
     `factory(ftype)` gives a test over the field's indexed values and, for keyword-family fields, a test for one
-    plain string, used without building a list when the document holds a single string (the common case).
+    plain string, which the generated filter code applies inline to a document holding a single string.
     """
     if reader.ftype is not None:
         return _specialised(reader, *factory(reader.ftype))
@@ -353,23 +353,26 @@ def _typed(reader: FieldReader, factory: Callable[[FieldType], tuple[ValuesTest,
         reader.values(source)  # may fix the field's dynamic type
         if reader.ftype is None:
             return False
-        state.append(_specialised(reader, *factory(reader.ftype)))
+        state.append(generate(_specialised(reader, *factory(reader.ftype))))
         return state[0](source)
 
-    return resolving
+    return leaf(resolving)
 
 
-def _specialised(reader: FieldReader, test: ValuesTest, text_test: TextTest | None) -> Predicate:
-    get, normalize = reader.get, reader.normalize
+def _specialised(reader: FieldReader, test: ValuesTest, text_test: TextTest | None) -> Node:
     if text_test is None:
+        get, normalize = reader.get, reader.normalize
 
         def general(source: dict[str, Any]) -> bool:
             raw = get(source)
             return raw is not MISSING and test(normalize(raw))
 
-        return general
-    # a keyword field: the path walk and the single-string fast path in one generated function
-    return fused_keyword_predicate(reader, test, text_test)
+        return leaf(general)
+    equals = text_test.__self__ if isinstance(text_test, _StrEquals) else None  # type: ignore[attr-defined]
+    return keyword_leaf(KeywordTest(reader, test, text_test, equals))
+
+
+_StrEquals = type("".__eq__)
 
 
 def _comparison_matcher(ftype: FieldType, op: str, value: Any) -> tuple[ValuesTest, TextTest | None]:
