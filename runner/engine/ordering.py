@@ -5,10 +5,11 @@ tiebreaker is already in order)."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
+from runner.engine.dates import fast_iso
 from runner.engine.fields import MISSING, FieldReader
+from runner.engine.types import DateType
 from runner.errors import RuleRunnerError
 
 
@@ -27,33 +28,22 @@ def value_rank(value: Any) -> tuple:
     return (1, str(value))
 
 
-@dataclass(frozen=True, slots=True)
-class Ordinal:
-    """Where an event sits in the stream; compares like Elasticsearch's `Ordinal` (plus load order)."""
+class Ordinal(NamedTuple):
+    """Where an event sits in the stream; compares like Elasticsearch's `Ordinal` (plus load order), as a tuple."""
 
     timestamp: int  # epoch nanoseconds
     tiebreaker: tuple
     position: int
 
     @property
-    def key(self) -> tuple:
-        return (self.timestamp, self.tiebreaker, self.position)
-
-    @property
     def millis(self) -> int:
         return self.timestamp // 1_000_000
-
-    def __lt__(self, other: Ordinal) -> bool:
-        return self.key < other.key
-
-    def __le__(self, other: Ordinal) -> bool:
-        return self.key <= other.key
 
 
 class OrdinalReader:
     """Reads the timestamp and tiebreaker of a document of one index."""
 
-    __slots__ = ("timestamp", "tiebreaker", "timestamp_field", "tiebreaker_field")
+    __slots__ = ("timestamp", "tiebreaker", "timestamp_field", "tiebreaker_field", "_iso")
 
     def __init__(
         self,
@@ -66,30 +56,42 @@ class OrdinalReader:
         self.tiebreaker = tiebreaker
         self.timestamp_field = timestamp_field
         self.tiebreaker_field = tiebreaker_field
+        self._iso: bool | None = None  # a millisecond date with the default format: ISO strings take a fast path
 
-    def timestamp_of(self, source: dict[str, Any]) -> int | None:
-        values = self.timestamp.values(source)
-        if len(values) != 1 or self.timestamp.family != "date":
+    def _timestamp(self, source: dict[str, Any]) -> int | None:
+        """The single date of the timestamp field, in epoch nanoseconds, or None."""
+        reader = self.timestamp
+        if self._iso is None and reader.ftype is not None:
+            ftype = reader.ftype
+            self._iso = isinstance(ftype, DateType) and ftype.format is None and not ftype.nanos
+        if self._iso:
+            raw = reader.get(source)
+            if type(raw) is str:
+                parsed = fast_iso(raw)
+                if parsed is not None:
+                    return parsed[0] - parsed[0] % 1_000_000
+        values = reader.values(source)
+        if len(values) != 1 or reader.family != "date":
             return None
         return values[0]
 
     def event_key(self, source: dict[str, Any], position: int) -> tuple:
         """The sort key of an event query's hit; events without a single timestamp sort last."""
-        values = self.timestamp.values(source)
-        if len(values) != 1 or self.timestamp.family != "date":
+        timestamp = self._timestamp(source)
+        if timestamp is None:
             return (1, position)
         tiebreak: tuple = (3,)
         if self.tiebreaker is not None:
             tb_values = self.tiebreaker.values(source)
             if len(tb_values) == 1:
                 tiebreak = value_rank(tb_values[0])
-        return (0, values[0], tiebreak, position)
+        return (0, timestamp, tiebreak, position)
 
     def ordinal(self, doc: dict[str, Any], position: int, strict: bool) -> Ordinal | None:
         """The document's ordinal; None (or, when `strict`, an error) if its timestamp is missing or multi-valued."""
         source = doc["_source"]
-        values = self.timestamp.values(source)
-        if len(values) != 1 or self.timestamp.family != "date":
+        timestamp = self._timestamp(source)
+        if timestamp is None:
             if not strict:
                 return None
             raw = self.timestamp.get(source)
@@ -109,7 +111,7 @@ class OrdinalReader:
                 )
             if tb_values:
                 tiebreak = value_rank(tb_values[0])
-        return Ordinal(values[0], tiebreak, position)
+        return Ordinal(timestamp, tiebreak, position)
 
 
 __all__ = ["Ordinal", "OrderingError", "OrdinalReader", "value_rank"]

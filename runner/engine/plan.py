@@ -60,27 +60,45 @@ def key_extractor(readers: list[tuple[FieldReader | None, bool]], bucket: bool) 
     `bucket` renders values as a composite aggregation does (samples), otherwise as the fields API does.
     """
 
+    def column(reader: FieldReader | None, source: dict[str, Any]) -> list[Any]:
+        rendered: list[Any] = []
+        if reader is not None:
+            raw = reader.get(source)
+            if type(raw) is str and reader.family == "keyword":
+                # one plain string in a keyword field: its value as it is (the common case, taken quickly)
+                limit = reader.ignore_above
+                return [raw] if limit is None or len(raw) <= limit else rendered
+            values = reader.normalize(raw)
+            if values:
+                ftype = reader.ftype
+                assert ftype is not None
+                render = ftype.bucket_key if bucket else ftype.render
+                for value in values:
+                    shown = render(value)
+                    if shown not in rendered:
+                        rendered.append(shown)
+        return rendered
+
+    if len(readers) == 1:
+        ((only, only_optional),) = readers
+
+        def extract_one(source: dict[str, Any]) -> list[tuple] | None:
+            values = column(only, source)
+            if not values:
+                return [(None,)] if only_optional else None
+            return [(v,) for v in values]
+
+        return extract_one
+
     def extract(source: dict[str, Any]) -> list[tuple] | None:
         columns: list[list[Any]] = []
         for reader, optional in readers:
-            rendered: list[Any] = []
-            if reader is not None:
-                values = reader.values(source)
-                if values:
-                    ftype = reader.ftype
-                    assert ftype is not None
-                    render = ftype.bucket_key if bucket else ftype.render
-                    for value in values:
-                        shown = render(value)
-                        if shown not in rendered:
-                            rendered.append(shown)
+            rendered = column(reader, source)
             if not rendered:
                 if not optional:
                     return None
                 rendered = [None]
             columns.append(rendered)
-        if len(columns) == 1:
-            return [(v,) for v in columns[0]]
         return [tuple(combination) for combination in itertools.product(*columns)]
 
     return extract

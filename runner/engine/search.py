@@ -212,7 +212,7 @@ def _run_sequences(
                 "or pass a list or another collection that can be iterated twice"
             ) from None
         # a collection: go over it again, keep every candidate and sort them
-        candidates = sorted(_sequence_candidates(documents, plan, contexts), key=lambda c: c[0].key)
+        candidates = sorted(_sequence_candidates(documents, plan, contexts), key=lambda c: c[0])
         matcher = SequenceMatcher(missing, maxspan, chain)
         for ordinal, doc, stage_keys, until_keys in candidates:
             matcher.feed(doc, ordinal, stage_keys, until_keys)
@@ -248,9 +248,9 @@ def _feed_in_order(candidates: Iterator[Candidate], matcher: SequenceMatcher) ->
                     fed = first[0]
                     matcher.feed(first[1], first[0], first[2], first[3])
                 continue
-            heap = [(c[0].key, c) for c in fifo]  # sorted, hence already a heap
+            heap = [(c[0], c) for c in fifo]  # sorted, hence already a heap
             fifo.clear()
-        heapq.heappush(heap, (ordinal.key, candidate))
+        heapq.heappush(heap, (ordinal, candidate))
         if len(heap) > REORDER_WINDOW:
             _, first = heapq.heappop(heap)
             fed = first[0]
@@ -260,27 +260,44 @@ def _feed_in_order(candidates: Iterator[Candidate], matcher: SequenceMatcher) ->
         matcher.feed(doc, ordinal, stage_keys, until_keys)
 
 
-def _sequence_candidates(
-    documents: Iterable[Mapping[str, Any]], plan: QueryPlan, contexts: _Contexts
-) -> Iterator[tuple[Ordinal, Mapping[str, Any], list[list[tuple] | None], list[tuple] | None]]:
+def _sequence_candidates(documents: Iterable[Mapping[str, Any]], plan: QueryPlan, contexts: _Contexts) -> Iterator[Candidate]:
     """Events that match at least one stage (or the until clause), with their ordinal and join keys per stage."""
-    for position, doc, source, compiled in _documents(documents, plan, contexts):
-        stage_keys: list[list[tuple] | None] = []
-        matched = False
-        for stage_filter, keys in zip(compiled.filters, compiled.keys):
+    count = len(plan.stages)
+    by_index: dict[Any, tuple] = {}
+    for position, doc in enumerate(documents):
+        try:
+            index = doc["_index"]
+            source = doc["_source"]
+            compiled = by_index.get(index)
+        except (KeyError, TypeError):
+            raise _bad_document(position, doc) from None
+        if type(source) is not dict:
+            raise _bad_source(position, doc)
+        if compiled is None:
+            index_plan = plan.for_index(contexts.get(str(index)), source)
+            compiled = by_index[index] = (
+                tuple(enumerate(zip(index_plan.filters, index_plan.keys))),
+                index_plan.until_filter,
+                index_plan.until_keys,
+                index_plan.ordinal,
+            )
+        stages, until_filter, until_keys_of, ordinal_reader = compiled
+        stage_keys: list[list[tuple] | None] | None = None
+        for stage, (stage_filter, keys_of) in stages:
             if stage_filter(source):
-                found = keys(source)
-                stage_keys.append(found)
-                matched = matched or bool(found)
-            else:
-                stage_keys.append(None)
+                found = keys_of(source)
+                if found:
+                    if stage_keys is None:
+                        stage_keys = [None] * count
+                    stage_keys[stage] = found
         until_keys = None
-        if compiled.until_filter is not None and compiled.until_filter(source):
-            until_keys = compiled.until_keys(source)  # type: ignore[misc]
-            matched = matched or bool(until_keys)
-        if not matched:
-            continue
-        ordinal = compiled.ordinal.ordinal(doc, position, strict=True)
+        if until_filter is not None and until_filter(source):
+            until_keys = until_keys_of(source)
+        if stage_keys is None:
+            if not until_keys:
+                continue
+            stage_keys = [None] * count
+        ordinal = ordinal_reader.ordinal(doc, position, strict=True)
         assert ordinal is not None
         yield ordinal, doc, stage_keys, until_keys
 

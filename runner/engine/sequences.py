@@ -210,7 +210,7 @@ class SequenceMatcher:
         return limit is not None and later - earlier > limit
 
     def _accept(self, sequence: Sequence) -> None:
-        self.window.add((sequence.last.key, key_rank(sequence.key)), sequence)
+        self.window.add((sequence.last, key_rank(sequence.key)), sequence)
 
     # ---- memory ----------------------------------------------------------------------------------------------------
 
