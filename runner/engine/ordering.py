@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any, NamedTuple
 
-from runner.engine.dates import fast_iso
+from runner.engine.dates import iso_millis_nanos
 from runner.engine.fields import MISSING, FieldReader
 from runner.engine.types import DateType
 from runner.errors import RuleRunnerError
@@ -40,6 +40,9 @@ class Ordinal(NamedTuple):
         return self.timestamp // 1_000_000
 
 
+_new_ordinal = tuple.__new__  # skips NamedTuple's Python-level constructor on the hot path
+
+
 class OrdinalReader:
     """Reads the timestamp and tiebreaker of a document of one index."""
 
@@ -67,9 +70,9 @@ class OrdinalReader:
         if self._iso:
             raw = reader.get(source)
             if type(raw) is str:
-                parsed = fast_iso(raw)
-                if parsed is not None:
-                    return parsed[0] - parsed[0] % 1_000_000
+                nanos = iso_millis_nanos(raw)
+                if nanos is not None:
+                    return nanos - nanos % 1_000_000
         values = reader.values(source)
         if len(values) != 1 or reader.family != "date":
             return None
@@ -111,7 +114,7 @@ class OrdinalReader:
                 )
             if tb_values:
                 tiebreak = value_rank(tb_values[0])
-        return Ordinal(timestamp, tiebreak, position)
+        return _new_ordinal(Ordinal, (timestamp, tiebreak, position))
 
 
 __all__ = ["Ordinal", "OrderingError", "OrdinalReader", "value_rank"]

@@ -9,6 +9,7 @@ from typing import Any, Callable
 from runner.engine.compile import Compiler, Predicate
 from runner.engine.fields import FieldReader, IndexContext
 from runner.engine.ordering import OrdinalReader
+from runner.engine.types import KeywordType
 from runner.eql import nodes as n
 from runner.eql.analyzer import fields_of
 from runner.eql.schema import Schema
@@ -63,12 +64,7 @@ def key_extractor(readers: list[tuple[FieldReader | None, bool]], bucket: bool) 
     def column(reader: FieldReader | None, source: dict[str, Any]) -> list[Any]:
         rendered: list[Any] = []
         if reader is not None:
-            raw = reader.get(source)
-            if type(raw) is str and reader.family == "keyword":
-                # one plain string in a keyword field: its value as it is (the common case, taken quickly)
-                limit = reader.ignore_above
-                return [raw] if limit is None or len(raw) <= limit else rendered
-            values = reader.normalize(raw)
+            values = reader.values(source)
             if values:
                 ftype = reader.ftype
                 assert ftype is not None
@@ -79,18 +75,7 @@ def key_extractor(readers: list[tuple[FieldReader | None, bool]], bucket: bool) 
                         rendered.append(shown)
         return rendered
 
-    if len(readers) == 1:
-        ((only, only_optional),) = readers
-
-        def extract_one(source: dict[str, Any]) -> list[tuple] | None:
-            values = column(only, source)
-            if not values:
-                return [(None,)] if only_optional else None
-            return [(v,) for v in values]
-
-        return extract_one
-
-    def extract(source: dict[str, Any]) -> list[tuple] | None:
+    def general(source: dict[str, Any]) -> list[tuple] | None:
         columns: list[list[Any]] = []
         for reader, optional in readers:
             rendered = column(reader, source)
@@ -101,18 +86,64 @@ def key_extractor(readers: list[tuple[FieldReader | None, bool]], bucket: bool) 
             columns.append(rendered)
         return [tuple(combination) for combination in itertools.product(*columns)]
 
+    def extract(source: dict[str, Any]) -> list[tuple] | None:
+        # the common case first: each key a single plain string in a keyword field, taken as it is
+        key = []
+        for reader, _optional in readers:
+            if reader is not None:
+                raw = reader.get(source)
+                if type(raw) is str and type(reader.ftype) is KeywordType:
+                    limit = reader.ignore_above
+                    if limit is None or len(raw) <= limit:
+                        key.append(raw)
+                        continue
+            return general(source)
+        return [tuple(key)]
+
     return extract
 
 
 @dataclass(slots=True)
 class IndexPlan:
-    """A query compiled for one index."""
+    """A query compiled for one index.
+
+    An event query has one filter. Sequences and samples read the event category once: `dispatch(source)` names the
+    stages (the until clause is the last one) whose category the event has, and `conditions[i]` is the rest of stage
+    i's filter. (When the category field is not a keyword, `dispatch` names every stage and the conditions test the
+    category too.)
+    """
 
     filters: list[Predicate]
-    keys: list[KeyExtractor]
-    until_filter: Predicate | None
-    until_keys: KeyExtractor | None
+    dispatch: Callable[[dict[str, Any]], tuple[int, ...]]
+    conditions: list[Predicate]
+    keys: list[KeyExtractor]  # per stage, the until clause last
     ordinal: OrdinalReader
+
+
+def category_dispatcher(reader: FieldReader, categories: list[str | None]) -> Callable[[dict[str, Any]], tuple[int, ...]]:
+    """The stages whose category (None for `any`) a keyword category field's values name, from one lookup."""
+    anywhere = tuple(i for i, c in enumerate(categories) if c is None)
+    table: dict[str, tuple[int, ...]] = {}
+    for category in {c for c in categories if c is not None}:
+        table[category] = tuple(sorted(anywhere + tuple(i for i, c in enumerate(categories) if c == category)))
+    get, normalize, limit = reader.get, reader.normalize, reader.ignore_above
+
+    def dispatch(source: dict[str, Any]) -> tuple[int, ...]:
+        raw = get(source)
+        kind = type(raw)
+        if kind is list and len(raw) == 1:
+            raw = raw[0]
+            kind = type(raw)
+        if kind is str:
+            if limit is not None and len(raw) > limit:
+                return anywhere
+            return table.get(raw, anywhere)
+        found = set(anywhere)
+        for value in normalize(raw):
+            found.update(table.get(value, ()))
+        return tuple(sorted(found))
+
+    return dispatch
 
 
 class QueryPlan:
@@ -165,15 +196,26 @@ class QueryPlan:
 
     def _compile(self, ctx: IndexContext) -> IndexPlan:
         compiler = Compiler(ctx, self.null_fields)
-        filters = [compiler.filter(self.condition(spec)) for spec in self.stages]
-        keys = [self._keys(ctx, spec) for spec in self.stages]
-        until_filter = until_keys = None
-        if self.until is not None:
-            until_filter = compiler.filter(self.condition(self.until))
-            until_keys = self._keys(ctx, self.until)
         tiebreaker = ctx.reader(self.tiebreaker_field) if self.tiebreaker_field else None
         ordinal = OrdinalReader(ctx.reader(self.timestamp_field), tiebreaker, self.timestamp_field, self.tiebreaker_field)
-        return IndexPlan(filters, keys, until_filter, until_keys, ordinal)
+        if isinstance(self.query, n.EventQuery):
+            (spec,) = self.stages
+            return IndexPlan([compiler.filter(self.condition(spec))], _every(1), [], [], ordinal)
+        specs = self.stages + ([self.until] if self.until is not None else [])
+        keys = [self._keys(ctx, spec) for spec in specs]
+        category = ctx.reader(self.category_field)
+        if category.family == "keyword":
+            conditions = [compiler.filter(spec.filter.condition) for spec in specs]
+            dispatch = category_dispatcher(category, [spec.filter.category for spec in specs])
+        else:
+            conditions = [compiler.filter(self.condition(spec)) for spec in specs]
+            dispatch = _every(len(specs))
+        return IndexPlan([], dispatch, conditions, keys, ordinal)
 
 
-__all__ = ["IndexPlan", "QueryPlan", "StageSpec", "expand_stages", "key_extractor", "null_fields"]
+def _every(count: int) -> Callable[[dict[str, Any]], tuple[int, ...]]:
+    stages = tuple(range(count))
+    return lambda _source: stages
+
+
+__all__ = ["IndexPlan", "category_dispatcher", "QueryPlan", "StageSpec", "expand_stages", "key_extractor", "null_fields"]

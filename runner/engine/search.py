@@ -263,7 +263,7 @@ def _feed_in_order(candidates: Iterator[Candidate], matcher: SequenceMatcher) ->
 def _sequence_candidates(documents: Iterable[Mapping[str, Any]], plan: QueryPlan, contexts: _Contexts) -> Iterator[Candidate]:
     """Events that match at least one stage (or the until clause), with their ordinal and join keys per stage."""
     count = len(plan.stages)
-    by_index: dict[Any, tuple] = {}
+    by_index: dict[Any, IndexPlan] = {}
     for position, doc in enumerate(documents):
         try:
             index = doc["_index"]
@@ -274,30 +274,25 @@ def _sequence_candidates(documents: Iterable[Mapping[str, Any]], plan: QueryPlan
         if type(source) is not dict:
             raise _bad_source(position, doc)
         if compiled is None:
-            index_plan = plan.for_index(contexts.get(str(index)), source)
-            compiled = by_index[index] = (
-                tuple(enumerate(zip(index_plan.filters, index_plan.keys))),
-                index_plan.until_filter,
-                index_plan.until_keys,
-                index_plan.ordinal,
-            )
-        stages, until_filter, until_keys_of, ordinal_reader = compiled
+            compiled = by_index[index] = plan.for_index(contexts.get(str(index)), source)
         stage_keys: list[list[tuple] | None] | None = None
-        for stage, (stage_filter, keys_of) in stages:
-            if stage_filter(source):
-                found = keys_of(source)
-                if found:
-                    if stage_keys is None:
-                        stage_keys = [None] * count
-                    stage_keys[stage] = found
         until_keys = None
-        if until_filter is not None and until_filter(source):
-            until_keys = until_keys_of(source)
+        for stage in compiled.dispatch(source):
+            if compiled.conditions[stage](source):
+                found = compiled.keys[stage](source)
+                if not found:
+                    continue
+                if stage == count:
+                    until_keys = found
+                    continue
+                if stage_keys is None:
+                    stage_keys = [None] * count
+                stage_keys[stage] = found
         if stage_keys is None:
             if not until_keys:
                 continue
             stage_keys = [None] * count
-        ordinal = ordinal_reader.ordinal(doc, position, strict=True)
+        ordinal = compiled.ordinal.ordinal(doc, position, strict=True)
         assert ordinal is not None
         yield ordinal, doc, stage_keys, until_keys
 
@@ -309,10 +304,12 @@ def _run_samples(
     documents: Iterable[Mapping[str, Any]], plan: QueryPlan, contexts: _Contexts, size: int, max_samples_per_key: int
 ) -> list[dict[str, Any]]:
     collector = SampleCollector(len(plan.stages), max_samples_per_key, limit_chain(plan.query, size, "head", samples=True))
+    count = len(plan.stages)
     for position, doc, source, compiled in _documents(documents, plan, contexts):
-        stage_keys = [
-            keys(source) if stage_filter(source) else None for stage_filter, keys in zip(compiled.filters, compiled.keys)
-        ]
+        stage_keys: list[list[tuple] | None] = [None] * count
+        for stage in compiled.dispatch(source):
+            if compiled.conditions[stage](source):
+                stage_keys[stage] = compiled.keys[stage](source)
         if any(stage_keys):
             collector.feed(doc, str(doc["_index"]), position, stage_keys)
     return [sequence_hit(key, events) for key, events in collector.results()]

@@ -27,39 +27,63 @@ def has_wildcard(pattern: str) -> bool:
     return "*" in pattern or "?" in pattern
 
 
-@lru_cache(maxsize=4096)
-def wildcard_matcher(pattern: str, case_insensitive: bool) -> Matcher:
-    """`*` matches any sequence, `?` any one character, everything else itself (a backslash included).
+def _plain_test(pattern: str) -> Matcher | None:
+    """A string method for the shapes `abc`, `*abc*`, `abc*`, `*abc` (no regular expression needed), or None."""
+    if "?" in pattern:
+        return None
+    core = pattern.strip("*")
+    if "*" in core:
+        return None
+    lead, trail = pattern.startswith("*"), pattern.endswith("*")
+    if not lead and not trail:
+        return core.__eq__
+    if not core:
+        return lambda _v: True
+    if lead and trail and len(pattern) > 1:
+        return lambda v: core in v
+    if lead and pattern.count("*") == 1:
+        return lambda v: v.endswith(core)
+    if trail and pattern.count("*") == 1:
+        return lambda v: v.startswith(core)
+    return None
 
-    Common shapes get a plain string test instead of a regular expression.
-    """
+
+def _wildcard_regex(pattern: str) -> str:
+    return "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
+
+
+@lru_cache(maxsize=4096)
+def _wildcard_any(patterns: tuple[str, ...], case_insensitive: bool) -> Matcher:
     if case_insensitive:
-        pattern = fold(pattern)
-    stars = pattern.count("*")
-    if "?" not in pattern:
-        core = pattern.strip("*")
-        if "*" not in core:
-            lead, trail = pattern.startswith("*"), pattern.endswith("*") and len(pattern) > 1
-            if stars == 0:
-                test: Matcher = core.__eq__
-            elif lead and trail:
-                test = (lambda v: core in v) if core else (lambda _v: True)
-            elif lead and stars == 1:
-                test = lambda v: v.endswith(core)  # noqa: E731
-            elif trail and stars == 1:
-                test = lambda v: v.startswith(core)  # noqa: E731
-            else:
-                test = None  # type: ignore[assignment]
-            if test is not None:
-                if case_insensitive:
-                    return lambda v: test(fold(v))
-                return test
-    regex = re.compile(
-        "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern), re.DOTALL
-    )
-    if case_insensitive:
-        return lambda v: regex.fullmatch(fold(v)) is not None
-    return lambda v: regex.fullmatch(v) is not None
+        patterns = tuple(fold(p) for p in patterns)
+    exact = frozenset(p for p in patterns if not has_wildcard(p))
+    plain = [t for t in (_plain_test(p) for p in patterns if has_wildcard(p)) if t is not None]
+    complex_ = [p for p in patterns if has_wildcard(p) and _plain_test(p) is None]
+    combined = re.compile("|".join(f"(?:{_wildcard_regex(p)})" for p in complex_), re.DOTALL) if complex_ else None
+    if len(patterns) == 1:
+        single = plain[0] if plain else (exact.__contains__ if exact else None)
+        if single is not None:
+            return (lambda v: single(fold(v))) if case_insensitive else single
+    full = combined.fullmatch if combined is not None else None
+
+    def match(value: str) -> bool:
+        if case_insensitive:
+            value = fold(value)
+        if value in exact:
+            return True
+        for test in plain:
+            if test(value):
+                return True
+        return full is not None and full(value) is not None
+
+    return match
+
+
+def wildcard_any(patterns: list[str], case_insensitive: bool) -> Matcher:
+    """`*` matches any sequence, `?` any one character, everything else itself (a backslash included); the value
+    matches if any pattern does. Plain shapes use string methods, the others one combined regular expression, and a
+    case-insensitive value is folded once."""
+    return _wildcard_any(tuple(patterns), case_insensitive)
 
 
 @lru_cache(maxsize=1024)
@@ -84,21 +108,6 @@ def lucene_wildcard_matcher(pattern: str, case_insensitive: bool) -> Matcher:
     if case_insensitive:
         return lambda v: regex.fullmatch(fold(v)) is not None
     return lambda v: regex.fullmatch(v) is not None
-
-
-def wildcard_any(patterns: list[str], case_insensitive: bool) -> Matcher:
-    matchers = [wildcard_matcher(p, case_insensitive) for p in patterns]
-    if len(matchers) == 1:
-        return matchers[0]
-    exact = {fold(p) if case_insensitive else p for p in patterns if not has_wildcard(p)}
-    others = [wildcard_matcher(p, case_insensitive) for p in patterns if has_wildcard(p)]
-    if not others:
-        if case_insensitive:
-            return lambda v: fold(v) in exact
-        return exact.__contains__
-    if case_insensitive:
-        return lambda v: fold(v) in exact or any(m(v) for m in others)
-    return lambda v: v in exact or any(m(v) for m in others)
 
 
 # ---- regular expressions ----------------------------------------------------------------------------------------------
@@ -224,5 +233,4 @@ __all__ = [
     "or3",
     "parse_cidr",
     "wildcard_any",
-    "wildcard_matcher",
 ]

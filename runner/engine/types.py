@@ -15,7 +15,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from runner.engine.dates import NANOS_PER_MILLI, date_parser, date_range, fast_iso, format_date
+from runner.engine.dates import NANOS_PER_MILLI, date_parser, date_range, format_date, iso_millis_nanos
 from runner.eql.schema import FieldMapping, type_family
 
 
@@ -191,8 +191,9 @@ class DateType(FieldType):
     def index(self, raw: Any) -> Any:
         if self.format is None and type(raw) is str:
             # the default format's usual shape, `2026-11-29T10:00:00.123Z`, without the format chain
-            fast = fast_iso(raw)
-            nanos = fast[0] if fast is not None else self.parse(raw)
+            nanos = iso_millis_nanos(raw)
+            if nanos is None:
+                nanos = self.parse(raw)
         else:
             nanos = self.parse(raw)
         if nanos is None:
