@@ -46,3 +46,12 @@ def test_imports_point_down() -> None:
 def test_no_module_is_named_like_an_eql_plugin() -> None:
     # the PyPI `eql` package imports every top-level `eql_*` module it can find as a plugin
     assert not [p for p in ROOT.parent.rglob("eql_*.py") if ".venv" not in p.parts]
+
+
+def test_public_names_are_sorted_and_exist() -> None:
+    import runner.engine
+    import runner.eql
+
+    for module in (runner, runner.eql, runner.engine):
+        assert list(module.__all__) == sorted(module.__all__), module.__name__
+        assert all(hasattr(module, name) for name in module.__all__), module.__name__

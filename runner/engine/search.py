@@ -16,7 +16,7 @@ from runner.engine.response import event_hit, response_body, sequence_hit
 from runner.engine.samples import SampleCollector
 from runner.engine.sequences import SequenceMatcher
 from runner.eql import nodes as n
-from runner.eql import parse, verify
+from runner.eql import check, parse, verify
 from runner.eql.schema import Mapping as FieldMappings
 from runner.eql.schema import MappingError, Schema
 from runner.errors import RuleRunnerError
@@ -87,6 +87,7 @@ def _check_request(
 
 def _parse(query: str | n.Query) -> n.Query:
     if isinstance(query, n.Query):
+        check(query)  # a query built by hand gets the checks parse() makes
         return query
     if not isinstance(query, str) or not query.strip():
         raise SearchRequestError("query is null or empty")
