@@ -204,6 +204,39 @@ def _code(code: _Code) -> Predicate:
     return code.namespace["predicate"]
 
 
+# ECS categorization and OS fields take a handful of values (`event.type == "start"`, `host.os.type == "linux"`), so
+# they reject few events; detection rules nevertheless tend to test them first. Testing them last in a run of keyword
+# leaves lets the selective tests (process names, arguments) reject most events after one lookup.
+_UNSELECTIVE = {
+    "event.kind": 2, "event.category": 2, "event.type": 2, "event.outcome": 2, "event.module": 2,
+    "event.dataset": 2, "data_stream.type": 2, "data_stream.dataset": 2, "data_stream.namespace": 2,
+    "host.os.type": 2, "host.os.family": 2, "host.os.platform": 2, "agent.type": 2, "ecs.version": 2,
+    "event.action": 1,
+}
+
+
+def _rank(node: Node) -> int:
+    if isinstance(node, Leaf) and node.keyword is not None:
+        return _UNSELECTIVE.get(node.keyword.reader.name, 0)
+    return 0
+
+
+def _selective_first(parts: tuple[Node, ...]) -> list[Node]:
+    """The parts of an `and`, each run of keyword leaves stably sorted by `_rank`. Keyword leaves are pure and
+    cannot fail, so their order within a run is free; other leaves keep their place, because a script leaf can
+    raise (`/ by zero`) and an earlier `false` must still keep it from running."""
+    ordered: list[Node] = []
+    run: list[Node] = []
+    for part in parts:
+        if isinstance(part, Leaf) and part.keyword is not None:
+            run.append(part)
+            continue
+        ordered += sorted(run, key=_rank)
+        run = []
+        ordered.append(part)
+    return ordered + sorted(run, key=_rank)
+
+
 def generate(node: Node) -> Predicate:
     """One Python function for a filter plan."""
     if isinstance(node, Const):
@@ -216,7 +249,7 @@ def generate(node: Node) -> Predicate:
         code.lines.append("    return not r")
         return _code(code)
     stop, otherwise = ("if not r:", "return False") if isinstance(node, AllOf) else ("if r:", "return True")
-    for part in node.parts:
+    for part in _selective_first(node.parts) if isinstance(node, AllOf) else node.parts:
         _part(code, part, "    ")
         code.lines += [f"    {stop}", f"        {otherwise}"]
     code.lines.append(f"    return {'True' if isinstance(node, AllOf) else 'False'}")

@@ -191,3 +191,30 @@ def test_dotted_keys_and_arrays_of_objects_in_source() -> None:
     assert ids(documents, "process where process.pid > 10") == ["2", "3"]
     assert ids(documents, "process where process.pid == 12") == ["2"]
     assert ids(documents, "process where process.parent.pid == 10") == ["3"]
+
+
+def test_unselective_tests_move_last_but_never_past_a_script() -> None:
+    """`and` runs keyword tests on ECS categorization fields after the selective ones; a script leaf (which can
+    fail) keeps its place, so a false keyword test before it still keeps it from running."""
+    from runner.engine.filters import Leaf, _selective_first
+
+    def keyword(name: str) -> Leaf:
+        class Source:
+            parts = tuple(name.split("."))
+
+        class Reader:
+            pass
+
+        reader = Reader()
+        reader.name = name  # type: ignore[attr-defined]
+        reader.source = Source()  # type: ignore[attr-defined]
+        return Leaf(lambda _s: True, keyword=type("K", (), {"reader": reader})())  # type: ignore[arg-type]
+
+    os_type, event_type, action, name, script = (
+        keyword("host.os.type"), keyword("event.type"), keyword("event.action"), keyword("process.name"),
+        Leaf(lambda _s: True),
+    )
+    assert _selective_first((os_type, event_type, action, name)) == [name, action, os_type, event_type]
+    assert _selective_first((os_type, name, script, event_type, action)) == [name, os_type, script, action, event_type]
+    docs_ = docs({"event": {"category": "process", "type": "x"}, "n": 1})
+    assert ids(docs_, 'process where event.type == "start" and divide(n, 0) == 1') == []
