@@ -1,0 +1,18 @@
+"""Where searches run and alerts go: the embedded store, or Elasticsearch."""
+
+from runner.backends.base import Backend, WriteOutcome
+from runner.backends.errors import AccessError, BackendError, IndexNotFound, QueryError, TransientError
+from runner.backends.request import EqlRequest, build_request, iso
+
+__all__ = [
+    "AccessError",
+    "Backend",
+    "BackendError",
+    "EqlRequest",
+    "IndexNotFound",
+    "QueryError",
+    "TransientError",
+    "WriteOutcome",
+    "build_request",
+    "iso",
+]

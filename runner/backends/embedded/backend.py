@@ -1,0 +1,162 @@
+"""The embedded backend: the request the Elasticsearch backend would send, answered from the local store.
+
+Index patterns resolve as Elasticsearch resolves them (wildcards, `-` exclusions, hidden `.`-indices only for
+patterns that start with a dot, data streams by name for their `.ds-` backing indices; a request that matches no
+index at all is a 404), the `filter` is applied with Query DSL semantics, and the query runs through
+`runner.engine.search` with each index's mapping. The answer is the body of an `_eql/search` response.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from runner.backends.embedded.dsl import UnsupportedQuery, compile_query
+from runner.backends.embedded.store import Store, StoreError, WriteResult, millis
+from runner.backends.errors import IndexNotFound, QueryError, TransientError
+from runner.backends.request import EqlRequest
+from runner.engine import DocumentError, OrderingError, SearchRequestError, search
+from runner.engine.dates import date_range
+from runner.eql import EqlError
+
+_BACKING = re.compile(r"^\.ds-(?P<stream>.+)-\d{4}\.\d{2}\.\d{2}-\d{6}$")
+_COLUMNS = {"@timestamp": "ts", "event.ingested": "ingested"}
+
+
+def _wildcard(pattern: str) -> re.Pattern[str]:
+    return re.compile("".join(".*" if c == "*" else re.escape(c) for c in pattern) + r"\Z")
+
+
+def resolve_indices(patterns: Sequence[str], available: Sequence[str]) -> list[str]:
+    """The stored indices an index expression names, in Elasticsearch's manner."""
+    chosen: list[str] = []
+    expressions = [p.strip() for raw in patterns for p in str(raw).split(",") if p.strip()]
+    for expression in expressions:
+        exclude = expression.startswith("-") and chosen != []
+        pattern = expression[1:] if exclude else expression
+        if ":" in pattern:  # a remote cluster: not in a local store
+            continue
+        regex = _wildcard(pattern)
+        matched = []
+        for index in available:
+            stream = _BACKING.match(index)
+            names = [index] + ([stream.group("stream")] if stream else [])
+            for name in names:
+                hidden = name.startswith(".") and not pattern.startswith(".")
+                if (("*" in pattern and not hidden) or "*" not in pattern) and regex.match(name):
+                    matched.append(index)
+                    break
+        if exclude:
+            chosen = [index for index in chosen if index not in matched]
+        else:
+            chosen += [index for index in matched if index not in chosen]
+    return chosen
+
+
+def time_ranges(query: Any) -> list[tuple[str, int | None, int | None]] | None:
+    """Inclusive `(column, low, high)` ranges on the store's indexed timestamps that every document the filter
+    accepts lies in (one of), or None when the filter does not bound them."""
+    if not isinstance(query, Mapping) or len(query) != 1:
+        return None
+    (kind, spec), = query.items()
+    if kind == "range" and isinstance(spec, Mapping) and len(spec) == 1:
+        (field, bounds), = spec.items()
+        column = _COLUMNS.get(field)
+        if column is None or not isinstance(bounds, Mapping):
+            return None
+        low = bounds.get("gte", bounds.get("gt"))
+        high = bounds.get("lte", bounds.get("lt"))
+        return [(column, millis(low) if low is not None else None, _upper(high))]
+    if kind != "bool" or not isinstance(spec, Mapping):
+        return None
+    for key in ("filter", "must"):
+        clauses = spec.get(key) or []
+        for clause in clauses if isinstance(clauses, list) else [clauses]:
+            found = time_ranges(clause)
+            if found is not None:
+                return found
+    should = spec.get("should") or []
+    if should and not spec.get("filter") and not spec.get("must") and spec.get("minimum_should_match", 1):
+        union: list[tuple[str, int | None, int | None]] = []
+        for clause in should if isinstance(should, list) else [should]:
+            found = time_ranges(clause)
+            if found is None:
+                return None
+            union += found
+        return union
+    return None
+
+
+def _upper(value: Any) -> int | None:
+    if value is None:
+        return None
+    interval = date_range(value)
+    return None if interval is None else interval[1] // 1_000_000
+
+
+class EmbeddedBackend:
+    """Searches and alert writes against a `Store`."""
+
+    name = "embedded"
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def eql_search(self, request: EqlRequest) -> dict[str, Any]:
+        body = request.body
+        indices = resolve_indices(request.index, self.store.indices())
+        if not indices:
+            raise IndexNotFound(f"no such index [{','.join(request.index)}]")
+        query_filter = body.get("filter")
+        try:
+            accept = compile_query(query_filter) if query_filter else None
+        except UnsupportedQuery as err:
+            raise QueryError("parsing_exception", f"the request filter cannot be evaluated here: {err}") from None
+        ranges = time_ranges(query_filter) if query_filter else None
+        events = self.store.events(indices, ranges=ranges or ())
+        documents = events if accept is None else (doc for doc in events if accept(doc["_source"]))
+        try:
+            return search(
+                documents,
+                body["query"],
+                mappings=self.store.mappings(indices),
+                timestamp_field=body.get("timestamp_field") or "@timestamp",
+                tiebreaker_field=body.get("tiebreaker_field"),
+                event_category_field=body.get("event_category_field") or "event.category",
+                size=body.get("size", 10),
+                result_position=body.get("result_position", "tail"),
+                max_samples_per_key=body.get("max_samples_per_key", 1),
+            )
+        except EqlError as err:
+            raise QueryError(err.es_type, str(err)) from None
+        except (SearchRequestError, OrderingError) as err:
+            raise QueryError("illegal_argument_exception", str(err)) from None
+        except DocumentError as err:
+            raise QueryError("illegal_argument_exception", str(err)) from None
+        except sqlite3.OperationalError as err:  # a locked or busy database: the next attempt may pass
+            raise TransientError(f"the embedded store is busy: {err}") from None
+        finally:
+            events.close()
+
+    def existing_alert_ids(self, ids: Sequence[str]) -> set[str]:
+        return self.store.existing_alert_ids(ids)
+
+    def create_alerts(self, index: str, alerts: Sequence[tuple[str, Mapping[str, Any]]]) -> WriteResult:
+        try:
+            return self.store.create_alerts(index, alerts)
+        except StoreError as err:
+            raise TransientError(str(err)) from None
+
+    def rule_state(self, rule_id: str) -> dict[str, Any] | None:
+        return self.store.rule_state(rule_id)
+
+    def save_rule_state(self, rule_id: str, state: Mapping[str, Any]) -> None:
+        self.store.save_rule_state(rule_id, state)
+
+    def record_execution(self, record: Mapping[str, Any]) -> None:
+        self.store.record_execution(record)
+
+
+__all__ = ["EmbeddedBackend", "resolve_indices", "time_ranges"]

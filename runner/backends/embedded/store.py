@@ -1,0 +1,333 @@
+"""The embedded store: events, alerts, rule state and execution records in one SQLite file.
+
+Why SQLite: it ships with Python, a single file is easy to back up and move, and its write-ahead log with
+`synchronous=FULL` makes every committed transaction survive a crash or power loss, while an interrupted one leaves
+no trace. That gives the guarantees the runner relies on: an alert is reported written only after the transaction
+holding it committed, writing an alert id that exists is a no-op (the primary key), and a rule's state advances in
+its own transaction after the alerts. Several processes (the service, `ingest`, `alerts`) may open the same file;
+SQLite serialises the writers.
+
+Events are stored per index with their `@timestamp` and `event.ingested` as epoch milliseconds in indexed columns,
+so a window reads only its time range; the exact Query DSL filter is applied afterwards. Each index keeps the
+mapping Elasticsearch would have built for it: the ECS mapping of Elastic's templates, plus fields mapped
+dynamically from the documents.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from runner.backends.embedded.ecs import ecs_mapping
+from runner.engine import dynamic_mapping
+from runner.engine.dates import date_range
+from runner.engine.fields import MISSING, SourcePath
+from runner.errors import RuleRunnerError
+
+SCHEMA_VERSION = 1
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS events (
+    idx TEXT NOT NULL, id TEXT NOT NULL, ts INTEGER NOT NULL, ingested INTEGER, source TEXT NOT NULL,
+    PRIMARY KEY (idx, id)
+);
+CREATE INDEX IF NOT EXISTS events_by_time ON events (ts);
+CREATE INDEX IF NOT EXISTS events_by_ingested ON events (ingested);
+CREATE TABLE IF NOT EXISTS mappings (idx TEXT PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS alerts (
+    id TEXT PRIMARY KEY, idx TEXT NOT NULL, rule_id TEXT, rule_uuid TEXT, created TEXT NOT NULL,
+    building_block INTEGER NOT NULL, source TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS alerts_by_rule ON alerts (rule_id, created);
+CREATE TABLE IF NOT EXISTS rule_state (rule_id TEXT PRIMARY KEY, state TEXT NOT NULL, updated TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS executions (
+    uuid TEXT PRIMARY KEY, rule_id TEXT NOT NULL, started TEXT NOT NULL, status TEXT NOT NULL, record TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS executions_by_rule ON executions (rule_id, started);
+"""
+_TIMESTAMP = SourcePath("@timestamp")
+_INGESTED = SourcePath("event.ingested")
+
+
+class StoreError(RuleRunnerError):
+    """The store cannot be opened or written: the path and the reason."""
+
+
+class BadDocument(RuleRunnerError):
+    """A document the store refuses (no `_source` object, no readable `@timestamp`)."""
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    added: int
+    duplicates: int
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """Which alert ids the store committed now, and which it already held."""
+
+    created: tuple[str, ...]
+    duplicates: tuple[str, ...]
+
+
+def millis(value: Any) -> int | None:
+    """Epoch milliseconds of a date value (ISO string or epoch millis), the first of several."""
+    if isinstance(value, list):
+        value = next((v for v in value if v is not None), None)
+    if value is None or isinstance(value, bool):
+        return None
+    interval = date_range(value)
+    return None if interval is None else interval[0] // 1_000_000
+
+
+def document_id(source: Mapping[str, Any]) -> str:
+    """An id for a document that came without one: a hash of its content, so ingesting a file twice adds nothing
+    (Elasticsearch would make a random id)."""
+    digest = hashlib.sha256(json.dumps(source, sort_keys=True, separators=(",", ":")).encode()).digest()
+    return base64.urlsafe_b64encode(digest[:15]).decode()
+
+
+class Store:
+    """One SQLite file. Thread-safe: each thread gets its own connection."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._local = threading.local()
+        self._mapping_lock = threading.Lock()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            db = self._connection()
+            # executescript commits on its own; every statement in it is idempotent
+            db.executescript(_SCHEMA + f"INSERT OR IGNORE INTO meta VALUES ('schema_version', '{SCHEMA_VERSION}');")
+        except (OSError, sqlite3.Error) as err:
+            raise StoreError(f"cannot open the embedded store at {self.path}: {err}") from None
+
+    # -- connections -------------------------------------------------------------------------------------------------
+
+    def _connection(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            self._local.db = db
+        return db
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        db = self._connection()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def close(self) -> None:
+        db = getattr(self._local, "db", None)
+        if db is not None:
+            db.close()
+            self._local.db = None
+
+    # -- events ------------------------------------------------------------------------------------------------------
+
+    def ingest(self, documents: Iterable[Mapping[str, Any]], *, batch: int = 2000) -> IngestResult:
+        """Store `{"_index", "_id"?, "_source"}` documents, `batch` per transaction; an `_id` already present in its
+        index is a duplicate and left as it was. A `BadDocument` stops nothing already committed."""
+        added = duplicates = 0
+        pending: list[tuple[str, str, int, int | None, str, Mapping[str, Any]]] = []
+        for doc in documents:
+            pending.append(self._row(doc))
+            if len(pending) >= batch:
+                a, d = self._insert(pending)
+                added, duplicates, pending = added + a, duplicates + d, []
+        if pending:
+            a, d = self._insert(pending)
+            added, duplicates = added + a, duplicates + d
+        return IngestResult(added, duplicates)
+
+    @staticmethod
+    def _row(doc: Mapping[str, Any]) -> tuple[str, str, int, int | None, str, Mapping[str, Any]]:
+        index, source = doc.get("_index"), doc.get("_source")
+        if not isinstance(index, str) or not index:
+            raise BadDocument("the document has no index name")
+        if not isinstance(source, dict):
+            raise BadDocument("_source must be a JSON object")
+        ts = millis(_value(source, _TIMESTAMP))
+        if ts is None:
+            raise BadDocument("no readable @timestamp (an ISO 8601 date or epoch milliseconds)")
+        doc_id = doc.get("_id")
+        doc_id = str(doc_id) if doc_id not in (None, "") else document_id(source)
+        ingested = millis(_value(source, _INGESTED))
+        return index, doc_id, ts, ingested, json.dumps(source, separators=(",", ":")), source
+
+    def _insert(self, rows: list[tuple[str, str, int, int | None, str, Mapping[str, Any]]]) -> tuple[int, int]:
+        try:
+            with self._transaction() as db:
+                before = db.total_changes
+                db.executemany("INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?, ?)", [r[:5] for r in rows])
+                added = db.total_changes - before
+                by_index: dict[str, list[Mapping[str, Any]]] = {}
+                for row in rows:
+                    by_index.setdefault(row[0], []).append(row[5])
+                for index, sources in by_index.items():
+                    row = db.execute("SELECT body FROM mappings WHERE idx = ?", (index,)).fetchone()
+                    current = json.loads(row[0]) if row else ecs_mapping()
+                    updated = dynamic_mapping(sources, base=current)
+                    if row is None or updated != current:
+                        db.execute("INSERT OR REPLACE INTO mappings VALUES (?, ?)", (index, json.dumps(updated)))
+        except sqlite3.Error as err:
+            raise StoreError(f"cannot write events to {self.path}: {err}") from None
+        return added, len(rows) - added
+
+    @staticmethod
+    def _mapping(db: sqlite3.Connection, index: str) -> dict[str, Any]:
+        row = db.execute("SELECT body FROM mappings WHERE idx = ?", (index,)).fetchone()
+        return json.loads(row[0]) if row else ecs_mapping()
+
+    def indices(self) -> list[str]:
+        return [row[0] for row in self._connection().execute("SELECT idx FROM mappings ORDER BY idx")]
+
+    def mappings(self, indices: Sequence[str]) -> dict[str, Any]:
+        db = self._connection()
+        return {index: self._mapping(db, index) for index in indices}
+
+    def count(self, indices: Sequence[str] | None = None) -> int:
+        db = self._connection()
+        if indices is None:
+            return db.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+        marks = ",".join("?" * len(indices))
+        return db.execute(f"SELECT COUNT(*) FROM events WHERE idx IN ({marks})", list(indices)).fetchone()[0]
+
+    def events(
+        self, indices: Sequence[str], *, ranges: Sequence[tuple[str, int | None, int | None]] = ()
+    ) -> Iterator[dict[str, Any]]:
+        """The documents of `indices` in timestamp order. `ranges` narrows the read to documents whose `ts` or
+        `ingested` column (epoch millis) lies in one of the given inclusive ranges; the caller applies the exact
+        filter afterwards, so this only has to be a superset."""
+        if not indices:
+            return
+        marks = ",".join("?" * len(indices))
+        sql = f"SELECT idx, id, source FROM events WHERE idx IN ({marks})"
+        args: list[Any] = list(indices)
+        if ranges:
+            parts = []
+            for column, low, high in ranges:
+                if column not in ("ts", "ingested"):
+                    raise ValueError(column)
+                bounds = [f"{column} IS NOT NULL"]
+                if low is not None:
+                    bounds.append(f"{column} >= ?")
+                    args.append(low)
+                if high is not None:
+                    bounds.append(f"{column} <= ?")
+                    args.append(high)
+                parts.append("(" + " AND ".join(bounds) + ")")
+            sql += " AND (" + " OR ".join(parts) + ")"
+        sql += " ORDER BY ts, rowid"
+        # a connection of its own: the caller may write (alerts) while it still reads events
+        db = sqlite3.connect(self.path, timeout=30)
+        try:
+            for index, doc_id, source in db.execute(sql, args):
+                yield {"_index": index, "_id": doc_id, "_source": json.loads(source)}
+        finally:
+            db.close()
+
+    # -- alerts ------------------------------------------------------------------------------------------------------
+
+    def create_alerts(self, index: str, alerts: Sequence[tuple[str, Mapping[str, Any]]]) -> WriteResult:
+        """Write alerts `(id, document)` in one transaction; an id already stored is a duplicate, not rewritten.
+        When this returns, the created ones are committed; when it raises, none of them is."""
+        created: list[str] = []
+        duplicates: list[str] = []
+        now = datetime.now(timezone.utc).isoformat()
+        try:
+            with self._transaction() as db:
+                for alert_id, source in alerts:
+                    cursor = db.execute(
+                        "INSERT OR IGNORE INTO alerts VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        (
+                            alert_id, index, source.get("kibana.alert.rule.rule_id"), source.get("kibana.alert.rule.uuid"),
+                            now, int("kibana.alert.group.index" in source),  # sequence building blocks
+                            json.dumps(source, separators=(",", ":")),
+                        ),
+                    )
+                    (created if cursor.rowcount == 1 else duplicates).append(alert_id)
+        except sqlite3.Error as err:
+            raise StoreError(f"cannot write alerts to {self.path}: {err}") from None
+        return WriteResult(tuple(created), tuple(duplicates))
+
+    def existing_alert_ids(self, ids: Sequence[str]) -> set[str]:
+        db = self._connection()
+        found: set[str] = set()
+        for start in range(0, len(ids), 500):
+            chunk = list(ids[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            found.update(row[0] for row in db.execute(f"SELECT id FROM alerts WHERE id IN ({marks})", chunk))
+        return found
+
+    def alerts(self, *, rule_id: str | None = None, include_building_blocks: bool = True) -> Iterator[dict[str, Any]]:
+        sql = "SELECT id, idx, source FROM alerts"
+        clauses, args = [], []
+        if rule_id is not None:
+            clauses.append("rule_id = ?")
+            args.append(rule_id)
+        if not include_building_blocks:
+            clauses.append("building_block = 0")
+        if clauses:
+            sql += " WHERE " + " AND ".join(clauses)
+        sql += " ORDER BY rowid"
+        for alert_id, index, source in self._connection().execute(sql, args):
+            yield {"_index": index, "_id": alert_id, "_source": json.loads(source)}
+
+    # -- rule state and executions -----------------------------------------------------------------------------------
+
+    def rule_state(self, rule_id: str) -> dict[str, Any] | None:
+        row = self._connection().execute("SELECT state FROM rule_state WHERE rule_id = ?", (rule_id,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def save_rule_state(self, rule_id: str, state: Mapping[str, Any]) -> None:
+        now = datetime.now(timezone.utc).isoformat()
+        try:
+            with self._transaction() as db:
+                db.execute("INSERT OR REPLACE INTO rule_state VALUES (?, ?, ?)", (rule_id, json.dumps(state), now))
+        except sqlite3.Error as err:
+            raise StoreError(f"cannot write the state of rule {rule_id} to {self.path}: {err}") from None
+
+    def record_execution(self, record: Mapping[str, Any]) -> None:
+        try:
+            with self._transaction() as db:
+                db.execute(
+                    "INSERT OR REPLACE INTO executions VALUES (?, ?, ?, ?, ?)",
+                    (record["uuid"], record["rule_id"], record["started_at"], record["status"], json.dumps(record)),
+                )
+        except sqlite3.Error as err:
+            raise StoreError(f"cannot record an execution in {self.path}: {err}") from None
+
+    def executions(self, rule_id: str | None = None, *, limit: int = 100) -> list[dict[str, Any]]:
+        sql, args = "SELECT record FROM executions", []
+        if rule_id is not None:
+            sql += " WHERE rule_id = ?"
+            args.append(rule_id)
+        sql += " ORDER BY started DESC LIMIT ?"
+        args.append(limit)
+        return [json.loads(row[0]) for row in self._connection().execute(sql, args)]
+
+
+def _value(source: Mapping[str, Any], path: SourcePath) -> Any:
+    raw = path.get(source)  # type: ignore[arg-type]
+    return None if raw is MISSING else raw
+
+
+__all__ = ["BadDocument", "IngestResult", "Store", "StoreError", "WriteResult", "document_id", "millis"]

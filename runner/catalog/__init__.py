@@ -1,0 +1,21 @@
+"""Rule definitions: the detection-rules TOML format, its loader, and rule timing (intervals, date math)."""
+
+from runner.catalog.loader import RUNNABLE_TYPES, Catalog, Rule, RuleLoadError, load_rule_file, load_rules
+from runner.catalog.model import RuleDocument, RuleParams, default_rule_uuid
+from runner.catalog.timing import DateMath, TimingError, format_duration, parse_duration
+
+__all__ = [
+    "RUNNABLE_TYPES",
+    "Catalog",
+    "DateMath",
+    "Rule",
+    "RuleDocument",
+    "RuleLoadError",
+    "RuleParams",
+    "TimingError",
+    "default_rule_uuid",
+    "format_duration",
+    "load_rule_file",
+    "load_rules",
+    "parse_duration",
+]

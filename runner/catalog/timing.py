@@ -1,0 +1,135 @@
+"""Durations (`interval = "5m"`) and Kibana date math (`from = "now-9m"`, `now/d`).
+
+Kibana resolves a rule's `from` and `to` with `@kbn/datemath` against the execution's start (`forceNow`), without
+rounding up; calendar units (`M`, `y`) move by calendar months and years, the others by fixed lengths, and `/unit`
+rounds down to the start of that unit, all in UTC.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+_DURATION = re.compile(r"^(\d+)(ms|s|m|h|d)$")
+_DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+class TimingError(ValueError):
+    """A duration or a date-math expression that does not parse; the message says what is expected."""
+
+
+def parse_duration(text: str) -> timedelta:
+    """`"5m"` → 5 minutes. Kibana's rule intervals are a positive integer and one of `s m h d` (`ms` is accepted too)."""
+    match = _DURATION.match(text.strip()) if isinstance(text, str) else None
+    if match is None:
+        raise TimingError(f"invalid duration [{text}]: expected a whole number and a unit, one of ms, s, m, h, d (e.g. 5m)")
+    value = int(match.group(1))
+    if value <= 0:
+        raise TimingError(f"invalid duration [{text}]: it must be greater than zero")
+    return timedelta(seconds=value * _DURATION_UNITS[match.group(2)])
+
+
+def format_duration(value: timedelta) -> str:
+    """The shortest exact spelling: 300 s → `5m`."""
+    millis = round(value.total_seconds() * 1000)
+    for unit, seconds in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if millis % (seconds * 1000) == 0:
+            return f"{millis // (seconds * 1000)}{unit}"
+    return f"{millis}ms"
+
+
+_UNITS = ("y", "M", "w", "d", "h", "H", "m", "s", "ms")
+_OPERATION = re.compile(r"([+-])(\d*)(ms|[yMwdhHms])|/(ms|[yMwdhHms])")
+
+
+@dataclass(frozen=True, slots=True)
+class DateMath:
+    """A parsed expression: an anchor (`now`, or an ISO date before `||`) and operations applied left to right."""
+
+    text: str
+    anchor: datetime | None  # None: now
+    operations: tuple[tuple[str, int, str], ...]  # ("+" | "-" | "/", amount, unit)
+
+    @classmethod
+    def parse(cls, text: str) -> DateMath:
+        if not isinstance(text, str) or not text.strip():
+            raise TimingError("invalid date math []: expected now, now-9m, now/d or an ISO date")
+        raw = text.strip()
+        if raw.startswith("now"):
+            anchor, rest = None, raw[3:]
+        elif "||" in raw:
+            head, rest = raw.split("||", 1)
+            anchor = _iso(head, text)
+        else:
+            return cls(text, _iso(raw, text), ())
+        operations: list[tuple[str, int, str]] = []
+        position = 0
+        while position < len(rest):
+            match = _OPERATION.match(rest, position)
+            if match is None:
+                raise TimingError(
+                    f"invalid date math [{text}]: cannot read [{rest[position:]}]; expected +N<unit>, -N<unit> or "
+                    f"/<unit> with a unit among {', '.join(_UNITS)}"
+                )
+            if match.group(4):
+                operations.append(("/", 1, match.group(4)))
+            else:
+                operations.append((match.group(1), int(match.group(2) or 1), match.group(3)))
+            position = match.end()
+        return cls(text, anchor, tuple(operations))
+
+    def resolve(self, now: datetime) -> datetime:
+        """The instant this expression names when the execution starts at `now` (an aware datetime)."""
+        value = (self.anchor or now).astimezone(timezone.utc)
+        for op, amount, unit in self.operations:
+            if op == "/":
+                value = _round_down(value, unit)
+            else:
+                value = _add(value, amount if op == "+" else -amount, unit)
+        return value
+
+
+def _iso(text: str, whole: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise TimingError(f"invalid date math [{whole}]: [{text}] is not an ISO 8601 date") from None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def _add(value: datetime, amount: int, unit: str) -> datetime:
+    if unit in ("y", "M"):
+        months = value.month - 1 + amount * (12 if unit == "y" else 1)
+        year, month = value.year + months // 12, months % 12 + 1
+        day = min(value.day, _days_in_month(year, month))
+        return value.replace(year=year, month=month, day=day)
+    seconds = {"w": 604800, "d": 86400, "h": 3600, "H": 3600, "m": 60, "s": 1, "ms": 0.001}[unit]
+    return value + timedelta(seconds=amount * seconds)
+
+
+def _days_in_month(year: int, month: int) -> int:
+    following = datetime(year + month // 12, month % 12 + 1, 1)
+    return (following - timedelta(days=1)).day
+
+
+def _round_down(value: datetime, unit: str) -> datetime:
+    if unit == "y":
+        return value.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
+    if unit == "M":
+        return value.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    if unit == "w":  # ISO weeks start on Monday, as moment's isoWeek
+        start = value - timedelta(days=value.weekday())
+        return start.replace(hour=0, minute=0, second=0, microsecond=0)
+    if unit == "d":
+        return value.replace(hour=0, minute=0, second=0, microsecond=0)
+    if unit in ("h", "H"):
+        return value.replace(minute=0, second=0, microsecond=0)
+    if unit == "m":
+        return value.replace(second=0, microsecond=0)
+    if unit == "s":
+        return value.replace(microsecond=0)
+    return value.replace(microsecond=value.microsecond // 1000 * 1000)
+
+
+__all__ = ["DateMath", "TimingError", "format_duration", "parse_duration"]
