@@ -33,6 +33,7 @@ DEFAULT_INDEX = (
 # alert ids (which hash it) are the same on every machine and every restart.
 RULE_UUID_NAMESPACE = uuid.UUID("6f1d9d43-2c1b-5a55-9b36-4b9b8c1c2f6e")
 
+_NOT_PARAMETERS = {"name", "tags", "enabled", "interval", "actions", "throttle", "revision"}
 _DATE = re.compile(r"^\d{4}/\d{2}/\d{2}$")
 
 
@@ -253,8 +254,14 @@ class RuleParams(_Strict):
 
     def parameters(self) -> dict[str, Any]:
         """The rule's parameters as Kibana stores them in `kibana.alert.rule.parameters` (unset ones absent)."""
-        params = self.model_dump(mode="json", by_alias=True, exclude_none=True)
-        params.setdefault("language", "eql" if self.type == "eql" else params.get("language"))
+        # name, tags, enabled, interval, actions, throttle and revision are attributes of Kibana's rule saved object,
+        # not of its parameters
+        params = self.model_dump(mode="json", by_alias=True, exclude_none=True, exclude=_NOT_PARAMETERS)
+        if self.type == "eql":
+            params.setdefault("language", "eql")
+        for key in ("note", "setup"):
+            if not params.get(key):
+                params.pop(key, None)
         return params
 
 

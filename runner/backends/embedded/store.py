@@ -20,7 +20,7 @@ import hashlib
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -142,13 +142,26 @@ class Store:
 
     # -- events ------------------------------------------------------------------------------------------------------
 
-    def ingest(self, documents: Iterable[Mapping[str, Any]], *, batch: int = 2000) -> IngestResult:
+    def ingest(
+        self,
+        documents: Iterable[Mapping[str, Any]],
+        *,
+        batch: int = 2000,
+        on_bad: Callable[[Mapping[str, Any], str], None] | None = None,
+    ) -> IngestResult:
         """Store `{"_index", "_id"?, "_source"}` documents, `batch` per transaction; an `_id` already present in its
-        index is a duplicate and left as it was. A `BadDocument` stops nothing already committed."""
+        index is a duplicate and left as it was. A bad document raises `BadDocument` (what was committed before
+        stays), or with `on_bad` is reported to it and skipped."""
         added = duplicates = 0
         pending: list[tuple[str, str, int, int | None, str, Mapping[str, Any]]] = []
         for doc in documents:
-            pending.append(self._row(doc))
+            try:
+                pending.append(self._row(doc))
+            except BadDocument as err:
+                if on_bad is None:
+                    raise
+                on_bad(doc, str(err))
+                continue
             if len(pending) >= batch:
                 a, d = self._insert(pending)
                 added, duplicates, pending = added + a, duplicates + d, []

@@ -1,0 +1,41 @@
+"""`alerts`: the alerts in the embedded store, as a table or one JSON document per line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from rich.table import Table
+
+from runner.cli.context import CommandError, Context, out
+
+
+def run(args: argparse.Namespace) -> int:
+    context = Context.load(args.config)
+    store = context.store(create=False)
+    if store is None:
+        raise CommandError(f"no embedded store at {context.settings.embedded.path} (nothing ingested or run yet)", code=1)
+    alerts = store.alerts(rule_id=args.rule, include_building_blocks=args.format == "ndjson" or args.all)
+    if args.format == "ndjson":
+        for alert in alerts:
+            sys.stdout.write(json.dumps(alert, separators=(",", ":")) + "\n")
+        return 0
+    table = Table(title="alerts" + (f" of rule {args.rule}" if args.rule else ""))
+    table.add_column("time", no_wrap=True)
+    table.add_column("kind", no_wrap=True)
+    table.add_column("severity", no_wrap=True)
+    table.add_column("reason", overflow="fold", ratio=1)
+    table.add_column("id", no_wrap=True)
+    count = 0
+    for alert in alerts:
+        source = alert["_source"]
+        kind = "building block" if "kibana.alert.group.index" in source else (
+            "sequence" if "kibana.alert.group.id" in source else "event")
+        when = str(source.get("kibana.alert.original_time", source.get("@timestamp", "")))[:19].replace("T", " ")
+        table.add_row(when, kind, str(source.get("kibana.alert.severity", "")),
+                      str(source.get("kibana.alert.reason", "")), alert["_id"][:8])
+        count += 1
+    out.print(table)
+    out.print(f"{count:,} alert(s)" + ("" if args.all else " (building blocks hidden; --all shows them)"))
+    return 0

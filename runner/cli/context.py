@@ -1,0 +1,112 @@
+"""What every command starts from: the settings, the console, logging, the rules and the backend."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from runner.backends.embedded import EmbeddedBackend, Store, StoreError
+from runner.catalog import Catalog, load_rules
+from runner.errors import RuleRunnerError
+from runner.execution import ExecutionOptions
+from runner.settings import Settings, SettingsError, load_settings
+
+out = Console(highlight=False, soft_wrap=False)
+err = Console(stderr=True, highlight=False)
+
+
+class CommandError(RuleRunnerError):
+    """A command cannot do its job; the message says why, the exit status is `code`."""
+
+    def __init__(self, message: str, code: int = 2) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass
+class Context:
+    settings: Settings
+
+    @classmethod
+    def load(cls, config: str | None) -> Context:
+        try:
+            settings = load_settings(config)
+        except SettingsError as error:
+            raise CommandError(f"configuration error:\n{error}") from None
+        setup_logging(settings)
+        return cls(settings)
+
+    def rules(self, paths: list[str] | None = None) -> Catalog:
+        return load_rules(paths if paths else self.settings.rules.paths)
+
+    def store(self, *, create: bool = True) -> Store | None:
+        path = self.settings.embedded.path
+        if not create and not Path(path).exists():
+            return None
+        try:
+            return Store(path)
+        except StoreError as error:
+            raise CommandError(str(error)) from None
+
+    def backend(self) -> EmbeddedBackend:
+        if self.settings.backend != "embedded":
+            raise CommandError(
+                "the elasticsearch backend is not available in this version of rule-runner; "
+                f"use backend: embedded (config: {self.settings.source})"
+            )
+        store = self.store()
+        assert store is not None
+        return EmbeddedBackend(store)
+
+    def options(self) -> ExecutionOptions:
+        alerts = self.settings.alerts
+        return ExecutionOptions(space_id=alerts.space_id, alerts_index=alerts.index_name)
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "@timestamp": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "log.level": record.levelname.lower(),
+            "log.logger": record.name,
+            "message": record.getMessage(),
+        }
+        execution = getattr(record, "execution", None)
+        if execution is not None:
+            entry["execution"] = execution
+        if record.exc_info:
+            entry["error.stack_trace"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+def setup_logging(settings: Settings) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if settings.logging.format == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(settings.logging.level)
+    logging.getLogger("apscheduler").setLevel(max(logging.WARNING, root.level))
+
+
+def parse_instant(text: str | None) -> datetime:
+    """`--now`: an ISO 8601 instant (UTC when no offset is given); absent: the current time."""
+    if text is None:
+        return datetime.now(timezone.utc)
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise CommandError(f"--now: [{text}] is not an ISO 8601 date and time (e.g. 2026-01-15T10:05:00Z)") from None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+__all__ = ["CommandError", "Context", "err", "out", "parse_instant", "setup_logging"]

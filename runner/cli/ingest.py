@@ -1,0 +1,96 @@
+"""`ingest`: NDJSON events into the embedded store, with a progress bar; bad lines reported and skipped."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+from runner.cli.context import CommandError, Context, err, out
+from runner.cli.ndjson import BadLine, ReadReport, read_documents
+
+_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})$")
+
+
+def run(args: argparse.Namespace) -> int:
+    context = Context.load(args.config)
+    paths = [Path(p) for p in args.files]
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        raise CommandError(f"no such file: {', '.join(missing)}")
+    store = context.store()
+    assert store is not None
+    transform = None
+    if args.shift_to_now:
+        latest = _latest_timestamp(paths, args.index)
+        if latest is None:
+            raise CommandError("--shift-to-now: no document with an ISO 8601 @timestamp in the files")
+        shift = datetime.now(timezone.utc) - timedelta(seconds=5) - latest
+        transform = lambda doc: {**doc, "_source": _shifted(doc["_source"], shift)}  # noqa: E731
+    report = ReadReport()
+    where: list[tuple[str, int]] = [("", 0)]
+    bad_documents: list[BadLine] = []
+    total = sum(p.stat().st_size for p in paths)
+    with Progress(TextColumn("ingest"), BarColumn(), DownloadColumn(), TimeRemainingColumn(), console=err,
+                  transient=True) as progress:
+        task = progress.add_task("ingest", total=total)
+        done = [0]
+
+        def advanced(position: int) -> None:
+            progress.update(task, completed=done[0] + position)
+
+        def documents():  # noqa: ANN202
+            for path in paths:
+                for file, line, doc in read_documents([path], index=args.index, report=report, on_bytes=advanced,
+                                                      transform=transform):
+                    where[0] = (file, line)
+                    yield doc
+                done[0] += path.stat().st_size
+
+        def on_bad(_doc: Any, reason: str) -> None:
+            bad_documents.append(BadLine(where[0][0], where[0][1], reason))
+
+        result = store.ingest(documents(), on_bad=on_bad)
+    for bad in report.bad + bad_documents:
+        err.print(f"skipped {bad}", markup=False)
+    skipped = len(report.bad) + len(bad_documents)
+    out.print(f"ingested {result.added:,} events into {store.path} ({result.duplicates:,} already there, "
+              f"{skipped:,} bad lines skipped, {report.lines:,} lines read)")
+    return 1 if skipped and not result.added and not result.duplicates else 0
+
+
+def _latest_timestamp(paths: list[Path], index: str | None) -> datetime | None:
+    latest: datetime | None = None
+    for _file, _line, doc in read_documents(paths, index=index or "-", report=ReadReport()):
+        value = doc["_source"].get("@timestamp")
+        if isinstance(value, str) and _ISO.match(value):
+            try:
+                moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            except ValueError:
+                continue
+            latest = moment if latest is None or moment > latest else latest
+    return latest
+
+
+def _shifted(value: Any, shift: timedelta) -> Any:
+    """Every ISO 8601 date-time string moved by `shift`, keeping its precision and its `Z`."""
+    if isinstance(value, dict):
+        return {key: _shifted(item, shift) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_shifted(item, shift) for item in value]
+    if isinstance(value, str) and _ISO.match(value):
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00")) + shift
+        except ValueError:  # nanosecond fractions: left as they are
+            return value
+        fraction = value[19:].split("Z")[0].split("+")[0].split("-")[0]
+        digits = len(fraction) - 1 if fraction.startswith(".") else 0
+        text = moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+        if digits:
+            text += "." + f"{moment.microsecond:06d}".ljust(digits, "0")[:digits]
+        return text + "Z"
+    return value

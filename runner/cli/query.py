@@ -1,0 +1,44 @@
+"""`query`: one EQL query over NDJSON files; prints the Elasticsearch-shaped response body."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from runner.backends import QueryError
+from runner.backends.embedded.memory import MemoryEvents
+from runner.backends.request import EqlRequest
+from runner.cli.context import CommandError, err
+from runner.cli.ndjson import ReadReport, read_documents
+
+
+def load_events(files: list[str], index: str | None) -> MemoryEvents:
+    paths = [Path(p) for p in files]
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        raise CommandError(f"no such file: {', '.join(missing)}")
+    report = ReadReport()
+    events = MemoryEvents(doc for _file, _line, doc in read_documents(paths, index=index or "events", report=report))
+    for bad in report.bad:
+        err.print(f"skipped {bad}", markup=False)
+    return events
+
+
+def run(args: argparse.Namespace) -> int:
+    events = load_events(args.events, args.index)
+    body = {"query": args.query, "size": args.size}
+    if args.timestamp_field:
+        body["timestamp_field"] = args.timestamp_field
+    if args.tiebreaker_field:
+        body["tiebreaker_field"] = args.tiebreaker_field
+    if args.event_category_field:
+        body["event_category_field"] = args.event_category_field
+    try:
+        response = events.eql_search(EqlRequest(("*", ".*") if not args.index else (args.index,), body))
+    except QueryError as error:
+        raise CommandError(f"{error.es_type}: {error.reason}", code=1) from None
+    json.dump(response, sys.stdout, indent=None if args.compact else 2)
+    sys.stdout.write("\n")
+    return 0

@@ -1,0 +1,48 @@
+"""`run`: the service (every enabled rule on its interval), or `--once`: every enabled rule once, then a summary."""
+
+from __future__ import annotations
+
+import argparse
+
+from rich.table import Table
+
+from runner.cli.context import CommandError, Context, err, out, parse_instant
+from runner.service import Service, run_once, select_rules
+
+
+def run(args: argparse.Namespace) -> int:
+    context = Context.load(args.config)
+    catalog = context.rules()
+    for error in catalog.errors:
+        err.print(f"error: {error} (rule skipped)", markup=False)
+    settings = context.settings
+    selection = select_rules(catalog, selects=settings.rules.selects, overrides=settings.rules.overrides)
+    rules = selection.enabled
+    if not rules:
+        raise CommandError(
+            f"no enabled EQL rule to run (rule paths: {', '.join(str(p) for p in settings.rules.paths)})", code=1
+        )
+    backend = context.backend()
+    scheduler = settings.scheduler
+    if not args.once:
+        if args.now is not None:
+            raise CommandError("--now applies to --once (the service runs on the clock)")
+        Service(
+            rules, backend, options=context.options(), max_concurrent_executions=scheduler.max_concurrent_executions,
+            first_run_jitter=scheduler.first_run_jitter, misfire_grace_time=scheduler.misfire_grace_time,
+        ).run_forever()
+        return 0
+    now = parse_instant(args.now)
+    results = run_once(rules, backend, now=now, options=context.options(),
+                       max_concurrent_executions=scheduler.max_concurrent_executions)
+    table = Table(title=f"{len(results)} rule(s) run once at {now.isoformat()}")
+    for column in ("rule", "windows", "hits", "alerts", "duplicates", "status", "message"):
+        table.add_column(column, justify="right" if column in ("windows", "hits", "alerts", "duplicates") else "left",
+                         overflow="fold")
+    for rule, record in results:
+        style = {"failed": "red", "partial failure": "yellow"}.get(record.status, "green")
+        table.add_row(rule.name, str(len(record.windows)), f"{record.hits:,}", f"{record.alerts_created:,}",
+                      f"{record.duplicates:,}", f"[{style}]{record.status}[/]",
+                      "" if record.status == "succeeded" else record.message[:300])
+    out.print(table)
+    return 1 if any(record.status == "failed" for _, record in results) else 0

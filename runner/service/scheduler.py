@@ -1,0 +1,159 @@
+"""The service: every enabled rule on its interval, with APScheduler.
+
+One interval job per rule, `max_instances=1` (a rule never overlaps itself) and coalescing (runs missed while one
+was running, or while the process was down, collapse into one: the windows of the next execution catch up on the
+time), on a thread pool of `max_concurrent_executions` workers. Each rule's first run is at start plus a random
+jitter, so a thousand rules do not all hit the backend in the same second. Stopping lets running executions finish
+and starts no new one; an execution interrupted anyway (SIGKILL, power loss) is covered by the next start's windows,
+because the rule's state only advances after a complete execution.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import signal
+import threading
+from concurrent.futures import ThreadPoolExecutor as Pool
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEvent
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from runner.backends import Backend
+from runner.catalog import Rule
+from runner.execution.run import ExecutionOptions, ExecutionRecord, execute
+
+log = logging.getLogger("runner.service")
+
+Clock = Callable[[], datetime]
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def log_execution(rule: Rule, record: ExecutionRecord) -> None:
+    """One line per execution: rule, windows, hits, alerts, duration, status."""
+    windows = ", ".join(f"{w.start}..{w.end}" for w in record.windows) or "-"
+    level = logging.ERROR if record.status == "failed" else logging.WARNING if record.status == "partial failure" else logging.INFO
+    log.log(
+        level,
+        "rule=%s name=%r windows=[%s] hits=%d alerts=%d duplicates=%d duration_ms=%d status=%s%s",
+        rule.rule_id, rule.name, windows, record.hits, record.alerts_created, record.duplicates,
+        round(record.duration_ms), record.status,
+        f" message={record.message!r}" if record.status != "succeeded" else "",
+        extra={"execution": record.to_dict()},
+    )
+
+
+class Service:
+    """The scheduler around `execute`. `start()` returns at once; `run_forever()` blocks until a signal."""
+
+    def __init__(
+        self,
+        rules: Sequence[Rule],
+        backend: Backend,
+        *,
+        options: ExecutionOptions = ExecutionOptions(),
+        max_concurrent_executions: int = 4,
+        first_run_jitter: timedelta = timedelta(seconds=10),
+        misfire_grace_time: timedelta = timedelta(seconds=60),
+        clock: Clock = _now,
+        on_execution: Callable[[Rule, ExecutionRecord], None] = log_execution,
+    ) -> None:
+        self.rules = [rule for rule in rules if rule.enabled and rule.runnable]
+        self.backend = backend
+        self.options = options
+        self.clock = clock
+        self.on_execution = on_execution
+        self.first_run_jitter = first_run_jitter
+        self.workers = max_concurrent_executions
+        self.misfire_grace_time = misfire_grace_time
+        self._stopped = threading.Event()
+        self.scheduler = BackgroundScheduler(
+            executors={"default": ThreadPoolExecutor(max_workers=max_concurrent_executions)},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": int(misfire_grace_time.total_seconds()) or None},
+            timezone=timezone.utc,
+        )
+        self.scheduler.add_listener(self._on_event, EVENT_JOB_ERROR | EVENT_JOB_MISSED)
+
+    def start(self) -> None:
+        now = self.clock()
+        jitter = self.first_run_jitter.total_seconds()
+        for rule in self.rules:
+            first = now + timedelta(seconds=random.uniform(0, jitter) if jitter > 0 else 0)
+            self.scheduler.add_job(
+                self.run_rule, IntervalTrigger(seconds=rule.params.interval_delta.total_seconds(), start_date=first,
+                                               timezone=timezone.utc),
+                args=[rule], id=rule.rule_id, name=rule.name, next_run_time=first,
+            )
+        self.scheduler.start()
+        log.info("scheduled %d rules (%s backend, %d workers)", len(self.rules), self.backend.name, self.workers)
+
+    def run_rule(self, rule: Rule) -> ExecutionRecord | None:
+        if self._stopped.is_set():
+            return None
+        record = execute(rule, self.backend, started_at=self.clock(), options=self.options)
+        self.on_execution(rule, record)
+        return record
+
+    def stop(self, wait: bool = True) -> None:
+        """No new executions; with `wait`, the running ones finish first."""
+        self._stopped.set()
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=wait)
+
+    def run_forever(self) -> None:
+        """Start, then block until SIGINT or SIGTERM; then stop gracefully."""
+        stop = threading.Event()
+
+        def handle(signum: int, _frame: Any) -> None:
+            log.info("received %s: no new executions; waiting for the running ones", signal.Signals(signum).name)
+            stop.set()
+
+        previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            self.start()
+            while not stop.wait(1.0):
+                pass
+        finally:
+            self.stop(wait=True)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            log.info("stopped")
+
+    def _on_event(self, event: JobExecutionEvent) -> None:
+        if event.code == EVENT_JOB_MISSED:
+            log.warning("rule %s: a run was skipped (due %s); the next run's windows catch up", event.job_id,
+                        event.scheduled_run_time)
+        elif event.exception is not None:
+            log.error("rule %s: the job raised %r", event.job_id, event.exception)
+
+
+def run_once(
+    rules: Sequence[Rule],
+    backend: Backend,
+    *,
+    now: datetime,
+    options: ExecutionOptions = ExecutionOptions(),
+    max_concurrent_executions: int = 4,
+    on_execution: Callable[[Rule, ExecutionRecord], None] = log_execution,
+) -> list[tuple[Rule, ExecutionRecord]]:
+    """Every enabled rule once, as if scheduled at `now`; results in rule order."""
+    chosen = [rule for rule in rules if rule.enabled and rule.runnable]
+
+    def one(rule: Rule) -> tuple[Rule, ExecutionRecord]:
+        record = execute(rule, backend, started_at=now, options=options)
+        on_execution(rule, record)
+        return rule, record
+
+    with Pool(max_workers=max(1, max_concurrent_executions)) as pool:
+        return list(pool.map(one, chosen))
+
+
+__all__ = ["Service", "log_execution", "run_once"]
