@@ -18,8 +18,8 @@ from runner.errors import RuleRunnerError
 from runner.execution import ExecutionOptions
 from runner.settings import Settings, SettingsError, load_settings
 
-out = Console(highlight=False, soft_wrap=False)
-err = Console(stderr=True, highlight=False)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)  # messages stay one line each: grep-able
 
 
 class CommandError(RuleRunnerError):

@@ -36,11 +36,12 @@ def read_documents(
     *,
     index: str | None,
     report: ReadReport,
+    default_index: str | None = None,
     on_bytes: Callable[[int], None] | None = None,
     transform: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
 ) -> Iterator[tuple[str, int, dict[str, Any]]]:
     """`(file, line, {"_index", "_id"?, "_source"})` per good line. A line that is a hit keeps its `_index` unless `index` is
-    given; a plain document needs `index`."""
+    given; a plain document takes `index`, else `default_index`, else is a bad line."""
     for path in paths:
         with path.open("rb") as raw:
             stream: IO[bytes] = gzip.GzipFile(fileobj=raw) if path.suffix == ".gz" else raw
@@ -66,7 +67,7 @@ def read_documents(
                         continue
                     doc = {"_index": index or value.get("_index"), "_id": value.get("_id"), "_source": source}
                 else:
-                    doc = {"_index": index, "_id": None, "_source": value}
+                    doc = {"_index": index or default_index, "_id": None, "_source": value}
                 if not doc["_index"]:
                     report.bad.append(BadLine(str(path), number, "no index: the line is a plain document (give --index) or a hit without _index"))
                     continue

@@ -14,20 +14,21 @@ from runner.cli.context import CommandError, err
 from runner.cli.ndjson import ReadReport, read_documents
 
 
-def load_events(files: list[str], index: str | None) -> MemoryEvents:
+def load_events(files: list[str], index: str | None, default_index: str | None = None) -> MemoryEvents:
     paths = [Path(p) for p in files]
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
         raise CommandError(f"no such file: {', '.join(missing)}")
     report = ReadReport()
-    events = MemoryEvents(doc for _file, _line, doc in read_documents(paths, index=index or "events", report=report))
+    events = MemoryEvents(doc for _file, _line, doc in read_documents(paths, index=index, report=report,
+                                                                         default_index=default_index))
     for bad in report.bad:
         err.print(f"skipped {bad}", markup=False)
     return events
 
 
 def run(args: argparse.Namespace) -> int:
-    events = load_events(args.events, args.index)
+    events = load_events(args.events, args.index, default_index="events")
     body = {"query": args.query, "size": args.size}
     if args.timestamp_field:
         body["timestamp_field"] = args.timestamp_field
