@@ -133,6 +133,11 @@ def _execute(
         record.errors.append(plan.gap.message())
         record.gap = {"gte": iso(plan.gap.start), "lte": iso(plan.gap.end),
                       "duration_s": round(plan.gap.duration.total_seconds())}
+    # Kibana applies exception lists it manages; a file-based runner has none of their items. Elastic Defend's
+    # endpoint list is not a detection exception in Kibana either, so only the others are worth a warning.
+    lists = [item.list_id for item in params.exceptions_list if item.type != "endpoint"]
+    if lists:
+        record.warnings.append(f"The following exceptions won't be applied to rule execution: {', '.join(lists)}")
     complete = True
     for window in plan.windows:
         result = WindowResult(iso(window.start), iso(window.end))

@@ -179,3 +179,15 @@ def test_execution_records_are_stored(store: Store) -> None:
     [stored] = store.executions(seed_rule().rule_id)
     assert stored["uuid"] == record.uuid and stored["status"] == SUCCEEDED and stored["alerts_created"] == 30
     assert stored["windows"][0]["status"] == "searched"
+
+
+def test_exception_lists_that_cannot_be_applied_are_a_warning(store: Store, tmp_path: Path) -> None:
+    text = (ROOT / "rules" / "persistence_apt_package_manager_netcon.toml").read_text()
+    lists = ('[[rule.exceptions_list]]\nid = "a"\nlist_id = "trusted-admins"\nnamespace_type = "single"\ntype = "detection"\n\n'
+             '[[rule.exceptions_list]]\nid = "endpoint_list"\nlist_id = "endpoint_list"\nnamespace_type = "agnostic"\n'
+             'type = "endpoint"\n')
+    path = tmp_path / "with_lists.toml"
+    path.write_text(text + "\n" + lists)
+    record = execute(load_rule_file(path), EmbeddedBackend(store), started_at=T, options=NO_WAIT)
+    assert record.status == PARTIAL_FAILURE and record.alerts_created == 30
+    assert record.message == "The following exceptions won't be applied to rule execution: trusted-admins"
