@@ -34,7 +34,7 @@ def search(
     documents: Iterable[Mapping[str, Any]],
     query: str | n.Query,
     *,
-    mappings: Mapping[str, Any] | None = None,
+    mappings: Mapping[str, Any] | Schema | None = None,
     timestamp_field: str = "@timestamp",
     tiebreaker_field: str | None = None,
     event_category_field: str = "event.category",
@@ -48,7 +48,8 @@ def search(
     documents in that order (or out of it by less than `REORDER_WINDOW` candidate events) keep memory bounded by
     the open sequences. A collection further out of order is gone over a second time and its candidates sorted; a
     one-shot iterator further out of order is an `OrderingError` (sort it, or pass a collection).
-    `mappings` maps index names to Elasticsearch mapping bodies; with it the query is verified as Elasticsearch
+    `mappings` maps index names to Elasticsearch mapping bodies (or is a `runner.eql.schema.Schema` made from
+    them, to reuse across searches); with it the query is verified as Elasticsearch
     would (unknown fields, types), and fields are read with their mapped types. Without it fields are mapped
     dynamically from the documents, as Elasticsearch's default mapping would, except that the timestamp field is
     always a date (as in a data stream), so epoch numbers order events too.
@@ -94,9 +95,9 @@ def _parse(query: str | n.Query) -> n.Query:
     return parse(query)
 
 
-def _schema(mappings: Mapping[str, Any] | None) -> Schema | None:
-    if mappings is None:
-        return None
+def _schema(mappings: Mapping[str, Any] | Schema | None) -> Schema | None:
+    if mappings is None or isinstance(mappings, Schema):
+        return mappings  # a Schema built once by the caller (a backend searching the same indices again and again)
     try:
         return Schema.from_mappings(mappings)
     except MappingError as err:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -20,6 +21,7 @@ from runner.backends.request import EqlRequest
 from runner.engine import DocumentError, OrderingError, SearchRequestError, search
 from runner.engine.dates import date_range
 from runner.eql import EqlError
+from runner.eql.schema import Schema
 
 _BACKING = re.compile(r"^\.ds-(?P<stream>.+)-\d{4}\.\d{2}\.\d{2}-\d{6}$")
 _COLUMNS = {"@timestamp": "ts", "event.ingested": "ingested"}
@@ -103,6 +105,22 @@ class EmbeddedBackend:
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        # a Schema per set of indices, rebuilt when an ingest changes a mapping: building one from the ECS mapping
+        # costs more than a typical search
+        self._schemas: dict[tuple[str, tuple[str, ...]], Schema] = {}
+        self._lock = threading.Lock()
+
+    def schema(self, indices: list[str]) -> Schema:
+        key = (self.store.mappings_version(), tuple(indices))
+        with self._lock:
+            schema = self._schemas.get(key)
+        if schema is None:
+            schema = Schema.from_mappings(self.store.mappings(indices))
+            with self._lock:
+                if len(self._schemas) > 256:
+                    self._schemas.clear()
+                self._schemas[key] = schema
+        return schema
 
     def eql_search(self, request: EqlRequest) -> dict[str, Any]:
         body = request.body
@@ -121,7 +139,7 @@ class EmbeddedBackend:
             return search(
                 documents,
                 body["query"],
-                mappings=self.store.mappings(indices),
+                mappings=self.schema(indices),
                 timestamp_field=body.get("timestamp_field") or "@timestamp",
                 tiebreaker_field=body.get("tiebreaker_field"),
                 event_category_field=body.get("event_category_field") or "event.category",

@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -200,6 +201,7 @@ class Store:
                     updated = dynamic_mapping(sources, base=current)
                     if row is None or updated != current:
                         db.execute("INSERT OR REPLACE INTO mappings VALUES (?, ?)", (index, json.dumps(updated)))
+                        db.execute("INSERT OR REPLACE INTO meta VALUES ('mappings_version', ?)", (_token(),))
         except sqlite3.Error as err:
             raise StoreError(f"cannot write events to {self.path}: {err}") from None
         return added, len(rows) - added
@@ -208,6 +210,11 @@ class Store:
     def _mapping(db: sqlite3.Connection, index: str) -> dict[str, Any]:
         row = db.execute("SELECT body FROM mappings WHERE idx = ?", (index,)).fetchone()
         return json.loads(row[0]) if row else ecs_mapping()
+
+    def mappings_version(self) -> str:
+        """Changes whenever an index's mapping changes (in this process or another): a cache key."""
+        row = self._connection().execute("SELECT value FROM meta WHERE key = 'mappings_version'").fetchone()
+        return row[0] if row else ""
 
     def indices(self) -> list[str]:
         return [row[0] for row in self._connection().execute("SELECT idx FROM mappings ORDER BY idx")]
@@ -336,6 +343,10 @@ class Store:
         sql += " ORDER BY started DESC LIMIT ?"
         args.append(limit)
         return [json.loads(row[0]) for row in self._connection().execute(sql, args)]
+
+
+def _token() -> str:
+    return base64.urlsafe_b64encode(os.urandom(12)).decode()
 
 
 def _value(source: Mapping[str, Any], path: SourcePath) -> Any:
