@@ -5,18 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 import time
-import uuid
-from datetime import datetime, timezone
 from pathlib import Path
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from runner.alerts import AlertContext, build_alerts
-from runner.backends import IndexNotFound, QueryError, build_request
-from runner.backends.request import rule_filter
 from runner.cli.context import CommandError, Context, err, out
 from runner.cli.query import load_events
+from runner.execution.hunt import HuntResult, hunt
 from runner.service import select_rules
 
 
@@ -33,43 +29,22 @@ def run(args: argparse.Namespace) -> int:
     began = time.perf_counter()
     events = load_events(args.files, args.index)
     loaded = time.perf_counter() - began
-    now = datetime.now(timezone.utc)
-    execution = str(uuid.uuid4())
     sink = Path(args.out).open("w", encoding="utf-8") if args.out else None
-    rows = []
-    failed = 0
-    total_alerts = 0
+    index = settings.alerts.index_name
     try:
         with Progress(TextColumn("hunt"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err,
                       transient=True) as progress:
             task = progress.add_task("hunt", total=len(rules))
-            for rule in rules:
-                request = build_request(rule, now, now)
-                # the whole input is the window: keep the rule's own filters, drop the time range
-                request.body["filter"] = {"bool": {"filter": [rule_filter([f.model_dump(mode="json") for f in rule.params.filters])]}}
-                status, message, hits, alerts = "ok", "", 0, []
-                try:
-                    response = events.eql_search(request)
-                    found = response["hits"].get("events") or response["hits"].get("sequences") or []
-                    hits = len(found)
-                    alerts = build_alerts(response, AlertContext(
-                        rule=rule, execution_uuid=execution, now=now, space_id=settings.alerts.space_id,
-                        execution_type="manual", intended_timestamp=now, alerts_index=settings.alerts.index_name))
-                    if hits >= rule.params.max_signals:
-                        status, message = "max signals", f"reached max_signals ({rule.params.max_signals}); more may match"
-                except IndexNotFound:
-                    status = "no index"
-                except QueryError as error:
-                    status, message = "failed", f"{error.es_type}: {error.reason}"
-                    failed += 1
+
+            def done(result: HuntResult) -> None:
                 if sink is not None:
-                    for alert in alerts:
-                        sink.write(json.dumps({"_index": settings.alerts.index_name, "_id": alert.id,
-                                               "_source": alert.source}, separators=(",", ":")) + "\n")
-                total_alerts += len(alerts)
-                if hits or status == "failed":
-                    rows.append((rule, hits, len(alerts), status, message))
+                    for alert in result.alerts:
+                        sink.write(json.dumps({"_index": index, "_id": alert.id, "_source": alert.source},
+                                              separators=(",", ":")) + "\n")
+                result.alerts = []  # written (or not wanted): the table needs only the counts
                 progress.advance(task)
+
+            results = hunt(rules, events, space_id=settings.alerts.space_id, alerts_index=index, on_rule=done)
     finally:
         if sink is not None:
             sink.close()
@@ -77,11 +52,15 @@ def run(args: argparse.Namespace) -> int:
     table = Table(title=f"hunt: {len(rules):,} rules over {events.count:,} events")
     for column in ("rule", "hits", "alerts", "status", "message"):
         table.add_column(column, justify="right" if column in ("hits", "alerts") else "left", overflow="fold")
-    for rule, hits, alerts, status, message in sorted(rows, key=lambda row: (-row[1], row[0].name)):
-        table.add_row(rule.name, f"{hits:,}", f"{alerts:,}", status, message[:300])
+    shown = [r for r in results if r.hits or r.status == "failed"]
+    for result in sorted(shown, key=lambda r: (-r.hits, r.rule.name)):
+        table.add_row(result.rule.name, f"{result.hits:,}", f"{result.alert_count:,}", result.status,
+                      result.message[:300])
     out.print(table)
-    rate = events.count / (elapsed - loaded) if elapsed > loaded else 0.0
-    out.print(f"{len(rules):,} rules, {sum(1 for r in rows if r[1]):,} with hits, {failed:,} failed; "
-              f"{total_alerts:,} alert documents{f' written to {args.out}' if args.out else ''}; "
-              f"load {loaded:.1f}s, rules {elapsed - loaded:.1f}s ({rate:,.0f} events/s per rule pass)")
+    failed = sum(1 for r in results if r.status == "failed")
+    with_hits = sum(1 for r in results if r.hits)
+    total_alerts = sum(r.alert_count for r in results)
+    out.print(f"{len(rules):,} rules, {with_hits:,} with hits, {failed:,} failed; {total_alerts:,} alert documents"
+              f"{f' written to {args.out}' if args.out else ''}; read {events.count:,} events in {loaded:.1f}s, "
+              f"ran the rules in {elapsed - loaded:.1f}s")
     return 1 if failed else 0

@@ -3,23 +3,54 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 
 
 def levenshtein(a: str, b: str) -> int:
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        current = [i]
-        for j, cb in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
-        previous = current
-    return previous[-1]
+    """The edit distance of `a` and `b`, with Myers' bit-parallel algorithm (Hyyrö's formulation): one pass over
+    `b` with a few integer operations per character, instead of a cell per character pair (a mapping has
+    thousands of fields to compare an unknown name with)."""
+    m = len(a)
+    if m == 0:
+        return len(b)
+    peq: dict[str, int] = {}
+    for i, c in enumerate(a):
+        peq[c] = peq.get(c, 0) | (1 << i)
+    full = (1 << m) - 1
+    top = 1 << (m - 1)
+    pv, mv, score = full, 0, m
+    for c in b:
+        eq = peq.get(c, 0)
+        xv = eq | mv
+        xh = ((((eq & pv) + pv) & full) ^ pv) | eq
+        ph = (mv | ~(xh | pv)) & full
+        mh = pv & xh
+        if ph & top:
+            score += 1
+        elif mh & top:
+            score -= 1
+        ph = ((ph << 1) | 1) & full
+        mh = (mh << 1) & full
+        pv = (mh | ~(xv | ph)) & full
+        mv = ph & xv
+    return score
 
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str:
     """The suffix Elasticsearch appends: `, did you mean [x]?` or `, did you mean any of [x, y]?` (or nothing)."""
+    return _did_you_mean(name, tuple(candidates))
+
+
+@lru_cache(maxsize=4096)
+def _did_you_mean(name: str, candidates: tuple[str, ...]) -> str:
+    # cached: rules over the same indices misspell or miss the same fields, and a mapping has thousands of them
     scored = []
     for candidate in candidates:
-        similarity = 1 - levenshtein(name, candidate) / max(len(name), len(candidate), 1)
+        longest = max(len(name), len(candidate), 1)
+        # similarity = 1 - distance / longest >= 0.5 needs distance <= longest / 2, and distance >= the length gap
+        if abs(len(name) - len(candidate)) > longest // 2:
+            continue
+        similarity = 1 - levenshtein(name, candidate) / longest
         if similarity >= 0.5:
             scored.append((-similarity, candidate))
     scored.sort(key=lambda pair: pair[0])

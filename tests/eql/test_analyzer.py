@@ -113,3 +113,24 @@ def test_several_problems_are_reported_together() -> None:
     text = problems("process where aaa == 1 and bbb == 2")
     assert text.startswith("Found 2 problems\n")
     assert "line 1:15: Unknown column [aaa]" in text and "line 1:28: Unknown column [bbb]" in text
+
+
+def test_levenshtein_matches_the_textbook_definition() -> None:
+    import random
+
+    from runner.eql.suggest import levenshtein
+
+    def reference(a: str, b: str) -> int:
+        previous = list(range(len(b) + 1))
+        for i, ca in enumerate(a, 1):
+            current = [i]
+            for j, cb in enumerate(b, 1):
+                current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+            previous = current
+        return previous[-1]
+
+    chance = random.Random(3)
+    for _ in range(3000):
+        a = "".join(chance.choice("ab.c_") for _ in range(chance.randint(0, 70)))
+        b = "".join(chance.choice("ab.c_") for _ in range(chance.randint(0, 70)))
+        assert levenshtein(a, b) == reference(a, b)

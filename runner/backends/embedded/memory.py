@@ -17,6 +17,7 @@ from runner.backends.errors import IndexNotFound, QueryError
 from runner.backends.request import EqlRequest
 from runner.engine import DocumentError, OrderingError, SearchRequestError, dynamic_mapping, search
 from runner.eql import EqlError
+from runner.eql.schema import Schema
 
 
 class MemoryEvents:
@@ -32,11 +33,25 @@ class MemoryEvents:
         self.mappings = {index: dynamic_mapping((d["_source"] for d in docs), base=ecs_mapping())
                          for index, docs in self.by_index.items()}
         self.count = sum(len(docs) for docs in self.by_index.values())
+        self._merged: dict[tuple[str, ...], list[Mapping[str, Any]]] = {}
+        self._schemas: dict[tuple[str, ...], Schema] = {}
 
     def documents(self, indices: list[str]) -> list[Mapping[str, Any]]:
+        """The documents of `indices` in timestamp order; merged once per set of indices (rules share patterns)."""
         if len(indices) == 1:
             return self.by_index[indices[0]]
-        return sorted((doc for index in indices for doc in self.by_index[index]), key=_time)
+        key = tuple(sorted(indices))
+        merged = self._merged.get(key)
+        if merged is None:
+            merged = self._merged[key] = sorted((doc for index in key for doc in self.by_index[index]), key=_time)
+        return merged
+
+    def schema(self, indices: list[str]) -> Schema:
+        key = tuple(indices)
+        schema = self._schemas.get(key)
+        if schema is None:
+            schema = self._schemas[key] = Schema.from_mappings({index: self.mappings[index] for index in indices})
+        return schema
 
     def eql_search(self, request: EqlRequest) -> dict[str, Any]:
         body = request.body
@@ -44,7 +59,7 @@ class MemoryEvents:
         if not indices:
             raise IndexNotFound(f"no such index [{','.join(request.index)}]")
         documents: Iterable[Mapping[str, Any]] = self.documents(indices)
-        if body.get("filter"):
+        if body.get("filter") and not matches_everything(body["filter"]):
             try:
                 accept = compile_query(body["filter"])
             except UnsupportedQuery as err:
@@ -54,7 +69,7 @@ class MemoryEvents:
             return search(
                 documents,
                 body["query"],
-                mappings={index: self.mappings[index] for index in indices},
+                mappings=self.schema(indices),
                 timestamp_field=body.get("timestamp_field") or "@timestamp",
                 tiebreaker_field=body.get("tiebreaker_field"),
                 event_category_field=body.get("event_category_field") or "event.category",
@@ -66,6 +81,22 @@ class MemoryEvents:
             raise QueryError(err.es_type, str(err)) from None
         except (SearchRequestError, OrderingError, DocumentError) as err:
             raise QueryError("illegal_argument_exception", str(err)) from None
+
+
+def matches_everything(query: Any) -> bool:
+    """A bool query with nothing but empty or match-everything clauses (Kibana's filter for a rule without
+    filters), which needs no pass over the documents."""
+    if not isinstance(query, Mapping) or len(query) != 1:
+        return False
+    (kind, spec), = query.items()
+    if kind == "match_all":
+        return True
+    if kind != "bool" or not isinstance(spec, Mapping):
+        return False
+    if spec.get("should") or spec.get("must_not"):
+        return False
+    clauses = [c for key in ("must", "filter") for c in (spec.get(key) or [])]
+    return all(matches_everything(c) for c in clauses)
 
 
 def _time(doc: Mapping[str, Any]) -> int:
