@@ -440,8 +440,8 @@ def _in_matcher(ftype: FieldType, options: list[Any], case_insensitive: bool) ->
     points = [low for low, high in ranges if low == high]
     spans = [(low, high) for low, high in ranges if low != high]
     if case_insensitive and ftype.family == "keyword":
-        folded = {sem.fold(p) for p in points}
-        return (lambda vs: any(sem.fold(v) in folded for v in vs)), (lambda v: sem.fold(v) in folded)
+        folded = frozenset(sem.fold(p) for p in points)
+        return (lambda vs: any(sem.fold(v) in folded for v in vs)), sem.folded_terms(folded)
     point_set = set(points)
     if not spans:
         if ftype.family == "keyword":

@@ -39,7 +39,7 @@ class Const:
 
 @dataclass(frozen=True, slots=True)
 class Leaf:
-    predicate: Predicate
+    predicate: Predicate | None  # None for a keyword leaf: its code is generated where it is used
     keyword: KeywordTest | None = None
 
 
@@ -100,7 +100,9 @@ def leaf(predicate: Predicate) -> Node:
 
 
 def keyword_leaf(test: KeywordTest) -> Node:
-    return Leaf(_code(_single(test)), test)
+    # no code yet: inside an and/or chain the test is inlined, and compiling it alone too would be wasted work
+    # (a rule has dozens of such leaves, and hunting compiles a thousand rules)
+    return Leaf(None, test)
 
 
 # ---- code --------------------------------------------------------------------------------------------------------------
@@ -242,6 +244,9 @@ def generate(node: Node) -> Predicate:
     if isinstance(node, Const):
         return (lambda _s: True) if node.value else (lambda _s: False)
     if isinstance(node, Leaf):
+        if node.keyword is not None:
+            return _code(_single(node.keyword))
+        assert node.predicate is not None
         return node.predicate
     code = _Code()
     if isinstance(node, Negation):

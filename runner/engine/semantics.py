@@ -57,6 +57,8 @@ def _wildcard_any(patterns: tuple[str, ...], case_insensitive: bool) -> Matcher:
     if case_insensitive:
         patterns = tuple(fold(p) for p in patterns)
     exact = frozenset(p for p in patterns if not has_wildcard(p))
+    if case_insensitive and len(exact) == len(patterns):
+        return folded_terms(exact)
     plain = [t for t in (_plain_test(p) for p in patterns if has_wildcard(p)) if t is not None]
     complex_ = [p for p in patterns if has_wildcard(p) and _plain_test(p) is None]
     combined = re.compile("|".join(f"(?:{_wildcard_regex(p)})" for p in complex_), re.DOTALL) if complex_ else None
@@ -77,6 +79,14 @@ def _wildcard_any(patterns: tuple[str, ...], case_insensitive: bool) -> Matcher:
         return full is not None and full(value) is not None
 
     return match
+
+
+def folded_terms(terms: frozenset[str]) -> Matcher:
+    """A case-insensitive test against exact terms (already folded). The terms are kept on the function, so that a
+    planner can index queries by them (see engine/multi.py)."""
+    test = lambda value: fold(value) in terms  # noqa: E731 - a function object that can carry attributes
+    test.folded_terms = terms  # type: ignore[attr-defined]
+    return test
 
 
 def wildcard_any(patterns: list[str], case_insensitive: bool) -> Matcher:

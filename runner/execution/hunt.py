@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from runner.alerts import Alert, AlertContext, build_alerts
-from runner.backends import IndexNotFound, QueryError, build_request
+from runner.backends import BackendError, EqlRequest, IndexNotFound, QueryError, build_request
 from runner.backends.embedded.memory import MemoryEvents
 from runner.backends.request import rule_filter
 from runner.catalog import Rule
@@ -37,33 +37,67 @@ def hunt(
 ) -> list[HuntResult]:
     """Every rule over `events`, in order; one failing rule never stops the others."""
     now = now or datetime.now(timezone.utc)
-    execution = str(uuid.uuid4())
+    context = _Context(space_id, alerts_index, now, str(uuid.uuid4()))
+    requests = [_request(rule, now) for rule in rules]
+    # event queries the in-memory store can batch go in one pass; the others one at a time
+    batch = [i for i, (rule, request) in enumerate(zip(rules, requests))
+             if rule.query is not None and events.batchable(request, rule.query)]
+    answers: dict[int, dict[str, Any] | BackendError] = {}
+    if batch:
+        found = events.eql_search_many([(requests[i], rules[i].query) for i in batch])  # type: ignore[misc]
+        answers = dict(zip(batch, found))
     results = []
-    for rule in rules:
-        result = HuntResult(rule)
-        request = build_request(rule, now, now)
-        filters = [item.model_dump(mode="json") for item in rule.params.filters]
-        request.body["filter"] = {"bool": {"filter": [rule_filter(filters)]}}  # no time range: all the input
-        try:
-            response: dict[str, Any] = events.eql_search(request)
-            found = response["hits"].get("events") or response["hits"].get("sequences") or []
-            result.hits = len(found)
-            if found:
-                result.alerts = build_alerts(response, AlertContext(
-                    rule=rule, execution_uuid=execution, now=now, space_id=space_id, execution_type="manual",
-                    intended_timestamp=now, alerts_index=alerts_index))
-                result.alert_count = len(result.alerts)
-            if result.hits >= rule.params.max_signals:
-                result.status = "max signals"
-                result.message = f"reached max_signals ({rule.params.max_signals}); more may match"
-        except IndexNotFound:
-            result.status = "no index"
-        except QueryError as error:
-            result.status, result.message = "failed", f"{error.es_type}: {error.reason}"
+    for number, (rule, request) in enumerate(zip(rules, requests)):
+        answer = answers.get(number)
+        if answer is None:
+            try:
+                answer = events.eql_search(request)
+            except BackendError as error:
+                answer = error
+        result = _result(rule, answer, context)
         results.append(result)
         if on_rule is not None:
             on_rule(result)
     return results
+
+
+@dataclass(frozen=True)
+class _Context:
+    space_id: str
+    alerts_index: str | None
+    now: datetime
+    execution: str
+
+
+def _request(rule: Rule, now: datetime) -> EqlRequest:
+    request = build_request(rule, now, now)
+    filters = [item.model_dump(mode="json") for item in rule.params.filters]
+    request.body["filter"] = {"bool": {"filter": [rule_filter(filters)]}}  # no time range: all the input
+    return request
+
+
+def _result(rule: Rule, answer: dict[str, Any] | BackendError, context: _Context) -> HuntResult:
+    result = HuntResult(rule)
+    if isinstance(answer, IndexNotFound):
+        result.status = "no index"
+        return result
+    if isinstance(answer, QueryError):
+        result.status, result.message = "failed", f"{answer.es_type}: {answer.reason}"
+        return result
+    if isinstance(answer, BackendError):
+        result.status, result.message = "failed", str(answer)
+        return result
+    found = answer["hits"].get("events") or answer["hits"].get("sequences") or []
+    result.hits = len(found)
+    if found:
+        result.alerts = build_alerts(answer, AlertContext(
+            rule=rule, execution_uuid=context.execution, now=context.now, space_id=context.space_id,
+            execution_type="manual", intended_timestamp=context.now, alerts_index=context.alerts_index))
+        result.alert_count = len(result.alerts)
+    if result.hits >= rule.params.max_signals:
+        result.status = "max signals"
+        result.message = f"reached max_signals ({rule.params.max_signals}); more may match"
+    return result
 
 
 __all__ = ["HuntResult", "hunt"]

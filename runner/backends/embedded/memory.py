@@ -6,17 +6,19 @@ rule gives the same answer over a file as over the same events ingested.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from runner.backends.embedded.backend import resolve_indices
 from runner.backends.embedded.dsl import UnsupportedQuery, compile_query
 from runner.backends.embedded.ecs import ecs_mapping
-from runner.backends.embedded.store import millis
-from runner.backends.errors import IndexNotFound, QueryError
+from runner.engine.dates import date_range
+from runner.backends.errors import BackendError, IndexNotFound, QueryError
 from runner.backends.request import EqlRequest
 from runner.engine import DocumentError, OrderingError, SearchRequestError, dynamic_mapping, search
+from runner.engine.multi import OutOfOrder, QuerySearch, search_many
 from runner.eql import EqlError
+from runner.eql import nodes as n
 from runner.eql.schema import Schema
 
 
@@ -53,6 +55,42 @@ class MemoryEvents:
             schema = self._schemas[key] = Schema.from_mappings({index: self.mappings[index] for index in indices})
         return schema
 
+    def batchable(self, request: EqlRequest, query: n.Query) -> bool:
+        """Whether `eql_search_many` can take this request: an event or sequence query with the default timestamp,
+        category and result position, and no filter beyond "everything"."""
+        body = request.body
+        return (
+            isinstance(query, (n.EventQuery, n.SequenceQuery))
+            and not body.get("timestamp_field") and not body.get("tiebreaker_field")
+            and not body.get("event_category_field") and body.get("result_position", "tail") == "tail"
+            and (not body.get("filter") or matches_everything(body["filter"]))
+        )
+
+    def eql_search_many(self, items: Sequence[tuple[EqlRequest, n.Query]]) -> list[dict[str, Any] | BackendError]:
+        """Several batchable queries in one pass over the documents; per item, the response body or the error
+        `eql_search` would have raised."""
+        out: list[dict[str, Any] | BackendError | None] = [None] * len(items)
+        searches: list[EventSearch] = []
+        numbers: list[int] = []
+        available = sorted(self.by_index)
+        for number, (request, query) in enumerate(items):
+            indices = resolve_indices(request.index, available)
+            if not indices:
+                out[number] = IndexNotFound(f"no such index [{','.join(request.index)}]")
+                continue
+            searches.append(QuerySearch(query, frozenset(indices), self.schema(indices), request.body.get("size", 10)))
+            numbers.append(number)
+        if searches:
+            documents = self.documents(available)
+            for number, result in zip(numbers, search_many(documents, searches)):
+                if isinstance(result, OutOfOrder):  # sub-millisecond disorder: the single search reorders it
+                    try:
+                        result = self.eql_search(items[number][0])
+                    except BackendError as error:
+                        result = error
+                out[number] = _error(result) if isinstance(result, Exception) and not isinstance(result, BackendError) else result
+        return [r for r in out if r is not None]
+
     def eql_search(self, request: EqlRequest) -> dict[str, Any]:
         body = request.body
         indices = resolve_indices(request.index, sorted(self.by_index))
@@ -83,6 +121,14 @@ class MemoryEvents:
             raise QueryError("illegal_argument_exception", str(err)) from None
 
 
+def _error(error: Exception) -> BackendError:
+    if isinstance(error, EqlError):
+        return QueryError(error.es_type, str(error))
+    if isinstance(error, (SearchRequestError, OrderingError, DocumentError)):
+        return QueryError("illegal_argument_exception", str(error))
+    raise error  # not a search error: a bug, which must not pass for a rule's failure
+
+
 def matches_everything(query: Any) -> bool:
     """A bool query with nothing but empty or match-everything clauses (Kibana's filter for a rule without
     filters), which needs no pass over the documents."""
@@ -100,9 +146,13 @@ def matches_everything(query: Any) -> bool:
 
 
 def _time(doc: Mapping[str, Any]) -> int:
+    """Epoch nanoseconds of `@timestamp`: the order the engine's ordinals use."""
     source = doc.get("_source") or {}
-    value = millis(source.get("@timestamp")) if isinstance(source, Mapping) else None
-    return value if value is not None else -1
+    value = source.get("@timestamp") if isinstance(source, Mapping) else None
+    if isinstance(value, list):
+        value = value[0] if len(value) == 1 else None
+    interval = date_range(value) if value is not None and not isinstance(value, bool) else None
+    return interval[0] if interval is not None else -1
 
 
 __all__ = ["MemoryEvents"]

@@ -1,0 +1,272 @@
+"""Many queries (events and sequences) over the same documents in one pass, each answering as `search()` would.
+
+Hunting runs hundreds of rules over the same events. One pass per rule costs a filter call per event per rule;
+here each event goes only to the rules that could match it. Every query's filter is a conjunction whose parts
+Elasticsearch evaluates as term queries, and one of those parts is a necessary condition: when a top-level part is
+an exact test on a keyword field (`process.name == "curl"`, `process.name in ("sh", "bash")`, the category test
+`event.category == "process"`), the query can only match documents holding one of those terms. The queries are
+indexed by that anchor (the most selective one: categorization fields last), so for each document a dictionary
+lookup per anchored field finds the candidates, and only their full filters run. Queries without such a part run
+on every document of their indices. A sequence is indexed under the anchor of each of its stages (and of its
+`until`), and its matcher gets the same candidates, with the same join keys and ordinals, as in `search()`.
+Results are kept per query with the same ordering keys and limits, so the answers are identical. The documents
+come sorted by timestamp; a sequence that sees an event out of order (a timestamp finer than the sort) is
+reported so that the caller runs it alone, where the reorder window handles it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from runner.engine.compile import Compiler
+from runner.engine.filters import AllOf, KeywordTest, Leaf, Node
+from runner.engine.limits import Window, limit_chain
+from runner.engine.plan import IndexPlan, QueryPlan
+from runner.engine.response import event_hit, response_body, sequence_hit
+from runner.engine.sequences import SequenceMatcher
+from runner.engine.semantics import fold
+from runner.engine.search import SearchRequestError, _Contexts, _parse, _schema
+from runner.eql import nodes as n
+from runner.eql import verify
+from runner.eql.schema import Schema
+
+_StrEquals = type("".__eq__)
+_SetContains = type(set().__contains__)
+
+# categorization fields hold few distinct values: as anchors they select many documents (see filters._UNSELECTIVE)
+_RANK = {"event.category": 3, "event.type": 2, "event.kind": 2, "event.outcome": 2, "host.os.type": 2,
+         "host.os.family": 2, "host.os.platform": 2, "event.action": 1}
+
+
+@dataclass
+class QuerySearch:
+    """One query of a batch: the query, the indices whose documents it sees, its mapping and its size."""
+
+    query: str | n.Query
+    indices: frozenset[str]
+    mappings: Mapping[str, Any] | Schema | None = None
+    size: int = 10
+
+
+EventSearch = QuerySearch  # the name of the event-only first version
+
+
+class OutOfOrder(SearchRequestError):
+    """A sequence query saw documents out of timestamp order in a batch: run it on its own."""
+
+
+@dataclass
+class _Entry:
+    number: int
+    plan: QueryPlan
+    contexts: _Contexts
+    window: Window[Mapping[str, Any]] | None  # event queries
+    matcher: SequenceMatcher | None = None  # sequence queries
+    last: Any = None  # the last ordinal fed to the matcher
+    broken: bool = False
+
+
+class _Compiled:
+    """One query compiled for one index: `offer(position, doc, source)` runs it on a document."""
+
+    __slots__ = ("entry", "predicate", "ordinal", "dispatch", "conditions", "keys", "count")
+
+    def __init__(self, entry: _Entry, compiled: IndexPlan) -> None:
+        self.entry = entry
+        self.ordinal = compiled.ordinal
+        self.predicate = compiled.filters[0] if compiled.filters else None
+        self.dispatch = compiled.dispatch
+        self.conditions = compiled.conditions
+        self.keys = compiled.keys
+        self.count = len(entry.plan.stages)
+
+    def offer(self, position: int, doc: Mapping[str, Any], source: dict[str, Any]) -> None:
+        entry = self.entry
+        if self.predicate is not None:
+            if self.predicate(source):
+                entry.window.add(self.ordinal.event_key(source, position), doc)  # type: ignore[union-attr]
+            return
+        if entry.broken:
+            return
+        # the loop of search._sequence_candidates, for one document
+        count = self.count
+        stage_keys: list[list[tuple] | None] | None = None
+        until_keys = None
+        for stage in self.dispatch(source):
+            if self.conditions[stage](source):
+                found = self.keys[stage](source)
+                if not found:
+                    continue
+                if stage == count:
+                    until_keys = found
+                    continue
+                if stage_keys is None:
+                    stage_keys = [None] * count
+                stage_keys[stage] = found
+        if stage_keys is None:
+            if not until_keys:
+                return
+            stage_keys = [None] * count
+        ordinal = self.ordinal.ordinal(doc, position, strict=True)
+        if entry.last is not None and ordinal < entry.last:
+            entry.broken = True
+            return
+        entry.last = ordinal
+        entry.matcher.feed(doc, ordinal, stage_keys, until_keys)  # type: ignore[union-attr]
+
+
+@dataclass
+class _IndexTable:
+    """For one index: per anchored field its reader and term → queries, and the queries without an anchor."""
+
+    anchors: list[tuple[Any, dict[str, list[_Compiled]], bool]] = field(default_factory=list)
+    always: list[_Compiled] = field(default_factory=list)
+
+
+def search_many(documents: Sequence[Mapping[str, Any]], searches: Sequence[QuerySearch]) -> list[dict[str, Any] | Exception]:
+    """For each search, the `_eql/search` response body, or the exception `search()` would have raised
+    (`OutOfOrder`: run that one alone).
+
+    `documents` must be in the order `search()` would see them (by timestamp); each search sees the documents of
+    its `indices`. Event and sequence queries with the default timestamp, category and result position.
+    """
+    started = time.monotonic()
+    results: list[dict[str, Any] | Exception | None] = [None] * len(searches)
+    entries: list[_Entry | None] = []
+    for number, spec in enumerate(searches):
+        try:
+            entries.append(_prepare(number, spec))
+        except Exception as error:  # noqa: BLE001 - reported per query, as search() would raise it
+            results[number] = error
+            entries.append(None)
+    tables: dict[str, _IndexTable] = {}
+    by_index: dict[str, list[_Entry]] = {}
+    for entry, spec in zip(entries, searches):
+        if entry is not None:
+            for index in spec.indices:
+                by_index.setdefault(index, []).append(entry)
+    for position, doc in enumerate(documents):
+        index = doc["_index"]
+        source = doc["_source"]
+        table = tables.get(index)
+        if table is None:
+            if index not in by_index:
+                continue
+            table = tables[index] = _table(index, source, by_index[index])
+        candidates: list[_Compiled] = list(table.always)
+        seen: set[int] | None = None
+        for reader, terms, folded in table.anchors:
+            values = reader.values(source)
+            for value in values:
+                found = terms.get(fold(value) if folded and type(value) is str else value)
+                if found:
+                    if seen is None:
+                        seen = {id(c) for c in candidates}
+                    for compiled in found:
+                        if id(compiled) not in seen:
+                            seen.add(id(compiled))
+                            candidates.append(compiled)
+        for compiled in candidates:
+            compiled.offer(position, doc, source)
+    took = int((time.monotonic() - started) * 1000)
+    for entry in entries:
+        if entry is None:
+            continue
+        if entry.window is not None:
+            results[entry.number] = response_body({"events": [event_hit(d) for d in entry.window.results()]}, took)
+        elif entry.broken:
+            results[entry.number] = OutOfOrder("documents out of timestamp order for a batched sequence")
+        else:
+            assert entry.matcher is not None
+            has_keys = bool(entry.plan.stages[0].keys)
+            sequences = [sequence_hit(q.key if has_keys else None, q.events) for q in entry.matcher.finish()]
+            results[entry.number] = response_body({"sequences": sequences}, took)
+    return [r if r is not None else SearchRequestError("no result") for r in results]
+
+
+def search_events_many(documents: Sequence[Mapping[str, Any]], searches: Sequence[QuerySearch]) -> list[dict[str, Any] | Exception]:
+    """`search_many` (which also takes sequences), under its first name."""
+    return search_many(documents, searches)
+
+
+def _prepare(number: int, spec: QuerySearch) -> _Entry:
+    if isinstance(spec.size, bool) or not isinstance(spec.size, int) or spec.size < 0:
+        raise SearchRequestError("size must be greater than or equal to 0")
+    parsed = _parse(spec.query)
+    if not isinstance(parsed, (n.EventQuery, n.SequenceQuery)):
+        raise SearchRequestError("search_many takes event and sequence queries")
+    schema = _schema(spec.mappings)
+    if schema:
+        verify(parsed, schema, "event.category")
+    plan = QueryPlan(parsed, schema, "@timestamp", None, "event.category")
+    contexts = _Contexts(schema, frozenset({"@timestamp"}))
+    chain = limit_chain(parsed, spec.size, "tail")
+    if isinstance(parsed, n.EventQuery):
+        return _Entry(number, plan, contexts, Window(chain))
+    maxspan = parsed.maxspan.millis * 1_000_000 if parsed.maxspan is not None else None
+    matcher = SequenceMatcher([stage.missing for stage in plan.stages], maxspan, chain)
+    return _Entry(number, plan, contexts, None, matcher)
+
+
+def _table(index: str, first: dict[str, Any], entries: list[_Entry]) -> _IndexTable:
+    table = _IndexTable()
+    readers: dict[tuple[str, bool], Any] = {}
+    maps: dict[tuple[str, bool], dict[str, list[_Compiled]]] = {}
+    for entry in entries:
+        ctx = entry.contexts.get(index)
+        compiled = _Compiled(entry, entry.plan.for_index(ctx, first))
+        compiler = Compiler(ctx, entry.plan.null_fields)
+        specs = entry.plan.stages + ([entry.plan.until] if entry.plan.until is not None else [])
+        anchors = [_anchor(compiler.plan(entry.plan.condition(spec))) for spec in specs]
+        if any(anchor is None for anchor in anchors):
+            table.always.append(compiled)
+            continue
+        for name, test, terms, folded in anchors:  # type: ignore[misc]
+            key = (name, folded)
+            readers.setdefault(key, test.reader)
+            bucket = maps.setdefault(key, {})
+            for term in terms:
+                listed = bucket.setdefault(term, [])
+                if not listed or listed[-1] is not compiled:
+                    listed.append(compiled)
+    table.anchors = [(readers[key], maps[key], key[1]) for key in maps]
+    return table
+
+
+def _anchor(node: Node) -> tuple[str, KeywordTest, frozenset[str], bool] | None:
+    """The most selective top-level exact keyword test of a filter plan, as (field, test, terms, folded)."""
+    parts = node.parts if isinstance(node, AllOf) else (node,)
+    best: tuple[tuple[int, int], str, KeywordTest, frozenset[str], bool] | None = None
+    for part in parts:
+        if not isinstance(part, Leaf) or part.keyword is None:
+            continue
+        test = part.keyword
+        found = _terms(test)
+        if found is None:
+            continue
+        terms, folded = found
+        name = test.reader.name
+        score = (_RANK.get(name, 0), len(terms))
+        if best is None or score < best[0]:
+            best = (score, name, test, terms, folded)
+    return None if best is None else best[1:]
+
+
+def _terms(test: KeywordTest) -> tuple[frozenset[str], bool] | None:
+    """The exact terms a keyword test accepts (`==`, `in`), or their folded forms (`:` and `in~` without
+    wildcards), with whether they are folded."""
+    if test.equals is not None:
+        return frozenset({test.equals}), False
+    text_test = test.text_test
+    if isinstance(text_test, _SetContains) and isinstance(text_test.__self__, (set, frozenset)):  # type: ignore[attr-defined]
+        return frozenset(text_test.__self__), False  # type: ignore[attr-defined]
+    folded = getattr(text_test, "folded_terms", None)
+    if isinstance(folded, frozenset):
+        return folded, True
+    return None
+
+
+__all__ = ["EventSearch", "OutOfOrder", "QuerySearch", "search_events_many", "search_many"]

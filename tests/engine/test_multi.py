@@ -1,0 +1,86 @@
+"""Many event queries in one pass answer exactly as one `search()` per query."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from runner.backends import build_request
+from runner.backends.embedded.memory import MemoryEvents
+from runner.catalog import load_rules
+from runner.engine.multi import EventSearch, search_events_many
+from runner.eql import nodes as n
+from tests.conftest import shared_path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def generated(count: int) -> list[dict]:
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import generate
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    return list(generate.generate(count, seed=11, hosts=20))
+
+
+def test_every_corpus_rule_batched_equals_one_by_one() -> None:
+    catalog = load_rules([shared_path("detection-rules")])
+    events = MemoryEvents(generated(4000))
+    from datetime import datetime, timezone
+
+    now = datetime.now(timezone.utc)
+    items = []
+    for rule in catalog.runnable:
+        if isinstance(rule.query, (n.EventQuery, n.SequenceQuery)):
+            request = build_request(rule, now, now)
+            request.body["filter"] = {"bool": {"filter": []}}
+            request.body["size"] = 1000  # every match, so that a difference anywhere shows
+            if events.batchable(request, rule.query):
+                items.append((request, rule.query))
+    assert len(items) > 1000
+    batched = events.eql_search_many(items)
+    compared = with_hits = 0
+    for (request, _query), many in zip(items, batched):
+        try:
+            one = events.eql_search(request)
+        except Exception as error:  # noqa: BLE001 - the same error must come from both
+            assert type(many) is type(error) and str(many) == str(error), request.body["query"]
+            continue
+        assert isinstance(many, dict), (request.body["query"], many)
+        assert many["hits"] | {"total": None} == one["hits"] | {"total": None}, request.body["query"]
+        compared += 1
+        with_hits += bool(one["hits"].get("events") or one["hits"].get("sequences"))
+    assert compared > 550 and with_hits >= 2
+
+
+def test_anchors_and_limits() -> None:
+    docs = []
+    for i, (name, args) in enumerate([("sh", ["-c"]), ("bash", ["-x"]), ("curl", ["-c"]), ("sh", ["x", "-c"]),
+                                      ("SH", ["-c"]), ("zsh", [])] * 3):
+        docs.append({"_index": "logs", "_id": str(i), "_source": {
+            "@timestamp": f"2026-01-01T00:00:{i:02d}Z", "event": {"category": ["process"]},
+            "process": {"name": name, "args": args}}})
+    queries = [
+        'process where process.name == "sh"',                        # anchored on process.name
+        'process where process.name in ("sh", "zsh") and process.args == "-c"',
+        'process where process.name : "sh"',                         # case-insensitive: the category anchors it
+        'process where not process.name == "sh"',                    # no anchor but the category
+        'any where process.args == "-c" | head 2',
+        'process where process.name == "sh" | tail 1',
+        'sequence [process where process.name == "sh"] [process where process.name == "curl"]',
+        'sequence by process.args with maxspan=3s [process where process.name : "sh"] [process where true]',
+        'sequence with maxspan=10s [process where process.name == "sh"] ![process where process.name == "bash"] '
+        '[process where process.name == "zsh"]',
+        'sequence [process where process.name == "bash"] [process where process.name == "curl"] '
+        'until [process where process.name == "SH"]',
+        'sequence [process where process.name == "zsh"] with runs=2 | head 1',
+    ]
+    searches = [EventSearch(q, frozenset({"logs"}), None, 100) for q in queries]
+    from runner.engine import search
+
+    for query, many in zip(queries, search_events_many(docs, searches)):
+        one = search(docs, query, size=100)
+        assert many["hits"] | {"total": None} == one["hits"] | {"total": None}, query
+    sequences = [r for r in search_events_many(docs, searches) if "sequences" in r["hits"]]
+    assert len(sequences) == 5 and all(r["hits"]["sequences"] for r in sequences[:2])
