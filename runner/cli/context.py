@@ -13,9 +13,10 @@ from typing import Any
 from rich.console import Console
 
 from runner.backends.embedded import EmbeddedBackend, Store, StoreError
-from runner.catalog import Catalog, load_rules
+from runner.catalog import Catalog, Rule, load_rules
 from runner.errors import RuleRunnerError
 from runner.execution import ExecutionOptions
+from runner.service import select_rules
 from runner.settings import Settings, SettingsError, load_settings
 
 out = Console(highlight=False, soft_wrap=True)
@@ -45,6 +46,19 @@ class Context:
 
     def rules(self, paths: list[str] | None = None) -> Catalog:
         return load_rules(paths if paths else self.settings.rules.paths)
+
+    def runnable_rules(self, paths: list[str] | None = None) -> tuple[Rule, ...]:
+        """The enabled EQL rules the configuration selects, overrides applied; bad rule files are reported (and
+        skipped), no rule at all is an error."""
+        catalog = self.rules(paths)
+        for error in catalog.errors:
+            err.print(f"error: {error} (rule skipped)", markup=False)
+        chosen = self.settings.rules
+        rules = select_rules(catalog, selects=chosen.selects, overrides=chosen.overrides).enabled
+        if not rules:
+            where = ", ".join(str(p) for p in (paths or chosen.paths))
+            raise CommandError(f"no enabled EQL rule to run (rule paths: {where})", code=1)
+        return rules
 
     def store(self, *, create: bool = True) -> Store | None:
         path = self.settings.embedded.path

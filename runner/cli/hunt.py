@@ -10,22 +10,15 @@ from pathlib import Path
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from runner.cli.context import CommandError, Context, err, out
+from runner.cli.context import Context, err, out
 from runner.cli.query import load_events
 from runner.execution.hunt import HuntResult, hunt
-from runner.service import select_rules
 
 
 def run(args: argparse.Namespace) -> int:
     context = Context.load(args.config)
-    catalog = context.rules(args.rules)
-    for error in catalog.errors:
-        err.print(f"error: {error} (rule skipped)", markup=False)
     settings = context.settings
-    selection = select_rules(catalog, selects=settings.rules.selects, overrides=settings.rules.overrides)
-    rules = selection.enabled
-    if not rules:
-        raise CommandError("no enabled EQL rule to run", code=1)
+    rules = context.runnable_rules(args.rules)
     began = time.perf_counter()
     events = load_events(args.files, args.index)
     loaded = time.perf_counter() - began

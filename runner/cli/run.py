@@ -6,22 +6,14 @@ import argparse
 
 from rich.table import Table
 
-from runner.cli.context import CommandError, Context, err, out, parse_instant
-from runner.service import Service, run_once, select_rules
+from runner.cli.context import CommandError, Context, out, parse_instant
+from runner.service import Service, run_once
 
 
 def run(args: argparse.Namespace) -> int:
     context = Context.load(args.config)
-    catalog = context.rules()
-    for error in catalog.errors:
-        err.print(f"error: {error} (rule skipped)", markup=False)
     settings = context.settings
-    selection = select_rules(catalog, selects=settings.rules.selects, overrides=settings.rules.overrides)
-    rules = selection.enabled
-    if not rules:
-        raise CommandError(
-            f"no enabled EQL rule to run (rule paths: {', '.join(str(p) for p in settings.rules.paths)})", code=1
-        )
+    rules = context.runnable_rules()
     backend = context.backend()
     scheduler = settings.scheduler
     if not args.once:

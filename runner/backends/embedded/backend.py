@@ -11,12 +11,12 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from runner.backends.embedded.dsl import UnsupportedQuery, compile_query
+from runner.backends.embedded.dsl import UnsupportedQuery, compile_query, matches_everything
 from runner.backends.embedded.store import Store, StoreError, WriteResult, millis
-from runner.backends.errors import IndexNotFound, QueryError, TransientError
+from runner.backends.errors import BackendError, IndexNotFound, QueryError, TransientError
 from runner.backends.request import EqlRequest
 from runner.engine import DocumentError, OrderingError, SearchRequestError, search
 from runner.engine.dates import date_range
@@ -98,6 +98,45 @@ def _upper(value: Any) -> int | None:
     return None if interval is None else interval[1] // 1_000_000
 
 
+def request_filter(query: Any) -> Callable[[Mapping[str, Any]], bool] | None:
+    """The request's `filter` as a predicate on `_source`; None when it keeps every document."""
+    if not query or matches_everything(query):
+        return None
+    try:
+        return compile_query(query)
+    except UnsupportedQuery as err:
+        raise QueryError("parsing_exception", f"the request filter cannot be evaluated here: {err}") from None
+
+
+def search_error(error: Exception) -> BackendError:
+    """What Elasticsearch would answer for an error of our engine: a 400 with its type and reason."""
+    if isinstance(error, BackendError):
+        return error
+    if isinstance(error, EqlError):
+        return QueryError(error.es_type, str(error))
+    if isinstance(error, (SearchRequestError, OrderingError, DocumentError)):
+        return QueryError("illegal_argument_exception", str(error))
+    raise error  # not a search error: a bug, which must not pass for a rule's failure
+
+
+def run_query(documents: Iterable[Mapping[str, Any]], body: Mapping[str, Any], schema: Schema) -> dict[str, Any]:
+    """The request body's query and options through the engine, errors as Elasticsearch would give them."""
+    try:
+        return search(
+            documents,
+            body["query"],
+            mappings=schema,
+            timestamp_field=body.get("timestamp_field") or "@timestamp",
+            tiebreaker_field=body.get("tiebreaker_field"),
+            event_category_field=body.get("event_category_field") or "event.category",
+            size=body.get("size", 10),
+            result_position=body.get("result_position", "tail"),
+            max_samples_per_key=body.get("max_samples_per_key", 1),
+        )
+    except (EqlError, SearchRequestError, OrderingError, DocumentError) as err:
+        raise search_error(err) from None
+
+
 class EmbeddedBackend:
     """Searches and alert writes against a `Store`."""
 
@@ -128,31 +167,12 @@ class EmbeddedBackend:
         if not indices:
             raise IndexNotFound(f"no such index [{','.join(request.index)}]")
         query_filter = body.get("filter")
-        try:
-            accept = compile_query(query_filter) if query_filter else None
-        except UnsupportedQuery as err:
-            raise QueryError("parsing_exception", f"the request filter cannot be evaluated here: {err}") from None
+        accept = request_filter(query_filter)
         ranges = time_ranges(query_filter) if query_filter else None
         events = self.store.events(indices, ranges=ranges or ())
         documents = events if accept is None else (doc for doc in events if accept(doc["_source"]))
         try:
-            return search(
-                documents,
-                body["query"],
-                mappings=self.schema(indices),
-                timestamp_field=body.get("timestamp_field") or "@timestamp",
-                tiebreaker_field=body.get("tiebreaker_field"),
-                event_category_field=body.get("event_category_field") or "event.category",
-                size=body.get("size", 10),
-                result_position=body.get("result_position", "tail"),
-                max_samples_per_key=body.get("max_samples_per_key", 1),
-            )
-        except EqlError as err:
-            raise QueryError(err.es_type, str(err)) from None
-        except (SearchRequestError, OrderingError) as err:
-            raise QueryError("illegal_argument_exception", str(err)) from None
-        except DocumentError as err:
-            raise QueryError("illegal_argument_exception", str(err)) from None
+            return run_query(documents, body, self.schema(indices))
         except sqlite3.OperationalError as err:  # a locked or busy database: the next attempt may pass
             raise TransientError(f"the embedded store is busy: {err}") from None
         finally:

@@ -50,6 +50,22 @@ def compile_query(query: Mapping[str, Any]) -> Predicate:
     return builder(spec)
 
 
+def matches_everything(query: Any) -> bool:
+    """A bool query with nothing but empty or match-everything clauses (Kibana's filter for a rule without
+    filters), which needs no pass over the documents."""
+    if not isinstance(query, Mapping) or len(query) != 1:
+        return False
+    (kind, spec), = query.items()
+    if kind == "match_all":
+        return True
+    if kind != "bool" or not isinstance(spec, Mapping):
+        return False
+    if spec.get("should") or spec.get("must_not"):
+        return False
+    clauses = [c for key in ("must", "filter") for c in (spec.get(key) or [])]
+    return all(matches_everything(c) for c in clauses)
+
+
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) < 80 else text[:77] + "..."
@@ -222,4 +238,4 @@ _BUILDERS: dict[str, Callable[[Any], Predicate]] = {
     "match": _match_phrase,
 }
 
-__all__ = ["UnsupportedQuery", "compile_query", "values"]
+__all__ = ["UnsupportedQuery", "compile_query", "matches_everything", "values"]

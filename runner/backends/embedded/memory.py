@@ -9,15 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from runner.backends.embedded.backend import resolve_indices
-from runner.backends.embedded.dsl import UnsupportedQuery, compile_query
+from runner.backends.embedded.backend import request_filter, resolve_indices, run_query, search_error
 from runner.backends.embedded.ecs import ecs_mapping
-from runner.engine.dates import date_range
-from runner.backends.errors import BackendError, IndexNotFound, QueryError
+from runner.backends.errors import BackendError, IndexNotFound
 from runner.backends.request import EqlRequest
-from runner.engine import DocumentError, OrderingError, SearchRequestError, dynamic_mapping, search
+from runner.engine import dynamic_mapping
+from runner.engine.dates import date_range
 from runner.engine.multi import OutOfOrder, QuerySearch, search_many
-from runner.eql import EqlError
 from runner.eql import nodes as n
 from runner.eql.schema import Schema
 
@@ -63,7 +61,7 @@ class MemoryEvents:
             isinstance(query, (n.EventQuery, n.SequenceQuery))
             and not body.get("timestamp_field") and not body.get("tiebreaker_field")
             and not body.get("event_category_field") and body.get("result_position", "tail") == "tail"
-            and (not body.get("filter") or matches_everything(body["filter"]))
+            and request_filter(body.get("filter")) is None
         )
 
     def eql_search_many(self, items: Sequence[tuple[EqlRequest, n.Query]]) -> list[dict[str, Any] | BackendError]:
@@ -88,7 +86,7 @@ class MemoryEvents:
                         result = self.eql_search(items[number][0])
                     except BackendError as error:
                         result = error
-                out[number] = _error(result) if isinstance(result, Exception) and not isinstance(result, BackendError) else result
+                out[number] = search_error(result) if isinstance(result, Exception) else result
         return [r for r in out if r is not None]
 
     def eql_search(self, request: EqlRequest) -> dict[str, Any]:
@@ -97,52 +95,10 @@ class MemoryEvents:
         if not indices:
             raise IndexNotFound(f"no such index [{','.join(request.index)}]")
         documents: Iterable[Mapping[str, Any]] = self.documents(indices)
-        if body.get("filter") and not matches_everything(body["filter"]):
-            try:
-                accept = compile_query(body["filter"])
-            except UnsupportedQuery as err:
-                raise QueryError("parsing_exception", f"the request filter cannot be evaluated here: {err}") from None
+        accept = request_filter(body.get("filter"))
+        if accept is not None:
             documents = [doc for doc in documents if accept(doc["_source"])]
-        try:
-            return search(
-                documents,
-                body["query"],
-                mappings=self.schema(indices),
-                timestamp_field=body.get("timestamp_field") or "@timestamp",
-                tiebreaker_field=body.get("tiebreaker_field"),
-                event_category_field=body.get("event_category_field") or "event.category",
-                size=body.get("size", 10),
-                result_position=body.get("result_position", "tail"),
-                max_samples_per_key=body.get("max_samples_per_key", 1),
-            )
-        except EqlError as err:
-            raise QueryError(err.es_type, str(err)) from None
-        except (SearchRequestError, OrderingError, DocumentError) as err:
-            raise QueryError("illegal_argument_exception", str(err)) from None
-
-
-def _error(error: Exception) -> BackendError:
-    if isinstance(error, EqlError):
-        return QueryError(error.es_type, str(error))
-    if isinstance(error, (SearchRequestError, OrderingError, DocumentError)):
-        return QueryError("illegal_argument_exception", str(error))
-    raise error  # not a search error: a bug, which must not pass for a rule's failure
-
-
-def matches_everything(query: Any) -> bool:
-    """A bool query with nothing but empty or match-everything clauses (Kibana's filter for a rule without
-    filters), which needs no pass over the documents."""
-    if not isinstance(query, Mapping) or len(query) != 1:
-        return False
-    (kind, spec), = query.items()
-    if kind == "match_all":
-        return True
-    if kind != "bool" or not isinstance(spec, Mapping):
-        return False
-    if spec.get("should") or spec.get("must_not"):
-        return False
-    clauses = [c for key in ("must", "filter") for c in (spec.get(key) or [])]
-    return all(matches_everything(c) for c in clauses)
+        return run_query(documents, body, self.schema(indices))
 
 
 def _time(doc: Mapping[str, Any]) -> int:
