@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from runner.engine.compile import Compiler
+from runner.engine.fields import MISSING
 from runner.engine.filters import AllOf, KeywordTest, Leaf, Node
 from runner.engine.limits import Window, limit_chain
 from runner.engine.plan import IndexPlan, QueryPlan
@@ -122,7 +123,7 @@ class _Compiled:
 class _IndexTable:
     """For one index: per anchored field its reader and term → queries, and the queries without an anchor."""
 
-    anchors: list[tuple[Any, dict[str, list[_Compiled]], bool]] = field(default_factory=list)
+    anchors: list[tuple[Any, Any, dict[str, list[_Compiled]], bool]] = field(default_factory=list)  # get, normalize
     always: list[_Compiled] = field(default_factory=list)
 
 
@@ -156,19 +157,35 @@ def search_many(documents: Sequence[Mapping[str, Any]], searches: Sequence[Query
             if index not in by_index:
                 continue
             table = tables[index] = _table(index, source, by_index[index])
-        candidates: list[_Compiled] = list(table.always)
-        seen: set[int] | None = None
-        for reader, terms, folded in table.anchors:
-            values = reader.values(source)
-            for value in values:
+        hits: list[list[_Compiled]] = []
+        for get, normalize, terms, folded in table.anchors:
+            raw = get(source)
+            if raw is MISSING:
+                continue
+            # the plain shapes straight from _source (a keyword value is indexed as the string itself); anything
+            # else through the field's normalisation. Reading too much is harmless: each candidate's own filter
+            # decides.
+            if type(raw) is str:
+                found = terms.get(raw.lower() if folded else raw)
+                if found:
+                    hits.append(found)
+                continue
+            for value in normalize(raw):
                 found = terms.get(fold(value) if folded and type(value) is str else value)
                 if found:
-                    if seen is None:
-                        seen = {id(c) for c in candidates}
-                    for compiled in found:
-                        if id(compiled) not in seen:
-                            seen.add(id(compiled))
-                            candidates.append(compiled)
+                    hits.append(found)
+        if not hits:
+            candidates = table.always
+        elif len(hits) == 1 and not table.always:
+            candidates = hits[0]
+        else:
+            candidates = list(table.always)
+            seen = {id(c) for c in candidates}
+            for found in hits:
+                for compiled in found:
+                    if id(compiled) not in seen:
+                        seen.add(id(compiled))
+                        candidates.append(compiled)
         for compiled in candidates:
             compiled.offer(position, doc, source)
     took = int((time.monotonic() - started) * 1000)
@@ -232,7 +249,7 @@ def _table(index: str, first: dict[str, Any], entries: list[_Entry]) -> _IndexTa
                 listed = bucket.setdefault(term, [])
                 if not listed or listed[-1] is not compiled:
                     listed.append(compiled)
-    table.anchors = [(readers[key], maps[key], key[1]) for key in maps]
+    table.anchors = [(readers[key].get, readers[key].normalize, maps[key], key[1]) for key in maps]
     return table
 
 
