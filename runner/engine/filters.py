@@ -207,8 +207,9 @@ def _code(code: _Code) -> Predicate:
 
 
 # ECS categorization and OS fields take a handful of values (`event.type == "start"`, `host.os.type == "linux"`), so
-# they reject few events; detection rules nevertheless tend to test them first. Testing them last in a run of keyword
-# leaves lets the selective tests (process names, arguments) reject most events after one lookup.
+# they reject few events; detection rules nevertheless tend to test them first. Testing them after the selective
+# exact tests (process names, arguments) lets those reject most events after one lookup; patterns (wildcards over
+# long command lines) cost more than any lookup and come last.
 _UNSELECTIVE = {
     "event.kind": 2, "event.category": 2, "event.type": 2, "event.outcome": 2, "event.module": 2,
     "event.dataset": 2, "data_stream.type": 2, "data_stream.dataset": 2, "data_stream.namespace": 2,
@@ -217,10 +218,18 @@ _UNSELECTIVE = {
 }
 
 
+_SetContains = type(set().__contains__)
+
+
 def _rank(node: Node) -> int:
-    if isinstance(node, Leaf) and node.keyword is not None:
-        return _UNSELECTIVE.get(node.keyword.reader.name, 0)
-    return 0
+    """0: an exact test on a selective field; 1-2: on a categorization field; 3: a pattern (wildcard, regex), which
+    costs more than a lookup whatever its field and goes last."""
+    if not isinstance(node, Leaf) or node.keyword is None:
+        return 0
+    test = node.keyword
+    exact = (test.equals is not None or isinstance(test.text_test, _SetContains)
+             or getattr(test.text_test, "folded_terms", None) is not None)
+    return _UNSELECTIVE.get(test.reader.name, 0) if exact else 3
 
 
 def _selective_first(parts: tuple[Node, ...]) -> list[Node]:

@@ -208,7 +208,8 @@ def test_unselective_tests_move_last_but_never_past_a_script() -> None:
         reader = Reader()
         reader.name = name  # type: ignore[attr-defined]
         reader.source = Source()  # type: ignore[attr-defined]
-        return Leaf(lambda _s: True, keyword=type("K", (), {"reader": reader})())  # type: ignore[arg-type]
+        test = type("K", (), {"reader": reader, "equals": "x", "text_test": None})()
+        return Leaf(lambda _s: True, keyword=test)  # type: ignore[arg-type]
 
     os_type, event_type, action, name, script = (
         keyword("host.os.type"), keyword("event.type"), keyword("event.action"), keyword("process.name"),
@@ -218,3 +219,20 @@ def test_unselective_tests_move_last_but_never_past_a_script() -> None:
     assert _selective_first((os_type, name, script, event_type, action)) == [name, os_type, script, action, event_type]
     docs_ = docs({"event": {"category": "process", "type": "x"}, "n": 1})
     assert ids(docs_, 'process where event.type == "start" and divide(n, 0) == 1') == []
+
+
+def test_patterns_are_tested_after_exact_tests() -> None:
+    from runner.engine.compile import Compiler
+    from runner.engine.fields import IndexContext
+    from runner.engine.filters import AllOf, _selective_first
+    from runner.eql import parse
+    from runner.eql.schema import Mapping
+
+    mapping = Mapping.from_body({"properties": {
+        "host": {"properties": {"os": {"properties": {"type": {"type": "keyword"}}}}},
+        "process": {"properties": {"command_line": {"type": "wildcard"}, "name": {"type": "keyword"}}}}})
+    query = parse('process where host.os.type == "linux" and process.command_line : "*curl*" and process.name == "sh"')
+    node = Compiler(IndexContext("i", mapping), frozenset()).plan(query.filter.condition)
+    assert isinstance(node, AllOf)
+    names = [part.keyword.reader.name for part in _selective_first(node.parts)]
+    assert names == ["process.name", "host.os.type", "process.command_line"]
