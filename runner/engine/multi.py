@@ -165,12 +165,14 @@ def search_many(documents: Sequence[Mapping[str, Any]], searches: Sequence[Query
             # the plain shapes straight from _source (a keyword value is indexed as the string itself); anything
             # else through the field's normalisation. Reading too much is harmless: each candidate's own filter
             # decides.
-            if type(raw) is str:
+            kind = type(raw)
+            if kind is str:
                 found = terms.get(raw.lower() if folded else raw)
                 if found:
                     hits.append(found)
                 continue
-            for value in normalize(raw):
+            values = raw if kind is list and all(type(v) is str for v in raw) else normalize(raw)
+            for value in values:
                 found = terms.get(fold(value) if folded and type(value) is str else value)
                 if found:
                     hits.append(found)

@@ -247,8 +247,10 @@ class IpType(FieldType):
         return format_ip(value)
 
 
+@lru_cache(maxsize=65536)
 def parse_ip(text: str) -> int | None:
-    """An address as the 128-bit integer Elasticsearch indexes (IPv4 mapped into IPv6)."""
+    """An address as the 128-bit integer Elasticsearch indexes (IPv4 mapped into IPv6). Cached: the same addresses
+    come back event after event (hosts, their peers), and `ipaddress` costs microseconds per parse."""
     try:
         address = ipaddress.ip_address(text.strip())
     except ValueError:
