@@ -52,9 +52,6 @@ class QuerySearch:
     size: int = 10
 
 
-EventSearch = QuerySearch  # the name of the event-only first version
-
-
 class OutOfOrder(SearchRequestError):
     """A sequence query saw documents out of timestamp order in a batch: run it on its own."""
 
@@ -206,11 +203,6 @@ def search_many(documents: Sequence[Mapping[str, Any]], searches: Sequence[Query
     return [r if r is not None else SearchRequestError("no result") for r in results]
 
 
-def search_events_many(documents: Sequence[Mapping[str, Any]], searches: Sequence[QuerySearch]) -> list[dict[str, Any] | Exception]:
-    """`search_many` (which also takes sequences), under its first name."""
-    return search_many(documents, searches)
-
-
 def _prepare(number: int, spec: QuerySearch) -> _Entry:
     if isinstance(spec.size, bool) or not isinstance(spec.size, int) or spec.size < 0:
         raise SearchRequestError("size must be greater than or equal to 0")
@@ -288,4 +280,4 @@ def _terms(test: KeywordTest) -> tuple[frozenset[str], bool] | None:
     return None
 
 
-__all__ = ["EventSearch", "OutOfOrder", "QuerySearch", "search_events_many", "search_many"]
+__all__ = ["OutOfOrder", "QuerySearch", "search_many"]

@@ -8,7 +8,7 @@ from pathlib import Path
 from runner.backends import build_request
 from runner.backends.embedded.memory import MemoryEvents
 from runner.catalog import load_rules
-from runner.engine.multi import EventSearch, search_events_many
+from runner.engine.multi import QuerySearch, search_many
 from runner.eql import nodes as n
 from tests.conftest import shared_path
 
@@ -76,11 +76,11 @@ def test_anchors_and_limits() -> None:
         'until [process where process.name == "SH"]',
         'sequence [process where process.name == "zsh"] with runs=2 | head 1',
     ]
-    searches = [EventSearch(q, frozenset({"logs"}), None, 100) for q in queries]
+    searches = [QuerySearch(q, frozenset({"logs"}), None, 100) for q in queries]
     from runner.engine import search
 
-    for query, many in zip(queries, search_events_many(docs, searches)):
+    for query, many in zip(queries, search_many(docs, searches)):
         one = search(docs, query, size=100)
         assert many["hits"] | {"total": None} == one["hits"] | {"total": None}, query
-    sequences = [r for r in search_events_many(docs, searches) if "sequences" in r["hits"]]
+    sequences = [r for r in search_many(docs, searches) if "sequences" in r["hits"]]
     assert len(sequences) == 5 and all(r["hits"]["sequences"] for r in sequences[:2])

@@ -68,7 +68,7 @@ class MemoryEvents:
         """Several batchable queries in one pass over the documents; per item, the response body or the error
         `eql_search` would have raised."""
         out: list[dict[str, Any] | BackendError | None] = [None] * len(items)
-        searches: list[EventSearch] = []
+        searches: list[QuerySearch] = []
         numbers: list[int] = []
         available = sorted(self.by_index)
         for number, (request, query) in enumerate(items):
