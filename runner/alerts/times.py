@@ -15,6 +15,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping
 
 from runner.alerts.paths import is_number, js_number
+from runner.catalog import iso
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MAX_MS = 8.64e15  # the range of a JavaScript Date
@@ -24,13 +25,6 @@ _ISO = re.compile(
     r"(?:[T ](?P<hour>\d{2})(?::?(?P<minute>\d{2})(?::?(?P<second>\d{2})(?:[.,](?P<fraction>\d+))?)?)?"
     r"\s*(?P<offset>Z|[+-]\d{2}(?::?\d{2})?)?)?\s*$"
 )
-
-
-def iso(moment: datetime) -> str:
-    """JavaScript `toISOString()` of an aware datetime."""
-    u = moment.astimezone(timezone.utc)
-    return (f"{u.year:04d}-{u.month:02d}-{u.day:02d}T{u.hour:02d}:{u.minute:02d}:{u.second:02d}."
-            f"{u.microsecond // 1000:03d}Z")
 
 
 def original_time(hit: Mapping[str, Any]) -> str | None:

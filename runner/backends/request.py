@@ -7,10 +7,10 @@ index patterns, filter and options locally. `explain` prints it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
-from runner.catalog import Rule
+from runner.catalog import Rule, iso
 
 DATE_FORMAT = "strict_date_optional_time"
 TIMESTAMP_RUNTIME_FIELD = "kibana.combined_timestamp"
@@ -81,12 +81,6 @@ def rule_filter(filters: list[dict[str, Any]]) -> dict[str, Any]:
             query = {k: v for k, v in item.items() if k not in ("meta", "$state")}
         (negative if meta.get("negate") else positive).append(query)
     return {"bool": {"must": [], "filter": positive, "should": [], "must_not": negative}}
-
-
-def iso(value: datetime) -> str:
-    """`2026-03-31T14:37:21.123Z`: JavaScript's `toISOString()`, as Kibana formats the window (UTC, milliseconds)."""
-    utc = value.astimezone(timezone.utc)
-    return f"{utc.strftime('%Y-%m-%dT%H:%M:%S')}.{utc.microsecond // 1000:03d}Z"
 
 
 def build_request(rule: Rule, start: datetime, end: datetime) -> EqlRequest:

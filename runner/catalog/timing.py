@@ -30,6 +30,14 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(seconds=value * _DURATION_UNITS[match.group(2)])
 
 
+def iso(moment: datetime) -> str:
+    """JavaScript's `toISOString()` of an aware datetime (UTC, milliseconds): how Kibana writes instants, in
+    requests (the window) and in alerts alike."""
+    u = moment.astimezone(timezone.utc)
+    return (f"{u.year:04d}-{u.month:02d}-{u.day:02d}T{u.hour:02d}:{u.minute:02d}:{u.second:02d}."
+            f"{u.microsecond // 1000:03d}Z")
+
+
 def format_duration(value: timedelta) -> str:
     """The shortest exact spelling: 300 s → `5m`."""
     millis = round(value.total_seconds() * 1000)
@@ -132,4 +140,4 @@ def _round_down(value: datetime, unit: str) -> datetime:
     return value.replace(microsecond=value.microsecond // 1000 * 1000)
 
 
-__all__ = ["DateMath", "TimingError", "format_duration", "parse_duration"]
+__all__ = ["DateMath", "TimingError", "format_duration", "iso", "parse_duration"]

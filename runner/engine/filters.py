@@ -17,6 +17,7 @@ from typing import Any, Callable, Union
 from runner.engine.fields import MISSING, FieldReader
 
 Predicate = Callable[[dict[str, Any]], bool]
+_SetContains = type(set().__contains__)
 ValuesTest = Callable[[list[Any]], bool]
 TextTest = Callable[[str], bool]
 
@@ -30,6 +31,17 @@ class KeywordTest:
     values_test: ValuesTest
     text_test: TextTest
     equals: str | None = None
+
+    def exact_terms(self) -> tuple[frozenset[str], bool] | None:
+        """The terms the test accepts when it is exact (`==`, `in`; or `:`/`in~` without wildcards, whose terms are
+        folded), with whether they are folded; None for a pattern."""
+        if self.equals is not None:
+            return frozenset({self.equals}), False
+        text_test = self.text_test
+        if isinstance(text_test, _SetContains) and isinstance(text_test.__self__, (set, frozenset)):  # type: ignore[attr-defined]
+            return frozenset(text_test.__self__), False  # type: ignore[attr-defined]
+        folded = getattr(text_test, "folded_terms", None)
+        return (folded, True) if isinstance(folded, frozenset) else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,25 +223,26 @@ def _code(code: _Code) -> Predicate:
 # exact tests (process names, arguments) lets those reject most events after one lookup; patterns (wildcards over
 # long command lines) cost more than any lookup and come last.
 _UNSELECTIVE = {
-    "event.kind": 2, "event.category": 2, "event.type": 2, "event.outcome": 2, "event.module": 2,
+    "event.kind": 2, "event.type": 2, "event.outcome": 2, "event.module": 2,
     "event.dataset": 2, "data_stream.type": 2, "data_stream.dataset": 2, "data_stream.namespace": 2,
     "host.os.type": 2, "host.os.family": 2, "host.os.platform": 2, "agent.type": 2, "ecs.version": 2,
     "event.action": 1,
+    "event.category": 3,  # also what sequences and samples dispatch on: the least telling of all
 }
 
 
-_SetContains = type(set().__contains__)
+def selectivity_rank(field: str) -> int:
+    """0 for a field whose exact tests reject most events; higher for ECS categorization fields."""
+    return _UNSELECTIVE.get(field, 0)
 
 
 def _rank(node: Node) -> int:
-    """0: an exact test on a selective field; 1-2: on a categorization field; 3: a pattern (wildcard, regex), which
+    """0: an exact test on a selective field; 1-3: on a categorization field; 4: a pattern (wildcard, regex), which
     costs more than a lookup whatever its field and goes last."""
     if not isinstance(node, Leaf) or node.keyword is None:
         return 0
     test = node.keyword
-    exact = (test.equals is not None or isinstance(test.text_test, _SetContains)
-             or getattr(test.text_test, "folded_terms", None) is not None)
-    return _UNSELECTIVE.get(test.reader.name, 0) if exact else 3
+    return selectivity_rank(test.reader.name) if test.exact_terms() is not None else 4
 
 
 def _selective_first(parts: tuple[Node, ...]) -> list[Node]:
@@ -284,4 +297,5 @@ __all__ = [
     "keyword_leaf",
     "leaf",
     "negation",
+    "selectivity_rank",
 ]

@@ -23,7 +23,7 @@ from typing import Any
 
 from runner.engine.compile import Compiler
 from runner.engine.fields import MISSING
-from runner.engine.filters import AllOf, KeywordTest, Leaf, Node
+from runner.engine.filters import AllOf, KeywordTest, Leaf, Node, selectivity_rank
 from runner.engine.limits import Window, limit_chain
 from runner.engine.plan import IndexPlan, QueryPlan
 from runner.engine.response import event_hit, response_body, sequence_hit
@@ -34,12 +34,6 @@ from runner.eql import nodes as n
 from runner.eql import verify
 from runner.eql.schema import Schema
 
-_StrEquals = type("".__eq__)
-_SetContains = type(set().__contains__)
-
-# categorization fields hold few distinct values: as anchors they select many documents (see filters._UNSELECTIVE)
-_RANK = {"event.category": 3, "event.type": 2, "event.kind": 2, "event.outcome": 2, "host.os.type": 2,
-         "host.os.family": 2, "host.os.platform": 2, "event.action": 1}
 
 
 @dataclass
@@ -255,29 +249,15 @@ def _anchor(node: Node) -> tuple[str, KeywordTest, frozenset[str], bool] | None:
         if not isinstance(part, Leaf) or part.keyword is None:
             continue
         test = part.keyword
-        found = _terms(test)
+        found = test.exact_terms()
         if found is None:
             continue
         terms, folded = found
         name = test.reader.name
-        score = (_RANK.get(name, 0), len(terms))
+        score = (selectivity_rank(name), len(terms))
         if best is None or score < best[0]:
             best = (score, name, test, terms, folded)
     return None if best is None else best[1:]
-
-
-def _terms(test: KeywordTest) -> tuple[frozenset[str], bool] | None:
-    """The exact terms a keyword test accepts (`==`, `in`), or their folded forms (`:` and `in~` without
-    wildcards), with whether they are folded."""
-    if test.equals is not None:
-        return frozenset({test.equals}), False
-    text_test = test.text_test
-    if isinstance(text_test, _SetContains) and isinstance(text_test.__self__, (set, frozenset)):  # type: ignore[attr-defined]
-        return frozenset(text_test.__self__), False  # type: ignore[attr-defined]
-    folded = getattr(text_test, "folded_terms", None)
-    if isinstance(folded, frozenset):
-        return folded, True
-    return None
 
 
 __all__ = ["OutOfOrder", "QuerySearch", "search_many"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -58,8 +58,4 @@ def select_rules(
     return Selection(tuple(rules), tuple(excluded), tuple(unsupported), unknown)
 
 
-def rules_by_id(rules: Iterable[Rule]) -> dict[str, Rule]:
-    return {rule.rule_id: rule for rule in rules}
-
-
-__all__ = ["Override", "Selection", "rules_by_id", "select_rules"]
+__all__ = ["Override", "Selection", "select_rules"]

@@ -196,7 +196,7 @@ def test_dotted_keys_and_arrays_of_objects_in_source() -> None:
 def test_unselective_tests_move_last_but_never_past_a_script() -> None:
     """`and` runs keyword tests on ECS categorization fields after the selective ones; a script leaf (which can
     fail) keeps its place, so a false keyword test before it still keeps it from running."""
-    from runner.engine.filters import Leaf, _selective_first
+    from runner.engine.filters import KeywordTest, Leaf, _selective_first
 
     def keyword(name: str) -> Leaf:
         class Source:
@@ -208,8 +208,8 @@ def test_unselective_tests_move_last_but_never_past_a_script() -> None:
         reader = Reader()
         reader.name = name  # type: ignore[attr-defined]
         reader.source = Source()  # type: ignore[attr-defined]
-        test = type("K", (), {"reader": reader, "equals": "x", "text_test": None})()
-        return Leaf(lambda _s: True, keyword=test)  # type: ignore[arg-type]
+        test = KeywordTest(reader, lambda _vs: True, lambda _v: True, "x")  # type: ignore[arg-type]
+        return Leaf(lambda _s: True, keyword=test)
 
     os_type, event_type, action, name, script = (
         keyword("host.os.type"), keyword("event.type"), keyword("event.action"), keyword("process.name"),
