@@ -157,6 +157,15 @@ def _integer(minimum: int) -> Callable[[Any], int]:
     return check
 
 
+def _at_most(maximum: int) -> Callable[[int], int]:
+    def check(value: int) -> int:
+        if value > maximum:
+            raise ValueError(f"must be at most {maximum}")
+        return value
+
+    return check
+
+
 def _choice(allowed: Sequence[str], fold: Callable[[str], str]) -> Callable[[Any], str]:
     def check(value: Any) -> str:
         if isinstance(value, str) and fold(value.strip()) in allowed:
@@ -311,7 +320,11 @@ class ElasticsearchSettings(_Section):
     ca_certs: ResolvedPath | None = None
     verify_certs: bool = True
     request_timeout: Duration = timedelta(seconds=30)
-    max_retries: Annotated[int, BeforeValidator(_integer(0))] = 3
+    max_retries: Annotated[int, BeforeValidator(_integer(0))] = 3  # per search and per alert write, with backoff
+    retry_backoff: Duration = timedelta(seconds=1)  # before the first retry; doubled for each next one
+    # rule state and execution records: a runner needs no local disk
+    state_index: Annotated[str, AfterValidator(_index_name)] = "rule-runner-state"
+    executions_index: Annotated[str, AfterValidator(_index_name)] = "rule-runner-executions"
 
     @model_validator(mode="after")
     def _credentials(self) -> ElasticsearchSettings:
@@ -409,11 +422,21 @@ class AlertsSettings(_Section):
 
     index: Annotated[str, AfterValidator(_index_name)] | None = None
     space_id: Annotated[str, AfterValidator(_space_id)] = "default"
+    # Elasticsearch only. kibana: into the alias Kibana's Security app creates and reads; standalone: our own
+    # index template and monthly indices, for a cluster without Kibana
+    mode: Annotated[Literal["kibana", "standalone"], BeforeValidator(_choice(("kibana", "standalone"), str.lower))] = (
+        "kibana"
+    )
 
     @property
     def index_name(self) -> str:
-        """The configured index, else Kibana's alerts index of the space."""
-        return self.index or f".alerts-security.alerts-{self.space_id}"
+        """The configured index (or alias), else the default of the mode: Kibana's alerts alias of the space, or
+        `rule-runner-alerts-<space>`."""
+        if self.index:
+            return self.index
+        if self.mode == "standalone":
+            return f"rule-runner-alerts-{self.space_id}"
+        return f".alerts-security.alerts-{self.space_id}"
 
 
 class SchedulerSettings(_Section):
@@ -422,6 +445,11 @@ class SchedulerSettings(_Section):
     max_concurrent_executions: Annotated[int, BeforeValidator(_integer(1))] = 4
     first_run_jitter: OptionalDuration = timedelta(seconds=10)  # spreads first runs so rules do not start together
     misfire_grace_time: Duration = timedelta(seconds=60)
+    # an execution past this starts no more windows or retries; what is left stays pending for the next one
+    execution_timeout: Duration = timedelta(minutes=5)
+    # a search that returns `size` results may have been cut (EQL has no pagination): its window is split in
+    # halves and searched again, up to this many times (2**n sub-windows at most); 0 disables
+    max_window_splits: Annotated[int, BeforeValidator(_integer(0)), AfterValidator(_at_most(8))] = 3
 
 
 class LoggingSettings(_Section):

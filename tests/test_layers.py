@@ -15,7 +15,7 @@ ALLOWED = {
     "catalog": {"eql"},
     "settings": {"catalog"},
     "alerts": {"catalog"},
-    "backends": {"engine", "eql", "catalog"},
+    "backends": {"engine", "eql", "catalog", "settings"},
     "execution": {"alerts", "catalog", "settings", "backends"},
     "service": {"execution", "alerts", "catalog", "settings", "backends"},
 }
@@ -26,6 +26,7 @@ THIRD_PARTY = {
     "yaml": {"settings"},
     "apscheduler": {"service"},
     "elasticsearch": {"backends"},
+    "elastic_transport": {"backends"},
 }
 
 

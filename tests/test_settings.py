@@ -255,7 +255,7 @@ def test_unknown_nested_key_suggests_the_closest(tmp_path: Path) -> None:
         f"{path}: rules.overrides.eaef8a35-12e0-4ac0-bc14-81c72b6bd27c.intervl, line 4:7: "
         'unknown key "intervl"; did you mean "interval"?',
         f'{path}: scheduler.colour, line 6:3: unknown key "colour" (allowed: max_concurrent_executions, '
-        "first_run_jitter, misfire_grace_time)",
+        "first_run_jitter, misfire_grace_time, execution_timeout, max_window_splits)",
     ]
 
 

@@ -1,7 +1,15 @@
 """Where searches run and alerts go: the embedded store, or Elasticsearch."""
 
 from runner.backends.base import Backend, WriteOutcome
-from runner.backends.errors import AccessError, BackendError, IndexNotFound, QueryError, TransientError
+from runner.backends.errors import (
+    AccessError,
+    BackendError,
+    IndexNotFound,
+    QueryError,
+    ShardFailures,
+    TransientError,
+    WriteError,
+)
 from runner.backends.request import EqlRequest, build_request, iso
 
 __all__ = [
@@ -11,7 +19,9 @@ __all__ = [
     "EqlRequest",
     "IndexNotFound",
     "QueryError",
+    "ShardFailures",
     "TransientError",
+    "WriteError",
     "WriteOutcome",
     "build_request",
     "iso",

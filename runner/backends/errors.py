@@ -2,10 +2,13 @@
 
 The execution decides from the class alone: a `QueryError` fails the execution with Elasticsearch's message and is
 not retried (the query will not get better); `IndexNotFound` is a warning (no data yet); `TransientError` is retried
-and, when retries run out, leaves the window pending; `AccessError` is a configuration problem worth its own message.
+and, when retries run out, leaves the window pending; `AccessError` is a configuration problem worth its own message. A `WriteError` says which alerts were written
+before the rest failed.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from runner.errors import RuleRunnerError
 
@@ -35,4 +38,21 @@ class TransientError(BackendError):
     """Worth retrying: overload (429), server errors (5xx), timeouts, lost connections, a busy local store."""
 
 
-__all__ = ["AccessError", "BackendError", "IndexNotFound", "QueryError", "TransientError"]
+class ShardFailures(TransientError):
+    """A search answered with `shard_failures`: its results are partial, so the window was not evaluated."""
+
+
+class WriteError(BackendError):
+    """Some alerts were not written. `created` and `duplicates` (already written) were acknowledged before it
+    happened; `retryable`: only overload or connection trouble stood in the way, so sending the rest may succeed."""
+
+    def __init__(self, message: str, *, created: Sequence[str], duplicates: Sequence[str], retryable: bool) -> None:
+        super().__init__(message)
+        self.created = tuple(created)
+        self.duplicates = tuple(duplicates)
+        self.retryable = retryable
+
+
+__all__ = [
+    "AccessError", "BackendError", "IndexNotFound", "QueryError", "ShardFailures", "TransientError", "WriteError",
+]

@@ -12,6 +12,9 @@ from typing import Any
 
 from rich.console import Console
 
+from runner.alerts import KIBANA_VERSION
+from runner.backends import Backend, BackendError
+from runner.backends.elasticsearch import ElasticsearchBackend, cluster_info
 from runner.backends.embedded import EmbeddedBackend, Store, StoreError
 from runner.catalog import Catalog, Rule, load_rules
 from runner.errors import RuleRunnerError
@@ -69,19 +72,35 @@ class Context:
         except StoreError as error:
             raise CommandError(str(error)) from None
 
-    def backend(self) -> EmbeddedBackend:
-        if self.settings.backend != "embedded":
-            raise CommandError(
-                "the elasticsearch backend is not available in this version of rule-runner; "
-                f"use backend: embedded (config: {self.settings.source})"
-            )
+    def backend(self) -> Backend:
+        """The configured backend, ready: the embedded store opened, or the cluster checked and prepared."""
+        if self.settings.backend == "elasticsearch":
+            return self.cluster()
         store = self.store()
         assert store is not None
         return EmbeddedBackend(store)
 
+    def cluster(self, *, prepare: bool = True) -> ElasticsearchBackend:
+        """The Elasticsearch backend, its cluster checked; with `prepare`, the alerts and state indices too."""
+        backend = ElasticsearchBackend.from_settings(self.settings, KIBANA_VERSION)
+        try:
+            if prepare:
+                backend.start()
+            else:
+                backend.cluster = cluster_info(backend.client)
+        except BackendError as error:
+            backend.close()
+            raise CommandError(f"Elasticsearch ({', '.join(self.settings.elasticsearch.hosts)}): {error}") from None
+        return backend
+
     def options(self) -> ExecutionOptions:
-        alerts = self.settings.alerts
-        return ExecutionOptions(space_id=alerts.space_id, alerts_index=alerts.index_name)
+        alerts, scheduler, es = self.settings.alerts, self.settings.scheduler, self.settings.elasticsearch
+        retries = {}
+        if self.settings.backend == "elasticsearch" and es is not None:
+            retries = {"retries": es.max_retries, "retry_backoff": es.retry_backoff.total_seconds()}
+        return ExecutionOptions(space_id=alerts.space_id, alerts_index=alerts.index_name,
+                                timeout=scheduler.execution_timeout.total_seconds(),
+                                max_window_splits=scheduler.max_window_splits, **retries)
 
 
 class JsonFormatter(logging.Formatter):
@@ -110,6 +129,8 @@ def setup_logging(settings: Settings) -> None:
     root.handlers[:] = [handler]
     root.setLevel(settings.logging.level)
     logging.getLogger("apscheduler").setLevel(max(logging.WARNING, root.level))
+    # the client logs every request at INFO: the execution's one line per run says what matters
+    logging.getLogger("elastic_transport").setLevel(max(logging.WARNING, root.level))
 
 
 def parse_instant(text: str | None) -> datetime:

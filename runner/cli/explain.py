@@ -6,7 +6,9 @@ import argparse
 import json
 from datetime import datetime
 
-from runner.backends import build_request, iso
+from runner.alerts import KIBANA_VERSION
+from runner.backends import BackendError, build_request, iso
+from runner.backends.elasticsearch import ElasticsearchBackend
 from runner.cli.context import CommandError, Context, out, parse_instant
 from runner.execution import plan_windows
 from runner.service import select_rules
@@ -25,12 +27,21 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"unknown rule id {args.rule_id} (rule paths: "
                            f"{', '.join(str(p) for p in settings.rules.paths)})", code=1)
     now = parse_instant(args.now)
-    previous = None
-    store = context.store(create=False) if settings.backend == "embedded" else None
-    if store is not None:
-        state = store.rule_state(rule.rule_id) or {}
-        if isinstance(state.get("previous_started_at"), str):
-            previous = datetime.fromisoformat(state["previous_started_at"])
+    previous, unknown = None, ""
+    state: dict = {}
+    if settings.backend == "embedded":
+        store = context.store(create=False)
+        state = (store.rule_state(rule.rule_id) if store is not None else None) or {}
+    else:  # the state lives in the cluster; explain still works without it (windows as for a first run)
+        cluster = ElasticsearchBackend.from_settings(settings, KIBANA_VERSION)
+        try:
+            state = cluster.rule_state(rule.rule_id) or {}
+        except BackendError as error:
+            unknown = f"unknown, Elasticsearch not reached ({error}): windows shown as for a first run"
+        finally:
+            cluster.close()
+    if isinstance(state.get("previous_started_at"), str):
+        previous = datetime.fromisoformat(state["previous_started_at"])
     plan = plan_windows(from_=rule.params.from_, to=rule.params.to, interval=rule.params.interval,
                         started_at=now, previous_started_at=previous)
     requests = []
@@ -43,7 +54,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     out.print(f"rule {rule.rule_id}: {rule.name}")
     out.print(f"backend: {settings.backend}; interval {rule.params.interval}, from {rule.params.from_}, to {rule.params.to}")
-    out.print(f"previous start: {previous.isoformat() if previous else 'none recorded'}; this start: {now.isoformat()}")
+    shown = previous.isoformat() if previous else unknown or "none recorded"
+    out.print(f"previous start: {shown}; this start: {now.isoformat()}", markup=False)
     if plan.gap is not None:
         out.print(f"[red]gap:[/] {plan.gap.message()}")
     for number, item in enumerate(requests, 1):

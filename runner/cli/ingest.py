@@ -1,4 +1,5 @@
-"""`ingest`: NDJSON events into the embedded store, with a progress bar; bad lines reported and skipped."""
+"""`ingest`: NDJSON events into the embedded store (or, with the Elasticsearch backend, into the cluster's data
+streams), with a progress bar; bad lines reported and skipped."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from typing import Any
 
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
+from runner.backends import BackendError
+from runner.backends.elasticsearch import ingest_events
 from runner.cli.context import CommandError, Context, err, out
 from runner.cli.ndjson import BadLine, ReadReport, read_documents
 
@@ -22,8 +25,8 @@ def run(args: argparse.Namespace) -> int:
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
         raise CommandError(f"no such file: {', '.join(missing)}")
-    store = context.store()
-    assert store is not None
+    cluster = context.cluster(prepare=False) if context.settings.backend == "elasticsearch" else None
+    store = context.store() if cluster is None else None
     transform = None
     if args.shift_to_now:
         latest = _latest_timestamp(paths, args.index)
@@ -54,11 +57,22 @@ def run(args: argparse.Namespace) -> int:
         def on_bad(_doc: Any, reason: str) -> None:
             bad_documents.append(BadLine(where[0][0], where[0][1], reason))
 
-        result = store.ingest(documents(), on_bad=on_bad)
+        if cluster is not None:
+            try:
+                result = ingest_events(cluster.client, documents(), on_bad=on_bad)
+            except BackendError as error:
+                raise CommandError(f"ingest into Elasticsearch stopped at {where[0][0]}:{where[0][1]}: {error}") from None
+            finally:
+                cluster.close()
+            target = ", ".join(result.targets) or "Elasticsearch"
+        else:
+            assert store is not None
+            result = store.ingest(documents(), on_bad=on_bad)
+            target = str(store.path)
     for bad in report.bad + bad_documents:
         err.print(f"skipped {bad}", markup=False)
     skipped = len(report.bad) + len(bad_documents)
-    out.print(f"ingested {result.added:,} events into {store.path} ({result.duplicates:,} already there, "
+    out.print(f"ingested {result.added:,} events into {target} ({result.duplicates:,} already there, "
               f"{skipped:,} bad lines skipped, {report.lines:,} lines read)")
     return 1 if skipped and not result.added and not result.duplicates else 0
 

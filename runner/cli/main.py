@@ -28,6 +28,8 @@ def parser() -> argparse.ArgumentParser:
     run = command("run", "run the service: every enabled rule on its interval")
     run.add_argument("--once", action="store_true", help="run every enabled rule once, print a summary and exit")
     run.add_argument("--now", metavar="ISO8601", help="with --once: the execution start to use (replays, tests)")
+    run.add_argument("--health-file", metavar="PATH",
+                     help="the service rewrites this file every 30 s while it schedules rules (container health checks)")
 
     ingest = command("ingest", "load NDJSON events (plain documents or _index/_id/_source hits; .gz too) into the embedded store")
     ingest.add_argument("files", nargs="+", metavar="FILE")

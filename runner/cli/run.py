@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from rich.table import Table
 
@@ -13,16 +14,18 @@ from runner.service import Service, run_once
 def run(args: argparse.Namespace) -> int:
     context = Context.load(args.config)
     settings = context.settings
+    if not args.once and args.now is not None:
+        raise CommandError("--now applies to --once (the service runs on the clock)")
+    if args.once and args.health_file:
+        raise CommandError("--health-file applies to the service, not to --once")
     rules = context.runnable_rules()
     backend = context.backend()
     scheduler = settings.scheduler
     if not args.once:
-        if args.now is not None:
-            raise CommandError("--now applies to --once (the service runs on the clock)")
         Service(
             rules, backend, options=context.options(), max_concurrent_executions=scheduler.max_concurrent_executions,
             first_run_jitter=scheduler.first_run_jitter, misfire_grace_time=scheduler.misfire_grace_time,
-        ).run_forever()
+        ).run_forever(health_file=Path(args.health_file) if args.health_file else None)
         return 0
     now = parse_instant(args.now)
     results = run_once(rules, backend, now=now, options=context.options(),

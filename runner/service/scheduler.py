@@ -14,9 +14,11 @@ import logging
 import random
 import signal
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor as Pool
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEvent
@@ -108,8 +110,10 @@ class Service:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=wait)
 
-    def run_forever(self) -> None:
-        """Start, then block until SIGINT or SIGTERM; then stop gracefully."""
+    def run_forever(self, health_file: Path | None = None) -> None:
+        """Start, then block until SIGINT or SIGTERM; then stop gracefully. With `health_file`, the file's time is
+        renewed every `HEALTH_EVERY` seconds while the scheduler runs (a container health check reads it), and
+        the file is removed on the way out."""
         stop = threading.Event()
 
         def handle(signum: int, _frame: Any) -> None:
@@ -117,11 +121,18 @@ class Service:
             stop.set()
 
         previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+        beat = 0.0
         try:
             self.start()
-            while not stop.wait(1.0):
-                pass
+            while True:
+                if health_file is not None and self.scheduler.running and time.monotonic() - beat >= HEALTH_EVERY:
+                    _touch(health_file)
+                    beat = time.monotonic()
+                if stop.wait(1.0):
+                    break
         finally:
+            if health_file is not None:
+                health_file.unlink(missing_ok=True)
             self.stop(wait=True)
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
@@ -133,6 +144,16 @@ class Service:
                         event.scheduled_run_time)
         elif event.exception is not None:
             log.error("rule %s: the job raised %r", event.job_id, event.exception)
+
+
+HEALTH_EVERY = 30.0  # seconds
+
+
+def _touch(path: Path) -> None:
+    try:
+        path.write_text(datetime.now(timezone.utc).isoformat() + "\n", encoding="utf-8")
+    except OSError as err:
+        log.warning("cannot write the health file %s: %s", path, err)
 
 
 def run_once(

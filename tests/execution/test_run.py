@@ -169,9 +169,27 @@ def test_max_signals_reached_is_a_warning(store: Store, tmp_path: Path) -> None:
     text = (ROOT / "rules" / "persistence_apt_package_manager_netcon.toml").read_text()
     path = tmp_path / "capped.toml"
     path.write_text(text.replace('from = "now-9m"', 'from = "now-9m"\nmax_signals = 4'))
-    record = execute(load_rule_file(path), EmbeddedBackend(store), started_at=T, options=NO_WAIT)
+    no_split = ExecutionOptions(retry_backoff=0.0, max_window_splits=0)  # Kibana: what is beyond size is lost
+    record = execute(load_rule_file(path), EmbeddedBackend(store), started_at=T, options=no_split)
     assert record.status == PARTIAL_FAILURE and record.hits == 4 and record.alerts_created == 12
     assert "reached the maximum alert limit" in record.message
+    assert record.windows[0].searches == 1
+
+
+def test_a_truncated_window_is_split_to_recover_the_rest(store: Store, tmp_path: Path) -> None:
+    text = (ROOT / "rules" / "persistence_apt_package_manager_netcon.toml").read_text()
+    path = tmp_path / "capped.toml"
+    path.write_text(text.replace('from = "now-9m"', 'from = "now-9m"\nmax_signals = 4'))
+    options = ExecutionOptions(retry_backoff=0.0, max_window_splits=8)
+    record = execute(load_rule_file(path), EmbeddedBackend(store), started_at=T, options=options)
+    # every one of the 10 sequences, 30 alerts, each written once although the split windows overlap on their cuts
+    assert record.hits == 10 and record.alerts_created == 30 and record.duplicates == 0
+    assert record.windows[0].searches > 1
+    assert "searched again in" in record.message and record.status == PARTIAL_FAILURE and record.state_advanced
+    # a bounded split that still finds a cut window says that results may be missing
+    shallow = execute(load_rule_file(path), EmbeddedBackend(store), started_at=T,
+                      options=ExecutionOptions(retry_backoff=0.0, max_window_splits=1))
+    assert shallow.windows[0].searches == 3 and "results may still be missing" in shallow.message
 
 
 def test_execution_records_are_stored(store: Store) -> None:

@@ -122,3 +122,20 @@ def test_killed_service_restarts_without_loss_or_duplicates(tmp_path: Path) -> N
         assert start <= end
     state = store.rule_state("eaef8a35-12e0-4ac0-bc14-81c72b6bd27c")
     assert state["previous_started_at"] == executions[-1]["started_at"]
+
+
+def test_the_service_keeps_its_health_file_fresh_and_removes_it_on_stop(tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    health = tmp_path / "health"
+    command = [sys.executable, "-m", "runner", "run", "--config", str(config), "--health-file", str(health)]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not health.exists():
+        time.sleep(0.1)
+    assert health.exists(), "the service never wrote its health file"
+    written = datetime.fromisoformat(health.read_text().strip())
+    assert abs((datetime.now(timezone.utc) - written).total_seconds()) < 20
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=20)
+    assert process.returncode == 0, stderr.decode()
+    assert not health.exists()

@@ -25,7 +25,7 @@ def ecs_version() -> str:
 
 @lru_cache(maxsize=1)
 def _data() -> dict[str, Any]:
-    text = resources.files("runner.backends.embedded").joinpath("ecs_fields.json").read_text(encoding="utf-8")
+    text = resources.files("runner.backends").joinpath("ecs_fields.json").read_text(encoding="utf-8")
     return json.loads(text)
 
 

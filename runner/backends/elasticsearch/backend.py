@@ -1,0 +1,78 @@
+"""The Elasticsearch backend: the rule's request as Kibana sends it, alerts written exactly once, state in the cluster."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from elastic_transport import TransportError
+from elasticsearch import ApiError, Elasticsearch
+
+from runner.backends.elasticsearch.alerts_index import AlertsTarget, ensure_alerts_target
+from runner.backends.elasticsearch.client import ClusterInfo, cluster_info, make_client
+from runner.backends.elasticsearch.errors import classify
+from runner.backends.elasticsearch.state import ClusterState
+from runner.backends.elasticsearch.writes import WriteResult, create_alerts, existing_ids
+from runner.backends.request import EqlRequest
+from runner.settings import Settings
+
+log = logging.getLogger("runner.backends.elasticsearch")
+
+
+class ElasticsearchBackend:
+    """Searches, alert writes and state against one cluster. `start()` once before use (idempotent)."""
+
+    name = "elasticsearch"
+
+    def __init__(self, client: Elasticsearch, alerts: AlertsTarget, state: ClusterState, kibana_version: str) -> None:
+        self.client = client
+        self.alerts = alerts
+        self.state = state
+        self.kibana_version = kibana_version
+        self.cluster: ClusterInfo | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings, kibana_version: str) -> ElasticsearchBackend:
+        es = settings.elasticsearch
+        assert es is not None  # Settings requires the section for this backend
+        target = AlertsTarget(settings.alerts.mode, settings.alerts.index_name)
+        client = make_client(es)
+        return cls(client, target, ClusterState(client, es.state_index, es.executions_index), kibana_version)
+
+    def start(self) -> ClusterInfo:
+        """Check the cluster and prepare the alerts target and the state indices."""
+        self.cluster = cluster_info(self.client)
+        ensure_alerts_target(self.client, self.alerts, self.kibana_version)
+        self.state.ensure()
+        log.info("Elasticsearch %s (cluster %s): alerts to [%s] (%s mode), state in [%s] and [%s]",
+                 self.cluster.version, self.cluster.name, self.alerts.alias, self.alerts.mode,
+                 self.state.state_index, self.state.executions_index)
+        return self.cluster
+
+    def close(self) -> None:
+        self.client.close()
+
+    def eql_search(self, request: EqlRequest) -> dict[str, Any]:
+        try:
+            return self.client.eql.search(index=list(request.index), **request.params, **request.body).body
+        except (ApiError, TransportError) as error:
+            raise classify(error, f"EQL search on {list(request.index)}") from None
+
+    def existing_alert_ids(self, ids: Sequence[str]) -> set[str]:
+        return existing_ids(self.client, self.alerts.alias, ids)
+
+    def create_alerts(self, index: str, alerts: Sequence[tuple[str, Mapping[str, Any]]]) -> WriteResult:
+        return create_alerts(self.client, index, alerts)
+
+    def rule_state(self, rule_id: str) -> dict[str, Any] | None:
+        return self.state.rule_state(rule_id)
+
+    def save_rule_state(self, rule_id: str, state: Mapping[str, Any]) -> None:
+        self.state.save_rule_state(rule_id, state)
+
+    def record_execution(self, record: Mapping[str, Any]) -> None:
+        self.state.record_execution(record)
+
+
+__all__ = ["ElasticsearchBackend"]

@@ -1,0 +1,79 @@
+"""The official client, configured from the `elasticsearch:` settings.
+
+The 8.x client (`elasticsearch>=8.15,<9`) is the one that talks to both 8.x and 9.x clusters: it sends
+`Accept: application/vnd.elasticsearch+json; compatible-with=8`, which 8.x servers take as their own and 9.x servers
+accept through REST API compatibility, while a 9.x client's `compatible-with=9` is refused by every 8.x server.
+
+Retries are ours, not the transport's: the transport retries 429 and 5xx at once, without backoff, and the execution
+has to know when a window stays pending. So the transport makes one attempt per call.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from elasticsearch import ApiError, Elasticsearch
+from elastic_transport import TransportError
+
+from runner.backends.elasticsearch.errors import classify
+from runner.backends.errors import AccessError
+from runner.settings import ElasticsearchSettings
+
+log = logging.getLogger("runner.backends.elasticsearch")
+
+SUPPORTED_MAJORS = (8, 9)
+
+
+def make_client(settings: ElasticsearchSettings) -> Elasticsearch:
+    """A client for the configured hosts and credentials; TLS is verified unless `verify_certs: false`."""
+    options: dict[str, Any] = {
+        "hosts": list(settings.hosts),
+        "request_timeout": settings.request_timeout.total_seconds(),
+        "max_retries": 0,
+        "retry_on_status": (),
+        "retry_on_timeout": False,
+    }
+    # TLS options only apply to https hosts (the client refuses them for http ones)
+    if any(host.lower().startswith("https:") for host in settings.hosts):
+        options["verify_certs"] = settings.verify_certs
+        if settings.ca_certs is not None:
+            options["ca_certs"] = str(settings.ca_certs)
+        if not settings.verify_certs:
+            options["ssl_show_warn"] = False  # said once here, not on every request
+            log.warning("TLS certificate verification is off (elasticsearch.verify_certs: false)")
+    if settings.api_key is not None:
+        options["api_key"] = settings.api_key.get_secret_value()
+    elif settings.username is not None and settings.password is not None:
+        options["basic_auth"] = (settings.username, settings.password.get_secret_value())
+    try:
+        return Elasticsearch(**options)
+    except ValueError as error:  # e.g. http and https hosts mixed with TLS options
+        raise AccessError(f"cannot configure the Elasticsearch client: {error}") from None
+
+
+@dataclass(frozen=True)
+class ClusterInfo:
+    name: str
+    version: str
+
+    @property
+    def major(self) -> int:
+        head = self.version.split(".", 1)[0]
+        return int(head) if head.isdigit() else 0
+
+
+def cluster_info(client: Elasticsearch) -> ClusterInfo:
+    """`GET /`: the cluster's name and version; a version this client cannot serve is an `AccessError`."""
+    try:
+        body = client.info().body
+    except (ApiError, TransportError) as error:
+        raise classify(error, "connecting to Elasticsearch") from None
+    info = ClusterInfo(str(body.get("cluster_name", "?")), str((body.get("version") or {}).get("number", "?")))
+    if info.major not in SUPPORTED_MAJORS:
+        raise AccessError(f"Elasticsearch {info.version} is not supported: rule-runner needs 8.x or 9.x")
+    return info
+
+
+__all__ = ["ClusterInfo", "SUPPORTED_MAJORS", "cluster_info", "make_client"]

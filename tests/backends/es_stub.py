@@ -1,0 +1,176 @@
+"""A loopback HTTP server that answers the client with scripted responses and records what it sent.
+
+A test double for the client (request bodies, headers, retries, error handling, faults), not a fake Elasticsearch:
+it knows nothing of indices, queries or documents. Each test scripts the replies, mostly the recorded bodies in
+`../shared/reference/es-examples/`.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import socket
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "reference" / "es-examples"
+
+INFO = {
+    "name": "es01",
+    "cluster_name": "stub",
+    "cluster_uuid": "stub",
+    "version": {"number": "8.19.3", "build_flavor": "default", "lucene_version": "9.12.1"},
+    "tagline": "You Know, for Search",
+}
+
+
+def example(name: str) -> dict[str, Any]:
+    """A recorded example by file name prefix (`"20"` → `20_bulk_create_mixed_201_409.json`)."""
+    [path] = sorted(EXAMPLES.glob(f"{name}*.json"))
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    raw: bytes
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.raw)
+
+    @property
+    def ndjson(self) -> list[Any]:
+        return [json.loads(line) for line in self.raw.decode().splitlines() if line.strip()]
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: Any = None
+    delay: float = 0.0  # seconds before answering: longer than the client's timeout is a timeout
+    drop: bool = False  # close the connection without an answer
+    close: bool = False  # answer, then close the connection (no keep-alive)
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+Rule = tuple[str, re.Pattern[str], Callable[[Recorded], Reply] | Reply]
+
+
+class Stub:
+    """`expect(method, path_regex, reply)` queues a one-time reply for matching requests (first queued first);
+    `always(...)` a standing one. Unmatched requests get 500 `no scripted reply`, which fails the test loudly."""
+
+    def __init__(self) -> None:
+        self.requests: list[Recorded] = []
+        self._once: deque[Rule] = deque()
+        self._always: list[Rule] = []
+        self._lock = threading.Lock()
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:  # quiet
+                pass
+
+            def _handle(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                if self.headers.get("Content-Encoding") == "gzip":
+                    raw = gzip.decompress(raw)
+                parts = urlsplit(self.path)
+                request = Recorded(self.command, parts.path, dict(parse_qsl(parts.query)),
+                                   {k.lower(): v for k, v in self.headers.items()}, raw)
+                reply = stub._reply(request)
+                if reply.delay:
+                    time.sleep(reply.delay)
+                if reply.drop:
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    self.close_connection = True
+                    return
+                body = b"" if reply.body is None else json.dumps(reply.body).encode()
+                self.send_response(reply.status)
+                self.send_header("X-Elastic-Product", "Elasticsearch")
+                self.send_header("Content-Type", "application/vnd.elasticsearch+json;compatible-with=8")
+                self.send_header("Content-Length", str(len(body)))
+                for key, value in reply.headers.items():
+                    self.send_header(key, value)
+                if reply.close:
+                    self.send_header("Connection", "close")
+                    self.close_connection = True
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(body)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _handle
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def expect(self, method: str, path: str, reply: Reply | Callable[[Recorded], Reply]) -> None:
+        with self._lock:
+            self._once.append((method, re.compile(path), reply))
+
+    def always(self, method: str, path: str, reply: Reply | Callable[[Recorded], Reply]) -> None:
+        with self._lock:
+            self._always.append((method, re.compile(path), reply))
+
+    def _reply(self, request: Recorded) -> Reply:
+        with self._lock:
+            self.requests.append(request)
+            for rule in list(self._once):
+                if self._matches(rule, request):
+                    self._once.remove(rule)
+                    return self._make(rule[2], request)
+            for rule in self._always:
+                if self._matches(rule, request):
+                    return self._make(rule[2], request)
+        return Reply(500, {"error": {"type": "stub", "reason": f"no scripted reply for {request.method} "
+                                                                 f"{request.path}"}, "status": 500})
+
+    @staticmethod
+    def _matches(rule: Rule, request: Recorded) -> bool:
+        return rule[0] == request.method and rule[1].fullmatch(request.path) is not None
+
+    @staticmethod
+    def _make(reply: Reply | Callable[[Recorded], Reply], request: Recorded) -> Reply:
+        return reply(request) if callable(reply) else reply
+
+    def sent(self, method: str, path: str) -> list[Recorded]:
+        pattern = re.compile(path)
+        return [r for r in self.requests if r.method == method and pattern.fullmatch(r.path)]
+
+    def unanswered(self) -> list[str]:
+        return [f"{m} {p.pattern}" for m, p, _ in self._once]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def vanish(self) -> None:
+        """From now on nothing listens: new connections are refused (call from a reply, which should `close`)."""
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def error_body(status: int, kind: str, reason: str) -> dict[str, Any]:
+    return {"error": {"root_cause": [{"type": kind, "reason": reason}], "type": kind, "reason": reason},
+            "status": status}
+
+
+__all__ = ["EXAMPLES", "INFO", "Recorded", "Reply", "Stub", "error_body", "example"]
