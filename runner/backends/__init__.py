@@ -7,6 +7,7 @@ from runner.backends.errors import (
     IndexNotFound,
     QueryError,
     ShardFailures,
+    StateNotSaved,
     TransientError,
     WriteError,
 )
@@ -20,6 +21,7 @@ __all__ = [
     "IndexNotFound",
     "QueryError",
     "ShardFailures",
+    "StateNotSaved",
     "TransientError",
     "WriteError",
     "WriteOutcome",

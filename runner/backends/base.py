@@ -26,11 +26,14 @@ class Backend(Protocol):
     def create_alerts(self, index: str, alerts: Sequence[tuple[str, Mapping[str, Any]]]) -> WriteOutcome:
         """Create-only writes: an existing id is a duplicate. Returns only after the writes are acknowledged."""
 
-    def rule_state(self, rule_id: str) -> dict[str, Any] | None: ...
+    def rule_state(self, rule_id: str) -> dict[str, Any] | None:
+        """The state the rule's last complete execution saved, or None."""
 
-    def save_rule_state(self, rule_id: str, state: Mapping[str, Any]) -> None: ...
-
-    def record_execution(self, record: Mapping[str, Any]) -> None: ...
+    def complete_execution(self, rule_id: str, state: Mapping[str, Any] | None, record: Mapping[str, Any]) -> None:
+        """Save the rule's new state (None: it stays) and the execution record, in that order and in as few
+        round trips as the backend allows. Raises `StateNotSaved` if the state was not saved (the record may be
+        stored anyway: the caller stores it again as it should read), another `BackendError` if only the record
+        was not."""
 
 
 __all__ = ["Backend", "WriteOutcome"]

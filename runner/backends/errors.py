@@ -42,6 +42,11 @@ class ShardFailures(TransientError):
     """A search answered with `shard_failures`: its results are partial, so the window was not evaluated."""
 
 
+class StateNotSaved(BackendError):
+    """The rule's state could not be saved at the end of an execution: its next execution searches the same time
+    again (which writes no alert twice)."""
+
+
 class WriteError(BackendError):
     """Some alerts were not written. `created` and `duplicates` (already written) were acknowledged before it
     happened; `retryable`: only overload or connection trouble stood in the way, so sending the rest may succeed."""
@@ -54,5 +59,6 @@ class WriteError(BackendError):
 
 
 __all__ = [
-    "AccessError", "BackendError", "IndexNotFound", "QueryError", "ShardFailures", "TransientError", "WriteError",
+    "AccessError", "BackendError", "IndexNotFound", "QueryError", "ShardFailures", "StateNotSaved", "TransientError",
+    "WriteError",
 ]

@@ -25,6 +25,7 @@ from runner.backends import (
     IndexNotFound,
     QueryError,
     ShardFailures,
+    StateNotSaved,
     TransientError,
     WriteError,
     build_request,
@@ -112,22 +113,37 @@ def execute(
     record = ExecutionRecord(str(uuidlib.uuid4()), rule.rule_id, rule.name, started_at.isoformat())
     began = time.perf_counter()
     deadline = _Deadline(options.timeout)
+    state: dict[str, Any] | None = None
     try:
-        _execute(rule, backend, started_at, options, manual, sleep, record, deadline)
-    except BackendError as err:  # state or record storage failed: nothing more we can do in this execution
+        if _execute(rule, backend, started_at, options, manual, sleep, record, deadline) and not manual:
+            state = {"previous_started_at": started_at.isoformat(), "execution_uuid": record.uuid}
+    except BackendError as err:  # the state could not be read: nothing more we can do in this execution
         record.errors.append(f"the backend failed: {err}")
     except Exception as err:  # noqa: BLE001 - one rule's bug must not stop the service; it is reported, not hidden
         log.exception("rule %s: execution crashed", rule.rule_id)
         record.errors.append(f"An error occurred during rule execution: message: \"{err}\"")
+    record.state_advanced = state is not None
+    _finish(record, began)
+    try:
+        backend.complete_execution(rule.rule_id, state, record.to_dict())
+    except StateNotSaved as err:
+        record.state_advanced = False
+        record.errors.append(f"the rule's state was not saved ({err}): its next execution searches this time again")
+        _finish(record, began)
+        try:
+            backend.complete_execution(rule.rule_id, None, record.to_dict())
+        except BackendError as again:
+            log.error("rule %s: the execution record could not be stored: %s", rule.rule_id, again)
+    except BackendError as err:
+        log.error("rule %s: the execution record could not be stored: %s", rule.rule_id, err)
+    return record
+
+
+def _finish(record: ExecutionRecord, began: float) -> None:
     record.finished_at = datetime.now(timezone.utc).isoformat()
     record.duration_ms = (time.perf_counter() - began) * 1000
     record.status = FAILED if record.errors else PARTIAL_FAILURE if record.warnings else SUCCEEDED
     record.message = _message(record)
-    try:
-        backend.record_execution(record.to_dict())
-    except BackendError as err:
-        log.error("rule %s: the execution record could not be stored: %s", rule.rule_id, err)
-    return record
 
 
 def _execute(
@@ -139,7 +155,8 @@ def _execute(
     sleep: Callable[[float], None],
     record: ExecutionRecord,
     deadline: _Deadline,
-) -> None:
+) -> bool:
+    """Every window of the execution; True when each one was searched and its alerts written."""
     params = rule.params
     state = backend.rule_state(rule.rule_id) or {}
     previous = None if manual else _instant(state.get("previous_started_at"))
@@ -170,10 +187,7 @@ def _execute(
             complete = False
         if outcome == _FATAL:
             break  # the same query fails the same way on every window
-    if complete and not manual:
-        backend.save_rule_state(rule.rule_id, {"previous_started_at": started_at.isoformat(),
-                                               "execution_uuid": record.uuid})
-        record.state_advanced = True
+    return complete
 
 
 class _Deadline:

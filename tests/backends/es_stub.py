@@ -65,12 +65,13 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-Rule = tuple[str, re.Pattern[str], Callable[[Recorded], Reply] | Reply]
+Rule = tuple[str, re.Pattern[str], Callable[[Recorded], Reply] | Reply, Callable[[Recorded], bool] | None]
 
 
 class Stub:
-    """`expect(method, path_regex, reply)` queues a one-time reply for matching requests (first queued first);
-    `always(...)` a standing one. Unmatched requests get 500 `no scripted reply`, which fails the test loudly."""
+    """`expect(method, path_regex, reply, when=predicate)` queues a one-time reply for matching requests (first
+    queued first); `always(...)` a standing one (first registered first). Unmatched requests get 500 `no scripted
+    reply`, which fails the test loudly."""
 
     def __init__(self) -> None:
         self.requests: list[Recorded] = []
@@ -84,6 +85,11 @@ class Stub:
 
             def log_message(self, *args: Any) -> None:  # quiet
                 pass
+
+            def setup(self) -> None:
+                super().setup()
+                # headers and body go out in separate writes: without this, Nagle and delayed ACKs add ~40 ms
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
             def _handle(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
@@ -122,13 +128,15 @@ class Stub:
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self._thread.start()
 
-    def expect(self, method: str, path: str, reply: Reply | Callable[[Recorded], Reply]) -> None:
+    def expect(self, method: str, path: str, reply: Reply | Callable[[Recorded], Reply],
+               when: Callable[[Recorded], bool] | None = None) -> None:
         with self._lock:
-            self._once.append((method, re.compile(path), reply))
+            self._once.append((method, re.compile(path), reply, when))
 
-    def always(self, method: str, path: str, reply: Reply | Callable[[Recorded], Reply]) -> None:
+    def always(self, method: str, path: str, reply: Reply | Callable[[Recorded], Reply],
+               when: Callable[[Recorded], bool] | None = None) -> None:
         with self._lock:
-            self._always.append((method, re.compile(path), reply))
+            self._always.append((method, re.compile(path), reply, when))
 
     def _reply(self, request: Recorded) -> Reply:
         with self._lock:
@@ -145,7 +153,9 @@ class Stub:
 
     @staticmethod
     def _matches(rule: Rule, request: Recorded) -> bool:
-        return rule[0] == request.method and rule[1].fullmatch(request.path) is not None
+        when = rule[3]
+        return (rule[0] == request.method and rule[1].fullmatch(request.path) is not None
+                and (when is None or when(request)))
 
     @staticmethod
     def _make(reply: Reply | Callable[[Recorded], Reply], request: Recorded) -> Reply:
@@ -156,7 +166,7 @@ class Stub:
         return [r for r in self.requests if r.method == method and pattern.fullmatch(r.path)]
 
     def unanswered(self) -> list[str]:
-        return [f"{m} {p.pattern}" for m, p, _ in self._once]
+        return [f"{m} {p.pattern}" for m, p, _, _ in self._once]
 
     def close(self) -> None:
         self.server.shutdown()
@@ -168,9 +178,33 @@ class Stub:
         self.server.server_close()
 
 
+def bulk_ack(request: Recorded, statuses: dict[int, int] | None = None) -> Reply:
+    """A `_bulk` answer with an item per action, 201 unless `statuses` (by position) says otherwise."""
+    items = []
+    for n, line in enumerate(request.ndjson[::2]):
+        op, action = next(iter(line.items()))
+        status = (statuses or {}).get(n, 201)
+        item: dict[str, Any] = {"_index": action.get("_index"), "_id": action.get("_id"), "status": status}
+        if status == 409:
+            item["error"] = {"type": "version_conflict_engine_exception",
+                             "reason": f"[{action.get('_id')}]: version conflict, document already exists "
+                                       "(current version [1])"}
+        elif status == 429:
+            item["error"] = {"type": "es_rejected_execution_exception", "reason": "rejected execution of ..."}
+        elif status >= 300:
+            item["error"] = {"type": "document_parsing_exception", "reason": "failed to parse field [x]"}
+        items.append({op: item})
+    return Reply(200, {"took": 1, "errors": any(s >= 300 for s in (statuses or {}).values()), "items": items})
+
+
+def first_op(request: Recorded) -> str:
+    lines = request.ndjson
+    return next(iter(lines[0])) if lines else ""
+
+
 def error_body(status: int, kind: str, reason: str) -> dict[str, Any]:
     return {"error": {"root_cause": [{"type": kind, "reason": reason}], "type": kind, "reason": reason},
             "status": status}
 
 
-__all__ = ["EXAMPLES", "INFO", "Recorded", "Reply", "Stub", "error_body", "example"]
+__all__ = ["EXAMPLES", "INFO", "Recorded", "Reply", "Stub", "bulk_ack", "error_body", "example", "first_op"]

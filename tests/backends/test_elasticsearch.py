@@ -12,7 +12,15 @@ from pathlib import Path
 import pytest
 
 from runner.alerts import KIBANA_VERSION
-from runner.backends import AccessError, IndexNotFound, QueryError, TransientError, WriteError, build_request
+from runner.backends import (
+    AccessError,
+    IndexNotFound,
+    QueryError,
+    StateNotSaved,
+    TransientError,
+    WriteError,
+    build_request,
+)
 from runner.backends.elasticsearch import (
     AlertsIndexMissing,
     AlertsTarget,
@@ -25,7 +33,7 @@ from runner.backends.elasticsearch.alerts_index import TEMPLATE_PRIORITY
 from runner.backends.elasticsearch.mappings import alerts_mapping
 from runner.catalog import load_rule_file
 from runner.settings import Settings, load_settings
-from tests.backends.es_stub import INFO, Reply, Stub, error_body, example
+from tests.backends.es_stub import INFO, Reply, Stub, bulk_ack, error_body, example
 from tests.conftest import shared_path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -332,20 +340,30 @@ def test_alerts_mapping_maps_kibana_and_ecs_fields() -> None:
 # ---- state in the cluster ----------------------------------------------------------------------------------------------
 
 
-def test_rule_state_round_trip(tmp_path: Path, stub: Stub) -> None:
+def test_rule_state_and_record_in_one_bulk(tmp_path: Path, stub: Stub) -> None:
     backend = backend_for(tmp_path, stub)
     stub.expect("GET", "/rule-runner-state/_doc/r1", Reply(404, {"_index": "rule-runner-state", "_id": "r1",
                                                                 "found": False}))
     assert backend.rule_state("r1") is None
-    stub.expect("PUT", "/rule-runner-state/_doc/r1", Reply(201, {"result": "created"}))
-    backend.save_rule_state("r1", {"previous_started_at": "2026-01-15T10:05:00+00:00"})
-    saved = stub.sent("PUT", "/rule-runner-state/_doc/r1")[0].json
-    assert saved["previous_started_at"] == "2026-01-15T10:05:00+00:00" and saved["rule_id"] == "r1"
-    stub.expect("GET", "/rule-runner-state/_doc/r1", Reply(200, {"_id": "r1", "found": True, "_source": saved}))
-    assert backend.rule_state("r1") == saved
-    stub.expect("PUT", "/rule-runner-executions/_doc/u-1", Reply(201, {"result": "created"}))
-    backend.record_execution({"uuid": "u-1", "rule_id": "r1", "status": "succeeded"})
-    assert stub.sent("PUT", "/rule-runner-executions/_doc/u-1")[0].json["status"] == "succeeded"
+    stub.expect("PUT", "/_bulk", bulk_ack)
+    backend.complete_execution("r1", {"previous_started_at": "2026-01-15T10:05:00+00:00"},
+                               {"uuid": "u-1", "rule_id": "r1", "status": "succeeded"})
+    lines = stub.sent("PUT", "/_bulk")[0].ndjson
+    assert lines[0] == {"index": {"_index": "rule-runner-state", "_id": "r1"}}
+    assert lines[1]["previous_started_at"] == "2026-01-15T10:05:00+00:00" and lines[1]["rule_id"] == "r1"
+    assert lines[2] == {"index": {"_index": "rule-runner-executions", "_id": "u-1"}} and lines[3]["status"] == "succeeded"
+    assert backend.rule_state("r1") == lines[1]  # known without asking again
+    assert len(stub.sent("GET", ".*")) == 1
+    stub.expect("PUT", "/_bulk", bulk_ack)
+    backend.complete_execution("r1", None, {"uuid": "u-2", "rule_id": "r1", "status": "failed"})
+    assert [next(iter(line)) for line in stub.sent("PUT", "/_bulk")[1].ndjson[::2]] == ["index"]
+    assert stub.sent("PUT", "/_bulk")[1].ndjson[0]["index"]["_index"] == "rule-runner-executions"
+
+
+def test_a_refused_state_item_is_state_not_saved(tmp_path: Path, stub: Stub) -> None:
+    stub.expect("PUT", "/_bulk", lambda request: bulk_ack(request, {0: 429}))
+    with pytest.raises(StateNotSaved):
+        backend_for(tmp_path, stub).complete_execution("r1", {"previous_started_at": "x"}, {"uuid": "u"})
 
 
 def test_state_read_failure_is_classified(tmp_path: Path, stub: Stub) -> None:

@@ -19,7 +19,7 @@ from runner.catalog import load_rule_file
 from runner.engine import search
 from runner.execution import FAILED, PARTIAL_FAILURE, SUCCEEDED, ExecutionOptions, execute
 from runner.settings import load_settings
-from tests.backends.es_stub import Recorded, Reply, Stub, error_body, example
+from tests.backends.es_stub import Recorded, Reply, Stub, bulk_ack, error_body, example, first_op
 
 ROOT = Path(__file__).resolve().parents[2]
 T = datetime(2026, 1, 15, 10, 5, tzinfo=timezone.utc)
@@ -51,34 +51,48 @@ def backend(tmp_path: Path, stub: Stub) -> ElasticsearchBackend:
 
 
 def state(stub: Stub, previous: str | None = None) -> None:
-    """No state yet (or `previous`), and state and record writes acknowledged."""
+    """No state yet (or `previous`); the end-of-execution bulk (state and record) acknowledged."""
     if previous is None:
         stub.always("GET", "/rule-runner-state/_doc/.*", Reply(404, {"found": False}))
     else:
         stub.always("GET", "/rule-runner-state/_doc/.*",
                     Reply(200, {"found": True, "_source": {"previous_started_at": previous}}))
-    stub.always("PUT", "/rule-runner-state/_doc/.*", Reply(200, {"result": "updated"}))
-    stub.always("PUT", "/rule-runner-executions/_doc/.*", Reply(201, {"result": "created"}))
+    stub.always("PUT", "/_bulk", bulk_ack, when=lambda request: first_op(request) == "index")
 
 
 def no_known_ids(request: Recorded) -> Reply:
     return Reply(200, {"hits": {"hits": []}})
 
 
+def alert_bulks(request: Recorded) -> bool:
+    return first_op(request) == "create"
+
+
 def created(request: Recorded, statuses: dict[int, int] | None = None) -> Reply:
-    items = []
-    for n, action in enumerate(request.ndjson[::2]):
-        status = (statuses or {}).get(n, 201)
-        item: dict[str, Any] = {"_index": ".internal.alerts-security.alerts-default-000001",
-                                "_id": action["create"]["_id"], "status": status}
-        if status == 429:
-            item["error"] = example("21")["item_threadpool_queue_full"]["index"]["error"]
-        items.append({"create": item})
-    return Reply(200, {"took": 1, "errors": bool(statuses), "items": items})
+    return bulk_ack(request, statuses)
 
 
 def bulk_ids(stub: Stub) -> list[list[str]]:
-    return [[line["create"]["_id"] for line in r.ndjson[::2]] for r in stub.sent("PUT", "/_bulk")]
+    return [[line["create"]["_id"] for line in r.ndjson[::2]] for r in stub.sent("PUT", "/_bulk") if alert_bulks(r)]
+
+
+def saved(stub: Stub) -> list[dict[str, Any]]:
+    """Documents written by the end-of-execution bulks, by index: (index, document)."""
+    found = []
+    for request in stub.sent("PUT", "/_bulk"):
+        lines = request.ndjson
+        for action, document in zip(lines[::2], lines[1::2]):
+            if "index" in action:
+                found.append((action["index"]["_index"], document))
+    return found
+
+
+def states(stub: Stub) -> list[dict[str, Any]]:
+    return [doc for index, doc in saved(stub) if index == "rule-runner-state"]
+
+
+def records(stub: Stub) -> list[dict[str, Any]]:
+    return [doc for index, doc in saved(stub) if index == "rule-runner-executions"]
 
 
 class Sleeps(list):
@@ -90,19 +104,21 @@ def test_seed_rule_end_to_end_writes_the_expected_sequence_alerts(backend: Elast
     state(stub)
     stub.always("POST", "/logs-endpoint.events.\\*/_eql/search", Reply(200, seed_response()))
     stub.always("POST", f"/{ALIAS}/_search", no_known_ids)
-    stub.always("PUT", "/_bulk", created)
+    stub.always("PUT", "/_bulk", created, when=alert_bulks)
     record = execute(seed_rule(), backend, started_at=T, options=OPTIONS, sleep=Sleeps())
     assert record.status == SUCCEEDED and record.alerts_created == 30 and record.state_advanced
     [ids] = bulk_ids(stub)
     assert len(ids) == len(set(ids)) == 30
-    [bulk] = stub.sent("PUT", "/_bulk")
+    [bulk] = [r for r in stub.sent("PUT", "/_bulk") if alert_bulks(r)]
     shells = [doc for doc in bulk.ndjson[1::2] if "kibana.alert.group.index" not in doc]
     found = sorted([a["id"] for a in s["kibana.alert.ancestors"] if a["type"] == "event"] for s in shells)
     assert found == sorted(s["events"] for s in EXPECTED["sequences"])
-    saved = stub.sent("PUT", "/rule-runner-state/_doc/.*")[0].json
-    assert saved["previous_started_at"] == T.isoformat()
-    [recorded] = stub.sent("PUT", "/rule-runner-executions/_doc/.*")
-    assert recorded.json["status"] == SUCCEEDED and recorded.json["alerts_created"] == 30
+    [state_doc] = states(stub)
+    assert state_doc["previous_started_at"] == T.isoformat()
+    [recorded] = records(stub)
+    assert recorded["status"] == SUCCEEDED and recorded["alerts_created"] == 30 and recorded["state_advanced"]
+    # one bulk for the alerts, one for state + record: the state first
+    assert [first_op(r) for r in stub.sent("PUT", "/_bulk")] == ["create", "index"]
 
 
 def test_rerunning_the_window_writes_nothing_new(backend: ElasticsearchBackend, stub: Stub) -> None:
@@ -116,7 +132,7 @@ def test_rerunning_the_window_writes_nothing_new(backend: ElasticsearchBackend, 
     stub.always("POST", f"/{ALIAS}/_search", all_known)
     record = execute(seed_rule(), backend, started_at=T, options=OPTIONS, sleep=Sleeps())
     assert record.status == SUCCEEDED and record.alerts_created == 0 and record.duplicates == 30
-    assert not stub.sent("PUT", "/_bulk")
+    assert not bulk_ids(stub)
 
 
 def test_overload_then_success_is_retried_with_backoff(backend: ElasticsearchBackend, stub: Stub) -> None:
@@ -125,7 +141,7 @@ def test_overload_then_success_is_retried_with_backoff(backend: ElasticsearchBac
     stub.expect("POST", ".*/_eql/search", Reply(503, error_body(503, "unavailable_shards_exception", "x")))
     stub.always("POST", ".*/_eql/search", Reply(200, seed_response()))
     stub.always("POST", f"/{ALIAS}/_search", no_known_ids)
-    stub.always("PUT", "/_bulk", created)
+    stub.always("PUT", "/_bulk", created, when=alert_bulks)
     sleeps = Sleeps()
     record = execute(seed_rule(), backend, started_at=T, options=OPTIONS, sleep=sleeps)
     assert record.status == SUCCEEDED and record.alerts_created == 30
@@ -140,7 +156,7 @@ def test_a_search_timing_out_leaves_the_window_pending(backend: ElasticsearchBac
     assert record.status == FAILED and not record.state_advanced and record.alerts_created == 0
     assert "ConnectionTimeout" in record.message and "stays pending" in record.message
     assert len(stub.sent("POST", ".*/_eql/search")) == 3 and sleeps == [0.5, 1.0]
-    assert not stub.sent("PUT", "/rule-runner-state/_doc/.*")
+    assert not states(stub) and records(stub)[0]["status"] == FAILED
 
 
 def test_connection_lost_before_the_write_writes_nothing_and_keeps_the_window(backend: ElasticsearchBackend,
@@ -148,11 +164,11 @@ def test_connection_lost_before_the_write_writes_nothing_and_keeps_the_window(ba
     state(stub)
     stub.always("POST", ".*/_eql/search", Reply(200, seed_response()))
     stub.always("POST", f"/{ALIAS}/_search", no_known_ids)
-    stub.always("PUT", "/_bulk", Reply(drop=True))
+    stub.always("PUT", "/_bulk", Reply(drop=True), when=alert_bulks)
     record = execute(seed_rule(), backend, started_at=T, options=OPTIONS, sleep=Sleeps())
     assert record.status == FAILED and record.alerts_created == 0 and not record.state_advanced
     assert "30 alerts of window" in record.message and "were not written" in record.message
-    assert len(stub.sent("PUT", "/_bulk")) == 3  # first attempt and two retries, each after a fresh pre-search
+    assert len(bulk_ids(stub)) == 3  # first attempt and two retries, each after a fresh pre-search
     assert len(stub.sent("POST", f"/{ALIAS}/_search")) == 3
 
 
@@ -170,14 +186,14 @@ def test_cluster_gone_mid_run_then_back_loses_nothing(tmp_path: Path) -> None:
     record = execute(seed_rule(), _backend(tmp_path, first.url), started_at=T, options=OPTIONS, sleep=Sleeps())
     assert record.status == FAILED and record.alerts_created == 0 and not record.state_advanced
     assert "Connection" in record.message and "stays pending" in record.message
-    assert not first.sent("PUT", "/rule-runner-state/_doc/.*")
+    assert not states(first)
 
     second = Stub()
     try:
         state(second)  # the state never advanced: none recorded, as before the first run
         second.always("POST", ".*/_eql/search", Reply(200, seed_response()))
         second.always("POST", f"/{ALIAS}/_search", no_known_ids)
-        second.always("PUT", "/_bulk", created)
+        second.always("PUT", "/_bulk", created, when=alert_bulks)
         again = execute(seed_rule(), _backend(tmp_path, second.url), started_at=T, options=OPTIONS, sleep=Sleeps())
         assert again.status == SUCCEEDED and again.alerts_created == 30 and again.state_advanced
         assert [(w.start, w.end) for w in again.windows] == [(w.start, w.end) for w in record.windows]
@@ -208,8 +224,8 @@ def test_per_item_rejections_are_resent_alone(backend: ElasticsearchBackend, stu
     state(stub)
     stub.always("POST", ".*/_eql/search", Reply(200, seed_response()))
     stub.always("POST", f"/{ALIAS}/_search", no_known_ids)
-    stub.expect("PUT", "/_bulk", lambda request: created(request, {3: 429, 7: 429}))
-    stub.always("PUT", "/_bulk", created)
+    stub.expect("PUT", "/_bulk", lambda request: created(request, {3: 429, 7: 429}), when=alert_bulks)
+    stub.always("PUT", "/_bulk", created, when=alert_bulks)
     record = execute(seed_rule(), backend, started_at=T, options=OPTIONS, sleep=Sleeps())
     assert record.status == SUCCEEDED and record.alerts_created == 30 and record.duplicates == 0
     first, second = bulk_ids(stub)
@@ -234,7 +250,37 @@ def test_no_matching_index_is_a_warning_and_the_state_advances(backend: Elastics
 def test_an_auth_failure_fails_the_execution_with_a_clear_message(backend: ElasticsearchBackend, stub: Stub) -> None:
     stub.always("GET", "/rule-runner-state/_doc/.*", Reply(401, error_body(401, "security_exception",
                                                                           "unable to authenticate user [runner]")))
-    stub.always("PUT", "/rule-runner-executions/_doc/.*", Reply(401, error_body(401, "security_exception", "x")))
+    stub.always("PUT", "/_bulk", Reply(401, error_body(401, "security_exception", "x")))
     record = execute(seed_rule(), backend, started_at=T, options=OPTIONS, sleep=Sleeps())
     assert record.status == FAILED and "authentication failed" in record.message
     assert not stub.sent("POST", ".*/_eql/search")
+
+
+def test_a_state_write_refused_is_reported_and_the_record_says_so(backend: ElasticsearchBackend, stub: Stub) -> None:
+    stub.always("GET", "/rule-runner-state/_doc/.*", Reply(404, {"found": False}))
+    stub.always("POST", ".*/_eql/search", Reply(200, {"hits": {"total": {"value": 0, "relation": "eq"},
+                                                                  "sequences": []}}))
+    stub.expect("PUT", "/_bulk", lambda request: bulk_ack(request, {0: 403}))  # the state item refused
+    stub.always("PUT", "/_bulk", bulk_ack)
+    record = execute(seed_rule(), backend, started_at=T, options=OPTIONS, sleep=Sleeps())
+    assert record.status == FAILED and not record.state_advanced and "state was not saved" in record.message
+    # the record is stored again as it should read
+    assert records(stub)[-1]["state_advanced"] is False and records(stub)[-1]["status"] == FAILED
+    # and the state is read again from the cluster next time (nothing cached for a write that failed)
+    stub.requests.clear()
+    execute(seed_rule(), backend, started_at=T, options=OPTIONS, sleep=Sleeps())
+    assert stub.sent("GET", "/rule-runner-state/_doc/.*")
+
+
+def test_the_state_is_read_once_then_known(backend: ElasticsearchBackend, stub: Stub) -> None:
+    state(stub)
+    stub.always("POST", ".*/_eql/search", Reply(200, {"hits": {"total": {"value": 0, "relation": "eq"},
+                                                                  "sequences": []}}))
+    first = execute(seed_rule(), backend, started_at=T, options=OPTIONS, sleep=Sleeps())
+    second = execute(seed_rule(), backend, started_at=T.replace(minute=10), options=OPTIONS, sleep=Sleeps())
+    assert first.state_advanced and second.state_advanced
+    assert len(stub.sent("GET", "/rule-runner-state/_doc/.*")) == 1
+    # the second run's window starts where the first one's state says (no gap, no overlap beyond the look-back)
+    assert second.windows[0].end == "2026-01-15T10:10:00.000Z" and len(second.windows) == 1
+    # two requests per execution without hits besides the first read: the search and the state + record bulk
+    assert len(stub.requests) == 1 + 2 + 2

@@ -68,11 +68,8 @@ class ElasticsearchBackend:
     def rule_state(self, rule_id: str) -> dict[str, Any] | None:
         return self.state.rule_state(rule_id)
 
-    def save_rule_state(self, rule_id: str, state: Mapping[str, Any]) -> None:
-        self.state.save_rule_state(rule_id, state)
-
-    def record_execution(self, record: Mapping[str, Any]) -> None:
-        self.state.record_execution(record)
+    def complete_execution(self, rule_id: str, state: Mapping[str, Any] | None, record: Mapping[str, Any]) -> None:
+        self.state.complete_execution(rule_id, state, record)
 
 
 __all__ = ["ElasticsearchBackend"]

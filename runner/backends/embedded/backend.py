@@ -16,7 +16,7 @@ from typing import Any
 
 from runner.backends.embedded.dsl import UnsupportedQuery, compile_query, matches_everything
 from runner.backends.embedded.store import Store, StoreError, WriteResult, millis
-from runner.backends.errors import BackendError, IndexNotFound, QueryError, TransientError
+from runner.backends.errors import BackendError, IndexNotFound, QueryError, StateNotSaved, TransientError
 from runner.backends.request import EqlRequest
 from runner.engine import DocumentError, OrderingError, SearchRequestError, search
 from runner.engine.dates import date_range
@@ -190,11 +190,16 @@ class EmbeddedBackend:
     def rule_state(self, rule_id: str) -> dict[str, Any] | None:
         return self.store.rule_state(rule_id)
 
-    def save_rule_state(self, rule_id: str, state: Mapping[str, Any]) -> None:
-        self.store.save_rule_state(rule_id, state)
-
-    def record_execution(self, record: Mapping[str, Any]) -> None:
-        self.store.record_execution(record)
+    def complete_execution(self, rule_id: str, state: Mapping[str, Any] | None, record: Mapping[str, Any]) -> None:
+        if state is not None:
+            try:
+                self.store.save_rule_state(rule_id, state)
+            except (StoreError, sqlite3.Error) as err:
+                raise StateNotSaved(str(err)) from None
+        try:
+            self.store.record_execution(record)
+        except (StoreError, sqlite3.Error) as err:
+            raise TransientError(f"the execution record was not stored: {err}") from None
 
 
 __all__ = ["EmbeddedBackend", "resolve_indices", "time_ranges"]
