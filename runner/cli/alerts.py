@@ -1,22 +1,39 @@
-"""`alerts`: the alerts in the embedded store, as a table or one JSON document per line."""
+"""`alerts`: the alerts in the embedded store (or behind the Elasticsearch alerts alias), as a table or one JSON
+document per line."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from collections.abc import Iterator
+from typing import Any
 
 from rich.table import Table
 
+from runner.backends import BackendError
 from runner.cli.context import CommandError, Context, out
+
+
+def _checked(alerts: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    try:
+        yield from alerts
+    except BackendError as error:
+        raise CommandError(str(error), code=1) from None
 
 
 def run(args: argparse.Namespace) -> int:
     context = Context.load(args.config)
-    store = context.store(create=False)
-    if store is None:
-        raise CommandError(f"no embedded store at {context.settings.embedded.path} (nothing ingested or run yet)", code=1)
-    alerts = store.alerts(rule_id=args.rule, include_building_blocks=args.format == "ndjson" or args.all)
+    everything = args.format == "ndjson" or args.all
+    if context.settings.backend == "elasticsearch":
+        cluster = context.cluster(prepare=False)
+        alerts = _checked(cluster.list_alerts(rule_id=args.rule, include_building_blocks=everything))
+    else:
+        store = context.store(create=False)
+        if store is None:
+            raise CommandError(f"no embedded store at {context.settings.embedded.path} (nothing ingested or run yet)",
+                               code=1)
+        alerts = store.alerts(rule_id=args.rule, include_building_blocks=everything)
     if args.format == "ndjson":
         for alert in alerts:
             sys.stdout.write(json.dumps(alert, separators=(",", ":")) + "\n")

@@ -395,3 +395,21 @@ def test_ingest_creates_into_data_streams(tmp_path: Path, stub: Stub) -> None:
 
 def test_shared_examples_are_there() -> None:
     shared_path("reference", "es-examples")
+
+
+def test_alerts_are_read_back_a_page_at_a_time(tmp_path: Path, stub: Stub) -> None:
+    def page(request) -> Reply:  # noqa: ANN001
+        start = request.json.get("search_after", [0, ""])[0]
+        hits = [{"_index": "i", "_id": f"a{n}", "_source": {"n": n}, "sort": [n, f"a{n}"]}
+                for n in range(start + 1, min(start + 3, 5) + 1)]
+        return Reply(200, {"hits": {"hits": hits}})
+
+    stub.always("POST", "/.alerts-security.alerts-default/_search", page)
+    backend = backend_for(tmp_path, stub)
+    found = list(backend.list_alerts(rule_id="r1", include_building_blocks=False, page=3))
+    assert [a["_id"] for a in found] == ["a1", "a2", "a3", "a4", "a5"]
+    first = stub.requests[0].json
+    assert first["query"] == {"bool": {"filter": [{"term": {"kibana.alert.rule.rule_id": "r1"}}],
+                                       "must_not": [{"exists": {"field": "kibana.alert.group.index"}}]}}
+    assert first["sort"] == [{"@timestamp": "asc"}, {"kibana.alert.uuid": "asc"}]
+    assert stub.requests[1].json["search_after"] == [3, "a3"]

@@ -209,3 +209,29 @@ def test_exception_lists_that_cannot_be_applied_are_a_warning(store: Store, tmp_
     record = execute(load_rule_file(path), EmbeddedBackend(store), started_at=T, options=NO_WAIT)
     assert record.status == PARTIAL_FAILURE and record.alerts_created == 30
     assert record.message == "The following exceptions won't be applied to rule execution: trusted-admins"
+
+
+class SlowBackend(EmbeddedBackend):
+    def __init__(self, store: Store, delay: float) -> None:
+        super().__init__(store)
+        self.delay = delay
+
+    def eql_search(self, request: EqlRequest) -> dict[str, Any]:
+        import time
+
+        time.sleep(self.delay)
+        return super().eql_search(request)
+
+
+def test_an_execution_past_its_timeout_leaves_the_rest_pending(store: Store) -> None:
+    rule = seed_rule()
+    store.save_rule_state(rule.rule_id, {"previous_started_at": (T - timedelta(minutes=20)).isoformat()})
+    options = ExecutionOptions(retry_backoff=0.0, timeout=0.2)
+    record = execute(rule, SlowBackend(store, 0.3), started_at=T, options=options)
+    assert len(record.windows) > 1 and record.windows[0].status == "searched"
+    assert all(w.status == "timed out" for w in record.windows[1:])
+    assert record.status == FAILED and "timed out after 0.2s" in record.message and not record.state_advanced
+    # the next execution, without the delay, covers the same time: nothing lost, nothing written twice
+    again = execute(rule, EmbeddedBackend(store), started_at=T, options=NO_WAIT)
+    assert [w.start for w in again.windows] == [w.start for w in record.windows] and again.state_advanced
+    assert record.alerts_created + again.alerts_created == 30

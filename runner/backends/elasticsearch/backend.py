@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from elastic_transport import TransportError
@@ -64,6 +64,31 @@ class ElasticsearchBackend:
 
     def create_alerts(self, index: str, alerts: Sequence[tuple[str, Mapping[str, Any]]]) -> WriteResult:
         return create_alerts(self.client, index, alerts)
+
+    def list_alerts(self, *, rule_id: str | None = None, include_building_blocks: bool = True,
+                    page: int = 1000) -> Iterator[dict[str, Any]]:
+        """The alerts behind the alias, oldest first (`rule-runner alerts`), a page at a time."""
+        filters: list[dict[str, Any]] = []
+        if rule_id is not None:
+            filters.append({"term": {"kibana.alert.rule.rule_id": rule_id}})
+        must_not = [] if include_building_blocks else [{"exists": {"field": "kibana.alert.group.index"}}]
+        query = {"bool": {"filter": filters, "must_not": must_not}}
+        after: list[Any] | None = None
+        while True:
+            try:
+                body = self.client.search(
+                    index=self.alerts.alias, query=query, size=page, search_after=after,
+                    sort=[{"@timestamp": "asc"}, {"kibana.alert.uuid": "asc"}], ignore_unavailable=True,
+                    allow_no_indices=True,
+                ).body
+            except (ApiError, TransportError) as error:
+                raise classify(error, f"reading alerts from [{self.alerts.alias}]") from None
+            hits = body["hits"]["hits"]
+            for hit in hits:
+                yield {"_index": hit["_index"], "_id": hit["_id"], "_source": hit["_source"]}
+            if len(hits) < page:
+                return
+            after = hits[-1]["sort"]
 
     def rule_state(self, rule_id: str) -> dict[str, Any] | None:
         return self.state.rule_state(rule_id)
