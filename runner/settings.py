@@ -321,7 +321,7 @@ class ElasticsearchSettings(_Section):
     verify_certs: bool = True
     request_timeout: Duration = timedelta(seconds=30)
     max_retries: Annotated[int, BeforeValidator(_integer(0))] = 3  # per search and per alert write, with backoff
-    retry_backoff: Duration = timedelta(seconds=1)  # before the first retry; doubled for each next one
+    retry_backoff: OptionalDuration = timedelta(seconds=1)  # before the first retry; doubled for each next one
     # rule state and execution records: a runner needs no local disk
     state_index: Annotated[str, AfterValidator(_index_name)] = "rule-runner-state"
     executions_index: Annotated[str, AfterValidator(_index_name)] = "rule-runner-executions"

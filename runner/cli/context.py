@@ -82,7 +82,11 @@ class Context:
 
     def cluster(self, *, prepare: bool = True) -> ElasticsearchBackend:
         """The Elasticsearch backend, its cluster checked; with `prepare`, the alerts and state indices too."""
-        backend = ElasticsearchBackend.from_settings(self.settings, KIBANA_VERSION)
+        hosts = ", ".join(self.settings.elasticsearch.hosts) if self.settings.elasticsearch else "?"
+        try:
+            backend = ElasticsearchBackend.from_settings(self.settings, KIBANA_VERSION)
+        except BackendError as error:
+            raise CommandError(f"Elasticsearch ({hosts}): {error}") from None
         try:
             if prepare:
                 backend.start()
@@ -90,7 +94,7 @@ class Context:
                 backend.cluster = cluster_info(backend.client)
         except BackendError as error:
             backend.close()
-            raise CommandError(f"Elasticsearch ({', '.join(self.settings.elasticsearch.hosts)}): {error}") from None
+            raise CommandError(f"Elasticsearch ({hosts}): {error}") from None
         return backend
 
     def options(self) -> ExecutionOptions:

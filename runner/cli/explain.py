@@ -33,13 +33,14 @@ def run(args: argparse.Namespace) -> int:
         store = context.store(create=False)
         state = (store.rule_state(rule.rule_id) if store is not None else None) or {}
     else:  # the state lives in the cluster; explain still works without it (windows as for a first run)
-        cluster = ElasticsearchBackend.from_settings(settings, KIBANA_VERSION)
         try:
-            state = cluster.rule_state(rule.rule_id) or {}
+            cluster = ElasticsearchBackend.from_settings(settings, KIBANA_VERSION)
+            try:
+                state = cluster.rule_state(rule.rule_id) or {}
+            finally:
+                cluster.close()
         except BackendError as error:
             unknown = f"unknown, Elasticsearch not reached ({error}): windows shown as for a first run"
-        finally:
-            cluster.close()
     if isinstance(state.get("previous_started_at"), str):
         previous = datetime.fromisoformat(state["previous_started_at"])
     plan = plan_windows(from_=rule.params.from_, to=rule.params.to, interval=rule.params.interval,

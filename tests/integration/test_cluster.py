@@ -18,6 +18,7 @@ from rich.table import Table
 
 from runner.alerts import KIBANA_VERSION
 from runner.backends import iso
+from runner.backends.ecs import ecs_mapping
 from runner.backends.elasticsearch import ElasticsearchBackend, ingest_events
 from runner.catalog import load_rule_file
 from runner.engine import search
@@ -48,8 +49,13 @@ def backend_for(tmp_path: Path, es_url: str, space: str) -> ElasticsearchBackend
 
 @pytest.fixture(scope="module")
 def loaded(es_url: str) -> str:
-    """The samples in Elastic Defend's data streams (the built-in `logs` template maps them)."""
+    """The samples in Elastic Defend-like data streams: an ECS-mapped template for `logs-endpoint.events.*`, as the
+    Elastic Defend integration installs one, then the events bulk-created as `rule-runner ingest` does."""
     client = Elasticsearch(es_url)
+    client.indices.put_index_template(
+        name="logs-endpoint.events-defend-like", index_patterns=["logs-endpoint.events.*-*"], data_stream={},
+        priority=300, template={"mappings": ecs_mapping(), "settings": {"index.mapping.total_fields.limit": 6000}},
+    )
     docs = [json.loads(line) for line in (ROOT / "samples" / "seed_rule.ndjson").read_text().splitlines() if line]
     bad: list[str] = []
     result = ingest_events(client, docs, lambda _doc, why: bad.append(why))

@@ -1,0 +1,105 @@
+"""The commands with `backend: elasticsearch`, against the loopback stub (client behaviour, not a cluster)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from runner.cli.main import main
+from tests.backends.es_stub import INFO, Recorded, Reply, Stub, bulk_ack, first_op
+
+ROOT = Path(__file__).resolve().parents[2]
+SEED = ROOT / "rules" / "persistence_apt_package_manager_netcon.toml"
+SEED_ID = "eaef8a35-12e0-4ac0-bc14-81c72b6bd27c"
+
+
+@pytest.fixture()
+def stub() -> Iterator[Stub]:
+    server = Stub()
+    yield server
+    server.close()
+
+
+def config(tmp_path: Path, url: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+    rules = tmp_path / "rules"
+    rules.mkdir(exist_ok=True)
+    (rules / SEED.name).write_text(SEED.read_text())
+    path = tmp_path / "runner.yaml"
+    path.write_text(
+        f"backend: elasticsearch\nelasticsearch:\n  hosts: {url}\n  username: runner\n  password: ${{ES_PASSWORD}}\n"
+        "  retry_backoff: 0s\nalerts:\n  mode: standalone\nrules: {paths: [rules]}\nlogging: {level: WARNING}\n"
+    )
+    monkeypatch.setenv("ES_PASSWORD", "pw-never-shown")
+    monkeypatch.delenv("RULE_RUNNER_CONFIG", raising=False)
+    return path
+
+
+def test_run_once_prepares_the_cluster_and_writes_the_alerts(tmp_path: Path, stub: Stub,
+                                                             monkeypatch: pytest.MonkeyPatch,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    from runner.catalog import load_rule_file
+    from runner.engine import search
+
+    docs = [json.loads(line) for line in (ROOT / "samples" / "seed_rule.ndjson").read_text().splitlines() if line]
+    response = search(docs, load_rule_file(SEED).query, size=100)
+    stub.always("GET", "/", Reply(200, INFO))
+    stub.always("PUT", "/_index_template/.*", Reply(200, {"acknowledged": True}))
+    stub.always("HEAD", "/_alias/rule-runner-alerts-default", Reply(404))
+    stub.always("PUT", "/rule-runner-alerts-default-000001", Reply(200, {"acknowledged": True}))
+    stub.always("HEAD", "/rule-runner-(state|executions)", Reply(200))
+    stub.always("GET", "/rule-runner-state/_doc/.*", Reply(404, {"found": False}))
+    stub.always("POST", "/logs-endpoint.events.\\*/_eql/search", Reply(200, response))
+    stub.always("POST", "/rule-runner-alerts-default/_search", Reply(200, {"hits": {"hits": []}}))
+    stub.always("PUT", "/_bulk", bulk_ack)
+    path = config(tmp_path, stub.url, monkeypatch)
+    assert main(["run", "--once", "--now", "2026-01-15T10:05:00Z", "--config", str(path)]) == 0
+    output = capsys.readouterr()
+    assert "succeeded" in output.out and "30" in output.out
+    assert "pw-never-shown" not in output.out + output.err
+    writes = [r for r in stub.sent("PUT", "/_bulk") if first_op(r) == "create"]
+    assert len(writes) == 1 and len(writes[0].ndjson) == 60
+    assert writes[0].query == {"refresh": "wait_for", "require_alias": "true"}
+
+
+def test_an_unreachable_cluster_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    gone = Stub()
+    url = gone.url
+    gone.close()
+    path = config(tmp_path, url, monkeypatch)
+    assert main(["run", "--once", "--config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"Elasticsearch ({url}): connecting to Elasticsearch: ConnectionError" in err and "Traceback" not in err
+
+
+def test_explain_without_the_cluster_still_prints_the_request(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    gone = Stub()
+    url = gone.url
+    gone.close()
+    path = config(tmp_path, url, monkeypatch)
+    assert main(["explain", SEED_ID, "--now", "2026-01-15T10:05:00Z", "--config", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "previous start: unknown, Elasticsearch not reached" in out
+    assert "POST /logs-endpoint.events.*/_eql/search?allow_no_indices=true" in out
+    assert "pw-never-shown" not in out and '"password": "**********"' in out
+
+
+def test_ingest_into_the_clusters_data_streams(tmp_path: Path, stub: Stub, monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    stub.always("GET", "/", Reply(200, INFO))
+
+    def some_known(request: Recorded) -> Reply:
+        return bulk_ack(request, {0: 409})
+
+    stub.always("PUT", "/_bulk", some_known)
+    stub.always("POST", "/.*/_refresh", Reply(200, {"_shards": {"failed": 0}}))
+    path = config(tmp_path, stub.url, monkeypatch)
+    samples = ROOT / "samples" / "seed_rule.ndjson"
+    assert main(["ingest", str(samples), "--config", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "ingested 91 events into logs-endpoint.events.network-default, logs-endpoint.events.process-default" in out
+    assert "1 already there" in out
