@@ -111,11 +111,53 @@ class _Compiled:
 
 
 @dataclass
-class _IndexTable:
-    """For one index: per anchored field its reader and term → queries, and the queries without an anchor."""
+class _Anchors:
+    """Per anchored field its reader and term → queries, and the queries without an anchor."""
 
     anchors: list[tuple[Any, Any, dict[str, list[_Compiled]], bool]] = field(default_factory=list)  # get, normalize
     always: list[_Compiled] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.anchors or self.always)
+
+
+@dataclass
+class _IndexTable:
+    """For one index: the queries by event category (the category a stage names), then by anchor.
+
+    A stage `process where ...` can only match documents whose category is `process`, so an event only consults the
+    anchors of the stages of its own categories (and of `any` stages): one lookup of the category field spares the
+    reads of every other category's anchor fields. When the index does not map the category as a keyword, every
+    stage is in `anywhere`, anchored on its whole condition, category test included."""
+
+    category: Any = None  # the category field's reader (None: no dispatch)
+    by_category: dict[str, _Anchors] = field(default_factory=dict)
+    anywhere: _Anchors = field(default_factory=_Anchors)
+
+    def groups(self, source: dict[str, Any]) -> list[_Anchors]:
+        """The anchor groups an event consults."""
+        found: list[_Anchors] = [self.anywhere] if self.anywhere else []
+        reader = self.category
+        if reader is None:
+            return found
+        raw = reader.get(source)
+        if raw is MISSING:
+            return found
+        kind = type(raw)
+        if kind is list and len(raw) == 1:
+            raw = raw[0]
+            kind = type(raw)
+        if kind is str:
+            limit = reader.ignore_above
+            group = self.by_category.get(raw) if limit is None or len(raw) <= limit else None
+            if group is not None:
+                found.append(group)
+            return found
+        for value in dict.fromkeys(reader.normalize(raw)):
+            group = self.by_category.get(value)
+            if group is not None:
+                found.append(group)
+        return found
 
 
 def search_many(documents: Sequence[Mapping[str, Any]], searches: Sequence[QuerySearch]) -> list[dict[str, Any] | Exception]:
@@ -149,31 +191,35 @@ def search_many(documents: Sequence[Mapping[str, Any]], searches: Sequence[Query
                 continue
             table = tables[index] = _table(index, source, by_index[index])
         hits: list[list[_Compiled]] = []
-        for get, normalize, terms, folded in table.anchors:
-            raw = get(source)
-            if raw is MISSING:
-                continue
-            # the plain shapes straight from _source (a keyword value is indexed as the string itself); anything
-            # else through the field's normalisation. Reading too much is harmless: each candidate's own filter
-            # decides.
-            kind = type(raw)
-            if kind is str:
-                found = terms.get(raw.lower() if folded else raw)
-                if found:
-                    hits.append(found)
-                continue
-            values = raw if kind is list and all(type(v) is str for v in raw) else normalize(raw)
-            for value in values:
-                found = terms.get(fold(value) if folded and type(value) is str else value)
-                if found:
-                    hits.append(found)
+        groups = table.groups(source)
+        for group in groups:
+            if group.always:
+                hits.append(group.always)
+            for get, normalize, terms, folded in group.anchors:
+                raw = get(source)
+                if raw is MISSING:
+                    continue
+                # the plain shapes straight from _source (a keyword value is indexed as the string itself); anything
+                # else through the field's normalisation. Reading too much is harmless: each candidate's own filter
+                # decides.
+                kind = type(raw)
+                if kind is str:
+                    found = terms.get(raw.lower() if folded else raw)
+                    if found:
+                        hits.append(found)
+                    continue
+                values = raw if kind is list and all(type(v) is str for v in raw) else normalize(raw)
+                for value in values:
+                    found = terms.get(fold(value) if folded and type(value) is str else value)
+                    if found:
+                        hits.append(found)
         if not hits:
-            candidates = table.always
-        elif len(hits) == 1 and not table.always:
+            continue
+        if len(hits) == 1:
             candidates = hits[0]
         else:
-            candidates = list(table.always)
-            seen = {id(c) for c in candidates}
+            candidates = []
+            seen: set[int] = set()
             for found in hits:
                 for compiled in found:
                     if id(compiled) not in seen:
@@ -219,25 +265,36 @@ def _prepare(number: int, spec: QuerySearch) -> _Entry:
 def _table(index: str, first: dict[str, Any], entries: list[_Entry]) -> _IndexTable:
     table = _IndexTable()
     readers: dict[tuple[str, bool], Any] = {}
-    maps: dict[tuple[str, bool], dict[str, list[_Compiled]]] = {}
+    maps: dict[tuple[str | None, str, bool], dict[str, list[_Compiled]]] = {}
     for entry in entries:
         ctx = entry.contexts.get(index)
         compiled = _Compiled(entry, entry.plan.for_index(ctx, first))
         compiler = Compiler(ctx, entry.plan.null_fields)
+        category = ctx.reader(entry.plan.category_field)
+        dispatch = category.family == "keyword"
+        if dispatch:
+            table.category = category
         specs = entry.plan.stages + ([entry.plan.until] if entry.plan.until is not None else [])
-        anchors = [_anchor(compiler.plan(entry.plan.condition(spec))) for spec in specs]
-        if any(anchor is None for anchor in anchors):
-            table.always.append(compiled)
-            continue
-        for name, test, terms, folded in anchors:  # type: ignore[misc]
-            key = (name, folded)
-            readers.setdefault(key, test.reader)
-            bucket = maps.setdefault(key, {})
+        for spec in specs:
+            group = spec.filter.category if dispatch else None
+            condition = spec.filter.condition if dispatch else entry.plan.condition(spec)
+            anchor = _anchor(compiler.plan(condition))
+            anchors = table.anywhere if group is None else table.by_category.setdefault(group, _Anchors())
+            if anchor is None:
+                if compiled not in anchors.always:
+                    anchors.always.append(compiled)
+                continue
+            name, test, terms, folded = anchor
+            readers.setdefault((name, folded), test.reader)
+            bucket = maps.setdefault((group, name, folded), {})
             for term in terms:
                 listed = bucket.setdefault(term, [])
                 if not listed or listed[-1] is not compiled:
                     listed.append(compiled)
-    table.anchors = [(readers[key].get, readers[key].normalize, maps[key], key[1]) for key in maps]
+    for (group, name, folded), terms in maps.items():
+        anchors = table.anywhere if group is None else table.by_category[group]
+        reader = readers[(name, folded)]
+        anchors.anchors.append((reader.get, reader.normalize, terms, folded))
     return table
 
 
