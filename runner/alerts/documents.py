@@ -7,6 +7,11 @@
 Each alert is the event's own fields (fields API values merged in, Kibana-only fields dropped, `event.*` preserved
 under `kibana.alert.original_event.*`) plus dotted `kibana.*` keys describing the rule, the execution and the alert.
 Hits that descend from an alert of this same rule are skipped, so a rule never alerts on its own alerts.
+
+How it is built fast (the documents are those of Kibana's step-by-step algorithm, byte for byte): what is the same for
+every alert of a call is laid out once (`layout.CallPlan`); an event's fields are copied and cleaned in one pass
+(`source.alert_source_copy`); a sequence's shell is intersected root by root (`common.sequence_common`). Documents
+that are not plain JSON take the general path (deepcopy, then the in-place steps).
 """
 
 from __future__ import annotations
@@ -15,27 +20,31 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
-from runner.alerts.ancestry import build_ancestors
+from runner.alerts.ancestry import build_ancestors, child_depth
+from runner.alerts.common import OUTER_FIELDS, Block, describe_block, sequence_common
 from runner.alerts.context import AlertContext
+from runner.alerts.copying import NotPlainJson, copy_json, fresh_copy
 from runner.alerts.ids import building_block_ids, event_alert_id, shell_alert_id
-from runner.alerts.intersection import object_array_intersection
-from runner.alerts.merge import merge_fields
-from runner.alerts.overrides import (
-    risk_score_override,
-    rule_name_override,
-    severity_override,
-    sorted_severity_mapping,
+from runner.alerts.layout import (
+    ANCESTORS,
+    BLOCK_PLACEHOLDER,
+    BLOCK_VARYING,
+    DEPTH,
+    URL,
+    UUID,
+    CallPlan,
+    rule_plan,
 )
+from runner.alerts.merge import merge_fields
+from runner.alerts.overrides import risk_score_override, rule_name_override, severity_override
 from runner.alerts.paths import MISSING
 from runner.alerts.reason import build_reason
-from runner.alerts.rule_fields import UNSET, Overrides, alert_fields, alert_url, framework_fields
-from runner.alerts.source import alert_source
+from runner.alerts.rule_fields import UNSET, Overrides
+from runner.alerts.source import SourceNotes, alert_source, alert_source_copy
+from runner.alerts.times import original_time_of
 from runner.errors import RuleRunnerError
 
 NEITHER_EVENTS_NOR_SEQUENCES = "eql query response should have either `sequences` or `events` but had neither"
-# Kibana builds the building blocks and the shell before their ids exist, under these stand-ins, and replaces them
-_BLOCK_PLACEHOLDER = "placeholder-alert-uuid"
-_SHELL_PLACEHOLDER = "placeholder-uuid"
 
 
 class AlertBuildError(RuleRunnerError):
@@ -62,142 +71,206 @@ class Alert:
         return not self.building_block
 
 
-@dataclass(frozen=True)
-class _Shared:
-    """What every alert of one response is built with."""
-
-    context: AlertContext
-    params: dict[str, Any]
-    indices: list[str]
-
-
 def build_alerts(response: Mapping[str, Any], context: AlertContext) -> list[Alert]:
     """The alerts of one `_eql/search` response body, in write order (a shell before its building blocks)."""
     hits = response.get("hits")
     if not isinstance(hits, dict):
         raise AlertBuildError(NEITHER_EVENTS_NOR_SEQUENCES)
-    shared = _Shared(context, context.rule.params.parameters(), context.input_indices)
     # Kibana looks at sequences first
     if hits.get("sequences") is not None:
-        return [alert for sequence in hits["sequences"] for alert in _sequence_alerts(sequence, shared)]
+        plan = CallPlan(context, sequences=True)
+        return [alert for sequence in hits["sequences"] for alert in _sequence_alerts(sequence, plan)]
     if hits.get("events") is not None:
         events = hits["events"]
-        mapping = shared.params.get("severity_mapping")
-        if events and mapping:
-            # Kibana sorts the rule's mapping in place when it applies it to the first event: from then on the
-            # alerts (their rule fields and parameters) show it sorted
-            shared = _Shared(context, {**shared.params, "severity_mapping": sorted_severity_mapping(mapping)},
-                             shared.indices)
-        return [alert for event in events if (alert := _event_alert(event, shared)) is not None]
+        # Kibana sorts the rule's mapping in place when it applies it to the first event: from then on the alerts
+        # (their rule fields and parameters) show it sorted
+        sort = bool(events) and bool(rule_plan(context.rule).params.get("severity_mapping"))
+        plan = CallPlan(context, sequences=False, sorted_mapping=sort)
+        return [alert for event in events if (alert := _event_alert(event, plan)) is not None]
     raise AlertBuildError(NEITHER_EVENTS_NOR_SEQUENCES)
 
 
-def _event_alert(event: Mapping[str, Any], shared: _Shared) -> Alert | None:
-    context = shared.context
+class _Hit:
+    """An event as Kibana's `transformHitToAlert` reads it (`source`: `_source` with `fields` merged in; `fields`)
+    and the event's part of the alert (`event_part()`, once every read is done)."""
+
+    def __init__(self, hit: Mapping[str, Any], merge_strategy: str, notes: SourceNotes | None = None) -> None:
+        self.id = hit.get("_id")
+        self.index = hit.get("_index")
+        self.fields = hit.get("fields")
+        source = hit.get("_source")
+        source = source if isinstance(source, dict) else {}
+        fields = self.fields if isinstance(self.fields, dict) else {}
+        self._event: dict[str, Any] | None
+        try:
+            if merge_strategy == "noFields" or not fields:
+                # nothing to merge: read the response's own source, copy only what the alert keeps
+                self.source = source
+                self._event = alert_source_copy(source, notes)
+            else:
+                self.source = merge_fields(copy_json(source), fields, merge_strategy)  # type: ignore[arg-type]
+                self._event = alert_source_copy(self.source, notes)
+            self.plain = True
+        except NotPlainJson:
+            # the general path, as Kibana's steps go: a deep copy, merged, read, then cleaned in place
+            copied = copy.deepcopy(dict(hit))
+            self.fields = copied.get("fields")
+            source = copied.get("_source") if isinstance(copied.get("_source"), dict) else {}
+            fields = self.fields if isinstance(self.fields, dict) else {}
+            self.source = merge_fields(source, fields, merge_strategy)  # type: ignore[arg-type]
+            self._event = None
+            self.plain = False
+
+    def event_part(self) -> dict[str, Any]:
+        if self._event is None:
+            self._event = alert_source(self.source)
+        return self._event
+
+    def ancestry(self) -> tuple[list[dict[str, Any]], Any]:
+        """`kibana.alert.ancestors` and `kibana.alert.depth` of an alert built from this hit (the alert's own)."""
+        source = self.source
+        if not _maybe_alert_source(source):
+            # an event, not an alert: the common case, decided without the lodash reads
+            return [{"id": self.id, "type": "event", "index": self.index, "depth": 0}], 1
+        hit = {"_id": self.id, "_index": self.index, "_source": source}
+        return [fresh_copy(ancestor) for ancestor in build_ancestors(hit)], child_depth([hit])
+
+    def original_time(self) -> str | None:
+        return original_time_of(self.source, self.fields)
+
+
+def _event_alert(event: Mapping[str, Any], plan: CallPlan) -> Alert | None:
+    rule = plan.rule
     if not isinstance(event.get("_id"), str) or not isinstance(event.get("_index"), str):
         raise AlertBuildError("Error building alert from source document.")
-    alert_id = event_alert_id(event["_index"], event["_id"], context.space_id, context.rule.uuid,
+    alert_id = event_alert_id(event["_index"], event["_id"], plan.context.space_id, rule.uuid,
                               event.get("_version", MISSING))
-    source = _base_alert(event, shared, apply_overrides=True, alert_uuid=alert_id)
-    if _descends_from_rule(source["kibana.alert.ancestors"], context.rule.uuid):
+    hit = _Hit(event, plan.context.merge_strategy)
+    overrides = _overrides(hit.source, plan) if plan.overrides else None
+    reason = build_reason(overrides.name if overrides else rule.name,
+                          overrides.severity if overrides else plan.severity, hit.source, hit.fields)
+    ancestors, depth = hit.ancestry()
+    fields = plan.fields(original_time=hit.original_time(), ancestors=ancestors, depth=depth, reason=reason,
+                         uuid=alert_id, url=plan.url_of(alert_id) if plan.url else UNSET, overrides=overrides,
+                         own=True)
+    event_part = hit.event_part()
+    if _descends_from_rule(ancestors, rule.uuid):
         return None
-    return Alert(alert_id, _written(source, shared))
+    return Alert(alert_id, _document(plan, event_part, fields))
 
 
-def _sequence_alerts(sequence: Mapping[str, Any], shared: _Shared) -> list[Alert]:
-    context = shared.context
-    rule = context.rule
+def _overrides(source: Mapping[str, Any], plan: CallPlan) -> Overrides:
+    params = plan.params
+    return Overrides(
+        name=rule_name_override(source, plan.rule.name, params.get("rule_name_override")),
+        severity=severity_override(source, params["severity"], params.get("severity_mapping") or []),
+        risk_score=risk_score_override(source, params["risk_score"], params.get("risk_score_mapping") or []),
+    )
+
+
+def _document(plan: CallPlan, *parts: Mapping[str, Any]) -> dict[str, Any]:
+    """The document as the persistence wrapper writes it: its fields first, then the alert's own over them."""
+    document = plan.head.copy()
+    for part in parts:
+        document.update(part)
+    return document
+
+
+@dataclass
+class _BlockDraft:
+    """A building block before its id is known."""
+
+    document: dict[str, Any]
+    outer_in_event: frozenset[str]
+    varying: dict[str, Any]
+    notes: SourceNotes | None  # what `alert_source_copy` saw of the event (None: not plain JSON)
+
+
+def _sequence_alerts(sequence: Mapping[str, Any], plan: CallPlan) -> list[Alert]:
+    rule = plan.rule
     events = [e for e in sequence.get("events") or [] if e.get("missing") is not True]
-    if not events or _descends_from_rule([a for e in events for a in build_ancestors(e)], rule.uuid):
+    if not events or any(_descends_from_rule(build_ancestors(e), rule.uuid) for e in events if _maybe_alert(e)):
         return []
     if any(not isinstance(e.get("_id"), str) or not isinstance(e.get("_index"), str) for e in events):
         return []  # Kibana logs the failure at debug level and skips the sequence
-    base = [_base_alert(e, shared, apply_overrides=False, alert_uuid=_BLOCK_PLACEHOLDER) for e in events]
-    ids = building_block_ids([b["kibana.alert.ancestors"] for b in base], rule.uuid)
-    blocks = [{**b, "kibana.alert.uuid": block_id} for b, block_id in zip(base, ids)]
+    drafts = [_block_draft(e, plan) for e in events]
+    ids = building_block_ids([d.document[ANCESTORS] for d in drafts], rule.uuid)
+    blocks: list[Block] = []
+    for draft, block_id in zip(drafts, ids):
+        draft.document[UUID] = draft.varying[UUID] = block_id
+        blocks.append(describe_block(draft.document, draft.notes, draft.outer_in_event, draft.varying))
 
-    common = object_array_intersection(blocks)
-    reason = build_reason(rule.name, shared.params["severity"], common)
-    docs = [{"_id": block_id, "_index": "", "_source": b} for b, block_id in zip(blocks, ids)]
-    shell_fields = alert_fields(docs=docs, context=context, params=shared.params, indices=shared.indices,
-                                reason=reason, alert_uuid=_SHELL_PLACEHOLDER)
-    shell_id = shell_alert_id(shell_fields["kibana.alert.ancestors"], rule.uuid)
-    shell = _spread(common or {}, shell_fields)
-    shell["kibana.alert.uuid"] = shell_id
-    shell["kibana.alert.group.id"] = shell_id
-    _set_url(shell, context, shell_id)
-
-    alerts = [Alert(shell_id, _written(shell, shared), group_id=shell_id)]
+    common, shares = sequence_common(blocks, plan)
+    # `buildAncestors` of each block (an alert of this rule: its own ancestors, then itself as a signal)
+    shell_ancestors = []
+    for block, block_id in zip(blocks, ids):
+        shell_ancestors.extend(block.varying[ANCESTORS])
+        shell_ancestors.append({"id": block_id, "type": "signal", "index": "", "depth": block.varying[DEPTH],
+                                "rule": rule.uuid})
+    shell_id = shell_alert_id(shell_ancestors, rule.uuid)
+    shell_fields = plan.fields(
+        original_time=plan.shell_original_time, ancestors=[fresh_copy(a) for a in shell_ancestors],
+        depth=max(block.varying[DEPTH] for block in blocks) + 1,  # `child_depth`: the blocks' depths are numbers
+        reason=build_reason(rule.name, plan.severity, common), uuid=shell_id,
+        url=plan.url_of(shell_id) if plan.url else UNSET, own=True,
+    )
+    alerts = [Alert(shell_id, _shell_document(plan, common, shares, shell_fields), group_id=shell_id)]
     for index, (block, block_id) in enumerate(zip(blocks, ids)):
-        block = {
-            **block,
-            "kibana.alert.building_block_type": "default",
-            "kibana.alert.group.id": shell_id,
-            "kibana.alert.group.index": index,
-        }
-        _set_url(block, context, block_id)
-        alerts.append(Alert(block_id, _written(block, shared), building_block=True, group_id=shell_id,
-                            group_index=index))
+        document = plan.make_own(_document(plan, block.document))
+        document["kibana.alert.building_block_type"] = "default"
+        document["kibana.alert.group.id"] = shell_id
+        document["kibana.alert.group.index"] = index
+        if plan.url:
+            document[URL] = plan.url_of(block_id)
+        alerts.append(Alert(block_id, document, building_block=True, group_id=shell_id, group_index=index))
     return alerts
 
 
-def _base_alert(hit: Mapping[str, Any], shared: _Shared, *, apply_overrides: bool, alert_uuid: str) -> dict[str, Any]:
-    """Kibana `transformHitToAlert`: the event's fields with the alert fields merged over them."""
-    context, params = shared.context, shared.params
-    rule = context.rule
-    hit = copy.deepcopy(dict(hit))
-    source = hit.get("_source") if isinstance(hit.get("_source"), dict) else {}
-    fields = hit.get("fields") if isinstance(hit.get("fields"), dict) else {}
-    merged = merge_fields(source, fields, context.merge_strategy)
-    merged_hit = {**hit, "_source": merged}
+def _block_draft(event: Mapping[str, Any], plan: CallPlan) -> _BlockDraft:
+    """Kibana `transformHitToAlert` for a building block (no overrides), under a stand-in id."""
+    notes = SourceNotes()
+    hit = _Hit(event, plan.context.merge_strategy, notes)
+    ancestors, depth = hit.ancestry()
+    fields = plan.fields(original_time=hit.original_time(), ancestors=ancestors, depth=depth,
+                         reason=build_reason(plan.rule.name, plan.severity, hit.source, hit.fields),
+                         uuid=BLOCK_PLACEHOLDER, url=plan.block_url)
+    document = hit.event_part()
+    outer_in_event = frozenset(key for key in OUTER_FIELDS if key in document)
+    # lodash `merge`: an undefined alert field leaves the event's value alone (undefined ones are not in `fields`)
+    document.update(fields)
+    varying = {key: fields[key] for key in BLOCK_VARYING if key in fields}
+    return _BlockDraft(document, outer_in_event, varying, notes if hit.plain else None)
 
-    overrides = None
-    if apply_overrides:
-        overrides = Overrides(
-            name=rule_name_override(merged, rule.name, params.get("rule_name_override")),
-            severity=severity_override(merged, params["severity"], params.get("severity_mapping") or []),
-            risk_score=risk_score_override(merged, params["risk_score"], params.get("risk_score_mapping") or []),
-        )
-    reason = build_reason(overrides.name if overrides else rule.name,
-                          overrides.severity if overrides else params["severity"], merged, hit.get("fields"))
-    fields_of_alert = alert_fields(docs=[merged_hit], context=context, params=params, indices=shared.indices,
-                                   reason=reason, alert_uuid=alert_uuid, overrides=overrides)
-    document = alert_source(merged)
-    # lodash `merge`: an undefined alert field leaves the event's value alone
-    document.update({key: value for key, value in fields_of_alert.items() if value is not UNSET})
+
+def _shell_document(plan: CallPlan, common: dict[str, Any] | None, shares: bool,
+                    fields: dict[str, Any]) -> dict[str, Any]:
+    """JavaScript `{...common, ...fields}` (an undefined field also hides the common value), as written."""
+    document = plan.head.copy()
+    if common:
+        # what the shell keeps of an intersection that may hold the blocks' (or the rule's) objects is copied
+        # (a key the shell sets keeps its place, not its value)
+        document.update({key: value if key in fields else fresh_copy(value) for key, value in common.items()}
+                        if shares else common)
+    for key in plan.unset_keys:
+        document.pop(key, None)
+    document.update(fields)
+    document["kibana.alert.group.id"] = fields[UUID]
     return document
+
+
+def _maybe_alert_source(source: Mapping[str, Any]) -> bool:
+    """Whether a `_source` may be an alert's, or carry ancestors: else `build_ancestors` gives the event alone."""
+    return (source.get("kibana.alert.uuid") is not None or source.get("signal") is not None
+            or "kibana.alert.ancestors" in source or "kibana" in source)
+
+
+def _maybe_alert(hit: Mapping[str, Any]) -> bool:
+    source = hit.get("_source")
+    return isinstance(source, dict) and _maybe_alert_source(source)
 
 
 def _descends_from_rule(ancestors: Sequence[Mapping[str, Any]], rule_uuid: str) -> bool:
     return any(ancestor.get("rule") == rule_uuid for ancestor in ancestors)
-
-
-def _spread(common: Mapping[str, Any], fields: Mapping[str, Any]) -> dict[str, Any]:
-    """JavaScript `{...common, ...fields}` where an undefined field also hides the common value."""
-    result = dict(common)
-    for key, value in fields.items():
-        if value is UNSET:
-            result.pop(key, None)
-        else:
-            result[key] = value
-    return result
-
-
-def _set_url(document: dict[str, Any], context: AlertContext, alert_id: str) -> None:
-    url = alert_url(context, alert_id, document["@timestamp"])
-    if url is UNSET:
-        document.pop("kibana.alert.url", None)
-    else:
-        document["kibana.alert.url"] = url
-
-
-def _written(source: Mapping[str, Any], shared: _Shared) -> dict[str, Any]:
-    """The document as the persistence wrapper writes it: its fields, then the alert's own over them.
-
-    Copied, so that alerts share no objects with each other, with the rule, or with the response.
-    """
-    document = _spread(framework_fields(shared.context, shared.params), source)
-    return copy.deepcopy(document)
 
 
 __all__ = ["NEITHER_EVENTS_NOR_SEQUENCES", "Alert", "AlertBuildError", "build_alerts"]

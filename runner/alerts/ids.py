@@ -31,7 +31,11 @@ def event_alert_id(index: str, doc_id: str, space_id: str, rule_uuid: str, versi
 
 
 def _ancestry_string(ancestors: Sequence[Ancestor]) -> str:
-    return "".join(js_string(a.get("id", MISSING)) + js_string(a.get("index", MISSING)) for a in ancestors)
+    return "".join(_part(a.get("id", MISSING)) + _part(a.get("index", MISSING)) for a in ancestors)
+
+
+def _part(value: Any) -> str:
+    return value if type(value) is str else js_string(value)  # ids and indices are strings but for odd hits
 
 
 def building_block_ids(ancestors_per_block: Sequence[Sequence[Ancestor]], rule_uuid: str) -> list[str]:

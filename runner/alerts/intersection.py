@@ -17,7 +17,7 @@ import math
 import re
 from typing import Any, Sequence
 
-from runner.alerts.paths import is_number
+from runner.alerts.paths import MISSING, is_number
 
 FieldPath = list[str]
 _INDEX = re.compile(r"^(?:0|[1-9]\d*)$")
@@ -37,6 +37,15 @@ def object_pair_intersection(a: dict[str, Any] | None, b: dict[str, Any] | None)
     """Kibana `objectPairIntersection` (iterative, like Kibana, so key order and conflict resolution match)."""
     if a is None or b is None:
         return None
+    nested, a_dotted, b_dotted = normalised_intersection(a, b)
+    if not nested:
+        return None
+    return _apply_notation_preference(nested, a_dotted, b_dotted)
+
+
+def normalised_intersection(a: dict[str, Any], b: dict[str, Any]) -> tuple[dict[str, Any], set[str], set[str]]:
+    """The first steps of `objectPairIntersection`: both documents normalised (dotted keys and nested objects name
+    the same paths), intersected, emptied objects pruned; with the paths each document spelt with a dotted key."""
     a_values, a_dotted = _flatten_with_notation(a)
     b_values, b_dotted = _flatten_with_notation(b)
     a_norm = _unflatten(a_values)
@@ -61,9 +70,31 @@ def object_pair_intersection(a: dict[str, Any] | None, b: dict[str, Any] | None)
                     b_val if isinstance(b_val, list) else [b_val],
                 )
     _prune_empty_objects(nested)
-    if not nested:
-        return None
+    return nested, a_dotted, b_dotted
+
+
+def apply_notation_preference(nested: dict[str, Any], a_dotted: set[str], b_dotted: set[str]) -> dict[str, Any]:
+    """The last step of `objectPairIntersection`: a path dotted in both documents stays a dotted key."""
     return _apply_notation_preference(nested, a_dotted, b_dotted)
+
+
+def leaf_intersection(a: Any, b: Any) -> Any:
+    """What the intersection keeps at a path where `a` and `b` are not both objects: `a` when they are `===`, their
+    lodash intersection when either is an array, else `MISSING` (the path is dropped).
+
+    The same decision as in `objectPairIntersection`, with the common cases (equal strings, numbers) decided first.
+    """
+    kind = type(a)
+    if kind is type(b):
+        if kind is str or kind is int:
+            return a if a == b else MISSING
+        if kind is list:
+            return a if a is b else _lodash_intersection(a, b)
+    if _strict_equal(a, b):
+        return a
+    if isinstance(a, list) or isinstance(b, list):
+        return _lodash_intersection(a if isinstance(a, list) else [a], b if isinstance(b, list) else [b])
+    return MISSING
 
 
 def _flatten_with_notation(obj: dict[str, Any]) -> tuple[list[tuple[FieldPath, Any]], set[str]]:
@@ -148,8 +179,18 @@ def _same_value_zero(a: Any, b: Any) -> bool:
     return _strict_equal(a, b)
 
 
+_STR_ONLY = frozenset({str})
+
+
 def _lodash_intersection(a: list[Any], b: list[Any]) -> list[Any]:
     """lodash `intersection`: the distinct values of `a`, in order, that are also in `b`."""
+    if len(a) == 1 and len(b) == 1 and type(a[0]) is str and type(b[0]) is str:  # `["process"]`: the commonest
+        return a.copy() if a[0] == b[0] else []
+    if {*map(type, a), *map(type, b)} <= _STR_ONLY:
+        # arrays of keywords: SameValueZero is `==` for strings, so a set lookup per value instead of a comparison
+        # per pair (numbers keep the comparisons, which fail on integers too large for a float: they always did)
+        present = set(b)
+        return [value for value in dict.fromkeys(a) if value in present]
     result: list[Any] = []
     for value in a:
         if any(_same_value_zero(value, other) for other in b) and not any(_same_value_zero(value, r) for r in result):
@@ -178,4 +219,5 @@ def _apply_notation_preference(nested: dict[str, Any], a_dotted: set[str], b_dot
     return result
 
 
-__all__ = ["object_array_intersection", "object_pair_intersection"]
+__all__ = ["apply_notation_preference", "leaf_intersection", "normalised_intersection", "object_array_intersection",
+           "object_pair_intersection"]

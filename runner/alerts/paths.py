@@ -38,6 +38,11 @@ _DECIMAL = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
 _RADIX = re.compile(r"^0([xXoObB])([0-9a-fA-F]+)$")
 
 
+def is_index(segment: str) -> bool:
+    """Whether lodash reads this path segment as an array index (and builds an array for it)."""
+    return _INDEX.match(segment) is not None
+
+
 def is_plain_object(value: Any) -> bool:
     return isinstance(value, dict)
 
@@ -218,6 +223,7 @@ __all__ = [
     "DELETE",
     "MISSING",
     "flatten_with_prefix",
+    "is_index",
     "is_number",
     "is_object_like",
     "is_plain_object",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from runner.alerts.paths import js_join, lodash_get
+from runner.alerts.paths import MISSING, js_join
 
 # template value -> the field it is read from
 _FIELDS = {
@@ -30,19 +30,57 @@ _OF_INTEREST = frozenset({
 })
 
 
+_PATHS = [(key, path, path.split(".")) for key, path in _FIELDS.items()]
+
+
+def _values(document: dict[str, Any]) -> dict[str, str | None]:
+    """The template value of every field: `_template_value(lodash_get(document, path, None))`, inlined (this runs
+    for every alert). No segment of these paths reads as an array index, so an array on the way ends the walk."""
+    values: dict[str, str | None] = {}
+    get = document.get
+    for key, path, parts in _PATHS:
+        value = get(path, MISSING)  # a key spelt as the whole path wins
+        if value is MISSING:
+            value = document
+            for part in parts:
+                value = value.get(part) if isinstance(value, dict) else None
+        if type(value) is str:
+            values[key] = None if value == "" or value == "-" else value
+        else:
+            values[key] = None if value is None else _template_value(value)
+    return values
+
+
 def _template_value(value: Any) -> str | None:
     """`getFieldTemplateValue`: arrays joined with ", "; absent, empty and `-` (or `['-']`) give nothing.
 
     Kibana tests `field.length`, which a JavaScript number or boolean does not have: a bare numeric `source.port`
     therefore never shows in the sentence (only `[443]` does). Reproduced as is.
     """
+    if isinstance(value, str):
+        return None if value in ("", "-") else value
     if isinstance(value, list):
         if not value or (len(value) == 1 and value[0] == "-"):
             return None
-        return js_join(value, ", ")
-    if isinstance(value, str):
-        return None if value in ("", "-") else value
+        try:
+            return ", ".join(value)  # strings: what `js_join` gives them
+        except TypeError:
+            return js_join(value, ", ")
     return None
+
+
+# after the category and " with", in this order
+_SENTENCE = (
+    ("process_name", " process {},"),
+    ("process_parent_name", " parent process {},"),
+    ("file_name", " file {},"),
+    ("source_address", " source {}"),
+    ("source_port", ":{},"),
+    ("destination_address", " destination {}"),
+    ("destination_port", ":{},"),
+    ("user_name", " by {}"),
+    ("host_name", " on {}"),
+)
 
 
 def _present(value: str | None) -> bool:
@@ -59,33 +97,16 @@ def build_reason(
     For a sequence shell, `source` is the intersection of the building blocks (None when they share nothing).
     """
     document = fields if not source else source
-    values = {key: _template_value(lodash_get(document, path, None)) for key, path in _FIELDS.items()}
-    with_ = any(values[key] is not None for key in _OF_INTEREST)
-    text = ""
-    if _present(values["event_category"]):
-        text += f"{values['event_category']} "
-    text += "event"
-    if with_:
-        text += " with"
-    if _present(values["process_name"]):
-        text += f" process {values['process_name']},"
-    if _present(values["process_parent_name"]):
-        text += f" parent process {values['process_parent_name']},"
-    if _present(values["file_name"]):
-        text += f" file {values['file_name']},"
-    if _present(values["source_address"]):
-        text += f" source {values['source_address']}"
-    if _present(values["source_port"]):
-        text += f":{values['source_port']},"
-    if _present(values["destination_address"]):
-        text += f" destination {values['destination_address']}"
-    if _present(values["destination_port"]):
-        text += f":{values['destination_port']},"
-    if _present(values["user_name"]):
-        text += f" by {values['user_name']}"
-    if _present(values["host_name"]):
-        text += f" on {values['host_name']}"
-    return f"{text} created {severity} alert {name}."
+    values = _values(document) if isinstance(document, dict) else dict.fromkeys(_FIELDS)
+    text = [f"{values['event_category']} event" if _present(values["event_category"]) else "event"]
+    if any(values[key] is not None for key in _OF_INTEREST):
+        text.append(" with")
+    for key, template in _SENTENCE:
+        value = values[key]
+        if value is not None and value != "null":  # `_present`
+            text.append(template.format(value))
+    text.append(f" created {severity} alert {name}.")
+    return "".join(text)
 
 
 __all__ = ["build_reason"]

@@ -8,6 +8,7 @@ these fields over the building blocks' common fields an `undefined` also removes
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Final, Mapping, Sequence
@@ -59,6 +60,7 @@ def alert_url(context: AlertContext, alert_id: str, timestamp: str) -> Any:
             f"?index={context.alerts_index_name}&timestamp={timestamp}")
 
 
+@functools.lru_cache(maxsize=4096)  # strptime is slow, and every alert of a rule asks for the same two dates
 def _date(metadata_date: str) -> str:
     """A detection-rules `YYYY/MM/DD` date as the saved object's `createdAt`/`updatedAt` would print it."""
     return iso(datetime.strptime(metadata_date, "%Y/%m/%d").replace(tzinfo=timezone.utc))

@@ -29,15 +29,28 @@ _ISO = re.compile(
 
 def original_time(hit: Mapping[str, Any]) -> str | None:
     """`kibana.alert.original_time` for an alert built from this hit (None: Kibana leaves the field out)."""
-    fields = hit.get("fields")
+    return original_time_of(hit.get("_source"), hit.get("fields"))
+
+
+def original_time_of(source: Any, fields: Any) -> str | None:
+    """`original_time` of a hit with this `_source` and these `fields`."""
     if isinstance(fields, dict) and fields.get("@timestamp") is not None:
         values = fields["@timestamp"]
         value = values[0] if isinstance(values, list) and values else None
     else:
-        source = hit.get("_source")
         value = source.get("@timestamp") if isinstance(source, dict) else None
+    if type(value) is str and _CANONICAL.match(value):
+        # already as `toISOString()` writes it (Elastic Defend's form): valid dates come back unchanged
+        try:
+            datetime.fromisoformat(value[:-1])
+            return value
+        except ValueError:
+            pass
     parsed = parse_date(value)
     return iso(parsed) if parsed is not None else None
+
+
+_CANONICAL = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z\Z")
 
 
 def parse_date(value: Any) -> datetime | None:
@@ -90,4 +103,4 @@ def _parse_iso(text: str) -> datetime | None:
     return moment
 
 
-__all__ = ["iso", "original_time", "parse_date"]
+__all__ = ["iso", "original_time", "original_time_of", "parse_date"]
