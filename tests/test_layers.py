@@ -27,6 +27,7 @@ THIRD_PARTY = {
     "apscheduler": {"service"},
     "elasticsearch": {"backends"},
     "elastic_transport": {"backends"},
+    "orjson": {"backends"},
 }
 
 
