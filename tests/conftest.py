@@ -15,3 +15,13 @@ def shared_path(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"reference material not found: {path} (../shared is not beside this checkout)")
     return path
+
+
+@pytest.fixture()
+def stub():  # noqa: ANN201 - an Iterator[Stub]; the import stays local so that other tests do not load it
+    """A loopback HTTP stub for the Elasticsearch client (tests/backends/es_stub.py), closed after the test."""
+    from tests.backends.es_stub import Stub
+
+    server = Stub()
+    yield server
+    server.close()

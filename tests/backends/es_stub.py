@@ -174,8 +174,7 @@ class Stub:
 
     def vanish(self) -> None:
         """From now on nothing listens: new connections are refused (call from a reply, which should `close`)."""
-        self.server.shutdown()
-        self.server.server_close()
+        self.close()
 
 
 def bulk_ack(request: Recorded, statuses: dict[int, int] | None = None) -> Reply:

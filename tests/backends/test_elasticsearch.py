@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -23,7 +23,6 @@ from runner.backends import (
 )
 from runner.backends.elasticsearch import (
     AlertsIndexMissing,
-    AlertsTarget,
     ElasticsearchBackend,
     data_stream_of,
     ingest_events,
@@ -33,20 +32,13 @@ from runner.backends.elasticsearch.alerts_index import TEMPLATE_PRIORITY
 from runner.backends.elasticsearch.mappings import alerts_mapping
 from runner.catalog import load_rule_file
 from runner.settings import Settings, load_settings
-from tests.backends.es_stub import INFO, Reply, Stub, bulk_ack, error_body, example
+from tests.backends.es_stub import INFO, Recorded, Reply, Stub, bulk_ack, error_body, example
 from tests.conftest import shared_path
 
 ROOT = Path(__file__).resolve().parents[2]
 START = datetime(2026, 1, 15, 9, 56, tzinfo=timezone.utc)
 END = datetime(2026, 1, 15, 10, 5, tzinfo=timezone.utc)
 COMPAT_JSON = "application/vnd.elasticsearch+json; compatible-with=8"
-
-
-@pytest.fixture()
-def stub() -> Iterator[Stub]:
-    server = Stub()
-    yield server
-    server.close()
 
 
 def settings_for(tmp_path: Path, url: str, extra: str = "", env: dict[str, str] | None = None) -> Settings:
@@ -206,27 +198,9 @@ def _alerts(n: int) -> list[tuple[str, dict]]:
     return [(f"id-{i}", {"@timestamp": "2026-01-15T10:05:00.000Z", "kibana.alert.uuid": f"id-{i}"}) for i in range(n)]
 
 
-def _bulk_reply(statuses: list[int]) -> callable:
-    def reply(request) -> Reply:  # noqa: ANN001
-        lines = request.ndjson
-        items = []
-        for action, status in zip(lines[::2], statuses):
-            item = {"_index": ".internal.alerts-security.alerts-default-000001", "_id": action["create"]["_id"],
-                    "status": status}
-            if status == 201:
-                item.update(result="created", _version=1)
-            elif status == 409:
-                item["error"] = {"type": "version_conflict_engine_exception",
-                                 "reason": f"[{action['create']['_id']}]: version conflict, document already exists "
-                                           "(current version [1])"}
-            elif status == 429:
-                item["error"] = example("21")["item_threadpool_queue_full"]["index"]["error"]
-            else:
-                item["error"] = {"type": "document_parsing_exception", "reason": "failed to parse field [x]"}
-            items.append({"create": item})
-        return Reply(200, {"took": 3, "errors": any(s >= 300 for s in statuses), "items": items})
-
-    return reply
+def _bulk_reply(statuses: list[int]) -> Callable[[Recorded], Reply]:
+    """A `_bulk` answer with these item statuses, in order."""
+    return lambda request: bulk_ack(request, dict(enumerate(statuses)))
 
 
 def test_bulk_create_writes_through_the_alias_and_classifies_items(tmp_path: Path, stub: Stub) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,13 +13,6 @@ from tests.backends.es_stub import INFO, Recorded, Reply, Stub, bulk_ack, first_
 ROOT = Path(__file__).resolve().parents[2]
 SEED = ROOT / "rules" / "persistence_apt_package_manager_netcon.toml"
 SEED_ID = "eaef8a35-12e0-4ac0-bc14-81c72b6bd27c"
-
-
-@pytest.fixture()
-def stub() -> Iterator[Stub]:
-    server = Stub()
-    yield server
-    server.close()
 
 
 def config(tmp_path: Path, url: str, monkeypatch: pytest.MonkeyPatch) -> Path:

@@ -6,7 +6,6 @@ per-item rejections re-sent alone, a bad query failing at once. Client behaviour
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -39,13 +38,6 @@ def seed_response() -> dict[str, Any]:
 
 
 @pytest.fixture()
-def stub() -> Iterator[Stub]:
-    server = Stub()
-    yield server
-    server.close()
-
-
-@pytest.fixture()
 def backend(tmp_path: Path, stub: Stub) -> ElasticsearchBackend:
     return _backend(tmp_path, stub.url)
 
@@ -66,10 +58,6 @@ def no_known_ids(request: Recorded) -> Reply:
 
 def alert_bulks(request: Recorded) -> bool:
     return first_op(request) == "create"
-
-
-def created(request: Recorded, statuses: dict[int, int] | None = None) -> Reply:
-    return bulk_ack(request, statuses)
 
 
 def bulk_ids(stub: Stub) -> list[list[str]]:
@@ -104,7 +92,7 @@ def test_seed_rule_end_to_end_writes_the_expected_sequence_alerts(backend: Elast
     state(stub)
     stub.always("POST", "/logs-endpoint.events.\\*/_eql/search", Reply(200, seed_response()))
     stub.always("POST", f"/{ALIAS}/_search", no_known_ids)
-    stub.always("PUT", "/_bulk", created, when=alert_bulks)
+    stub.always("PUT", "/_bulk", bulk_ack, when=alert_bulks)
     record = execute(seed_rule(), backend, started_at=T, options=OPTIONS, sleep=Sleeps())
     assert record.status == SUCCEEDED and record.alerts_created == 30 and record.state_advanced
     [ids] = bulk_ids(stub)
@@ -141,7 +129,7 @@ def test_overload_then_success_is_retried_with_backoff(backend: ElasticsearchBac
     stub.expect("POST", ".*/_eql/search", Reply(503, error_body(503, "unavailable_shards_exception", "x")))
     stub.always("POST", ".*/_eql/search", Reply(200, seed_response()))
     stub.always("POST", f"/{ALIAS}/_search", no_known_ids)
-    stub.always("PUT", "/_bulk", created, when=alert_bulks)
+    stub.always("PUT", "/_bulk", bulk_ack, when=alert_bulks)
     sleeps = Sleeps()
     record = execute(seed_rule(), backend, started_at=T, options=OPTIONS, sleep=sleeps)
     assert record.status == SUCCEEDED and record.alerts_created == 30
@@ -193,7 +181,7 @@ def test_cluster_gone_mid_run_then_back_loses_nothing(tmp_path: Path) -> None:
         state(second)  # the state never advanced: none recorded, as before the first run
         second.always("POST", ".*/_eql/search", Reply(200, seed_response()))
         second.always("POST", f"/{ALIAS}/_search", no_known_ids)
-        second.always("PUT", "/_bulk", created, when=alert_bulks)
+        second.always("PUT", "/_bulk", bulk_ack, when=alert_bulks)
         again = execute(seed_rule(), _backend(tmp_path, second.url), started_at=T, options=OPTIONS, sleep=Sleeps())
         assert again.status == SUCCEEDED and again.alerts_created == 30 and again.state_advanced
         assert [(w.start, w.end) for w in again.windows] == [(w.start, w.end) for w in record.windows]
@@ -224,8 +212,8 @@ def test_per_item_rejections_are_resent_alone(backend: ElasticsearchBackend, stu
     state(stub)
     stub.always("POST", ".*/_eql/search", Reply(200, seed_response()))
     stub.always("POST", f"/{ALIAS}/_search", no_known_ids)
-    stub.expect("PUT", "/_bulk", lambda request: created(request, {3: 429, 7: 429}), when=alert_bulks)
-    stub.always("PUT", "/_bulk", created, when=alert_bulks)
+    stub.expect("PUT", "/_bulk", lambda request: bulk_ack(request, {3: 429, 7: 429}), when=alert_bulks)
+    stub.always("PUT", "/_bulk", bulk_ack, when=alert_bulks)
     record = execute(seed_rule(), backend, started_at=T, options=OPTIONS, sleep=Sleeps())
     assert record.status == SUCCEEDED and record.alerts_created == 30 and record.duplicates == 0
     first, second = bulk_ids(stub)
