@@ -23,7 +23,7 @@ from typing import Any
 
 from runner.engine.compile import Compiler
 from runner.engine.fields import MISSING
-from runner.engine.filters import AllOf, KeywordTest, Leaf, Node, selectivity_rank
+from runner.engine.filters import AllOf, Const, KeywordTest, Leaf, Node, selectivity_rank
 from runner.engine.limits import Window, limit_chain
 from runner.engine.plan import IndexPlan, QueryPlan
 from runner.engine.response import event_hit, response_body, sequence_hit
@@ -278,7 +278,10 @@ def _table(index: str, first: dict[str, Any], entries: list[_Entry]) -> _IndexTa
         for spec in specs:
             group = spec.filter.category if dispatch else None
             condition = spec.filter.condition if dispatch else entry.plan.condition(spec)
-            anchor = _anchor(compiler.plan(condition))
+            node = compiler.plan(condition)
+            if isinstance(node, Const) and not node.value:
+                continue  # the stage matches nothing in this index (an optional field it does not map, say)
+            anchor = _anchor(node)
             anchors = table.anywhere if group is None else table.by_category.setdefault(group, _Anchors())
             if anchor is None:
                 if compiled not in anchors.always:

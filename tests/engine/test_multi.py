@@ -84,3 +84,36 @@ def test_anchors_and_limits() -> None:
         assert many["hits"] | {"total": None} == one["hits"] | {"total": None}, query
     sequences = [r for r in search_many(docs, searches) if "sequences" in r["hits"]]
     assert len(sequences) == 5 and all(r["hits"]["sequences"] for r in sequences[:2])
+
+
+def test_a_stage_that_matches_nothing_in_an_index_is_never_offered(monkeypatch) -> None:  # noqa: ANN001
+    # an optional field the index does not map reads as null (Elasticsearch): `?f == "x"` can match nothing there
+    import runner.engine.multi as multi
+    from runner.engine import search
+
+    mapping = {"properties": {"@timestamp": {"type": "date"}, "event": {"properties": {"category": {"type": "keyword"}}},
+                              "process": {"properties": {"name": {"type": "keyword"}}}}}
+    docs = [{"_index": "logs", "_id": str(i), "_source": {"@timestamp": f"2026-01-01T00:00:{i:02d}Z",
+                                                           "event": {"category": "process"},
+                                                           "process": {"name": name}}}
+            for i, name in enumerate(["sh", "curl", "sh", "bash", "curl"])]
+    queries = [
+        'process where ?process.Ext.token == "System"',
+        'sequence [process where ?process.Ext.token == "System"] [process where process.name == "curl"]',
+        'sequence with maxspan=1m [process where process.name == "sh"] ![process where ?process.Ext.token == "x"] '
+        '[process where process.name == "curl"]',
+    ]
+    offered: list[int] = []
+    original = multi._Compiled.offer
+
+    def counting(self, position, doc, source) -> None:  # noqa: ANN001
+        offered.append(self.entry.number)
+        original(self, position, doc, source)
+
+    monkeypatch.setattr(multi._Compiled, "offer", counting)
+    searches = [QuerySearch(q, frozenset({"logs"}), {"logs": {"mappings": mapping}}, 100) for q in queries]
+    for query, many in zip(queries, search_many(docs, searches)):
+        one = search(docs, query, mappings={"logs": {"mappings": mapping}}, size=100)
+        assert many["hits"] | {"total": None} == one["hits"] | {"total": None}, query
+    assert 0 not in offered and 1 in offered  # the second query still sees its other stage's events
+    assert len(search(docs, queries[2], mappings={"logs": {"mappings": mapping}}, size=100)["hits"]["sequences"]) == 2
