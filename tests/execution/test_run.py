@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from runner.backends import EqlRequest, IndexNotFound, QueryError, TransientError
+from runner.backends import EqlRequest, QueryError, TransientError
 from runner.backends.embedded import EmbeddedBackend, Store
 from runner.catalog import Rule, load_rule_file
 from runner.execution import FAILED, PARTIAL_FAILURE, SUCCEEDED, ExecutionOptions, execute
