@@ -7,7 +7,8 @@ an exact test on a keyword field (`process.name == "curl"`, `process.name in ("s
 `event.category == "process"`), the query can only match documents holding one of those terms. The queries are
 indexed by that anchor (the most selective one: categorization fields last), so for each document a dictionary
 lookup per anchored field finds the candidates, and only their full filters run. Queries without such a part run
-on every document of their indices. A sequence is indexed under the anchor of each of its stages (and of its
+on every document of their indices; a stage that can match nothing in an index (a test of an optional field the
+index does not map, which reads as null) is not indexed there at all. A sequence is indexed under the anchor of each of its stages (and of its
 `until`), and its matcher gets the same candidates, with the same join keys and ordinals, as in `search()`.
 Results are kept per query with the same ordering keys and limits, so the answers are identical. The documents
 come sorted by timestamp; a sequence that sees an event out of order (a timestamp finer than the sort) is
