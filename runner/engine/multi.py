@@ -1,17 +1,17 @@
 """Many queries (events and sequences) over the same documents in one pass, each answering as `search()` would.
 
-Hunting runs hundreds of rules over the same events. One pass per rule costs a filter call per event per rule;
-here each event goes only to the rules that could match it. Every query's filter is a conjunction whose parts
+Hunting runs hundreds of rules over the same events. One pass per rule costs a filter call per event per rule; here
+each event goes only to the rules that could match it. Every query's filter is a conjunction whose parts
 Elasticsearch evaluates as term queries, and one of those parts is a necessary condition: when a top-level part is
 an exact test on a keyword field (`process.name == "curl"`, `process.name in ("sh", "bash")`, the category test
 `event.category == "process"`), the query can only match documents holding one of those terms. The queries are
 indexed by that anchor (the most selective one: categorization fields last), so for each document a dictionary
-lookup per anchored field finds the candidates, and only their full filters run. Queries without such a part run
-on every document of their indices; a stage that can match nothing in an index (a test of an optional field the
-index does not map, which reads as null) is not indexed there at all. A sequence is indexed under the anchor of each of its stages (and of its
-`until`), and its matcher gets the same candidates, with the same join keys and ordinals, as in `search()`.
-Results are kept per query with the same ordering keys and limits, so the answers are identical. The documents
-come sorted by timestamp; a sequence that sees an event out of order (a timestamp finer than the sort) is
+lookup per anchored field finds the candidates, and only their full filters run. Queries without such a part run on
+every document of their indices; a stage that can match nothing in an index (a test of an optional field the index
+does not map, which reads as null) is not indexed there at all. A sequence is indexed under the anchor of each of
+its stages (and of its `until`), and its matcher gets the same candidates, with the same join keys and ordinals, as
+in `search()`. Results are kept per query with the same ordering keys and limits, so the answers are identical. The
+documents come sorted by timestamp; a sequence that sees an event out of order (a timestamp finer than the sort) is
 reported so that the caller runs it alone, where the reorder window handles it.
 """
 
