@@ -28,6 +28,15 @@ def dynamic_mapping(sources: Iterable[Mapping[str, Any]], base: Mapping[str, Any
 
 def _add_object(properties: dict[str, Any], obj: Mapping[str, Any]) -> None:
     for key, value in obj.items():
+        node = properties.get(key)
+        if node is not None and "." not in key:
+            # the common cases, without the general walk: a field already mapped as a leaf, whose values can no
+            # longer change the mapping (most fields, after the first documents); an object mapped as one
+            if "properties" not in node:
+                continue
+            if type(value) is dict:
+                _add_object(node["properties"], value)
+                continue
         parts = str(key).split(".")
         target = properties
         for part in parts[:-1]:

@@ -110,6 +110,22 @@ def test_dynamic_mapping_follows_elasticsearch_defaults() -> None:
     assert "nil" not in properties and "later" in properties
 
 
+def test_dynamic_mapping_of_fields_seen_again_in_other_shapes() -> None:
+    # later documents meet fields already mapped (the fast path) as leaves, objects, dotted keys and arrays
+    mapping = dynamic_mapping([
+        {"leaf": "x", "obj": {"a": 1}, "dotted.a": 1, "arr": [{"a": 1}], "nil": None},
+        {"leaf": {"inner": 1}, "obj": {"b": "y"}, "obj.c": True, "dotted": {"b": "z"}, "arr": {"b": 2.5},
+         "nil": ["v"]},
+        {"leaf": ["x"], "obj": {"a": {"deeper": 1}, "b": 3}, "dotted.a": "now a string"},
+    ])["properties"]
+    keyword = {"type": "text", "fields": {"keyword": {"type": "keyword", "ignore_above": 256}}}
+    assert mapping["leaf"] == keyword  # an object where a leaf is mapped changes nothing (Elasticsearch refuses it)
+    assert mapping["obj"] == {"properties": {"a": {"type": "long"}, "b": keyword, "c": {"type": "boolean"}}}
+    assert mapping["dotted"] == {"properties": {"a": {"type": "long"}, "b": keyword}}
+    assert mapping["arr"] == {"properties": {"a": {"type": "long"}, "b": {"type": "float"}}}
+    assert mapping["nil"] == keyword
+
+
 def test_documents_are_streamed() -> None:
     seen = []
 
