@@ -177,6 +177,14 @@ class Stub:
         self.close()
 
 
+def refused_url() -> str:
+    """An address where nothing listens (a stub's, once closed): connecting is refused."""
+    gone = Stub()
+    url = gone.url
+    gone.close()
+    return url
+
+
 def bulk_ack(request: Recorded, statuses: dict[int, int] | None = None) -> Reply:
     """A `_bulk` answer with an item per action, 201 unless `statuses` (by position) says otherwise."""
     items = []

@@ -32,7 +32,7 @@ from runner.backends.elasticsearch.alerts_index import TEMPLATE_PRIORITY
 from runner.backends.elasticsearch.mappings import alerts_mapping
 from runner.catalog import load_rule_file
 from runner.settings import Settings, load_settings
-from tests.backends.es_stub import INFO, Recorded, Reply, Stub, bulk_ack, error_body, example
+from tests.backends.es_stub import INFO, Recorded, Reply, Stub, bulk_ack, error_body, example, refused_url
 from tests.conftest import shared_path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -183,10 +183,7 @@ def test_a_dropped_connection_is_transient(tmp_path: Path, stub: Stub) -> None:
 
 
 def test_connection_refused_is_transient(tmp_path: Path) -> None:
-    free = Stub()
-    url = free.url
-    free.close()  # nothing listens there any more
-    backend = ElasticsearchBackend.from_settings(settings_for(tmp_path, url), KIBANA_VERSION)
+    backend = ElasticsearchBackend.from_settings(settings_for(tmp_path, refused_url()), KIBANA_VERSION)
     with pytest.raises(TransientError, match="Connection"):
         backend.eql_search(build_request(seed_rule(), START, END))
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from runner.cli.main import main
-from tests.backends.es_stub import INFO, Recorded, Reply, Stub, bulk_ack, first_op
+from tests.backends.es_stub import INFO, Recorded, Reply, Stub, bulk_ack, first_op, refused_url
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = ROOT / "rules" / "persistence_apt_package_manager_netcon.toml"
@@ -58,9 +58,7 @@ def test_run_once_prepares_the_cluster_and_writes_the_alerts(tmp_path: Path, stu
 
 def test_an_unreachable_cluster_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                  capsys: pytest.CaptureFixture[str]) -> None:
-    gone = Stub()
-    url = gone.url
-    gone.close()
+    url = refused_url()
     path = config(tmp_path, url, monkeypatch)
     assert main(["run", "--once", "--config", str(path)]) == 2
     err = capsys.readouterr().err
@@ -69,9 +67,7 @@ def test_an_unreachable_cluster_is_a_clear_error(tmp_path: Path, monkeypatch: py
 
 def test_explain_without_the_cluster_still_prints_the_request(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                               capsys: pytest.CaptureFixture[str]) -> None:
-    gone = Stub()
-    url = gone.url
-    gone.close()
+    url = refused_url()
     path = config(tmp_path, url, monkeypatch)
     assert main(["explain", SEED_ID, "--now", "2026-01-15T10:05:00Z", "--config", str(path)]) == 0
     out = capsys.readouterr().out
