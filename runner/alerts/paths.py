@@ -219,6 +219,27 @@ def flatten_with_prefix(prefix: str, value: Any) -> dict[str, Any]:
     return {prefix: value}
 
 
+def remove_field(document: dict[str, Any], path: str) -> bool:
+    """Remove every value Elasticsearch would index under the field `path` (a full dotted name), however the
+    document spells it: dotted keys, nested objects, objects inside arrays. True if anything was removed."""
+    removed = False
+    parts = path.split(".")
+    for end in range(1, len(parts) + 1):
+        key = ".".join(parts[:end])
+        if key not in document:
+            continue
+        if end == len(parts):
+            del document[key]
+            removed = True
+            continue
+        rest = ".".join(parts[end:])
+        value = document[key]
+        for child in value if isinstance(value, list) else [value]:
+            if isinstance(child, dict):
+                removed = remove_field(child, rest) or removed
+    return removed
+
+
 __all__ = [
     "DELETE",
     "MISSING",
@@ -233,6 +254,7 @@ __all__ = [
     "js_truthy",
     "lodash_get",
     "lodash_set",
+    "remove_field",
     "robust_get",
     "robust_is_path_valid",
     "robust_set",

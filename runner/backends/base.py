@@ -8,6 +8,9 @@ from typing import Any, Protocol
 
 from runner.backends.request import EqlRequest
 
+# the field of a stored alert that names the execution that wrote it
+EXECUTION_UUID = "kibana.alert.rule.execution.uuid"
+
 
 class WriteOutcome(Protocol):
     created: tuple[str, ...]
@@ -17,23 +20,40 @@ class WriteOutcome(Protocol):
 class Backend(Protocol):
     name: str
 
+    def start(self) -> object:
+        """Make the backend ready (idempotent): e.g. check the cluster and prepare its indices. Raises a
+        `BackendError`; a `TransientError` is worth trying again."""
+
+    def close(self) -> None:
+        """Release connections and files."""
+
     def eql_search(self, request: EqlRequest) -> dict[str, Any]:
         """The response body; raises a `BackendError` subclass."""
 
-    def existing_alert_ids(self, ids: Sequence[str]) -> set[str]:
-        """Which of these alert ids are already written (in any index the alerts alias covers)."""
+    def existing_alerts(self, ids: Sequence[str]) -> dict[str, str | None]:
+        """Which of these alert ids are already written (in any index the alerts alias covers), each with the
+        execution uuid it was written by (`kibana.alert.rule.execution.uuid`; None if it has none)."""
+
+    def refresh_alerts(self) -> None:
+        """Make every write the alerts index applied visible to `existing_alerts`, including writes whose
+        acknowledgement was lost."""
 
     def create_alerts(self, index: str, alerts: Sequence[tuple[str, Mapping[str, Any]]]) -> WriteOutcome:
         """Create-only writes: an existing id is a duplicate. Returns only after the writes are acknowledged."""
 
     def rule_state(self, rule_id: str) -> dict[str, Any] | None:
-        """The state the rule's last complete execution saved, or None."""
+        """The rule's saved state, or None."""
+
+    def save_rule_state(self, rule_id: str, state: Mapping[str, Any]) -> None:
+        """Replace the rule's state. Raises `StateNotSaved` if the store refused it, a `TransientError` if the
+        outcome is unknown."""
 
     def complete_execution(self, rule_id: str, state: Mapping[str, Any] | None, record: Mapping[str, Any]) -> None:
         """Save the rule's new state (None: it stays) and the execution record, in that order and in as few
-        round trips as the backend allows. Raises `StateNotSaved` if the state was not saved (the record may be
-        stored anyway: the caller stores it again as it should read), another `BackendError` if only the record
-        was not."""
+        round trips as the backend allows; both writes are idempotent, so a call may be repeated. Raises
+        `StateNotSaved` if the state was refused (the record may be stored anyway: the caller stores it again as it
+        should read), a `TransientError` if the outcome is unknown, another `BackendError` if only the record was
+        not stored."""
 
 
-__all__ = ["Backend", "WriteOutcome"]
+__all__ = ["Backend", "EXECUTION_UUID", "WriteOutcome"]

@@ -2,13 +2,18 @@
 
 The execution decides from the class alone: a `QueryError` fails the execution with Elasticsearch's message and is
 not retried (the query will not get better); `IndexNotFound` is a warning (no data yet); `TransientError` is retried
-and, when retries run out, leaves the window pending; `AccessError` is a configuration problem worth its own message. A `WriteError` says which alerts were written
-before the rest failed.
+and, when retries run out, leaves the window pending; `IncompleteAnswer` is a transient error too (an answer that says
+it is not whole is never taken for a searched window); `AccessError` is a configuration problem worth its own message.
+A `WriteError` says which alerts were written before the rest failed, which ones the index refused for their content
+(`rejected`, with the field it named), and whether the outcome of the failed request is unknown (`unknown`: it may
+have been applied although no answer came back). `StateNotSaved` is a state write that was refused; a
+`TransientError` from a state write leaves its outcome unknown.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from runner.errors import RuleRunnerError
 
@@ -38,27 +43,53 @@ class TransientError(BackendError):
     """Worth retrying: overload (429), server errors (5xx), timeouts, lost connections, a busy local store."""
 
 
-class ShardFailures(TransientError):
-    """A search answered with `shard_failures`: its results are partial, so the window was not evaluated."""
+class IncompleteAnswer(TransientError):
+    """A search answered (HTTP 200) but marked its answer incomplete: `shard_failures`, `is_partial: true` or
+    `timed_out: true`. Its results are partial, so the window was not evaluated; `shard_failures` says whether shards
+    failed (Kibana's "unavailable shards" message) or the answer was cut short otherwise."""
+
+    def __init__(self, message: str, *, shard_failures: bool) -> None:
+        super().__init__(message)
+        self.shard_failures = shard_failures
 
 
 class StateNotSaved(BackendError):
-    """The rule's state could not be saved at the end of an execution: its next execution searches the same time
+    """The store refused the rule's state: it was not saved, and the rule's next execution searches the same time
     again (which writes no alert twice)."""
+
+
+class StateBusy(StateNotSaved, TransientError):
+    """The store refused the rule's state for now (overload): it was not saved, and trying again may succeed."""
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """An alert the alerts index refused for its content (a mapping conflict: `document_parsing_exception`,
+    `mapper_parsing_exception`): sending it again unchanged fails again. `field` is the field the refusal names
+    (its full dotted path), when it names one."""
+
+    id: str
+    field: str | None
+    reason: str
 
 
 class WriteError(BackendError):
     """Some alerts were not written. `created` and `duplicates` (already written) were acknowledged before it
-    happened; `retryable`: only overload or connection trouble stood in the way, so sending the rest may succeed."""
+    happened; `rejected` were refused for their content; `retryable`: only overload or connection trouble stood in
+    the way, so sending the rest may succeed; `unknown`: a request failed without an answer per alert, so some of its
+    alerts may have been written after all (a lost acknowledgement)."""
 
-    def __init__(self, message: str, *, created: Sequence[str], duplicates: Sequence[str], retryable: bool) -> None:
+    def __init__(self, message: str, *, created: Sequence[str], duplicates: Sequence[str], retryable: bool,
+                 rejected: Sequence[Rejected] = (), unknown: bool = False) -> None:
         super().__init__(message)
         self.created = tuple(created)
         self.duplicates = tuple(duplicates)
+        self.rejected = tuple(rejected)
         self.retryable = retryable
+        self.unknown = unknown
 
 
 __all__ = [
-    "AccessError", "BackendError", "IndexNotFound", "QueryError", "ShardFailures", "StateNotSaved", "TransientError",
-    "WriteError",
+    "AccessError", "BackendError", "IncompleteAnswer", "IndexNotFound", "QueryError", "Rejected", "StateBusy",
+    "StateNotSaved", "TransientError", "WriteError",
 ]

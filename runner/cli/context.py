@@ -22,6 +22,7 @@ from runner.execution import ExecutionOptions
 from runner.service import select_rules
 from runner.settings import Settings, SettingsError, load_settings
 
+log = logging.getLogger("runner.cli")
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)  # messages stay one line each: grep-able
 
@@ -72,29 +73,43 @@ class Context:
         except StoreError as error:
             raise CommandError(str(error)) from None
 
-    def backend(self) -> Backend:
-        """The configured backend, ready: the embedded store opened, or the cluster checked and prepared."""
+    def backend(self, *, start: bool = True) -> Backend:
+        """The configured backend: the embedded store opened, or the cluster's client made; with `start`, ready
+        (the cluster checked and prepared, see `cluster`). Without it the caller starts it (the service waits for
+        its cluster)."""
         if self.settings.backend == "elasticsearch":
-            return self.cluster()
+            return self.cluster(prepare=start, check=start)
         store = self.store()
         assert store is not None
         return EmbeddedBackend(store)
 
-    def cluster(self, *, prepare: bool = True) -> ElasticsearchBackend:
-        """The Elasticsearch backend, its cluster checked; with `prepare`, the alerts and state indices too."""
+    def cluster(self, *, prepare: bool = True, check: bool = True) -> ElasticsearchBackend:
+        """The Elasticsearch backend; with `check`, its cluster checked (`GET /`), with `prepare` the alerts and state
+        indices too. A failure that may pass (a refused or reset connection, overload) is tried again with the
+        configured backoff; a cluster that cannot be reached or used is a failure of the work (exit 1), a client
+        that cannot be configured a configuration error (exit 2)."""
         hosts = ", ".join(self.settings.elasticsearch.hosts) if self.settings.elasticsearch else "?"
         try:
             backend = ElasticsearchBackend.from_settings(self.settings, KIBANA_VERSION)
         except BackendError as error:
             raise CommandError(f"Elasticsearch ({hosts}): {error}") from None
-        try:
+        if not check:
+            return backend
+
+        def attempt() -> None:
             if prepare:
                 backend.start()
             else:
                 backend.cluster = cluster_info(backend.client)
+
+        def retrying(error: BaseException, seconds: float) -> None:
+            log.warning("Elasticsearch (%s): %s; trying again in %gs", hosts, error, seconds)
+
+        try:
+            self.options().retry.call(attempt, on_retry=retrying)
         except BackendError as error:
             backend.close()
-            raise CommandError(f"Elasticsearch ({hosts}): {error}") from None
+            raise CommandError(f"Elasticsearch ({hosts}): {error}", code=1) from None
         return backend
 
     def options(self) -> ExecutionOptions:
@@ -135,6 +150,8 @@ def setup_logging(settings: Settings) -> None:
     logging.getLogger("apscheduler").setLevel(max(logging.WARNING, root.level))
     # the client logs every request at INFO: the execution's one line per run says what matters
     logging.getLogger("elastic_transport").setLevel(max(logging.WARNING, root.level))
+    # and every failed request as a node "put on timeout": a single node is used anyway, and our retries say it once
+    logging.getLogger("elastic_transport.node_pool").setLevel(max(logging.ERROR, root.level))
 
 
 def parse_instant(text: str | None) -> datetime:

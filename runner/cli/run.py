@@ -19,7 +19,7 @@ def run(args: argparse.Namespace) -> int:
     if args.once and args.health_file:
         raise CommandError("--health-file applies to the service, not to --once")
     rules = context.runnable_rules()
-    backend = context.backend()
+    backend = context.backend(start=args.once)  # the service waits for its backend itself
     scheduler = settings.scheduler
     if not args.once:
         Service(

@@ -4,7 +4,18 @@ The order of the last steps is what makes executions safe to repeat: alerts are 
 depend only on the events and the rule, and the rule's state (the start of its last complete execution) advances
 only after every window was searched and its alerts acknowledged. An execution that fails or is killed part-way
 leaves the state where it was, so the next one searches the same time again (as catch-up windows) and the alerts it
-already wrote come back as duplicates, not as new alerts.
+already wrote come back as duplicates, not as new alerts. A rule's first execution writes its state before its
+first search (`pending_since`), so even the first window is pending until it is covered.
+
+Faults, and what they do:
+- an answer marked incomplete (`shard_failures`, `is_partial`, `timed_out`) is retried like overload and never
+  taken for a searched window;
+- a write whose outcome is unknown (a lost acknowledgement) is followed by a refresh of the alerts alias before the
+  next look-up of known ids, so that the look-up finds what was written; alerts it finds that this execution wrote
+  count as created, not as duplicates;
+- an alert the alerts index refuses for its content (a mapping conflict) is sent once more without the field the
+  refusal names; if it is refused again it is recorded as failed, with the reason, and never blocks its window;
+- the state write at the end is retried within the execution; when its outcome stays unknown, the record says so.
 """
 
 from __future__ import annotations
@@ -13,18 +24,20 @@ import json
 import logging
 import time
 import uuid as uuidlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from runner.alerts import Alert, AlertContext, build_alerts
+from runner.alerts.paths import remove_field
 from runner.backends import (
     Backend,
     BackendError,
+    IncompleteAnswer,
     IndexNotFound,
     QueryError,
-    ShardFailures,
+    Rejected,
     StateNotSaved,
     TransientError,
     WriteError,
@@ -32,7 +45,8 @@ from runner.backends import (
     iso,
 )
 from runner.catalog import Rule
-from runner.execution.windows import Window, plan_windows
+from runner.execution.retry import Deadline, RetryPolicy
+from runner.execution.windows import Window, plan_windows, resume_from
 
 log = logging.getLogger("runner.execution")
 
@@ -58,6 +72,10 @@ class ExecutionOptions:
     @property
     def index(self) -> str:
         return self.alerts_index or f".alerts-security.alerts-{self.space_id}"
+
+    @property
+    def retry(self) -> RetryPolicy:
+        return RetryPolicy(retries=self.retries, backoff=self.retry_backoff)
 
 
 @dataclass
@@ -93,6 +111,8 @@ class ExecutionRecord:
     hits: int = 0
     alerts_created: int = 0
     duplicates: int = 0
+    alerts_failed: int = 0  # refused by the alerts index for their content, even without the field it named
+    failed_alerts: list[dict[str, str]] = field(default_factory=list)  # {"id", "window", "reason"}, the first 100
     state_advanced: bool = False
 
     def to_dict(self) -> dict[str, Any]:
@@ -112,31 +132,53 @@ def execute(
     started_at = started_at.astimezone(timezone.utc)
     record = ExecutionRecord(str(uuidlib.uuid4()), rule.rule_id, rule.name, started_at.isoformat())
     began = time.perf_counter()
-    deadline = _Deadline(options.timeout)
+    deadline = Deadline(options.timeout)
     state: dict[str, Any] | None = None
     try:
         if _execute(rule, backend, started_at, options, manual, sleep, record, deadline) and not manual:
             state = {"previous_started_at": started_at.isoformat(), "execution_uuid": record.uuid}
-    except BackendError as err:  # the state could not be read: nothing more we can do in this execution
+    except _NotStarted as err:  # the state could not be read or marked pending: nothing was searched
+        record.errors.append(str(err))
+    except BackendError as err:  # e.g. refused credentials: nothing more this execution can do
         record.errors.append(f"the backend failed: {err}")
     except Exception as err:  # noqa: BLE001 - one rule's bug must not stop the service; it is reported, not hidden
         log.exception("rule %s: execution crashed", rule.rule_id)
         record.errors.append(f"An error occurred during rule execution: message: \"{err}\"")
     record.state_advanced = state is not None
     _finish(record, began)
+    _complete(rule, backend, state, record, options.retry, sleep, began)
+    return record
+
+
+def _complete(rule: Rule, backend: Backend, state: dict[str, Any] | None, record: ExecutionRecord,
+              retry: RetryPolicy, sleep: Callable[[float], None], began: float) -> None:
+    """Save the new state (if any) and the record, trying again while the outcome is unknown; if the state was not
+    saved, or may not have been, the record says so and is stored again as it should read."""
     try:
-        backend.complete_execution(rule.rule_id, state, record.to_dict())
+        retry.call(lambda: backend.complete_execution(rule.rule_id, state, record.to_dict()), sleep=sleep)
+        return
     except StateNotSaved as err:
-        record.state_advanced = False
-        record.errors.append(f"the rule's state was not saved ({err}): its next execution searches this time again")
-        _finish(record, began)
-        try:
-            backend.complete_execution(rule.rule_id, None, record.to_dict())
-        except BackendError as again:
-            log.error("rule %s: the execution record could not be stored: %s", rule.rule_id, again)
+        problem = f"the rule's state was not saved ({err}): its next execution searches this time again"
+    except TransientError as err:
+        if state is None:
+            log.error("rule %s: the execution record could not be stored: %s", rule.rule_id, err)
+            return
+        problem = (f"whether the rule's state was saved is unknown ({err}): if it was not, its next execution "
+                   "searches this time again, which writes no alert twice")
     except BackendError as err:
         log.error("rule %s: the execution record could not be stored: %s", rule.rule_id, err)
-    return record
+        return
+    record.state_advanced = False
+    record.errors.append(problem)
+    _finish(record, began)
+    try:
+        retry.call(lambda: backend.complete_execution(rule.rule_id, None, record.to_dict()), sleep=sleep)
+    except BackendError as again:
+        log.error("rule %s: the execution record could not be stored: %s", rule.rule_id, again)
+
+
+class _NotStarted(BackendError):
+    """The execution could not begin: its state could not be read, or its first window not marked pending."""
 
 
 def _finish(record: ExecutionRecord, began: float) -> None:
@@ -154,14 +196,26 @@ def _execute(
     manual: bool,
     sleep: Callable[[float], None],
     record: ExecutionRecord,
-    deadline: _Deadline,
+    deadline: Deadline,
 ) -> bool:
     """Every window of the execution; True when each one was searched and its alerts written."""
     params = rule.params
-    state = backend.rule_state(rule.rule_id) or {}
-    previous = None if manual else _instant(state.get("previous_started_at"))
+    retry = options.retry
+    try:
+        state = retry.call(lambda: backend.rule_state(rule.rule_id), sleep=sleep, deadline=deadline)
+    except BackendError as err:
+        raise _NotStarted(f"the rule's state could not be read ({err}): nothing was searched") from None
+    previous = None if manual else resume_from(state, to=params.to, started_at=started_at)
     plan = plan_windows(from_=params.from_, to=params.to, interval=params.interval, started_at=started_at,
                         previous_started_at=previous)
+    if not manual and previous is None:
+        # a first execution: its window is pending from now on, so that a failure cannot lose it
+        pending = {"pending_since": iso(plan.windows[0].start)}
+        try:
+            retry.call(lambda: backend.save_rule_state(rule.rule_id, pending), sleep=sleep, deadline=deadline)
+        except BackendError as err:
+            raise _NotStarted(f"the rule's first window could not be recorded as pending ({err}): nothing was "
+                              "searched") from None
     if plan.gap is not None:
         record.errors.append(plan.gap.message())
         record.gap = {"gte": iso(plan.gap.start), "lte": iso(plan.gap.end),
@@ -172,6 +226,7 @@ def _execute(
     if lists:
         record.warnings.append(f"The following exceptions won't be applied to rule execution: {', '.join(lists)}")
     complete = True
+    created: set[str] = set()  # ids this execution created, across its windows
     for window in plan.windows:
         result = WindowResult(iso(window.start), iso(window.end))
         record.windows.append(result)
@@ -181,23 +236,14 @@ def _execute(
                                  "the window stays pending for the next execution")
             complete = False
             continue
-        run = _WindowRun(rule, backend, window, started_at, options, manual, sleep, record, result, deadline)
+        run = _WindowRun(rule, backend, window, started_at, options, manual, sleep, record, result, deadline,
+                         created)
         outcome = run.run()
         if outcome != _DONE:
             complete = False
         if outcome == _FATAL:
             break  # the same query fails the same way on every window
     return complete
-
-
-class _Deadline:
-    """The execution's time budget (None: unbounded)."""
-
-    def __init__(self, seconds: float | None) -> None:
-        self.at = None if seconds is None else time.monotonic() + seconds
-
-    def passed(self, after: float = 0.0) -> bool:
-        return self.at is not None and time.monotonic() + after >= self.at
 
 
 @dataclass
@@ -213,7 +259,10 @@ class _WindowRun:
     sleep: Callable[[float], None]
     record: ExecutionRecord
     result: WindowResult
-    deadline: _Deadline
+    deadline: Deadline
+    created: set[str]  # ids this execution created (shared by its windows)
+    repaired: list[str] = field(default_factory=list)  # "<id>: [field] (reason)": written without that field
+    refused: list[str] = field(default_factory=list)  # "<id>: reason": refused for their content, not written
 
     def run(self) -> str:
         """`_DONE`, `_PENDING` (to search again) or `_FATAL` (the query is bad)."""
@@ -233,10 +282,11 @@ class _WindowRun:
             result.status = "failed"
             record.errors.append(err.reason)
             return _FATAL
-        except ShardFailures as err:
+        except IncompleteAnswer as err:
             result.status = "failed"
-            record.errors.append(f"The EQL query failed to run successfully due to unavailable shards: {err}; the "
-                                 "window stays pending for the next execution")
+            cause = "due to unavailable shards" if err.shard_failures else "because its answer was incomplete"
+            record.errors.append(f"The EQL query failed to run successfully {cause}: {err}; the window stays "
+                                 "pending for the next execution")
             return _PENDING
         except TransientError as err:
             result.status = "failed"
@@ -257,6 +307,7 @@ class _WindowRun:
             written = self._write(alerts)
         finally:
             record.write_ms += (time.perf_counter() - began) * 1000
+            self._report_refusals()
         if not written:
             return _PENDING
         result.status = "searched"
@@ -279,8 +330,8 @@ class _WindowRun:
         least on the cut, both bounds being inclusive; alert ids make that harmless). True if a response that could
         not be split further was cut."""
         request = build_request(self.rule, start, end)
-        response = _with_retries(lambda: _checked(self.backend.eql_search(request)), self.options, self.sleep,
-                                 self.deadline)
+        response = self.options.retry.call(lambda: _checked(self.backend.eql_search(request)), sleep=self.sleep,
+                                           deadline=self.deadline)
         self.result.searches += 1
         responses = [response]
         size = request.body["size"]
@@ -329,45 +380,103 @@ class _WindowRun:
     # ---- write ---------------------------------------------------------------------------------------------------
 
     def _write(self, alerts: list[Alert]) -> bool:
-        """Write the alerts not written yet; True when every one is acknowledged (created, or found written).
+        """Write the alerts not written yet; True when every one is acknowledged (created, or found written) or,
+        refused for its content even without the field the refusal named, recorded as failed.
 
-        Each attempt looks the candidates up again: an attempt whose acknowledgement was lost may have written
-        them after all."""
+        Each attempt looks the candidates up again: an attempt whose acknowledgement was lost may have written them
+        after all (the alias is refreshed first, so that the look-up sees those writes)."""
         result, record = self.result, self.record
         remaining = alerts
-        delay = self.options.retry_backoff
-        for attempt in range(self.options.retries + 1):
-            fresh: list[Alert] = remaining
+        delays = self.options.retry.delays()
+        unknown = False  # the last attempt's outcome is unknown: refresh before the next look-up
+        repaired: set[str] = set()  # alerts sent again without a field the alerts index refused
+        failure: BackendError | None = None
+        while True:
+            fresh = remaining
             try:
-                known = self.backend.existing_alert_ids([a.id for a in remaining]) if remaining else set()
-                result.duplicates += len(known)
+                if unknown:
+                    self.backend.refresh_alerts()
+                    unknown = False
+                known = self.backend.existing_alerts([a.id for a in remaining]) if remaining else {}
+                self._found(known)
                 fresh = [a for a in remaining if a.id not in known]
                 if fresh:
                     written = self.backend.create_alerts(self.options.index, [(a.id, a.source) for a in fresh])
-                    result.created += len(written.created)
+                    self._created(written.created)
                     result.duplicates += len(written.duplicates)
                 self._count_written()
                 return True
             except WriteError as err:
-                result.created += len(err.created)
+                self._created(err.created)
                 result.duplicates += len(err.duplicates)
-                done = set(err.created) | set(err.duplicates)
+                unknown = unknown or err.unknown
+                resend = self._repair(fresh, err.rejected, repaired)
+                done = {*err.created, *err.duplicates, *(r.id for r in err.rejected if r.id not in resend)}
                 remaining = [a for a in fresh if a.id not in done]
-                failure: BackendError = err
-                retryable = err.retryable
+                failure, retryable = err, err.retryable
+                if not remaining:
+                    self._count_written()
+                    return True
+                if {a.id for a in remaining} <= resend:
+                    continue  # only repaired alerts are left: send them again at once
             except TransientError as err:
                 remaining, failure, retryable = fresh, err, True
             except BackendError as err:
                 remaining, failure, retryable = fresh, err, False
-            if not retryable or attempt == self.options.retries or self.deadline.passed(delay):
+            wait = next(delays, None) if retryable else None
+            if wait is None or self.deadline.passed(wait):
                 break
-            self.sleep(delay)
-            delay *= 2
+            self.sleep(wait)
         self._count_written()
         result.status = "failed"
         record.errors.append(f"{len(remaining)} alerts of window {self.window} were not written: {failure}; the "
                              "window stays pending")
         return False
+
+    def _found(self, known: Mapping[str, str | None]) -> None:
+        """Count the alerts a look-up found written: by this execution and not counted yet (a write whose
+        acknowledgement was lost), they were created; by another execution, or found again, they are duplicates."""
+        for alert_id, execution in known.items():
+            if execution == self.record.uuid and alert_id not in self.created:
+                self._created((alert_id,))
+            else:
+                self.result.duplicates += 1
+
+    def _created(self, ids: tuple[str, ...] | list[str]) -> None:
+        self.result.created += len(ids)
+        self.created.update(ids)
+
+    def _repair(self, fresh: list[Alert], rejected: tuple[Rejected, ...], repaired: set[str]) -> set[str]:
+        """For each alert refused for its content: the first time, remove the field the refusal names and return
+        its id (to send again); otherwise record it as failed. Alerts are rebuilt from the events by every
+        execution, so a removed field is only missing from this copy."""
+        by_id = {alert.id: alert for alert in fresh}
+        resend: set[str] = set()
+        for refusal in rejected:
+            alert = by_id.get(refusal.id)
+            if (alert is not None and refusal.id not in repaired and refusal.field is not None
+                    and remove_field(alert.source, refusal.field)):
+                repaired.add(refusal.id)
+                resend.add(refusal.id)
+                self.repaired.append(f"{refusal.id}: [{refusal.field}] ({refusal.reason})")
+                continue
+            self.record.alerts_failed += 1
+            if len(self.record.failed_alerts) < 100:
+                self.record.failed_alerts.append({"id": refusal.id, "window": str(self.window),
+                                                  "reason": refusal.reason})
+            self.refused.append(f"{refusal.id}: {refusal.reason}")
+        return resend
+
+    def _report_refusals(self) -> None:
+        """One warning per kind for the window's alerts the alerts index refused for their content."""
+        if self.repaired:
+            self.record.warnings.append(
+                f"{len(self.repaired)} alerts of window {self.window} had a field the alerts index refused and were "
+                f"written without it: {_first(self.repaired)}")
+        if self.refused:
+            self.record.warnings.append(
+                f"{len(self.refused)} alerts of window {self.window} were not written: the alerts index refused "
+                f"them even without the field it named: {_first(self.refused)}")
 
     def _count_written(self) -> None:
         self.record.alerts_created += self.result.created
@@ -379,10 +488,15 @@ class _Malformed(BackendError):
 
 
 def _checked(response: dict[str, Any]) -> dict[str, Any]:
-    """The response of a search that evaluated the whole window; partial results are retried like overload."""
+    """The response of a search that evaluated the whole window. An answer marked incomplete in any of the three ways
+    Elasticsearch marks it (`shard_failures`, `is_partial`, `timed_out`) is retried like overload."""
     failures = response.get("shard_failures")
     if failures:
-        raise ShardFailures(json.dumps(failures, default=str)[:2000])
+        raise IncompleteAnswer(json.dumps(failures, default=str)[:2000], shard_failures=True)
+    marks = [key for key in ("is_partial", "timed_out") if response.get(key) is True]
+    if marks:
+        raise IncompleteAnswer(f"the answer says {' and '.join(f'{key}: true' for key in marks)}",
+                               shard_failures=False)
     hits = response.get("hits")
     if not isinstance(hits, dict) or ("events" not in hits and "sequences" not in hits):
         raise _Malformed("eql query response should have either `sequences` or `events` but had neither")
@@ -401,28 +515,8 @@ def _result_keys(response: dict[str, Any]) -> set[tuple]:
     return {tuple((e.get("_index"), e.get("_id")) for e in s.get("events", [])) for s in hits["sequences"]}
 
 
-def _with_retries(call: Callable[[], Any], options: ExecutionOptions, sleep: Callable[[float], None],
-                  deadline: _Deadline) -> Any:
-    delay = options.retry_backoff
-    for attempt in range(options.retries + 1):
-        try:
-            return call()
-        except TransientError:
-            if attempt == options.retries or deadline.passed(delay):
-                raise
-            sleep(delay)
-            delay *= 2
-    raise AssertionError("unreachable")
-
-
-def _instant(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+def _first(items: list[str], shown: int = 3) -> str:
+    return "; ".join(items[:shown]) + (f"; and {len(items) - shown} more" if len(items) > shown else "")
 
 
 def _message(record: ExecutionRecord) -> str:

@@ -5,13 +5,20 @@ previous execution started longer ago than the look-back covers, Kibana adds up 
 interval earlier than the last, searched oldest first; whatever those do not cover is a gap, reported as a failure
 with its range. Kibana keeps `previousStartedAt` in its task manager; we persist it per rule in the state store, so a
 restart is a gap to cover rather than a silent loss.
+
+A rule's state says where the next execution resumes (`resume_from`): `previous_started_at`, the start of its last
+complete execution; or, before any execution completed, `pending_since`, the start of its first window, written
+before that window's first search. So a first execution that fails leaves its window pending like any other, and the
+next execution searches it as a catch-up window rather than behaving as a first run.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections.abc import Mapping
+from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from runner.backends.request import iso
 from runner.catalog import DateMath, parse_duration
@@ -78,6 +85,33 @@ def plan_windows(
     return WindowPlan(tuple(reversed(windows)), leftover)
 
 
+def resume_from(state: Mapping[str, Any] | None, *, to: str, started_at: datetime) -> datetime | None:
+    """The `previous_started_at` to plan an execution starting at `started_at` from, given the rule's saved state:
+    the last complete execution's start; for a rule whose first window is still pending, the start an execution
+    would have had for its `to` to fall on `pending_since` (the windows then reach back to that instant); None for
+    a rule without state (a first execution)."""
+    if not state:
+        return None
+    previous = instant(state.get("previous_started_at"))
+    if previous is not None:
+        return previous
+    pending = instant(state.get("pending_since"))
+    if pending is None:
+        return None
+    return pending + (started_at - DateMath.parse(to).resolve(started_at))
+
+
+def instant(value: Any) -> datetime | None:
+    """An aware datetime from a saved ISO 8601 string (UTC when it has no offset); None for anything else."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
 def humanize(value: timedelta) -> str:
     """moment's `duration.humanize()`: "a few seconds", "11 minutes", "an hour", "2 days"."""
     seconds = value.total_seconds()
@@ -105,4 +139,4 @@ def humanize(value: timedelta) -> str:
     return f"{round(days / 365)} years"
 
 
-__all__ = ["Gap", "MAX_CATCH_UP", "Window", "WindowPlan", "humanize", "iso", "plan_windows"]
+__all__ = ["Gap", "MAX_CATCH_UP", "Window", "WindowPlan", "humanize", "instant", "iso", "plan_windows", "resume_from"]

@@ -6,6 +6,10 @@ time), on a thread pool of `max_concurrent_executions` workers. Each rule's firs
 jitter, so a thousand rules do not all hit the backend in the same second. Stopping lets running executions finish
 and starts no new one; an execution interrupted anyway (SIGKILL, power loss) is covered by the next start's windows,
 because the rule's state only advances after a complete execution.
+
+Start-up waits for the backend: a cluster that is down, overloaded or not ready (no alerts index yet) when the
+service starts is tried again with backoff, one log line per attempt, until it answers or the service is stopped,
+so that a service started with its cluster (a Compose stack, a reboot) does not exit and lose the time.
 """
 
 from __future__ import annotations
@@ -26,8 +30,9 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from runner.backends import Backend
+from runner.backends import Backend, BackendError
 from runner.catalog import Rule
+from runner.execution.retry import RetryPolicy
 from runner.execution.run import ExecutionOptions, ExecutionRecord, execute
 
 log = logging.getLogger("runner.service")
@@ -110,10 +115,37 @@ class Service:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=wait)
 
+    def start_backend(self, stop: threading.Event) -> bool:
+        """Start the backend, trying again after every failure (with backoff up to `STARTUP_MAX_BACKOFF`, one log
+        line per attempt) until it starts or `stop` is set; True when it started."""
+        policy = RetryPolicy(retries=None, backoff=max(self.options.retry_backoff, 1.0),
+                             max_backoff=STARTUP_MAX_BACKOFF)
+        attempts = [0]
+
+        def attempt() -> None:
+            attempts[0] += 1
+            self.backend.start()
+
+        def wait(seconds: float) -> None:
+            if stop.wait(seconds):
+                raise _Stopped
+
+        def retrying(error: BaseException, seconds: float) -> None:
+            log.error("the %s backend did not start (attempt %d): %s; trying again in %gs", self.backend.name,
+                      attempts[0], error, seconds)
+
+        try:
+            policy.call(attempt, sleep=wait, retry_on=(BackendError,), on_retry=retrying)
+        except _Stopped:
+            return False
+        if attempts[0] > 1:
+            log.info("the %s backend started at attempt %d", self.backend.name, attempts[0])
+        return True
+
     def run_forever(self, health_file: Path | None = None) -> None:
-        """Start, then block until SIGINT or SIGTERM; then stop gracefully. With `health_file`, the file's time is
-        renewed every `HEALTH_EVERY` seconds while the scheduler runs (a container health check reads it), and
-        the file is removed on the way out."""
+        """Start the backend (waiting for it, see `start_backend`), then schedule the rules and block until SIGINT or
+        SIGTERM; then stop gracefully. With `health_file`, the file's time is renewed every `HEALTH_EVERY` seconds
+        while the scheduler runs (a container health check reads it), and the file is removed on the way out."""
         stop = threading.Event()
 
         def handle(signum: int, _frame: Any) -> None:
@@ -123,6 +155,8 @@ class Service:
         previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
         beat = 0.0
         try:
+            if not self.start_backend(stop):
+                return
             self.start()
             while True:
                 if health_file is not None and self.scheduler.running and time.monotonic() - beat >= HEALTH_EVERY:
@@ -147,6 +181,11 @@ class Service:
 
 
 HEALTH_EVERY = 30.0  # seconds
+STARTUP_MAX_BACKOFF = 60.0  # seconds between start-up attempts, at most
+
+
+class _Stopped(Exception):
+    """The service was asked to stop while it waited for its backend."""
 
 
 def _touch(path: Path) -> None:

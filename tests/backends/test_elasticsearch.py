@@ -246,12 +246,15 @@ def test_a_request_level_429_keeps_earlier_chunks(tmp_path: Path, stub: Stub) ->
 
 def test_known_ids_are_looked_up_across_the_alias(tmp_path: Path, stub: Stub) -> None:
     stub.expect("POST", "/.alerts-security.alerts-default/_search",
-                Reply(200, {"hits": {"hits": [{"_id": "id-1", "_index": ".internal.alerts-security.alerts-default-000002"}]}}))
-    known = backend_for(tmp_path, stub).existing_alert_ids(["id-0", "id-1"])
-    assert known == {"id-1"}
+                Reply(200, {"hits": {"hits": [
+                    {"_id": "id-1", "_index": ".internal.alerts-security.alerts-default-000002",
+                     "fields": {"kibana.alert.rule.execution.uuid": ["e-1"]}},
+                    {"_id": "id-2", "_index": ".internal.alerts-security.alerts-default-000001"}]}}))
+    known = backend_for(tmp_path, stub).existing_alerts(["id-0", "id-1", "id-2"])
+    assert known == {"id-1": "e-1", "id-2": None}  # each with the execution that wrote it, when it says
     [search] = stub.requests
-    assert search.json == {"query": {"ids": {"values": ["id-0", "id-1"]}}, "size": 2, "_source": False,
-                           "track_total_hits": False}
+    assert search.json == {"query": {"ids": {"values": ["id-0", "id-1", "id-2"]}}, "size": 3, "_source": False,
+                           "fields": ["kibana.alert.rule.execution.uuid"], "track_total_hits": False}
     assert search.query == {"ignore_unavailable": "true", "allow_no_indices": "true"}
 
 

@@ -101,7 +101,9 @@ def test_alerts_are_unique_by_id(store: Store) -> None:
     assert (first.created, first.duplicates) == (("a1", "a2"), ())
     assert (second.created, second.duplicates) == (("a3",), ("a2",))
     assert [a["_source"]["x"] for a in store.alerts()] == [1, 2, 4]  # a duplicate never overwrites
-    assert store.existing_alert_ids(["a1", "zz", "a3"]) == {"a1", "a3"}
+    assert store.existing_alerts(["a1", "zz", "a3"]) == {"a1": None, "a3": None}
+    store.create_alerts("alerts", [("a4", {"kibana.alert.rule.execution.uuid": "e-1"})])
+    assert store.existing_alerts(["a4"]) == {"a4": "e-1"}  # and which execution wrote it
 
 
 def test_rule_state_and_executions_survive_reopening(store: Store, tmp_path: Path) -> None:
@@ -120,7 +122,7 @@ def test_a_failed_transaction_leaves_nothing(store: Store) -> None:
 
     with pytest.raises(StoreError):
         store.create_alerts("alerts", [("ok-1", {"x": 1}), ("bad", Boom())])
-    assert store.existing_alert_ids(["ok-1"]) == set()
+    assert store.existing_alerts(["ok-1"]) == {}
 
 
 def test_dsl_filters() -> None:

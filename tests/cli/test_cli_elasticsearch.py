@@ -60,9 +60,34 @@ def test_an_unreachable_cluster_is_a_clear_error(tmp_path: Path, monkeypatch: py
                                                  capsys: pytest.CaptureFixture[str]) -> None:
     url = refused_url()
     path = config(tmp_path, url, monkeypatch)
-    assert main(["run", "--once", "--config", str(path)]) == 2
+    # a failure of the work (1), not of the command line or the configuration (2), after the configured retries
+    assert main(["run", "--once", "--config", str(path)]) == 1
     err = capsys.readouterr().err
     assert f"Elasticsearch ({url}): connecting to Elasticsearch: ConnectionError" in err and "Traceback" not in err
+    assert err.count("trying again") == 3  # max_retries: 3, one line each
+
+
+def test_a_connection_refused_or_reset_at_start_up_is_tried_again(tmp_path: Path, stub: Stub,
+                                                                  monkeypatch: pytest.MonkeyPatch,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    stub.expect("GET", "/", Reply(drop=True))  # the first request's connection is reset
+    stub.expect("GET", "/", Reply(503, {"error": {"type": "master_not_discovered_exception", "reason": "x"},
+                                        "status": 503}))
+    stub.always("GET", "/", Reply(200, INFO))
+    stub.always("PUT", "/_index_template/.*", Reply(200, {"acknowledged": True}))
+    stub.always("HEAD", "/_alias/rule-runner-alerts-default", Reply(200))
+    stub.always("GET", "/_alias/rule-runner-alerts-default", Reply(200, {"rule-runner-alerts-default-000001": {}}))
+    stub.always("PUT", "/rule-runner-alerts-default/_mapping", Reply(200, {"acknowledged": True}))
+    stub.always("HEAD", "/rule-runner-(state|executions)", Reply(200))
+    stub.always("GET", "/rule-runner-state/_doc/.*", Reply(404, {"found": False}))
+    stub.always("POST", "/logs-endpoint.events.\\*/_eql/search",
+                Reply(200, {"hits": {"total": {"value": 0, "relation": "eq"}, "sequences": []}}))
+    stub.always("PUT", "/_bulk", bulk_ack)
+    path = config(tmp_path, stub.url, monkeypatch)
+    assert main(["run", "--once", "--now", "2026-01-15T10:05:00Z", "--config", str(path)]) == 0
+    captured = capsys.readouterr()
+    assert len(stub.sent("GET", "/")) == 3 and captured.err.count("trying again") == 2
+    assert "succeeded" in captured.out
 
 
 def test_explain_without_the_cluster_still_prints_the_request(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

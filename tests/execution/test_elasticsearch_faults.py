@@ -6,6 +6,7 @@ per-item rejections re-sent alone, a bad query failing at once. Client behaviour
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -42,14 +43,21 @@ def backend(tmp_path: Path, stub: Stub) -> ElasticsearchBackend:
     return _backend(tmp_path, stub.url)
 
 
-def state(stub: Stub, previous: str | None = None) -> None:
-    """No state yet (or `previous`); the end-of-execution bulk (state and record) acknowledged."""
-    if previous is None:
+def state(stub: Stub, previous: str | None = None, *, saved: dict[str, Any] | None = None) -> None:
+    """No state yet (or `previous`, or the `saved` document); the state and record bulks acknowledged."""
+    if saved is not None:
+        stub.always("GET", "/rule-runner-state/_doc/.*", Reply(200, {"found": True, "_source": saved}))
+    elif previous is None:
         stub.always("GET", "/rule-runner-state/_doc/.*", Reply(404, {"found": False}))
     else:
         stub.always("GET", "/rule-runner-state/_doc/.*",
                     Reply(200, {"found": True, "_source": {"previous_started_at": previous}}))
     stub.always("PUT", "/_bulk", bulk_ack, when=lambda request: first_op(request) == "index")
+
+
+def refreshed(stub: Stub) -> None:
+    """Refreshes of the alerts alias acknowledged."""
+    stub.always("POST", f"/{ALIAS}/_refresh", Reply(200, {"_shards": {"total": 2, "successful": 2, "failed": 0}}))
 
 
 def no_known_ids(request: Recorded) -> Reply:
@@ -101,12 +109,15 @@ def test_seed_rule_end_to_end_writes_the_expected_sequence_alerts(backend: Elast
     shells = [doc for doc in bulk.ndjson[1::2] if "kibana.alert.group.index" not in doc]
     found = sorted([a["id"] for a in s["kibana.alert.ancestors"] if a["type"] == "event"] for s in shells)
     assert found == sorted(s["events"] for s in EXPECTED["sequences"])
-    [state_doc] = states(stub)
+    # the window is recorded as pending before the first search, then the state advances with the record
+    pending, state_doc = states(stub)
+    assert pending["pending_since"] == "2026-01-15T09:56:00.000Z" and "previous_started_at" not in pending
     assert state_doc["previous_started_at"] == T.isoformat()
     [recorded] = records(stub)
     assert recorded["status"] == SUCCEEDED and recorded["alerts_created"] == 30 and recorded["state_advanced"]
-    # one bulk for the alerts, one for state + record: the state first
-    assert [first_op(r) for r in stub.sent("PUT", "/_bulk")] == ["create", "index"]
+    # the pending mark, one bulk for the alerts, one for state + record: the state first
+    assert [first_op(r) for r in stub.sent("PUT", "/_bulk")] == ["index", "create", "index"]
+    assert [r.method for r in stub.requests].index("POST") > 1  # the pending mark went before the search
 
 
 def test_rerunning_the_window_writes_nothing_new(backend: ElasticsearchBackend, stub: Stub) -> None:
@@ -144,12 +155,14 @@ def test_a_search_timing_out_leaves_the_window_pending(backend: ElasticsearchBac
     assert record.status == FAILED and not record.state_advanced and record.alerts_created == 0
     assert "ConnectionTimeout" in record.message and "stays pending" in record.message
     assert len(stub.sent("POST", ".*/_eql/search")) == 3 and sleeps == [0.5, 1.0]
-    assert not states(stub) and records(stub)[0]["status"] == FAILED
+    assert [list(s) for s in states(stub)] == [["pending_since", "rule_id", "updated_at"]]  # never advanced
+    assert records(stub)[0]["status"] == FAILED
 
 
 def test_connection_lost_before_the_write_writes_nothing_and_keeps_the_window(backend: ElasticsearchBackend,
                                                                                stub: Stub) -> None:
     state(stub)
+    refreshed(stub)
     stub.always("POST", ".*/_eql/search", Reply(200, seed_response()))
     stub.always("POST", f"/{ALIAS}/_search", no_known_ids)
     stub.always("PUT", "/_bulk", Reply(drop=True), when=alert_bulks)
@@ -158,6 +171,9 @@ def test_connection_lost_before_the_write_writes_nothing_and_keeps_the_window(ba
     assert "30 alerts of window" in record.message and "were not written" in record.message
     assert len(bulk_ids(stub)) == 3  # first attempt and two retries, each after a fresh pre-search
     assert len(stub.sent("POST", f"/{ALIAS}/_search")) == 3
+    # no answer to a bulk: it may have been applied, so the alias is refreshed before each look-up that follows
+    calls = [r.path.rsplit("/", 1)[-1] for r in stub.requests if ALIAS in r.path or alert_bulks(r)]
+    assert calls == ["_search", "_bulk", "_refresh", "_search", "_bulk", "_refresh", "_search", "_bulk"]
 
 
 def test_cluster_gone_mid_run_then_back_loses_nothing(tmp_path: Path) -> None:
@@ -174,11 +190,12 @@ def test_cluster_gone_mid_run_then_back_loses_nothing(tmp_path: Path) -> None:
     record = execute(seed_rule(), _backend(tmp_path, first.url), started_at=T, options=OPTIONS, sleep=Sleeps())
     assert record.status == FAILED and record.alerts_created == 0 and not record.state_advanced
     assert "Connection" in record.message and "stays pending" in record.message
-    assert not states(first)
+    [pending] = states(first)  # never advanced: only the mark written before the search
+    assert "previous_started_at" not in pending
 
     second = Stub()
     try:
-        state(second)  # the state never advanced: none recorded, as before the first run
+        state(second, saved=pending)
         second.always("POST", ".*/_eql/search", Reply(200, seed_response()))
         second.always("POST", f"/{ALIAS}/_search", no_known_ids)
         second.always("PUT", "/_bulk", bulk_ack, when=alert_bulks)
@@ -248,7 +265,9 @@ def test_a_state_write_refused_is_reported_and_the_record_says_so(backend: Elast
     stub.always("GET", "/rule-runner-state/_doc/.*", Reply(404, {"found": False}))
     stub.always("POST", ".*/_eql/search", Reply(200, {"hits": {"total": {"value": 0, "relation": "eq"},
                                                                   "sequences": []}}))
-    stub.expect("PUT", "/_bulk", lambda request: bulk_ack(request, {0: 403}))  # the state item refused
+    # the end-of-execution state item refused
+    stub.expect("PUT", "/_bulk", lambda request: bulk_ack(request, {0: 403}),
+                when=lambda request: "previous_started_at" in request.ndjson[1])
     stub.always("PUT", "/_bulk", bulk_ack)
     record = execute(seed_rule(), backend, started_at=T, options=OPTIONS, sleep=Sleeps())
     assert record.status == FAILED and not record.state_advanced and "state was not saved" in record.message
@@ -270,5 +289,174 @@ def test_the_state_is_read_once_then_known(backend: ElasticsearchBackend, stub: 
     assert len(stub.sent("GET", "/rule-runner-state/_doc/.*")) == 1
     # the second run's window starts where the first one's state says (no gap, no overlap beyond the look-back)
     assert second.windows[0].end == "2026-01-15T10:10:00.000Z" and len(second.windows) == 1
-    # two requests per execution without hits besides the first read: the search and the state + record bulk
-    assert len(stub.requests) == 1 + 2 + 2
+    # two requests per execution without hits besides the first read and the first execution's pending mark: the
+    # search and the state + record bulk
+    assert len(stub.requests) == 1 + 1 + 2 + 2
+
+
+# ---- issue 10: faults that used to lose a window, miscount or duplicate ------------------------------------------
+
+
+def test_a_failed_first_execution_leaves_its_window_pending(backend: ElasticsearchBackend, stub: Stub) -> None:
+    """The very first execution fails (503 on every search): its window was recorded as pending before the search,
+    so the next execution searches it as a catch-up window instead of behaving as a first run."""
+    state(stub)
+    stub.expect("POST", ".*/_eql/search", Reply(503, error_body(503, "unavailable_shards_exception", "x")))
+    stub.expect("POST", ".*/_eql/search", Reply(503, error_body(503, "unavailable_shards_exception", "x")))
+    stub.expect("POST", ".*/_eql/search", Reply(503, error_body(503, "unavailable_shards_exception", "x")))
+    stub.always("POST", ".*/_eql/search", Reply(200, seed_response()))
+    stub.always("POST", f"/{ALIAS}/_search", _written_by_lost_bulks(stub, after_refresh=False))
+    stub.always("PUT", "/_bulk", bulk_ack, when=alert_bulks)
+    first = execute(seed_rule(), backend, started_at=T, options=OPTIONS, sleep=Sleeps())
+    assert first.status == FAILED and not first.state_advanced and "stays pending" in first.message
+    [pending] = states(stub)
+    assert pending["pending_since"] == first.windows[0].start == "2026-01-15T09:56:00.000Z"
+
+    later = T.replace(minute=10)
+    second = execute(seed_rule(), backend, started_at=later, options=OPTIONS, sleep=Sleeps())
+    assert second.status == SUCCEEDED and second.state_advanced
+    assert (second.alerts_created, second.duplicates) == (30, 30)  # the windows overlap: found again, not counted
+    assert [(w.start, w.end) for w in second.windows] == [
+        ("2026-01-15T09:56:00.000Z", "2026-01-15T10:05:00.000Z"),  # the first execution's window, caught up
+        ("2026-01-15T10:01:00.000Z", "2026-01-15T10:10:00.000Z"),
+    ]
+    assert states(stub)[-1]["previous_started_at"] == later.isoformat()
+
+
+@pytest.mark.parametrize("marks", [{"is_partial": True}, {"timed_out": True}, {"is_partial": True, "timed_out": True}])
+def test_an_answer_marked_incomplete_is_never_taken_for_a_searched_window(backend: ElasticsearchBackend, stub: Stub,
+                                                                         marks: dict[str, bool]) -> None:
+    state(stub)
+    incomplete = {**seed_response(), **marks}
+    incomplete["hits"] = {"total": {"value": 0, "relation": "eq"}, "sequences": []}
+    assert "shard_failures" not in incomplete
+    stub.always("POST", ".*/_eql/search", Reply(200, incomplete))
+    record = execute(seed_rule(), backend, started_at=T, options=OPTIONS, sleep=Sleeps())
+    assert record.status == FAILED and not record.state_advanced and "stays pending" in record.message
+    assert all(f"{key}: true" in record.message for key in marks)
+    assert len(stub.sent("POST", ".*/_eql/search")) == 3  # retried like overload
+    assert not [s for s in states(stub) if "previous_started_at" in s]
+
+
+def _written_by_lost_bulks(stub: Stub, *, after_refresh: bool = True) -> Callable[[Recorded], Reply]:
+    """The look-up's answer: every alert of an earlier create bulk, with the execution uuid it was written with
+    (the bulks whose answer never came were applied), once the alias was refreshed (before that, none)."""
+
+    def reply(request: Recorded) -> Reply:
+        if after_refresh and not stub.sent("POST", f"/{ALIAS}/_refresh"):
+            return no_known_ids(request)
+        written = {}
+        for bulk in stub.sent("PUT", "/_bulk"):
+            if alert_bulks(bulk):
+                for action, document in zip(bulk.ndjson[::2], bulk.ndjson[1::2]):
+                    written[action["create"]["_id"]] = document["kibana.alert.rule.execution.uuid"]
+        wanted = request.json["query"]["ids"]["values"]
+        return Reply(200, {"hits": {"hits": [{"_id": i, "fields": {"kibana.alert.rule.execution.uuid": [written[i]]}}
+                                              for i in wanted if i in written]}})
+
+    return reply
+
+
+def test_alerts_written_by_a_bulk_whose_answer_was_lost_count_as_created(backend: ElasticsearchBackend,
+                                                                         stub: Stub) -> None:
+    """The bulk was applied but its answer came too late (past the request timeout): the retry refreshes the alias,
+    its look-up finds the alerts with this execution's uuid, and they count as created, not as duplicates; nothing is
+    sent twice (after a rollover a second create would not conflict)."""
+    state(stub)
+    refreshed(stub)
+    stub.always("POST", ".*/_eql/search", Reply(200, seed_response()))
+    stub.always("POST", f"/{ALIAS}/_search", _written_by_lost_bulks(stub))
+    stub.always("PUT", "/_bulk", lambda request: Reply(200, bulk_ack(request).body, delay=1.5), when=alert_bulks)
+    sleeps = Sleeps()
+    record = execute(seed_rule(), backend, started_at=T, options=OPTIONS, sleep=sleeps)
+    assert record.status == SUCCEEDED and record.state_advanced
+    assert (record.alerts_created, record.duplicates) == (30, 0)
+    assert len(bulk_ids(stub)) == 1 and sleeps == [0.5]
+    calls = [r.path.rsplit("/", 1)[-1] for r in stub.requests if ALIAS in r.path or alert_bulks(r)]
+    assert calls == ["_search", "_bulk", "_refresh", "_search"]
+
+
+def test_alerts_of_an_earlier_execution_stay_duplicates(backend: ElasticsearchBackend, stub: Stub) -> None:
+    state(stub, previous=T.isoformat())
+    stub.always("POST", ".*/_eql/search", Reply(200, seed_response()))
+
+    def by_another_execution(request: Recorded) -> Reply:
+        return Reply(200, {"hits": {"hits": [{"_id": i, "fields": {"kibana.alert.rule.execution.uuid": ["other"]}}
+                                              for i in request.json["query"]["ids"]["values"]]}})
+
+    stub.always("POST", f"/{ALIAS}/_search", by_another_execution)
+    record = execute(seed_rule(), backend, started_at=T, options=OPTIONS, sleep=Sleeps())
+    assert (record.alerts_created, record.duplicates) == (0, 30)
+
+
+def test_a_state_write_whose_answer_is_lost_is_sent_again(backend: ElasticsearchBackend, stub: Stub) -> None:
+    stub.always("GET", "/rule-runner-state/_doc/.*", Reply(200, {"found": True, "_source": {
+        "previous_started_at": T.replace(minute=0).isoformat()}}))
+    stub.always("POST", ".*/_eql/search", Reply(200, {"hits": {"total": {"value": 0, "relation": "eq"},
+                                                                  "sequences": []}}))
+    stub.expect("PUT", "/_bulk", Reply(drop=True))  # the end-of-execution bulk: no answer
+    stub.always("PUT", "/_bulk", bulk_ack)
+    sleeps = Sleeps()
+    record = execute(seed_rule(), backend, started_at=T, options=OPTIONS, sleep=sleeps)
+    assert record.status == SUCCEEDED and record.state_advanced and not record.errors
+    assert len(stub.sent("PUT", "/_bulk")) == 2 and sleeps == [0.5]
+    assert [s["previous_started_at"] for s in states(stub)] == [T.isoformat(), T.isoformat()]
+
+
+def test_a_state_write_whose_outcome_stays_unknown_says_so(backend: ElasticsearchBackend, stub: Stub) -> None:
+    stub.always("GET", "/rule-runner-state/_doc/.*", Reply(200, {"found": True, "_source": {
+        "previous_started_at": T.replace(minute=0).isoformat()}}))
+    stub.always("POST", ".*/_eql/search", Reply(200, {"hits": {"total": {"value": 0, "relation": "eq"},
+                                                                  "sequences": []}}))
+    stub.always("PUT", "/_bulk", Reply(200, {"items": []}, delay=1.5))  # every answer too late
+    record = execute(seed_rule(), backend, started_at=T, options=OPTIONS, sleep=Sleeps())
+    assert record.status == FAILED and not record.state_advanced
+    assert "whether the rule's state was saved is unknown" in record.message
+    assert "was not saved" not in record.message
+    # first the state and record, three times; then the record as it should read, three times
+    assert len(stub.sent("PUT", "/_bulk")) == 6
+    # the runner forgot what it believed the state was: it reads it again from the cluster
+    stub.requests.clear()
+    backend.rule_state(seed_rule().rule_id)
+    assert stub.sent("GET", "/rule-runner-state/_doc/.*")
+
+
+def test_a_refused_field_is_removed_and_the_alert_sent_again(backend: ElasticsearchBackend, stub: Stub) -> None:
+    """A bulk item refused for its content (a mapping conflict) never blocks its window: the alert is sent again
+    without the field the refusal names; refused again, it is recorded as failed and the window is covered."""
+    state(stub)
+    stub.always("POST", ".*/_eql/search", Reply(200, seed_response()))
+    stub.always("POST", f"/{ALIAS}/_search", no_known_ids)
+    sent_first: list[list[str]] = []
+
+    def refuse(request: Recorded) -> Reply:
+        ids = [line["create"]["_id"] for line in request.ndjson[::2]]
+        reply = bulk_ack(request)
+        items = reply.body["items"]
+        if not sent_first:
+            sent_first.append(ids)
+            _refuse(items[0], "object mapping for [host] tried to parse field [host] as object, but found a "
+                              "concrete value")
+            _refuse(items[1], "[1:40] failed to parse field [host.name] of type [keyword] in document with id "
+                              "'x'. Preview of field's value: '{a=1}'")
+        else:  # the second one is refused again, for another field
+            _refuse(items[ids.index(sent_first[0][1])], "failed to parse field [process.name] of type [keyword]")
+        reply.body["errors"] = True
+        return reply
+
+    stub.always("PUT", "/_bulk", refuse, when=alert_bulks)
+    record = execute(seed_rule(), backend, started_at=T, options=OPTIONS, sleep=Sleeps())
+    assert record.status == PARTIAL_FAILURE and record.state_advanced  # the window is covered
+    assert (record.alerts_created, record.alerts_failed) == (29, 1)
+    first, again = bulk_ids(stub)
+    assert again == first[:2]  # sent again at once, the two refused ones only
+    [resent_0, resent_1] = [doc for doc in [r for r in stub.sent("PUT", "/_bulk") if alert_bulks(r)][1].ndjson[1::2]]
+    assert "host" not in resent_0 and "name" not in resent_1.get("host", {})
+    assert record.failed_alerts[0]["id"] == first[1] and "process.name" in record.failed_alerts[0]["reason"]
+    assert "written without it" in record.message and "were not written" in record.message
+
+
+def _refuse(item: dict[str, Any], reason: str) -> None:
+    result = item["create"]
+    result["status"] = 400
+    result["error"] = {"type": "document_parsing_exception", "reason": reason}

@@ -146,11 +146,13 @@ def test_a_window_that_keeps_failing_stays_pending(store: Store) -> None:
     backend = FlakyBackend(store, search_faults=[TransientError("connection refused")] * 4)
     record = execute(rule, backend, started_at=T, options=NO_WAIT)
     assert record.status == FAILED and "stays pending" in record.message and not record.state_advanced
-    assert store.rule_state(rule.rule_id) is None
+    # the first execution's window was recorded as pending before its first search
+    assert store.rule_state(rule.rule_id) == {"pending_since": record.windows[0].start}
     # the next execution, one interval later, searches the missed time again as a catch-up window
-    store.save_rule_state(rule.rule_id, {"previous_started_at": (T - timedelta(minutes=5)).isoformat()})
     retry = execute(rule, EmbeddedBackend(store), started_at=T + timedelta(minutes=5), options=NO_WAIT)
     assert retry.status == SUCCEEDED and len(retry.windows) == 2 and retry.alerts_created == 30
+    assert (retry.windows[0].start, retry.windows[0].end) == (record.windows[0].start, record.windows[0].end)
+    assert store.rule_state(rule.rule_id)["previous_started_at"] == (T + timedelta(minutes=5)).isoformat()
 
 
 def test_a_bad_query_fails_without_retry(store: Store) -> None:

@@ -139,3 +139,73 @@ def test_the_service_keeps_its_health_file_fresh_and_removes_it_on_stop(tmp_path
     _, stderr = process.communicate(timeout=20)
     assert process.returncode == 0, stderr.decode()
     assert not health.exists()
+
+
+class _Clock(threading.Event):
+    """A stop event whose waits return at once (and are recorded), unless the test sets it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waits: list[float] = []
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.waits.append(timeout or 0.0)
+        return self.is_set()
+
+
+def test_the_service_waits_for_its_backend_one_log_line_per_attempt(tmp_path: Path, caplog: Any) -> None:
+    from runner.backends import AccessError, TransientError
+
+    failures = [TransientError("connecting to Elasticsearch: ConnectionError: refused"),
+                AccessError("the alerts alias [.alerts-security.alerts-default] does not exist"),
+                TransientError("HTTP 503 master_not_discovered_exception")]
+
+    class Late(EmbeddedBackend):
+        starts = 0
+
+        def start(self) -> None:
+            Late.starts += 1
+            if failures:
+                raise failures.pop(0)
+
+    service = Service([load_rule_file(SEED)], Late(Store(tmp_path / "s.db")))
+    stop = _Clock()
+    with caplog.at_level("INFO", logger="runner.service"):
+        assert service.start_backend(stop)
+    assert Late.starts == 4 and stop.waits == [1.0, 2.0, 4.0]  # backoff, capped at STARTUP_MAX_BACKOFF
+    lines = [r.getMessage() for r in caplog.records if "did not start" in r.getMessage()]
+    assert len(lines) == 3 and "(attempt 2)" in lines[1] and "alerts alias" in lines[1]
+    assert any("started at attempt 4" in r.getMessage() for r in caplog.records)
+
+
+def test_a_stop_while_waiting_for_the_backend_ends_the_wait(tmp_path: Path) -> None:
+    from runner.backends import TransientError
+
+    class Down(EmbeddedBackend):
+        def start(self) -> None:
+            raise TransientError("refused")
+
+    stop = _Clock()
+    stop.set()
+    assert not Service([load_rule_file(SEED)], Down(Store(tmp_path / "s.db"))).start_backend(stop)
+    assert stop.waits == [1.0]
+
+
+def test_the_service_process_keeps_trying_an_unreachable_cluster_until_stopped(tmp_path: Path) -> None:
+    from tests.backends.es_stub import refused_url
+
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / SEED.name).write_text(SEED.read_text())
+    config = tmp_path / "runner.yaml"
+    config.write_text(f"backend: elasticsearch\nelasticsearch: {{hosts: {refused_url()}, retry_backoff: 0s}}\n"
+                      "rules: {paths: [rules]}\nlogging: {level: INFO}\n")
+    command = [sys.executable, "-m", "runner", "run", "--config", str(config)]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    time.sleep(4.5)  # interpreter start-up, then attempts at 0 s, 1 s and 3 s
+    assert process.poll() is None, "the service exited instead of waiting for its cluster"
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=20)
+    text = stderr.decode()
+    assert process.returncode == 0, text
+    assert text.count("did not start") >= 2 and "ConnectionError" in text and "Traceback" not in text

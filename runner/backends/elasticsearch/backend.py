@@ -13,7 +13,7 @@ from runner.backends.elasticsearch.alerts_index import AlertsTarget, ensure_aler
 from runner.backends.elasticsearch.client import ClusterInfo, cluster_info, make_client
 from runner.backends.elasticsearch.errors import classify
 from runner.backends.elasticsearch.state import ClusterState
-from runner.backends.elasticsearch.writes import WriteResult, create_alerts, existing_ids
+from runner.backends.elasticsearch.writes import WriteResult, create_alerts, existing_ids, refresh
 from runner.backends.request import EqlRequest
 from runner.settings import Settings
 
@@ -41,7 +41,8 @@ class ElasticsearchBackend:
         return cls(client, target, ClusterState(client, es.state_index, es.executions_index), kibana_version)
 
     def start(self) -> ClusterInfo:
-        """Check the cluster and prepare the alerts target and the state indices."""
+        """Check the cluster and prepare the alerts target and the state indices (idempotent: start-up tries it
+        again after a failure)."""
         self.cluster = cluster_info(self.client)
         ensure_alerts_target(self.client, self.alerts, self.kibana_version)
         self.state.ensure()
@@ -59,8 +60,11 @@ class ElasticsearchBackend:
         except (ApiError, TransportError) as error:
             raise classify(error, f"EQL search on {list(request.index)}") from None
 
-    def existing_alert_ids(self, ids: Sequence[str]) -> set[str]:
+    def existing_alerts(self, ids: Sequence[str]) -> dict[str, str | None]:
         return existing_ids(self.client, self.alerts.alias, ids)
+
+    def refresh_alerts(self) -> None:
+        refresh(self.client, self.alerts.alias)
 
     def create_alerts(self, index: str, alerts: Sequence[tuple[str, Mapping[str, Any]]]) -> WriteResult:
         return create_alerts(self.client, index, alerts)
@@ -92,6 +96,9 @@ class ElasticsearchBackend:
 
     def rule_state(self, rule_id: str) -> dict[str, Any] | None:
         return self.state.rule_state(rule_id)
+
+    def save_rule_state(self, rule_id: str, state: Mapping[str, Any]) -> None:
+        self.state.save_rule_state(rule_id, state)
 
     def complete_execution(self, rule_id: str, state: Mapping[str, Any] | None, record: Mapping[str, Any]) -> None:
         self.state.complete_execution(rule_id, state, record)

@@ -140,6 +140,7 @@ STATE_MAPPING: dict[str, Any] = {
     "properties": {
         "rule_id": {"type": "keyword"},
         "previous_started_at": _DATE,
+        "pending_since": _DATE,
         "execution_uuid": {"type": "keyword"},
         "updated_at": _DATE,
     },
@@ -164,6 +165,7 @@ EXECUTIONS_MAPPING: dict[str, Any] = {
         "write_ms": _FLOAT,
         "hits": _LONG,
         "alerts_created": _LONG,
+        "alerts_failed": _LONG,
         "duplicates": _LONG,
         "state_advanced": _BOOLEAN,
     },

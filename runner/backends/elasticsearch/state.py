@@ -1,8 +1,10 @@
 """Rule state and execution records in the cluster, so that a runner needs no local disk.
 
-One document per rule in the state index (id = rule_id: the start of its last complete execution), one per
-execution in the executions index (id = execution uuid), both written by one bulk request at the end of an
-execution. Reads are real-time GETs, so no refresh is needed.
+One document per rule in the state index (id = rule_id), one per execution in the executions index (id = execution
+uuid). The state is written before a rule's first search (the time it will cover is pending from then on) and at the
+end of every complete execution, together with the execution record in one bulk request. Both writes are
+idempotent (`index` under a fixed id), so a write whose outcome is unknown can simply be sent again. Reads are
+real-time GETs, so no refresh is needed.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from elasticsearch import ApiError, Elasticsearch, NotFoundError
 
 from runner.backends.elasticsearch.errors import classify, error_cause
 from runner.backends.elasticsearch.mappings import EXECUTIONS_MAPPING, STATE_MAPPING
-from runner.backends.errors import StateNotSaved, TransientError
+from runner.backends.errors import StateBusy, StateNotSaved, TransientError
 
 
 class ClusterState:
@@ -42,40 +44,68 @@ class ClusterState:
 
     def rule_state(self, rule_id: str) -> dict[str, Any] | None:
         """The rule's state: read from the cluster once, then what this runner saved (it is the rule's only
-        writer), which spares a round trip per execution."""
+        writer), which spares a round trip per execution. After a write whose outcome is unknown it is read again."""
         if rule_id in self._known:
             known = self._known[rule_id]
             return dict(known) if known is not None else None
         try:
             state: dict[str, Any] | None = dict(self.client.get(index=self.state_index, id=rule_id).body["_source"])
-        except NotFoundError:
+        except NotFoundError as error:
+            if not _no_state(error.body):  # a 404 that is not Elasticsearch's answer for a missing document
+                raise classify(error, f"reading the state of rule {rule_id}") from None
             state = None
         except (ApiError, TransportError) as error:
             raise classify(error, f"reading the state of rule {rule_id}") from None
         self._known[rule_id] = state
         return dict(state) if state is not None else None
 
-    def complete_execution(self, rule_id: str, state: Mapping[str, Any] | None, record: Mapping[str, Any]) -> None:
-        """The new state (if any) and the execution record in one bulk request, the state first."""
+    def save_rule_state(self, rule_id: str, state: Mapping[str, Any]) -> None:
+        """Replace the rule's state (one request)."""
+        self.complete_execution(rule_id, state, None)
+
+    def complete_execution(self, rule_id: str, state: Mapping[str, Any] | None,
+                           record: Mapping[str, Any] | None) -> None:
+        """The new state (if any) and the execution record (if any) in one bulk request, the state first."""
         operations: list[Mapping[str, Any]] = []
         document = None
         if state is not None:
             document = {**state, "rule_id": rule_id, "updated_at": datetime.now(timezone.utc).isoformat()}
             operations.extend(({"index": {"_index": self.state_index, "_id": rule_id}}, document))
-        operations.extend(({"index": {"_index": self.executions_index, "_id": str(record["uuid"])}}, dict(record)))
+        if record is not None:
+            operations.extend(({"index": {"_index": self.executions_index, "_id": str(record["uuid"])}},
+                               dict(record)))
+        if not operations:
+            return
+        what = f"saving the state of rule {rule_id}" if record is None else \
+            f"saving the state and execution record of rule {rule_id}"
         try:
             items = self.client.bulk(operations=operations).body.get("items") or []
         except (ApiError, TransportError) as error:
-            failure = classify(error, f"saving the state and execution record of rule {rule_id}")
-            raise (StateNotSaved(str(failure)) if state is not None else failure) from None
+            failure = classify(error, what)
+            if state is not None:
+                self._known.pop(rule_id, None)  # it may have been saved: read it again next time
+                if not isinstance(failure, TransientError):
+                    raise StateNotSaved(str(failure)) from None
+            raise failure from None
         results = [next(iter(item.values()), {}) for item in items]
         if state is not None:
-            if not results or not 200 <= results[0].get("status", 0) < 300:
-                self._known.pop(rule_id, None)  # unknown now: read it again next time
-                raise StateNotSaved(f"saving the state of rule {rule_id}: {_item_error(results[:1])}")
+            status = results[0].get("status", 0) if results else 0
+            if not 200 <= status < 300:
+                self._known.pop(rule_id, None)
+                message = f"saving the state of rule {rule_id}: {_item_error(results[:1])}"
+                raise (StateBusy(message) if status == 429 or status >= 500 else StateNotSaved(message))
             self._known[rule_id] = document
-        if len(results) < len(operations) // 2 or not 200 <= results[-1].get("status", 0) < 300:
+        if record is not None and (len(results) < len(operations) // 2
+                                   or not 200 <= results[-1].get("status", 0) < 300):
             raise TransientError(f"recording execution {record.get('uuid')}: {_item_error(results[-1:])}")
+
+
+def _no_state(body: Any) -> bool:
+    """Whether a GET's 404 is Elasticsearch saying there is no such state: the document (`found: false`) or the
+    index (`index_not_found_exception`) does not exist. Any other 404 (a proxy, a server that is not
+    Elasticsearch) must not pass for "no state", which would make the next execution a first one."""
+    return isinstance(body, dict) and (body.get("found") is False
+                                       or error_cause(body)[0] == "index_not_found_exception")
 
 
 def _item_error(results: list[Mapping[str, Any]]) -> str:

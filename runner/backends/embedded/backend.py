@@ -161,6 +161,12 @@ class EmbeddedBackend:
                 self._schemas[key] = schema
         return schema
 
+    def start(self) -> None:
+        """Nothing to prepare: the store was opened (and made) when this backend was."""
+
+    def close(self) -> None:
+        self.store.close()
+
     def eql_search(self, request: EqlRequest) -> dict[str, Any]:
         body = request.body
         indices = resolve_indices(request.index, self.store.indices())
@@ -178,8 +184,14 @@ class EmbeddedBackend:
         finally:
             events.close()
 
-    def existing_alert_ids(self, ids: Sequence[str]) -> set[str]:
-        return self.store.existing_alert_ids(ids)
+    def existing_alerts(self, ids: Sequence[str]) -> dict[str, str | None]:
+        try:
+            return self.store.existing_alerts(ids)
+        except sqlite3.Error as err:  # a locked or busy database: the next attempt may pass
+            raise TransientError(f"the embedded store is busy: {err}") from None
+
+    def refresh_alerts(self) -> None:
+        """Nothing to do: a committed transaction is visible at once."""
 
     def create_alerts(self, index: str, alerts: Sequence[tuple[str, Mapping[str, Any]]]) -> WriteResult:
         try:
@@ -188,14 +200,20 @@ class EmbeddedBackend:
             raise TransientError(str(err)) from None
 
     def rule_state(self, rule_id: str) -> dict[str, Any] | None:
-        return self.store.rule_state(rule_id)
+        try:
+            return self.store.rule_state(rule_id)
+        except sqlite3.Error as err:
+            raise TransientError(f"the embedded store is busy: {err}") from None
+
+    def save_rule_state(self, rule_id: str, state: Mapping[str, Any]) -> None:
+        try:
+            self.store.save_rule_state(rule_id, state)
+        except (StoreError, sqlite3.Error) as err:
+            raise StateNotSaved(str(err)) from None
 
     def complete_execution(self, rule_id: str, state: Mapping[str, Any] | None, record: Mapping[str, Any]) -> None:
         if state is not None:
-            try:
-                self.store.save_rule_state(rule_id, state)
-            except (StoreError, sqlite3.Error) as err:
-                raise StateNotSaved(str(err)) from None
+            self.save_rule_state(rule_id, state)
         try:
             self.store.record_execution(record)
         except (StoreError, sqlite3.Error) as err:

@@ -28,6 +28,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from runner.backends.base import EXECUTION_UUID
 from runner.backends.ecs import ecs_mapping
 from runner.engine import dynamic_mapping
 from runner.engine.dates import date_range
@@ -288,13 +289,16 @@ class Store:
             raise StoreError(f"cannot write alerts to {self.path}: {err}") from None
         return WriteResult(tuple(created), tuple(duplicates))
 
-    def existing_alert_ids(self, ids: Sequence[str]) -> set[str]:
+    def existing_alerts(self, ids: Sequence[str]) -> dict[str, str | None]:
+        """The stored ones among `ids`, each with the uuid of the execution that wrote it."""
         db = self._connection()
-        found: set[str] = set()
+        found: dict[str, str | None] = {}
         for start in range(0, len(ids), 500):
             chunk = list(ids[start : start + 500])
             marks = ",".join("?" * len(chunk))
-            found.update(row[0] for row in db.execute(f"SELECT id FROM alerts WHERE id IN ({marks})", chunk))
+            sql = (f"SELECT id, json_extract(source, '$.\"{EXECUTION_UUID}\"') FROM alerts "
+                   f"WHERE id IN ({marks})")
+            found.update((row[0], row[1]) for row in db.execute(sql, chunk))
         return found
 
     def alerts(self, *, rule_id: str | None = None, include_building_blocks: bool = True) -> Iterator[dict[str, Any]]:
