@@ -50,9 +50,10 @@ def log_execution(rule: Rule, record: ExecutionRecord) -> None:
     level = logging.ERROR if record.status == "failed" else logging.WARNING if record.status == "partial failure" else logging.INFO
     log.log(
         level,
-        "rule=%s name=%r windows=[%s] hits=%d alerts=%d duplicates=%d duration_ms=%d status=%s%s",
+        "rule=%s name=%r windows=[%s] hits=%d alerts=%d duplicates=%d%s duration_ms=%d status=%s%s",
         rule.rule_id, rule.name, windows, record.hits, record.alerts_created, record.duplicates,
-        round(record.duration_ms), record.status,
+        f" failed_alerts={record.alerts_failed}" if record.alerts_failed else "", round(record.duration_ms),
+        record.status,
         f" message={record.message!r}" if record.status != "succeeded" else "",
         extra={"execution": record.to_dict()},
     )
