@@ -261,7 +261,7 @@ class _WindowRun:
     result: WindowResult
     deadline: Deadline
     created: set[str]  # ids this execution created (shared by its windows)
-    repaired: list[str] = field(default_factory=list)  # "<id>: [field] (reason)": written without that field
+    stripped: list[str] = field(default_factory=list)  # "<id>: [field] (reason)": written without that field
     refused: list[str] = field(default_factory=list)  # "<id>: reason": refused for their content, not written
 
     def run(self) -> str:
@@ -458,7 +458,7 @@ class _WindowRun:
                     and remove_field(alert.source, refusal.field)):
                 repaired.add(refusal.id)
                 resend.add(refusal.id)
-                self.repaired.append(f"{refusal.id}: [{refusal.field}] ({refusal.reason})")
+                self.stripped.append(f"{refusal.id}: [{refusal.field}] ({refusal.reason})")
                 continue
             self.record.alerts_failed += 1
             if len(self.record.failed_alerts) < 100:
@@ -469,10 +469,10 @@ class _WindowRun:
 
     def _report_refusals(self) -> None:
         """One warning per kind for the window's alerts the alerts index refused for their content."""
-        if self.repaired:
+        if self.stripped:
             self.record.warnings.append(
-                f"{len(self.repaired)} alerts of window {self.window} had a field the alerts index refused and were "
-                f"written without it: {_first(self.repaired)}")
+                f"{len(self.stripped)} alerts of window {self.window} had a field the alerts index refused and were "
+                f"written without it: {_first(self.stripped)}")
         if self.refused:
             self.record.warnings.append(
                 f"{len(self.refused)} alerts of window {self.window} were not written: the alerts index refused "
