@@ -393,6 +393,10 @@ class RuleOverride(_Section):
     from_: Annotated[str, BeforeValidator(_date_math)] | None = Field(default=None, alias="from")
     enabled: bool | None = None
     uuid: NonEmptyStr | None = None  # the Kibana rule saved-object id that alert ids are derived from
+    # Kibana's rule schema: an integer >= 1, no upper bound. Above Kibana's `xpack.alerting.rules.run.alerts.max`
+    # (1000 by default) Kibana keeps the value, and its EQL executor still searches with size = max_signals and
+    # writes every result; only the run's status gets a warning. rule-runner has no such framework limit.
+    max_signals: Annotated[int, BeforeValidator(_integer(1))] | None = None
 
 
 class RulesSettings(_Section):

@@ -348,6 +348,34 @@ def test_overrides_load(tmp_path: Path) -> None:
     }
 
 
+def test_override_max_signals_is_validated_as_kibana_does(tmp_path: Path) -> None:
+    # Kibana's rule schema: an integer >= 1 and nothing more; above Kibana's alerting limit (1000 by default) the
+    # value is kept, and rule-runner (which has no such framework limit) keeps it too
+    path = write(tmp_path, """
+        rules:
+          overrides:
+            a: {max_signals: 250}
+            b: {max_signals: 5000}
+            c: {max_signals: "${MAX}"}
+    """)
+    overrides = load_settings(path, env={"MAX": "7"}).rules.overrides
+    assert (overrides["a"].max_signals, overrides["b"].max_signals, overrides["c"].max_signals) == (250, 5000, 7)
+    path = write(tmp_path, """
+        rules:
+          overrides:
+            a: {max_signals: 0}
+            b: {max_signals: lots}
+            c: {max_signals: 2.5}
+            d: {max_signals: true}
+    """, "bad.yaml")
+    assert problems(path) == [
+        f"{path}: rules.overrides.a.max_signals, line 3:22: must be an integer >= 1 (got 0)",
+        f'{path}: rules.overrides.b.max_signals, line 4:22: must be an integer >= 1 (got "lots")',
+        f"{path}: rules.overrides.c.max_signals, line 5:22: must be an integer >= 1 (got 2.5)",
+        f"{path}: rules.overrides.d.max_signals, line 6:22: must be an integer >= 1 (got true)",
+    ]
+
+
 def test_rule_selection(tmp_path: Path) -> None:
     path = write(tmp_path, """
         rules:

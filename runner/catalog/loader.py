@@ -76,9 +76,14 @@ class Rule:
         from_: str | None = None,
         enabled: bool | None = None,
         uuid: str | None = None,
+        max_signals: int | None = None,
     ) -> Rule:
         """The rule with settings' overrides applied (each already validated by its caller; checked again here)."""
         update: dict[str, Any] = {}
+        if max_signals is not None:
+            if isinstance(max_signals, bool) or not isinstance(max_signals, int) or max_signals < 1:
+                raise ValueError(f"max_signals must be an integer >= 1, not {max_signals!r}")
+            update["max_signals"] = max_signals
         if index is not None:
             update["index"] = list(index)
         if interval is not None:

@@ -15,6 +15,7 @@ class Override(Protocol):
     from_: str | None
     enabled: bool | None
     uuid: str | None
+    max_signals: int | None
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,8 @@ def select_rules(
             override = overrides.get(rule.rule_id)
             if override is not None:
                 rule = rule.with_overrides(index=override.index, interval=override.interval, from_=override.from_,
-                                           enabled=override.enabled, uuid=override.uuid)
+                                           enabled=override.enabled, uuid=override.uuid,
+                                           max_signals=override.max_signals)
             rules.append(rule)
     known = {rule.rule_id for rule in catalog.rules}
     unknown = tuple(sorted(rule_id for rule_id in overrides if rule_id not in known))
