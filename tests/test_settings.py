@@ -663,3 +663,81 @@ def test_models_can_be_built_directly(tmp_path: Path) -> None:
     assert settings.embedded.path == tmp_path / "s.db"
     assert settings.source is None
     assert RuleOverride(from_="now-1h").from_ == "now-1h"
+
+
+# -- kibana ------------------------------------------------------------------------------------------------------------
+
+
+def test_kibana_is_optional_and_off_by_default(tmp_path: Path) -> None:
+    kibana = load_settings(env={}, cwd=tmp_path).kibana
+    assert (kibana.url, kibana.public_base_url, kibana.links_base_url) == (None, None, None)
+    assert kibana.verify_certs is True
+
+
+def test_kibana_urls_are_validated_and_normalised(tmp_path: Path) -> None:
+    path = write(tmp_path, """
+        kibana:
+          public_base_url: HTTPS://Kibana.Example.COM:5601/kbn/
+          url: ${KIBANA_URL}
+    """)
+    kibana = load_settings(path, env={"KIBANA_URL": " http://[::1]:5601 "}).kibana
+    assert kibana.public_base_url == "https://kibana.example.com:5601/kbn"
+    assert kibana.url == "http://[::1]:5601"
+    assert kibana.links_base_url == "https://kibana.example.com:5601/kbn"
+    only_url = load_settings(write(tmp_path, "kibana: {url: 'https://k/'}\n", "b.yaml"), env={}).kibana
+    assert only_url.links_base_url == "https://k"  # Kibana's address is the links' base unless told otherwise
+    path = write(tmp_path, f"""
+        kibana:
+          public_base_url: ftp://kibana
+          url: https://elastic:{SECRET}@kibana:5601
+    """, "c.yaml")
+    messages = problems(path)
+    assert messages == [
+        f"{path}: kibana.public_base_url, line 2:20: must be an http:// or https:// URL with a host, e.g. "
+        'https://kibana.example.com:5601 (got "ftp://kibana")',
+        f"{path}: kibana.url, line 3:8: must not contain credentials: set kibana.api_key (or username and "
+        "password) instead",
+    ]
+    path = write(tmp_path, f"kibana:\n  public_base_url: https://kibana/?token={SECRET}\n", "d.yaml")
+    assert problems(path) == [f"{path}: kibana.public_base_url, line 2:20: may only contain a protocol, a host, a "
+                              "port and a path (no ?query or #fragment)"]
+
+
+def test_kibana_credentials_come_from_the_environment_or_files_and_stay_secret(tmp_path: Path) -> None:
+    (tmp_path / "kibana_key").write_text(SECRET + "\n")
+    path = write(tmp_path, """
+        kibana:
+          url: https://kibana:5601
+          api_key_file: kibana_key
+          ca_certs: ca.crt
+    """)
+    settings = load_settings(path, env={})
+    kibana = settings.kibana
+    assert kibana.api_key is not None and kibana.api_key.get_secret_value() == SECRET
+    assert kibana.ca_certs == tmp_path / "ca.crt"
+    assert settings.redacted()["kibana"]["api_key"] == "**********"
+    for text in (repr(settings), str(settings), json.dumps(settings.model_dump(mode="json")),
+                 json.dumps(settings.redacted())):
+        assert_not_leaked(text)
+    path = write(tmp_path, "kibana:\n  url: https://kibana\n  username: elastic\n  password: ${KIBANA_PASSWORD}\n",
+                 "b.yaml")
+    kibana = load_settings(path, env={"KIBANA_PASSWORD": SECRET}).kibana
+    assert kibana.username == "elastic" and kibana.password is not None
+    assert load_settings(path, env={"KIBANA_PASSWORD": SECRET}).redacted()["kibana"]["password"] == "**********"
+
+
+def test_kibana_credentials_are_checked_like_elasticsearchs(tmp_path: Path) -> None:
+    path = write(tmp_path, f"kibana:\n  url: https://k\n  api_key: {SECRET}\n  username: elastic\n  password: x\n")
+    assert problems(path) == [
+        f"{path}: kibana.api_key, line 3:12: use either an API key or a username and password, not both"
+    ]
+    path = write(tmp_path, "kibana:\n  url: https://k\n  username: elastic\n", "b.yaml")
+    assert problems(path) == [f"{path}: kibana.username, line 3:13: a username needs a password (or password_file)"]
+    # credentials without Kibana's address would be silently unused
+    path = write(tmp_path, f"kibana:\n  public_base_url: https://k\n  api_key: {SECRET}\n", "c.yaml")
+    assert problems(path) == [f"{path}: kibana.api_key, line 3:12: needs kibana.url, Kibana's address for its API"]
+    path = write(tmp_path, f"kibana:\n  url: https://k\n  api_key: [{SECRET}]\n  verify_cert: false\n", "d.yaml")
+    text = "\n".join(problems(path))
+    assert "kibana.api_key, line 3:12: must be text" in text
+    assert 'kibana.verify_cert, line 4:3: unknown key "verify_cert"; did you mean "verify_certs"?' in text
+    assert_not_leaked(text)

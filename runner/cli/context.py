@@ -104,7 +104,8 @@ class Context:
             retries = {"retries": es.max_retries, "retry_backoff": es.retry_backoff.total_seconds()}
         return ExecutionOptions(space_id=alerts.space_id, alerts_index=alerts.index_name,
                                 timeout=scheduler.execution_timeout.total_seconds(),
-                                max_window_splits=scheduler.max_window_splits, **retries)
+                                max_window_splits=scheduler.max_window_splits,
+                                public_base_url=self.settings.kibana.links_base_url, **retries)
 
 
 class JsonFormatter(logging.Formatter):
