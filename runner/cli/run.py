@@ -7,6 +7,7 @@ from pathlib import Path
 
 from rich.table import Table
 
+from runner.backends import BackendError
 from runner.cli.context import CommandError, Context, out, parse_instant
 from runner.service import Service, run_once
 
@@ -19,6 +20,12 @@ def run(args: argparse.Namespace) -> int:
     if args.once and args.health_file:
         raise CommandError("--health-file applies to the service, not to --once")
     rules = context.runnable_rules()
+    try:
+        rules = context.with_kibana_uuids(rules)
+    except BackendError as error:
+        # a guessed uuid would give alerts ids and rule links that differ from Kibana's: never start with one
+        raise CommandError(f"cannot read the rules' ids from Kibana, so rule-runner does not start (its alerts "
+                           f"would not match Kibana's rules): {error}", code=1) from None
     backend = context.backend()
     scheduler = settings.scheduler
     if not args.once:
