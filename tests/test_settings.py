@@ -153,6 +153,20 @@ def test_shipped_elasticsearch_config_takes_hosts_from_the_environment() -> None
     assert settings.elasticsearch.username == "runner"
 
 
+def test_shipped_configs_take_kibana_from_the_environment() -> None:
+    assert load_settings(REPO / "config" / "runner.yaml", env={}).kibana.links_base_url is None
+    config = REPO / "config" / "runner.elasticsearch.yaml"
+    kibana = load_settings(config, env={"ES_PASSWORD": SECRET}).kibana
+    assert (kibana.url, kibana.public_base_url, kibana.api_key, kibana.username) == (None, None, None, None)
+    env = {"ES_PASSWORD": SECRET, "KIBANA_URL": "http://kibana:5601", "KIBANA_PUBLIC_BASE_URL": "http://localhost:5601",
+           "KIBANA_USERNAME": "elastic", "KIBANA_USER_PASSWORD": SECRET}
+    settings = load_settings(config, env=env)
+    kibana = settings.kibana
+    assert (kibana.url, kibana.links_base_url) == ("http://kibana:5601", "http://localhost:5601")
+    assert kibana.username == "elastic" and kibana.password is not None and kibana.verify_certs
+    assert_not_leaked(json.dumps(settings.redacted()))
+
+
 def test_shipped_elasticsearch_config_needs_the_password() -> None:
     assert problems(REPO / "config" / "runner.elasticsearch.yaml") == [
         f"{REPO / 'config' / 'runner.elasticsearch.yaml'}: elasticsearch.password, line 15:13: "
