@@ -218,6 +218,27 @@ def _host(value: str) -> str:
     return value
 
 
+def _base_url(value: str) -> str:
+    """Kibana's `server.publicBaseUrl` rule (http or https, then only a host, a port and a path), normalised: scheme
+    and host in lower case, no trailing slash (Kibana's own base path never ends with one)."""
+    value = value.strip()
+    fail = _Complete if "@" in value else ValueError  # a URL with credentials is never echoed
+    try:
+        parts = urlsplit(value)
+        hostname, port = parts.hostname, parts.port
+    except ValueError:
+        raise fail("must be an http:// or https:// URL with a host, e.g. https://kibana.example.com:5601") from None
+    if parts.scheme.lower() not in ("http", "https") or not hostname:
+        raise fail("must be an http:// or https:// URL with a host, e.g. https://kibana.example.com:5601")
+    if parts.username is not None or parts.password is not None:
+        raise fail("must not contain credentials: set kibana.api_key (or username and password) instead")
+    if parts.query or parts.fragment or "?" in value or "#" in value:  # a query may hold a token: not echoed
+        raise _Complete("may only contain a protocol, a host, a port and a path (no ?query or #fragment)")
+    host = f"[{hostname}]" if ":" in hostname else hostname
+    netloc = host if port is None else f"{host}:{port}"
+    return f"{parts.scheme.lower()}://{netloc}{parts.path.rstrip('/')}"
+
+
 def _non_empty(value: str) -> str:
     if not value.strip():
         raise ValueError("must not be empty")
@@ -328,43 +349,88 @@ class ElasticsearchSettings(_Section):
 
     @model_validator(mode="after")
     def _credentials(self) -> ElasticsearchSettings:
-        problems: list[tuple[str, str]] = []
-        if self.api_key is not None and self.api_key_file is not None:
-            problems.append(("api_key_file", "set either api_key or api_key_file, not both"))
-        elif self.api_key_file is not None:
-            self._read_secret("api_key", self.api_key_file, problems)
-        if self.password is not None and self.password_file is not None:
-            problems.append(("password_file", "set either password or password_file, not both"))
-        elif self.password_file is not None:
-            self._read_secret("password", self.password_file, problems)
-        has_password = self.password is not None or self.password_file is not None
-        password_key = "password" if self.password_file is None else "password_file"
-        if has_password and self.username is None:
-            problems.append((password_key, "a password needs a username"))
-        if self.username is not None and not has_password:
-            problems.append(("username", "a username needs a password (or password_file)"))
-        if (self.api_key is not None or self.api_key_file is not None) and (self.username is not None or has_password):
-            # the Elasticsearch client refuses both; say so here rather than at the first connection
-            problems.append(("api_key" if self.api_key_file is None else "api_key_file",
-                             "use either an API key or a username and password, not both"))
+        problems = _credential_problems(self)
         if problems:
             raise _FieldProblems(problems)
         return self
 
-    def _read_secret(self, name: str, path: Path, problems: list[tuple[str, str]]) -> None:
-        key = f"{name}_file"
-        try:
-            text = path.read_text(encoding="utf-8").rstrip()
-        except UnicodeDecodeError:
-            problems.append((key, f"cannot read {path}: not UTF-8 text"))
-            return
-        except OSError as err:
-            problems.append((key, f"cannot read {path}: {err.strerror or err}"))
-            return
-        if not text:
-            problems.append((key, f"{path} is empty"))
-            return
-        object.__setattr__(self, name, SecretStr(text))  # frozen model: set once, during validation
+
+def _credential_problems(section: BaseModel) -> list[tuple[str, str]]:
+    """The checks of a section's `api_key` / `api_key_file` / `username` / `password` / `password_file`: one kind
+    of credentials, complete, each secret given once; a `*_file` is read into its secret (the model is frozen, so
+    this happens during validation). Returns (key, message) problems."""
+    problems: list[tuple[str, str]] = []
+    values = section.__dict__
+    if values["api_key"] is not None and values["api_key_file"] is not None:
+        problems.append(("api_key_file", "set either api_key or api_key_file, not both"))
+    elif values["api_key_file"] is not None:
+        _read_secret(section, "api_key", values["api_key_file"], problems)
+    if values["password"] is not None and values["password_file"] is not None:
+        problems.append(("password_file", "set either password or password_file, not both"))
+    elif values["password_file"] is not None:
+        _read_secret(section, "password", values["password_file"], problems)
+    has_password = values["password"] is not None or values["password_file"] is not None
+    password_key = "password" if values["password_file"] is None else "password_file"
+    if has_password and values["username"] is None:
+        problems.append((password_key, "a password needs a username"))
+    if values["username"] is not None and not has_password:
+        problems.append(("username", "a username needs a password (or password_file)"))
+    has_key = values["api_key"] is not None or values["api_key_file"] is not None
+    if has_key and (values["username"] is not None or has_password):
+        # a request carries one Authorization header: say so here rather than at the first connection
+        problems.append(("api_key" if values["api_key_file"] is None else "api_key_file",
+                         "use either an API key or a username and password, not both"))
+    return problems
+
+
+def _read_secret(section: BaseModel, name: str, path: Path, problems: list[tuple[str, str]]) -> None:
+    key = f"{name}_file"
+    try:
+        text = path.read_text(encoding="utf-8").rstrip()
+    except UnicodeDecodeError:
+        problems.append((key, f"cannot read {path}: not UTF-8 text"))
+        return
+    except OSError as err:
+        problems.append((key, f"cannot read {path}: {err.strerror or err}"))
+        return
+    if not text:
+        problems.append((key, f"{path} is empty"))
+        return
+    object.__setattr__(section, name, SecretStr(text))  # frozen model: set once, during validation
+
+
+class KibanaSettings(_Section):
+    """`kibana:` optional. `public_base_url` (Kibana's `server.publicBaseUrl`) makes alerts carry their link in
+    Kibana (`kibana.alert.url`); `url`, Kibana's address for rule-runner, turns on the start-up lookup of the
+    installed rules' ids (`kibana.alert.rule.uuid`) and is the links' base when `public_base_url` is not set."""
+
+    url: Annotated[str, AfterValidator(_base_url)] | None = None
+    public_base_url: Annotated[str, AfterValidator(_base_url)] | None = None
+    api_key: SecretStr | None = None
+    api_key_file: ResolvedPath | None = None
+    username: NonEmptyStr | None = None
+    password: SecretStr | None = None
+    password_file: ResolvedPath | None = None
+    ca_certs: ResolvedPath | None = None
+    verify_certs: bool = True
+    request_timeout: Duration = timedelta(seconds=30)
+
+    @model_validator(mode="after")
+    def _connection(self) -> KibanaSettings:
+        problems = _credential_problems(self)
+        if self.url is None:
+            given = [key for key in ("api_key", "api_key_file", "username", "password", "password_file", "ca_certs")
+                     if getattr(self, key) is not None]
+            problems.extend((key, "needs kibana.url, Kibana's address for its API") for key in given[:1])
+        if problems:
+            raise _FieldProblems(problems)
+        return self
+
+    @property
+    def links_base_url(self) -> str | None:
+        """The base of `kibana.alert.url`: `public_base_url`, else `url`; None writes no link (as Kibana does
+        without `server.publicBaseUrl`)."""
+        return self.public_base_url or self.url
 
 
 class RuleSelector(_Section):
@@ -393,6 +459,10 @@ class RuleOverride(_Section):
     from_: Annotated[str, BeforeValidator(_date_math)] | None = Field(default=None, alias="from")
     enabled: bool | None = None
     uuid: NonEmptyStr | None = None  # the Kibana rule saved-object id that alert ids are derived from
+    # Kibana's rule schema: an integer >= 1, no upper bound. Above Kibana's `xpack.alerting.rules.run.alerts.max`
+    # (1000 by default) Kibana keeps the value, and its EQL executor still searches with size = max_signals and
+    # writes every result; only the run's status gets a warning. rule-runner has no such framework limit.
+    max_signals: Annotated[int, BeforeValidator(_integer(1))] | None = None
 
 
 class RulesSettings(_Section):
@@ -474,6 +544,7 @@ class Settings(_Section):
     alerts: AlertsSettings = Field(default_factory=AlertsSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    kibana: KibanaSettings = Field(default_factory=KibanaSettings)
 
     _source: Path | None = PrivateAttr(default=None)
 
@@ -493,11 +564,11 @@ class Settings(_Section):
     def redacted(self) -> dict[str, Any]:
         """A JSON-able view for `explain` and logs: every secret is masked, durations read as `30s`."""
         data = self.model_dump(mode="json", by_alias=True)
-        elasticsearch = data.get("elasticsearch")
-        if elasticsearch:
-            for key in _SECRET_FIELDS:
-                if elasticsearch.get(key) is not None:
-                    elasticsearch[key] = REDACTED  # an empty SecretStr dumps as "", which would still tell something
+        for name, keys in _SECRET_FIELDS.items():
+            section = data.get(name)
+            for key in keys if section else ():
+                if section.get(key) is not None:
+                    section[key] = REDACTED  # an empty SecretStr dumps as "", which would still tell something
         data["alerts"]["index_name"] = self.alerts.index_name
         return {"source": str(self.source) if self.source else None, **data}
 
@@ -726,9 +797,10 @@ def _unwrap(annotation: Any) -> Any:
     return annotation
 
 
-_SECRET_FIELDS = tuple(
-    name for name, field in ElasticsearchSettings.model_fields.items() if _unwrap(field.annotation) is SecretStr
-)
+_SECRET_FIELDS = {
+    section: tuple(name for name, field in model.model_fields.items() if _unwrap(field.annotation) is SecretStr)
+    for section, model in (("elasticsearch", ElasticsearchSettings), ("kibana", KibanaSettings))
+}
 
 
 def _field_at(loc: _KeyPath) -> tuple[type[BaseModel] | None, Any]:
@@ -871,6 +943,7 @@ __all__ = [
     "AlertsSettings",
     "ElasticsearchSettings",
     "EmbeddedSettings",
+    "KibanaSettings",
     "LoggingSettings",
     "RuleOverride",
     "RuleSelector",

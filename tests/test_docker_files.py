@@ -137,6 +137,10 @@ def test_runner_service(services):
     assert env["ES_CA_CERTS"] == "/usr/share/rule-runner/certs/ca/ca.crt"
     assert env["ALERTS_MODE"] == "kibana"
     assert env["LOG_FORMAT"] == "json"
+    # links at Kibana's public address (the one Kibana itself is told), rule ids through its address in the network
+    assert env["KIBANA_PUBLIC_BASE_URL"] == environment(services["kibana"])["SERVER_PUBLICBASEURL"]
+    assert env["KIBANA_URL"] == "http://kibana:5601"
+    assert (env["KIBANA_USERNAME"], env["KIBANA_USER_PASSWORD"]) == ("elastic", "${ELASTIC_PASSWORD}")
     assert runner["restart"] == "unless-stopped"
     assert runner["depends_on"]["es01"]["condition"] == "service_healthy"
     assert runner["depends_on"]["load-samples"]["condition"] == "service_completed_successfully"

@@ -153,6 +153,20 @@ def test_shipped_elasticsearch_config_takes_hosts_from_the_environment() -> None
     assert settings.elasticsearch.username == "runner"
 
 
+def test_shipped_configs_take_kibana_from_the_environment() -> None:
+    assert load_settings(REPO / "config" / "runner.yaml", env={}).kibana.links_base_url is None
+    config = REPO / "config" / "runner.elasticsearch.yaml"
+    kibana = load_settings(config, env={"ES_PASSWORD": SECRET}).kibana
+    assert (kibana.url, kibana.public_base_url, kibana.api_key, kibana.username) == (None, None, None, None)
+    env = {"ES_PASSWORD": SECRET, "KIBANA_URL": "http://kibana:5601", "KIBANA_PUBLIC_BASE_URL": "http://localhost:5601",
+           "KIBANA_USERNAME": "elastic", "KIBANA_USER_PASSWORD": SECRET}
+    settings = load_settings(config, env=env)
+    kibana = settings.kibana
+    assert (kibana.url, kibana.links_base_url) == ("http://kibana:5601", "http://localhost:5601")
+    assert kibana.username == "elastic" and kibana.password is not None and kibana.verify_certs
+    assert_not_leaked(json.dumps(settings.redacted()))
+
+
 def test_shipped_elasticsearch_config_needs_the_password() -> None:
     assert problems(REPO / "config" / "runner.elasticsearch.yaml") == [
         f"{REPO / 'config' / 'runner.elasticsearch.yaml'}: elasticsearch.password, line 15:13: "
@@ -346,6 +360,34 @@ def test_overrides_load(tmp_path: Path) -> None:
         "index": ["logs-endpoint.events.*"], "interval": "5m", "from_": "now-9m", "enabled": False,
         "uuid": "0b7d6f1a-0000-4000-8000-000000000000",
     }
+
+
+def test_override_max_signals_is_validated_as_kibana_does(tmp_path: Path) -> None:
+    # Kibana's rule schema: an integer >= 1 and nothing more; above Kibana's alerting limit (1000 by default) the
+    # value is kept, and rule-runner (which has no such framework limit) keeps it too
+    path = write(tmp_path, """
+        rules:
+          overrides:
+            a: {max_signals: 250}
+            b: {max_signals: 5000}
+            c: {max_signals: "${MAX}"}
+    """)
+    overrides = load_settings(path, env={"MAX": "7"}).rules.overrides
+    assert (overrides["a"].max_signals, overrides["b"].max_signals, overrides["c"].max_signals) == (250, 5000, 7)
+    path = write(tmp_path, """
+        rules:
+          overrides:
+            a: {max_signals: 0}
+            b: {max_signals: lots}
+            c: {max_signals: 2.5}
+            d: {max_signals: true}
+    """, "bad.yaml")
+    assert problems(path) == [
+        f"{path}: rules.overrides.a.max_signals, line 3:22: must be an integer >= 1 (got 0)",
+        f'{path}: rules.overrides.b.max_signals, line 4:22: must be an integer >= 1 (got "lots")',
+        f"{path}: rules.overrides.c.max_signals, line 5:22: must be an integer >= 1 (got 2.5)",
+        f"{path}: rules.overrides.d.max_signals, line 6:22: must be an integer >= 1 (got true)",
+    ]
 
 
 def test_rule_selection(tmp_path: Path) -> None:
@@ -635,3 +677,81 @@ def test_models_can_be_built_directly(tmp_path: Path) -> None:
     assert settings.embedded.path == tmp_path / "s.db"
     assert settings.source is None
     assert RuleOverride(from_="now-1h").from_ == "now-1h"
+
+
+# -- kibana ------------------------------------------------------------------------------------------------------------
+
+
+def test_kibana_is_optional_and_off_by_default(tmp_path: Path) -> None:
+    kibana = load_settings(env={}, cwd=tmp_path).kibana
+    assert (kibana.url, kibana.public_base_url, kibana.links_base_url) == (None, None, None)
+    assert kibana.verify_certs is True
+
+
+def test_kibana_urls_are_validated_and_normalised(tmp_path: Path) -> None:
+    path = write(tmp_path, """
+        kibana:
+          public_base_url: HTTPS://Kibana.Example.COM:5601/kbn/
+          url: ${KIBANA_URL}
+    """)
+    kibana = load_settings(path, env={"KIBANA_URL": " http://[::1]:5601 "}).kibana
+    assert kibana.public_base_url == "https://kibana.example.com:5601/kbn"
+    assert kibana.url == "http://[::1]:5601"
+    assert kibana.links_base_url == "https://kibana.example.com:5601/kbn"
+    only_url = load_settings(write(tmp_path, "kibana: {url: 'https://k/'}\n", "b.yaml"), env={}).kibana
+    assert only_url.links_base_url == "https://k"  # Kibana's address is the links' base unless told otherwise
+    path = write(tmp_path, f"""
+        kibana:
+          public_base_url: ftp://kibana
+          url: https://elastic:{SECRET}@kibana:5601
+    """, "c.yaml")
+    messages = problems(path)
+    assert messages == [
+        f"{path}: kibana.public_base_url, line 2:20: must be an http:// or https:// URL with a host, e.g. "
+        'https://kibana.example.com:5601 (got "ftp://kibana")',
+        f"{path}: kibana.url, line 3:8: must not contain credentials: set kibana.api_key (or username and "
+        "password) instead",
+    ]
+    path = write(tmp_path, f"kibana:\n  public_base_url: https://kibana/?token={SECRET}\n", "d.yaml")
+    assert problems(path) == [f"{path}: kibana.public_base_url, line 2:20: may only contain a protocol, a host, a "
+                              "port and a path (no ?query or #fragment)"]
+
+
+def test_kibana_credentials_come_from_the_environment_or_files_and_stay_secret(tmp_path: Path) -> None:
+    (tmp_path / "kibana_key").write_text(SECRET + "\n")
+    path = write(tmp_path, """
+        kibana:
+          url: https://kibana:5601
+          api_key_file: kibana_key
+          ca_certs: ca.crt
+    """)
+    settings = load_settings(path, env={})
+    kibana = settings.kibana
+    assert kibana.api_key is not None and kibana.api_key.get_secret_value() == SECRET
+    assert kibana.ca_certs == tmp_path / "ca.crt"
+    assert settings.redacted()["kibana"]["api_key"] == "**********"
+    for text in (repr(settings), str(settings), json.dumps(settings.model_dump(mode="json")),
+                 json.dumps(settings.redacted())):
+        assert_not_leaked(text)
+    path = write(tmp_path, "kibana:\n  url: https://kibana\n  username: elastic\n  password: ${KIBANA_PASSWORD}\n",
+                 "b.yaml")
+    kibana = load_settings(path, env={"KIBANA_PASSWORD": SECRET}).kibana
+    assert kibana.username == "elastic" and kibana.password is not None
+    assert load_settings(path, env={"KIBANA_PASSWORD": SECRET}).redacted()["kibana"]["password"] == "**********"
+
+
+def test_kibana_credentials_are_checked_like_elasticsearchs(tmp_path: Path) -> None:
+    path = write(tmp_path, f"kibana:\n  url: https://k\n  api_key: {SECRET}\n  username: elastic\n  password: x\n")
+    assert problems(path) == [
+        f"{path}: kibana.api_key, line 3:12: use either an API key or a username and password, not both"
+    ]
+    path = write(tmp_path, "kibana:\n  url: https://k\n  username: elastic\n", "b.yaml")
+    assert problems(path) == [f"{path}: kibana.username, line 3:13: a username needs a password (or password_file)"]
+    # credentials without Kibana's address would be silently unused
+    path = write(tmp_path, f"kibana:\n  public_base_url: https://k\n  api_key: {SECRET}\n", "c.yaml")
+    assert problems(path) == [f"{path}: kibana.api_key, line 3:12: needs kibana.url, Kibana's address for its API"]
+    path = write(tmp_path, f"kibana:\n  url: https://k\n  api_key: [{SECRET}]\n  verify_cert: false\n", "d.yaml")
+    text = "\n".join(problems(path))
+    assert "kibana.api_key, line 3:12: must be text" in text
+    assert 'kibana.verify_cert, line 4:3: unknown key "verify_cert"; did you mean "verify_certs"?' in text
+    assert_not_leaked(text)

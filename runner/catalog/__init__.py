@@ -1,6 +1,14 @@
 """Rule definitions: the detection-rules TOML format, its loader, and rule timing (intervals, date math)."""
 
-from runner.catalog.loader import RUNNABLE_TYPES, Catalog, Rule, RuleLoadError, load_rule_file, load_rules
+from runner.catalog.loader import (
+    RUNNABLE_TYPES,
+    Catalog,
+    Rule,
+    RuleLoadError,
+    UuidSource,
+    load_rule_file,
+    load_rules,
+)
 from runner.catalog.model import RuleDocument, RuleParams, default_rule_uuid
 from runner.catalog.timing import DateMath, TimingError, format_duration, iso, parse_duration
 
@@ -13,6 +21,7 @@ __all__ = [
     "RuleLoadError",
     "RuleParams",
     "TimingError",
+    "UuidSource",
     "default_rule_uuid",
     "format_duration",
     "iso",

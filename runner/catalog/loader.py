@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass, field, replace
+from enum import Enum
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -35,6 +36,18 @@ class RuleLoadError(RuleRunnerError):
         super().__init__(f"{location}: {message}")
 
 
+class UuidSource(str, Enum):
+    """Where a rule's uuid comes from, in order of precedence (the first that applies wins)."""
+
+    OVERRIDE = "override"  # rules.overrides.<rule_id>.uuid
+    KIBANA = "kibana"  # the id of the rule installed in Kibana with the same rule_id
+    DEFAULT = "default"  # a uuid5 of the rule_id: stable, but the id of no Kibana rule
+
+    def describe(self) -> str:
+        return {"override": "set in rules.overrides", "kibana": "the rule installed in Kibana with this rule_id",
+                "default": "default: a uuid5 of the rule_id"}[self.value]
+
+
 @dataclass(frozen=True)
 class Rule:
     """A loaded rule: its document, its parsed query (EQL rules) and the values settings may override."""
@@ -42,7 +55,8 @@ class Rule:
     path: Path
     document: RuleDocument
     query: Query | None
-    uuid: str  # Kibana's rule saved-object id: alert ids hash it
+    uuid: str  # Kibana's rule saved-object id: alert ids hash it, the Security app links alerts to rules by it
+    uuid_source: UuidSource = UuidSource.DEFAULT
 
     @property
     def params(self) -> RuleParams:
@@ -76,9 +90,14 @@ class Rule:
         from_: str | None = None,
         enabled: bool | None = None,
         uuid: str | None = None,
+        max_signals: int | None = None,
     ) -> Rule:
         """The rule with settings' overrides applied (each already validated by its caller; checked again here)."""
         update: dict[str, Any] = {}
+        if max_signals is not None:
+            if isinstance(max_signals, bool) or not isinstance(max_signals, int) or max_signals < 1:
+                raise ValueError(f"max_signals must be an integer >= 1, not {max_signals!r}")
+            update["max_signals"] = max_signals
         if index is not None:
             update["index"] = list(index)
         if interval is not None:
@@ -91,7 +110,9 @@ class Rule:
             update["enabled"] = enabled
         params = self.document.rule.model_copy(update=update) if update else self.document.rule
         document = self.document.model_copy(update={"rule": params}) if update else self.document
-        return replace(self, document=document, uuid=uuid or self.uuid)
+        if uuid:
+            return replace(self, document=document, uuid=uuid, uuid_source=UuidSource.OVERRIDE)
+        return replace(self, document=document)
 
 
 @dataclass
@@ -228,4 +249,4 @@ def _parse_query(query: str, text: str, where: str) -> Query:
         raise RuleLoadError(SourceLocation(file_line, column, where, "rule.query"), f"EQL query {err}") from None
 
 
-__all__ = ["Catalog", "RUNNABLE_TYPES", "Rule", "RuleLoadError", "load_rule_file", "load_rules"]
+__all__ = ["Catalog", "RUNNABLE_TYPES", "Rule", "RuleLoadError", "UuidSource", "load_rule_file", "load_rules"]

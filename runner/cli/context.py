@@ -8,7 +8,7 @@ import sys
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from rich.console import Console
 
@@ -16,13 +16,16 @@ from runner.alerts import KIBANA_VERSION
 from runner.backends import Backend, BackendError
 from runner.backends.elasticsearch import ElasticsearchBackend, cluster_info
 from runner.backends.embedded import EmbeddedBackend, Store, StoreError
-from runner.catalog import Catalog, Rule, load_rules
+from runner.backends.kibana import KibanaClient
+from runner.catalog import Catalog, Rule, UuidSource, load_rules
 from runner.errors import RuleRunnerError
 from runner.execution import ExecutionOptions
-from runner.service import select_rules
+from runner.service import KibanaLink, link_kibana_rules, select_rules
 from runner.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("runner.cli")
+_LISTED = 50  # rule ids named in the "not installed in Kibana" warning; the rest are counted
+
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)  # messages stay one line each: grep-able
 
@@ -63,6 +66,51 @@ class Context:
             where = ", ".join(str(p) for p in (paths or chosen.paths))
             raise CommandError(f"no enabled EQL rule to run (rule paths: {where})", code=1)
         return rules
+
+    def kibana_link(self, rules: Sequence[Rule]) -> KibanaLink | None:
+        """With `kibana.url`: the rules with the ids of the rules installed in Kibana under their rule_ids (one
+        lookup for all, in the space `alerts.space_id`); None without it. Raises the backend's error: a
+        `TransientError` (Kibana unreachable, starting, overloaded) is worth retrying, an `AccessError` is not."""
+        kibana = self.settings.kibana
+        if kibana.url is None:
+            return None
+        with KibanaClient(kibana) as client:
+            space = self.settings.alerts.space_id
+            return link_kibana_rules(rules, lambda rule_ids: client.installed_rule_uuids(rule_ids, space))
+
+    def with_kibana_uuids(self, rules: Sequence[Rule]) -> tuple[Rule, ...]:
+        """Start-up step of `run`: `kibana_link`, with one log line saying what it found and one warning listing the
+        rules Kibana does not have (their alerts keep the default uuid and link to no Kibana rule)."""
+        link = self.kibana_link(rules)
+        if link is None:
+            return tuple(rules)
+        kibana, space = self.settings.kibana.url, self.settings.alerts.space_id
+        linked = sum(1 for rule in link.rules if rule.uuid_source is UuidSource.KIBANA)
+        pinned = sum(1 for rule in link.rules if rule.uuid_source is UuidSource.OVERRIDE)
+        log.info("Kibana (%s, space %s): %d rule(s) linked to the rule installed with their rule_id, %d not "
+                 "installed, %d with their uuid set in rules.overrides", kibana, space, linked,
+                 len(link.not_installed), pinned)
+        if link.not_installed:
+            shown = ", ".join(link.not_installed[:_LISTED])
+            more = len(link.not_installed) - _LISTED
+            log.warning("%d rule(s) not installed in Kibana (%s, space %s) keep the default uuid (a uuid5 of the "
+                        "rule_id), so their alerts link to no Kibana rule: %s%s", len(link.not_installed), kibana,
+                        space, shown, f" and {more} more (explain RULE_ID shows each)" if more > 0 else "")
+        return link.rules
+
+    def linked_rules(self, rules: Sequence[Rule]) -> tuple[Rule, ...]:
+        """`with_kibana_uuids` for a command that runs once: tried again on failures that may pass, like the cluster
+        (`cluster`); then a failure of the work (exit 1), since a guessed uuid would give alert ids and rule links
+        that differ from Kibana's."""
+
+        def retrying(error: BaseException, seconds: float) -> None:
+            log.warning("%s; trying again in %gs", error, seconds)
+
+        try:
+            return self.options().retry.call(lambda: self.with_kibana_uuids(rules), on_retry=retrying)
+        except BackendError as error:
+            raise CommandError(f"cannot read the rules' ids from Kibana, so rule-runner does not start (its alerts "
+                               f"would not match Kibana's rules): {error}", code=1) from None
 
     def store(self, *, create: bool = True) -> Store | None:
         path = self.settings.embedded.path
@@ -119,7 +167,8 @@ class Context:
             retries = {"retries": es.max_retries, "retry_backoff": es.retry_backoff.total_seconds()}
         return ExecutionOptions(space_id=alerts.space_id, alerts_index=alerts.index_name,
                                 timeout=scheduler.execution_timeout.total_seconds(),
-                                max_window_splits=scheduler.max_window_splits, **retries)
+                                max_window_splits=scheduler.max_window_splits,
+                                public_base_url=self.settings.kibana.links_base_url, **retries)
 
 
 class JsonFormatter(logging.Formatter):

@@ -9,6 +9,7 @@ from datetime import datetime
 from runner.alerts import KIBANA_VERSION
 from runner.backends import BackendError, build_request, iso
 from runner.backends.elasticsearch import ElasticsearchBackend
+from runner.catalog import Rule, UuidSource
 from runner.cli.context import CommandError, Context, out, parse_instant
 from runner.execution import plan_windows
 from runner.service import select_rules
@@ -26,6 +27,7 @@ def run(args: argparse.Namespace) -> int:
             raise CommandError(f"rule {args.rule_id} ({known.name}) is a {known.type} rule: not supported yet", code=1)
         raise CommandError(f"unknown rule id {args.rule_id} (rule paths: "
                            f"{', '.join(str(p) for p in settings.rules.paths)})", code=1)
+    rule, uuid_note = _kibana_uuid(context, rule)
     now = parse_instant(args.now)
     previous, unknown = None, ""
     state: dict = {}
@@ -49,11 +51,14 @@ def run(args: argparse.Namespace) -> int:
     for window in plan.windows:
         request = build_request(rule, window.start, window.end)
         requests.append({"window": {"from": iso(window.start), "to": iso(window.end)}, **request.to_dict()})
-    document = {"rule_id": rule.rule_id, "requests": requests}
+    uuid = {"uuid": rule.uuid, "source": rule.uuid_source.value, **({"note": uuid_note} if uuid_note else {})}
+    document = {"rule_id": rule.rule_id, "rule_uuid": uuid, "requests": requests}
     if args.format == "json":
         out.print_json(json.dumps(document))
         return 0
     out.print(f"rule {rule.rule_id}: {rule.name}")
+    out.print(f"rule uuid: {rule.uuid} ({rule.uuid_source.describe()}" + (f"; {uuid_note}" if uuid_note else "") + ")",
+              markup=False)
     out.print(f"backend: {settings.backend}; interval {rule.params.interval}, from {rule.params.from_}, to {rule.params.to}")
     shown = previous.isoformat() if previous else unknown or "none recorded"
     out.print(f"previous start: {shown}; this start: {now.isoformat()}", markup=False)
@@ -66,4 +71,21 @@ def run(args: argparse.Namespace) -> int:
     if settings.backend == "elasticsearch" and settings.elasticsearch is not None:
         out.print("\nconnection:")
         out.print_json(json.dumps(settings.redacted().get("elasticsearch")))
+    if settings.kibana.url is not None or settings.kibana.public_base_url is not None:
+        out.print("\nkibana:")
+        out.print_json(json.dumps(settings.redacted().get("kibana")))
     return 0
+
+
+def _kibana_uuid(context: Context, rule: Rule) -> tuple[Rule, str]:
+    """The rule with the uuid `run` would give it, and a note when Kibana was asked and did not provide it."""
+    if context.settings.kibana.url is None or rule.uuid_source is UuidSource.OVERRIDE:
+        return rule, ""
+    space = context.settings.alerts.space_id
+    try:
+        link = context.kibana_link((rule,))
+    except BackendError as error:
+        return rule, f"{error}; run would not start"
+    assert link is not None
+    return link.rules[0], (f"not installed in Kibana (space {space}): its alerts link to no Kibana rule"
+                           if link.not_installed else "")

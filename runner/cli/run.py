@@ -19,14 +19,16 @@ def run(args: argparse.Namespace) -> int:
     if args.once and args.health_file:
         raise CommandError("--health-file applies to the service, not to --once")
     rules = context.runnable_rules()
-    backend = context.backend(start=args.once)  # the service waits for its backend itself
+    backend = context.backend(start=args.once)  # the service waits for its backend (and Kibana) itself
     scheduler = settings.scheduler
     if not args.once:
         Service(
             rules, backend, options=context.options(), max_concurrent_executions=scheduler.max_concurrent_executions,
             first_run_jitter=scheduler.first_run_jitter, misfire_grace_time=scheduler.misfire_grace_time,
+            link_rules=context.with_kibana_uuids,
         ).run_forever(health_file=Path(args.health_file) if args.health_file else None)
         return 0
+    rules = context.linked_rules(rules)
     now = parse_instant(args.now)
     results = run_once(rules, backend, now=now, options=context.options(),
                        max_concurrent_executions=scheduler.max_concurrent_executions)

@@ -47,13 +47,13 @@ class RetryPolicy:
         self,
         attempt: Callable[[], T],
         *,
-        sleep: Callable[[float], object] = time.sleep,
+        sleep: Callable[[float], object] | None = None,
         deadline: Deadline | None = None,
         retry_on: tuple[type[BaseException], ...] = (TransientError,),
         on_retry: Callable[[BaseException, float], None] | None = None,
     ) -> T:
         """`attempt()`, tried again after each `retry_on` error while retries and time are left; the last error is
-        raised. `on_retry(error, wait)` is told of each retry before its wait."""
+        raised. `on_retry(error, wait)` is told of each retry before its wait; `sleep` waits (`time.sleep`)."""
         delays = self.delays()
         while True:
             try:
@@ -64,7 +64,7 @@ class RetryPolicy:
                     raise
                 if on_retry is not None:
                     on_retry(error, wait)
-                sleep(wait)
+                (sleep or time.sleep)(wait)
 
 
 __all__ = ["Deadline", "RetryPolicy"]

@@ -7,9 +7,10 @@ jitter, so a thousand rules do not all hit the backend in the same second. Stopp
 and starts no new one; an execution interrupted anyway (SIGKILL, power loss) is covered by the next start's windows,
 because the rule's state only advances after a complete execution.
 
-Start-up waits for the backend: a cluster that is down, overloaded or not ready (no alerts index yet) when the
-service starts is tried again with backoff, one log line per attempt, until it answers or the service is stopped,
-so that a service started with its cluster (a Compose stack, a reboot) does not exit and lose the time.
+Start-up waits for the backend (and, when configured, for the Kibana that gives the rules their uuids): a cluster
+that is down, overloaded or not ready (no alerts index yet) when the service starts is tried again with backoff,
+one log line per attempt, until it answers or the service is stopped, so that a service started with its cluster
+(a Compose stack, a reboot) does not exit and lose the time.
 """
 
 from __future__ import annotations
@@ -73,8 +74,10 @@ class Service:
         misfire_grace_time: timedelta = timedelta(seconds=60),
         clock: Clock = _now,
         on_execution: Callable[[Rule, ExecutionRecord], None] = log_execution,
+        link_rules: Callable[[Sequence[Rule]], Sequence[Rule]] | None = None,
     ) -> None:
         self.rules = [rule for rule in rules if rule.enabled and rule.runnable]
+        self.link_rules = link_rules  # a start-up step after the backend's: the rules as they will run
         self.backend = backend
         self.options = options
         self.clock = clock
@@ -117,8 +120,8 @@ class Service:
             self.scheduler.shutdown(wait=wait)
 
     def start_backend(self, stop: threading.Event) -> bool:
-        """Start the backend, trying again after every failure (with backoff up to `STARTUP_MAX_BACKOFF`, one log
-        line per attempt) until it starts or `stop` is set; True when it started."""
+        """Start the backend (then `link_rules`), trying again after every failure (with backoff up to
+        `STARTUP_MAX_BACKOFF`, one log line per attempt) until it starts or `stop` is set; True when it started."""
         policy = RetryPolicy(retries=None, backoff=max(self.options.retry_backoff, 1.0),
                              max_backoff=STARTUP_MAX_BACKOFF)
         attempts = [0]
@@ -126,21 +129,23 @@ class Service:
         def attempt() -> None:
             attempts[0] += 1
             self.backend.start()
+            if self.link_rules is not None:
+                self.rules = list(self.link_rules(self.rules))
 
         def wait(seconds: float) -> None:
             if stop.wait(seconds):
                 raise _Stopped
 
         def retrying(error: BaseException, seconds: float) -> None:
-            log.error("the %s backend did not start (attempt %d): %s; trying again in %gs", self.backend.name,
-                      attempts[0], error, seconds)
+            log.error("the service did not start (attempt %d, %s backend): %s; trying again in %gs", attempts[0],
+                      self.backend.name, error, seconds)
 
         try:
             policy.call(attempt, sleep=wait, retry_on=(BackendError,), on_retry=retrying)
         except _Stopped:
             return False
         if attempts[0] > 1:
-            log.info("the %s backend started at attempt %d", self.backend.name, attempts[0])
+            log.info("the service started at attempt %d", attempts[0])
         return True
 
     def run_forever(self, health_file: Path | None = None) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.catalog import RuleLoadError, default_rule_uuid, load_rule_file, load_rules
+from runner.catalog import RuleLoadError, UuidSource, default_rule_uuid, load_rule_file, load_rules
 from tests.conftest import shared_path
 
 GOOD = '''[metadata]
@@ -72,6 +72,11 @@ def test_overrides(tmp_path: Path) -> None:
     assert changed.params.index == ["other-*"] and changed.params.interval == "1m"
     assert changed.params.from_ == "now-2m" and not changed.enabled and changed.uuid == "u-1"
     assert rule.params.interval == "5m"  # the original is untouched
+    assert (rule.uuid_source, changed.uuid_source) == (UuidSource.DEFAULT, UuidSource.OVERRIDE)
+    assert rule.with_overrides(interval="1m").uuid_source is UuidSource.DEFAULT
+    assert rule.with_overrides(max_signals=250).params.max_signals == 250 and rule.params.max_signals == 100
+    with pytest.raises(ValueError, match="max_signals must be an integer >= 1"):
+        rule.with_overrides(max_signals=0)
 
 
 def expect_error(path: Path) -> RuleLoadError:

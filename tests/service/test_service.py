@@ -174,8 +174,28 @@ def test_the_service_waits_for_its_backend_one_log_line_per_attempt(tmp_path: Pa
         assert service.start_backend(stop)
     assert Late.starts == 4 and stop.waits == [1.0, 2.0, 4.0]  # backoff, capped at STARTUP_MAX_BACKOFF
     lines = [r.getMessage() for r in caplog.records if "did not start" in r.getMessage()]
-    assert len(lines) == 3 and "(attempt 2)" in lines[1] and "alerts alias" in lines[1]
+    assert len(lines) == 3 and "(attempt 2," in lines[1] and "alerts alias" in lines[1]
     assert any("started at attempt 4" in r.getMessage() for r in caplog.records)
+
+
+def test_the_service_waits_for_kibana_too(tmp_path: Path) -> None:
+    """With Kibana configured, the rules' uuids are read at start-up: Kibana not answering yet is waited for like
+    the cluster, and the rules are scheduled with the uuids it gives."""
+    from runner.backends import TransientError
+
+    answers: list[Any] = [TransientError("Kibana (http://kibana:5601): HTTP 503"), "kibana-uuid"]
+    rule = load_rule_file(SEED)
+
+    def link(rules: Any) -> list[Any]:
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return [r.with_overrides(uuid=answer) for r in rules]
+
+    service = Service([rule], EmbeddedBackend(Store(tmp_path / "s.db")), link_rules=link)
+    stop = _Clock()
+    assert service.start_backend(stop) and stop.waits == [1.0]
+    assert [r.uuid for r in service.rules] == ["kibana-uuid"]
 
 
 def test_a_stop_while_waiting_for_the_backend_ends_the_wait(tmp_path: Path) -> None:
