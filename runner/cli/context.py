@@ -15,7 +15,7 @@ from rich.console import Console
 from runner.alerts import KIBANA_VERSION
 from runner.backends import Backend, BackendError
 from runner.backends.elasticsearch import ElasticsearchBackend, cluster_info
-from runner.backends.embedded import EmbeddedBackend, Store, StoreError
+from runner.backends.embedded import EmbeddedBackend, Store, StoreDamaged, StoreError
 from runner.catalog import Catalog, Rule, load_rules
 from runner.errors import RuleRunnerError
 from runner.execution import ExecutionOptions
@@ -63,12 +63,17 @@ class Context:
             raise CommandError(f"no enabled EQL rule to run (rule paths: {where})", code=1)
         return rules
 
-    def store(self, *, create: bool = True) -> Store | None:
+    def store(self, *, create: bool = True, read_only: bool = False) -> Store | None:
+        """The embedded store, opened and checked. `read_only` (commands that only look): opened with SQLite's
+        `mode=ro`, never created or changed, None when there is none (as with `create=False`). A damaged store is
+        exit 1 (the work cannot be done), a path that cannot be opened exit 2 (configuration)."""
         path = self.settings.embedded.path
-        if not create and not Path(path).exists():
+        if (read_only or not create) and not Path(path).exists():
             return None
         try:
-            return Store(path)
+            return Store(path, read_only=read_only)
+        except StoreDamaged as error:
+            raise CommandError(str(error), code=1) from None
         except StoreError as error:
             raise CommandError(str(error)) from None
 

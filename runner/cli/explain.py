@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     previous, unknown = None, ""
     state: dict = {}
     if settings.backend == "embedded":
-        store = context.store(create=False)
+        store = context.store(read_only=True)
         state = (store.rule_state(rule.rule_id) if store is not None else None) or {}
     else:  # the state lives in the cluster; explain still works without it (windows as for a first run)
         try:
