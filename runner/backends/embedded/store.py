@@ -209,16 +209,18 @@ class Store:
         if not self.read_only:
             return sqlite3.connect(self.path, timeout=30, isolation_level=None)
         # mode=ro: SQLite never writes the file (and cannot create it). Reading a WAL database still needs its -shm
-        # index beside it, which SQLite cannot create in a read-only directory (SQLITE_READONLY_DIRECTORY). With no
-        # -wal file either, every committed transaction is in the main file (the last writer checkpointed it and
-        # nobody is writing, since a writer keeps a -wal): then the main file alone is read (`immutable=1`).
+        # index beside it, which SQLite cannot create in a read-only directory (SQLITE_READONLY_DIRECTORY, or
+        # SQLITE_CANTOPEN when the directory is immutable). With no -wal file either, every committed transaction is
+        # in the main file (the last writer checkpointed it, and nobody is writing: a writer keeps a -wal), so the
+        # main file alone is read (`immutable=1`).
         uri = self.path.resolve().as_uri() + "?mode=ro"
         db = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)
         try:
             db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
         except sqlite3.OperationalError as err:
             db.close()
-            if err.sqlite_errorname != "SQLITE_READONLY_DIRECTORY" or Path(f"{self.path}-wal").exists():
+            if err.sqlite_errorname not in ("SQLITE_READONLY_DIRECTORY", "SQLITE_CANTOPEN") or \
+                    Path(f"{self.path}-wal").exists():
                 raise
             db = sqlite3.connect(uri + "&immutable=1", uri=True, timeout=30, isolation_level=None)
         return db
