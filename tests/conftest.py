@@ -41,7 +41,7 @@ def shared_path(*parts: str) -> Path:
 
 def pytest_report_header() -> str:
     found = "found" if SHARED.is_dir() else "absent: tests needing it " + ("FAIL" if shared_required() else "skip")
-    return f"reference material: {SHARED} ({found}; {REQUIRE_SHARED}={os.environ.get(REQUIRE_SHARED, '')})"
+    return f"reference material: {SHARED} ({found}; {REQUIRE_SHARED}={os.environ.get(REQUIRE_SHARED, 'unset')})"
 
 
 @pytest.fixture()
