@@ -41,6 +41,13 @@ def truncated_gz(directory: Path) -> Path:
     return path
 
 
+def corrupt_gz(directory: Path) -> Path:
+    """A gzip header followed by bytes that are not deflate data."""
+    path = directory / "junk.ndjson.gz"
+    path.write_bytes(b"\x1f\x8b\x08\x00" + b"garbage-not-deflate" * 4)
+    return path
+
+
 def plain_named_gz(directory: Path) -> Path:
     path = directory / "plain.ndjson.gz"
     path.write_bytes(SAMPLES.read_bytes())
@@ -70,8 +77,7 @@ def test_ingest_of_a_truncated_gz_keeps_what_it_read_and_says_how_far(setup: Pat
     [
         (plain_named_gz, r"not a gzip file although named \.gz \(it starts with b'\{\"_index'\); if it is plain NDJSON, "
                          r"rename it without \.gz; nothing was read from it"),
-        (lambda d: (d / "junk.ndjson.gz").write_bytes(b"\x1f\x8b\x08\x00garbage-not-deflate" * 4) and d / "junk.ndjson.gz",
-         r"corrupt gzip data \(.*\); nothing was read from it"),
+        (corrupt_gz, r"corrupt gzip data \(.*\); nothing was read from it"),
     ],
     ids=["plain-file-named-gz", "corrupt-gzip"],
 )
