@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
         cluster = context.cluster(prepare=False)
         alerts = _checked(cluster.list_alerts(rule_id=args.rule, include_building_blocks=everything))
     else:
-        store = context.store(create=False)
+        store = context.store(read_only=True)
         if store is None:
             raise CommandError(f"no embedded store at {context.settings.embedded.path} (nothing ingested or run yet)",
                                code=1)

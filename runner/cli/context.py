@@ -6,7 +6,7 @@ import json
 import logging
 import sys
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -15,7 +15,7 @@ from rich.console import Console
 from runner.alerts import KIBANA_VERSION
 from runner.backends import Backend, BackendError
 from runner.backends.elasticsearch import ElasticsearchBackend, cluster_info
-from runner.backends.embedded import EmbeddedBackend, Store, StoreError
+from runner.backends.embedded import EmbeddedBackend, Store, StoreDamaged, StoreError
 from runner.backends.kibana import KibanaClient
 from runner.catalog import Catalog, Rule, UuidSource, load_rules
 from runner.errors import RuleRunnerError
@@ -112,12 +112,17 @@ class Context:
             raise CommandError(f"cannot read the rules' ids from Kibana, so rule-runner does not start (its alerts "
                                f"would not match Kibana's rules): {error}", code=1) from None
 
-    def store(self, *, create: bool = True) -> Store | None:
+    def store(self, *, create: bool = True, read_only: bool = False) -> Store | None:
+        """The embedded store, opened and checked. `read_only` (commands that only look): opened with SQLite's
+        `mode=ro`, never created or changed, None when there is none (as with `create=False`). A damaged store is
+        exit 1 (the work cannot be done), a path that cannot be opened exit 2 (configuration)."""
         path = self.settings.embedded.path
-        if not create and not Path(path).exists():
+        if (read_only or not create) and not Path(path).exists():
             return None
         try:
-            return Store(path)
+            return Store(path, read_only=read_only)
+        except StoreDamaged as error:
+            raise CommandError(str(error), code=1) from None
         except StoreError as error:
             raise CommandError(str(error)) from None
 
@@ -203,15 +208,42 @@ def setup_logging(settings: Settings) -> None:
     logging.getLogger("elastic_transport.node_pool").setLevel(max(logging.ERROR, root.level))
 
 
+# how far `--now` may lie ahead of this machine's clock: clocks of machines that exchange timestamps disagree by
+# seconds, rarely minutes; an hour ahead is a mistake (a typo, local time written as UTC)
+NOW_SKEW = timedelta(minutes=5)
+
+
 def parse_instant(text: str | None) -> datetime:
-    """`--now`: an ISO 8601 instant (UTC when no offset is given); absent: the current time."""
+    """`--now` (of `run --once` and `explain`): an ISO 8601 instant with its time zone (`Z` or an offset), at most
+    `NOW_SKEW` ahead of the clock; absent: the current time. Without a zone the instant is ambiguous (UTC? local?)
+    and a guess would move every window by hours; a future start would mark time not yet seen as searched (the
+    rule's state advances to it), so both are refused."""
+    clock = datetime.now(timezone.utc)
     if text is None:
-        return datetime.now(timezone.utc)
+        return clock
+    example = "e.g. 2026-01-15T10:05:00Z, or 2026-01-15T11:05:00+01:00"
     try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        value = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
-        raise CommandError(f"--now: [{text}] is not an ISO 8601 date and time (e.g. 2026-01-15T10:05:00Z)") from None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        raise CommandError(f"--now: [{text}] is not an ISO 8601 date and time ({example})") from None
+    if value.tzinfo is None:
+        raise CommandError(f"--now: [{text}] has no time zone: add Z for UTC or the offset ({example})")
+    if value - clock > NOW_SKEW:
+        ahead = value - clock
+        raise CommandError(f"--now: [{text}] is {_duration(ahead)} in the future (this machine's clock says "
+                           f"{clock.isoformat(timespec='seconds')}; at most {_duration(NOW_SKEW)} ahead is allowed for "
+                           "clock skew): a start in the future would mark time not yet seen as searched")
+    return value
 
 
-__all__ = ["CommandError", "Context", "err", "out", "parse_instant", "setup_logging"]
+def _duration(delta: timedelta) -> str:
+    """The two largest units: "2 days 3 hours", "1 hour 59 minutes", "5 minutes", "40 seconds"."""
+    left, parts = int(delta.total_seconds()), []
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
+        count, left = divmod(left, size)
+        if count:
+            parts.append(f"{count} {unit}{'s' if count > 1 else ''}")
+    return " ".join(parts[:2]) or "0 seconds"
+
+
+__all__ = ["NOW_SKEW", "CommandError", "Context", "err", "out", "parse_instant", "setup_logging"]

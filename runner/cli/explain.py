@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
-from datetime import datetime
 
 from runner.alerts import KIBANA_VERSION
 from runner.backends import BackendError, build_request, iso
 from runner.backends.elasticsearch import ElasticsearchBackend
 from runner.catalog import Rule, UuidSource
 from runner.cli.context import CommandError, Context, out, parse_instant
-from runner.execution import plan_windows
+from runner.execution.windows import instant, plan_windows, resume_from
 from runner.service import select_rules
 
 
@@ -29,10 +28,10 @@ def run(args: argparse.Namespace) -> int:
                            f"{', '.join(str(p) for p in settings.rules.paths)})", code=1)
     rule, uuid_note = _kibana_uuid(context, rule)
     now = parse_instant(args.now)
-    previous, unknown = None, ""
+    unknown = ""
     state: dict = {}
     if settings.backend == "embedded":
-        store = context.store(create=False)
+        store = context.store(read_only=True)
         state = (store.rule_state(rule.rule_id) if store is not None else None) or {}
     else:  # the state lives in the cluster; explain still works without it (windows as for a first run)
         try:
@@ -43,8 +42,7 @@ def run(args: argparse.Namespace) -> int:
                 cluster.close()
         except BackendError as error:
             unknown = f"unknown, Elasticsearch not reached ({error}): windows shown as for a first run"
-    if isinstance(state.get("previous_started_at"), str):
-        previous = datetime.fromisoformat(state["previous_started_at"])
+    previous = resume_from(state, to=rule.params.to, started_at=now)
     plan = plan_windows(from_=rule.params.from_, to=rule.params.to, interval=rule.params.interval,
                         started_at=now, previous_started_at=previous)
     requests = []
@@ -60,7 +58,9 @@ def run(args: argparse.Namespace) -> int:
     out.print(f"rule uuid: {rule.uuid} ({rule.uuid_source.describe()}" + (f"; {uuid_note}" if uuid_note else "") + ")",
               markup=False)
     out.print(f"backend: {settings.backend}; interval {rule.params.interval}, from {rule.params.from_}, to {rule.params.to}")
-    shown = previous.isoformat() if previous else unknown or "none recorded"
+    pending = instant(state.get("pending_since")) if "previous_started_at" not in state else None
+    shown = (previous.isoformat() if previous and not pending else
+             f"none completed; pending since {pending.isoformat()}" if pending else unknown or "none recorded")
     out.print(f"previous start: {shown}; this start: {now.isoformat()}", markup=False)
     if plan.gap is not None:
         out.print(f"[red]gap:[/] {plan.gap.message()}")

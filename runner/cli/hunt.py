@@ -6,23 +6,53 @@ import argparse
 import json
 import time
 from pathlib import Path
+from typing import IO
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from runner.cli.context import Context, err, out
+from runner.cli.context import CommandError, Context, err, out
 from runner.cli.query import load_events
 from runner.execution.hunt import HuntResult, hunt
+
+
+def check_out(path: Path) -> None:
+    """`--out`, checked before any work starts, without side effects: it must be a file that can be written in a
+    directory that exists. Missing directories are not created (a mistyped path should not make a tree)."""
+    if path.is_dir():
+        raise CommandError(f"--out {path}: is a directory; give the file to write (e.g. {path / 'alerts.ndjson'})")
+    if not path.parent.is_dir():
+        if path.parent.exists():
+            raise CommandError(f"--out {path}: {path.parent} is not a directory")
+        raise CommandError(f"--out {path}: the directory {path.parent} does not exist (hunt does not create directories)")
+    existed = path.exists()
+    try:
+        with path.open("a", encoding="utf-8"):  # opened, not truncated: the file keeps its content until the hunt runs
+            pass
+    except OSError as error:
+        raise CommandError(f"--out {path}: cannot write it: {error.strerror or error}") from None
+    if not existed:
+        path.unlink()
+
+
+def open_out(path: Path) -> IO[str]:
+    try:
+        return path.open("w", encoding="utf-8")
+    except OSError as error:
+        raise CommandError(f"--out {path}: cannot write it: {error.strerror or error}; nothing was hunted", code=1) from None
 
 
 def run(args: argparse.Namespace) -> int:
     context = Context.load(args.config)
     settings = context.settings
+    if args.out:
+        check_out(Path(args.out))
     rules = context.runnable_rules(args.rules)
     began = time.perf_counter()
     events = load_events(args.files, args.index)
     loaded = time.perf_counter() - began
-    sink = Path(args.out).open("w", encoding="utf-8") if args.out else None
+    sink = open_out(Path(args.out)) if args.out else None
+    written = [0]
     index = settings.alerts.index_name
     try:
         with Progress(TextColumn("hunt"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err,
@@ -31,9 +61,14 @@ def run(args: argparse.Namespace) -> int:
 
             def done(result: HuntResult) -> None:
                 if sink is not None:
-                    for alert in result.alerts:
-                        sink.write(json.dumps({"_index": index, "_id": alert.id, "_source": alert.source},
-                                              separators=(",", ":")) + "\n")
+                    try:
+                        for alert in result.alerts:
+                            sink.write(json.dumps({"_index": index, "_id": alert.id, "_source": alert.source},
+                                                  separators=(",", ":")) + "\n")
+                            written[0] += 1
+                    except OSError as error:
+                        raise CommandError(f"--out {args.out}: writing failed after {written[0]:,} alerts: "
+                                           f"{error.strerror or error}", code=1) from None
                 result.alerts = []  # written (or not wanted): the table needs only the counts
                 progress.advance(task)
 

@@ -29,7 +29,10 @@ def run(args: argparse.Namespace) -> int:
     store = context.store() if cluster is None else None
     transform = None
     if args.shift_to_now:
-        latest = _latest_timestamp(paths, args.index)
+        scanned = ReadReport()
+        latest = _latest_timestamp(paths, args.index, scanned)
+        if latest is None and scanned.unreadable:
+            raise CommandError(f"{scanned.unreadable[0]}. Nothing was ingested.", code=1)
         if latest is None:
             raise CommandError("--shift-to-now: no document with an ISO 8601 @timestamp in the files")
         shift = datetime.now(timezone.utc) - timedelta(seconds=5) - latest
@@ -71,15 +74,21 @@ def run(args: argparse.Namespace) -> int:
             target = str(store.path)
     for bad in report.bad + bad_documents:
         err.print(f"skipped {bad}", markup=False)
+    for unreadable in report.unreadable:  # what was read before it is ingested (committed) and counted below
+        err.print(f"error: {unreadable}", markup=False)
     skipped = len(report.bad) + len(bad_documents)
+    count = len(report.unreadable)
+    incomplete = f", {count:,} file{'s' if count > 1 else ''} not read to the end" if count else ""
     out.print(f"ingested {result.added:,} events into {target} ({result.duplicates:,} already there, "
-              f"{skipped:,} bad lines skipped, {report.lines:,} lines read)")
+              f"{skipped:,} bad lines skipped, {report.lines:,} lines read{incomplete})", markup=False)
+    if report.unreadable:
+        return 1
     return 1 if skipped and not result.added and not result.duplicates else 0
 
 
-def _latest_timestamp(paths: list[Path], index: str | None) -> datetime | None:
+def _latest_timestamp(paths: list[Path], index: str | None, report: ReadReport) -> datetime | None:
     latest: datetime | None = None
-    for _file, _line, doc in read_documents(paths, index=index or "-", report=ReadReport()):
+    for _file, _line, doc in read_documents(paths, index=index or "-", report=report):
         value = doc["_source"].get("@timestamp")
         if isinstance(value, str) and _ISO.match(value):
             try:

@@ -15,11 +15,15 @@ def parser() -> argparse.ArgumentParser:
         prog="rule-runner",
         description="Run Elastic detection rules (EQL) on a schedule, against Elasticsearch or the embedded store.",
     )
+    config_help = "the YAML configuration (default: $RULE_RUNNER_CONFIG, else config/runner.yaml)"
+    # before the command (`rule-runner --config X run`) or after it (`rule-runner run --config X`): the command's
+    # own option is SUPPRESSed when absent, so that it does not overwrite the one given before the command
+    top.add_argument("--config", help=config_help)
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, help_text: str) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text, description=help_text)
-        sub.add_argument("--config", help="the YAML configuration (default: $RULE_RUNNER_CONFIG, else config/runner.yaml)")
+        sub.add_argument("--config", default=argparse.SUPPRESS, help=config_help)
         return sub
 
     validate = command("validate", "check the configuration and every rule file; exit 1 on any error")
@@ -27,7 +31,9 @@ def parser() -> argparse.ArgumentParser:
 
     run = command("run", "run the service: every enabled rule on its interval")
     run.add_argument("--once", action="store_true", help="run every enabled rule once, print a summary and exit")
-    run.add_argument("--now", metavar="ISO8601", help="with --once: the execution start to use (replays, tests)")
+    run.add_argument("--now", metavar="ISO8601",
+                     help="with --once: the execution start to use (replays, tests), with its time zone "
+                          "(2026-01-15T10:05:00Z); at most 5 minutes ahead of the clock")
     run.add_argument("--health-file", metavar="PATH",
                      help="the service rewrites this file every 30 s while it schedules rules (container health checks)")
 
@@ -59,7 +65,8 @@ def parser() -> argparse.ArgumentParser:
 
     explain = command("explain", "print a rule's windows and the exact _eql/search requests (secrets redacted)")
     explain.add_argument("rule_id", metavar="RULE_ID")
-    explain.add_argument("--now", metavar="ISO8601")
+    explain.add_argument("--now", metavar="ISO8601", help="the execution start to explain, with its time zone "
+                                                          "(2026-01-15T10:05:00Z); at most 5 minutes ahead")
     explain.add_argument("--format", choices=("text", "json"), default="text")
     return top
 

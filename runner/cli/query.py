@@ -21,9 +21,11 @@ def load_events(files: list[str], index: str | None, default_index: str | None =
         raise CommandError(f"no such file: {', '.join(missing)}")
     report = ReadReport()
     events = MemoryEvents(doc for _file, _line, doc in read_documents(paths, index=index, report=report,
-                                                                         default_index=default_index))
+                                                                         default_index=default_index, keep_going=False))
     for bad in report.bad:
         err.print(f"skipped {bad}", markup=False)
+    if report.unreadable:  # searching part of the input would report less than it holds: refuse
+        raise CommandError(f"{report.unreadable[0]}. Nothing was searched: the input is incomplete.", code=1)
     return events
 
 

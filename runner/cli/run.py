@@ -18,6 +18,7 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError("--now applies to --once (the service runs on the clock)")
     if args.once and args.health_file:
         raise CommandError("--health-file applies to the service, not to --once")
+    pinned = parse_instant(args.now) if args.now is not None else None  # a bad --now: refused before any work
     rules = context.runnable_rules()
     backend = context.backend(start=args.once)  # the service waits for its backend (and Kibana) itself
     scheduler = settings.scheduler
@@ -29,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
         ).run_forever(health_file=Path(args.health_file) if args.health_file else None)
         return 0
     rules = context.linked_rules(rules)
-    now = parse_instant(args.now)
+    now = pinned or parse_instant(None)
     results = run_once(rules, backend, now=now, options=context.options(),
                        max_concurrent_executions=scheduler.max_concurrent_executions)
     table = Table(title=f"{len(results)} rule(s) run once at {now.isoformat()}")

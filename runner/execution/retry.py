@@ -64,7 +64,7 @@ class RetryPolicy:
                     raise
                 if on_retry is not None:
                     on_retry(error, wait)
-                (sleep or time.sleep)(wait)
+                (time.sleep if sleep is None else sleep)(wait)
 
 
 __all__ = ["Deadline", "RetryPolicy"]

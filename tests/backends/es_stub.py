@@ -2,7 +2,8 @@
 
 A test double for the client (request bodies, headers, retries, error handling, faults), not a fake Elasticsearch:
 it knows nothing of indices, queries or documents. Each test scripts the replies, mostly the recorded bodies in
-`../shared/reference/es-examples/`.
+`../shared/reference/es-examples/` (`example()`: the test is skipped when they are absent, failed under
+REQUIRE_SHARED=1, as tests/conftest.py decides).
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "reference" / "es-examples"
+from tests.conftest import SHARED, shared_path
+
+EXAMPLES = SHARED / "reference" / "es-examples"
 
 INFO = {
     "name": "es01",
@@ -34,7 +36,7 @@ INFO = {
 
 def example(name: str) -> dict[str, Any]:
     """A recorded example by file name prefix (`"20"` → `20_bulk_create_mixed_201_409.json`)."""
-    [path] = sorted(EXAMPLES.glob(f"{name}*.json"))
+    [path] = sorted(shared_path("reference", "es-examples").glob(f"{name}*.json"))
     return json.loads(path.read_text(encoding="utf-8"))
 
 
