@@ -6,6 +6,8 @@ import argparse
 import json
 from datetime import datetime
 
+from rich.text import Text
+
 from runner.alerts import KIBANA_VERSION
 from runner.backends import BackendError, build_request, iso
 from runner.backends.elasticsearch import ElasticsearchBackend
@@ -56,11 +58,12 @@ def run(args: argparse.Namespace) -> int:
     out.print(f"rule {rule.rule_id}: {rule.name}")
     out.print(f"backend: {settings.backend}; interval {rule.params.interval}, from {rule.params.from_}, to {rule.params.to}")
     shown = previous.isoformat() if previous else unknown or "none recorded"
-    out.print(f"previous start: {shown}; this start: {now.isoformat()}", markup=False)
+    out.print(f"previous start: {shown}; this start: {now.isoformat()}")
     if plan.gap is not None:
-        out.print(f"[red]gap:[/] {plan.gap.message()}")
+        out.print(Text.assemble(("gap:", "red"), f" {plan.gap.message()}"))
     for number, item in enumerate(requests, 1):
-        out.print(f"\n[bold]window {number}[/]: {item['window']['from']} .. {item['window']['to']}")
+        window = item["window"]
+        out.print(Text.assemble("\n", (f"window {number}", "bold"), f": {window['from']} .. {window['to']}"))
         out.print(f"POST /{','.join(item['index'])}/_eql/search?allow_no_indices=true")
         out.print_json(json.dumps(item["body"]))
     if settings.backend == "elasticsearch" and settings.elasticsearch is not None:

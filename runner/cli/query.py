@@ -10,8 +10,9 @@ from pathlib import Path
 from runner.backends import QueryError
 from runner.backends.embedded.memory import MemoryEvents
 from runner.backends.request import EqlRequest
-from runner.cli.context import CommandError, err
+from runner.cli.context import CommandError
 from runner.cli.ndjson import ReadReport, read_documents
+from runner.cli.render import report_skipped
 
 
 def load_events(files: list[str], index: str | None, default_index: str | None = None) -> MemoryEvents:
@@ -22,8 +23,7 @@ def load_events(files: list[str], index: str | None, default_index: str | None =
     report = ReadReport()
     events = MemoryEvents(doc for _file, _line, doc in read_documents(paths, index=index, report=report,
                                                                          default_index=default_index))
-    for bad in report.bad:
-        err.print(f"skipped {bad}", markup=False)
+    report_skipped(report.bad)
     return events
 
 
