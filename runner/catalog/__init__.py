@@ -2,7 +2,7 @@
 
 from runner.catalog.loader import RUNNABLE_TYPES, Catalog, Rule, RuleLoadError, load_rule_file, load_rules
 from runner.catalog.model import RuleDocument, RuleParams, default_rule_uuid
-from runner.catalog.timing import DateMath, TimingError, format_duration, iso, parse_duration
+from runner.catalog.timing import DateMath, TimingError, empty_window, format_duration, iso, parse_duration
 
 __all__ = [
     "RUNNABLE_TYPES",
@@ -14,6 +14,7 @@ __all__ = [
     "RuleParams",
     "TimingError",
     "default_rule_uuid",
+    "empty_window",
     "format_duration",
     "iso",
     "load_rule_file",

@@ -24,6 +24,8 @@ def parser() -> argparse.ArgumentParser:
 
     validate = command("validate", "check the configuration and every rule file; exit 1 on any error")
     validate.add_argument("--rules", action="append", metavar="PATH", help="rule files or directories instead of the configured ones (repeatable)")
+    validate.add_argument("--backend", action="store_true",
+                          help="also check the rules' fields against the configured Elasticsearch cluster (_field_caps)")
 
     run = command("run", "run the service: every enabled rule on its interval")
     run.add_argument("--once", action="store_true", help="run every enabled rule once, print a summary and exit")
