@@ -10,8 +10,8 @@ from rich.text import Text
 
 from runner.alerts import KIBANA_VERSION
 from runner.backends import BackendError, build_request, iso
-from runner.backends.elasticsearch import ElasticsearchBackend
-from runner.cli.context import CommandError, Context, out, parse_instant
+from runner.backends.elasticsearch import ElasticsearchBackend, cluster_info
+from runner.cli.context import CommandError, Context, err, out, parse_instant
 from runner.execution import plan_windows
 from runner.service import select_rules
 
@@ -38,11 +38,15 @@ def run(args: argparse.Namespace) -> int:
         try:
             cluster = ElasticsearchBackend.from_settings(settings, KIBANA_VERSION)
             try:
+                # the server's identity first: another server's 404 would pass for "no state recorded"
+                cluster.cluster = cluster_info(cluster.client)
                 state = cluster.rule_state(rule.rule_id) or {}
             finally:
                 cluster.close()
         except BackendError as error:
             unknown = f"unknown, Elasticsearch not reached ({error}): windows shown as for a first run"
+            if args.format == "json":
+                err.print(f"warning: the rule's state was not read: {unknown}")
     if isinstance(state.get("previous_started_at"), str):
         previous = datetime.fromisoformat(state["previous_started_at"])
     plan = plan_windows(from_=rule.params.from_, to=rule.params.to, interval=rule.params.interval,
