@@ -12,7 +12,8 @@ Decisions worth knowing:
 - Relative paths (`embedded.path`, `rules.paths`, `ca_certs`, `*_file`) are resolved against the directory of the
   config file, not the working directory, so the same file works whether the runner is started from the repository,
   from a service manager or from a container; that includes paths coming from `${VAR}`. Without a file, the built-in
-  defaults resolve against the working directory. `~` is expanded.
+  defaults resolve against the working directory. `~` is expanded. `*_file` secrets are read and `ca_certs` is
+  checked at load time: a missing file is a configuration error, not a failed TLS handshake later.
 - An empty value (nothing after the colon, `null`, or an empty string such as `${VAR:-}`) means the default, so a
   section whose keys are all commented out is valid, and `api_key: ${ES_API_KEY:-}` means "no API key".
 - Secrets (`api_key`, `password`) are `SecretStr`: masked in repr, `str`, `model_dump(mode="json")`, `redacted()`,
@@ -358,7 +359,7 @@ class ElasticsearchSettings(_Section):
 def _credential_problems(section: BaseModel) -> list[tuple[str, str]]:
     """The checks of a section's `api_key` / `api_key_file` / `username` / `password` / `password_file`: one kind
     of credentials, complete, each secret given once; a `*_file` is read into its secret (the model is frozen, so
-    this happens during validation). Returns (key, message) problems."""
+    this happens during validation); and its `ca_certs` file exists. Returns (key, message) problems."""
     problems: list[tuple[str, str]] = []
     values = section.__dict__
     if values["api_key"] is not None and values["api_key_file"] is not None:
@@ -380,6 +381,9 @@ def _credential_problems(section: BaseModel) -> list[tuple[str, str]]:
         # a request carries one Authorization header: say so here rather than at the first connection
         problems.append(("api_key" if values["api_key_file"] is None else "api_key_file",
                          "use either an API key or a username and password, not both"))
+    if values["ca_certs"] is not None and not values["ca_certs"].is_file():
+        # the client would only fail at the first TLS handshake, with a message that does not name the setting
+        problems.append(("ca_certs", f"no such file: {values['ca_certs']}"))
     return problems
 
 

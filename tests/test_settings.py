@@ -130,36 +130,47 @@ def test_shipped_embedded_config_loads() -> None:
     assert settings.alerts.index_name == ".alerts-security.alerts-default"
 
 
-def test_shipped_elasticsearch_config_loads() -> None:
-    settings = load_settings(REPO / "config" / "runner.elasticsearch.yaml", env={"ES_PASSWORD": SECRET})
+@pytest.fixture()
+def ca_file(tmp_path: Path) -> str:
+    """A CA bundle for the shipped cluster config (its default, docker/certs/ca/ca.crt, exists once the stack ran)."""
+    path = tmp_path / "ca.crt"
+    path.write_text("-----BEGIN CERTIFICATE-----\n", encoding="utf-8")
+    return str(path)
+
+
+def test_shipped_elasticsearch_config_loads(ca_file: str) -> None:
+    settings = load_settings(REPO / "config" / "runner.elasticsearch.yaml",
+                             env={"ES_PASSWORD": SECRET, "ES_CA_CERTS": ca_file})
     assert settings.backend == "elasticsearch"
     es = settings.elasticsearch
     assert es is not None
     assert es.hosts == ["https://localhost:9200"]
     assert es.username == "elastic"
     assert es.password is not None and es.password.get_secret_value() == SECRET
-    assert es.ca_certs == REPO / "docker" / "certs" / "ca" / "ca.crt"
+    assert es.ca_certs == Path(ca_file)
     assert es.verify_certs is True
     assert es.request_timeout == timedelta(seconds=30)
     assert es.max_retries == 3
     assert_not_leaked(json.dumps(settings.redacted()))
 
 
-def test_shipped_elasticsearch_config_takes_hosts_from_the_environment() -> None:
-    env = {"ES_PASSWORD": SECRET, "ES_HOSTS": "https://a:9200, https://b:9200", "ES_USERNAME": "runner"}
+def test_shipped_elasticsearch_config_takes_hosts_from_the_environment(ca_file: str) -> None:
+    env = {"ES_PASSWORD": SECRET, "ES_HOSTS": "https://a:9200, https://b:9200", "ES_USERNAME": "runner",
+           "ES_CA_CERTS": ca_file}
     settings = load_settings(REPO / "config" / "runner.elasticsearch.yaml", env=env)
     assert settings.elasticsearch is not None
     assert settings.elasticsearch.hosts == ["https://a:9200", "https://b:9200"]
     assert settings.elasticsearch.username == "runner"
 
 
-def test_shipped_configs_take_kibana_from_the_environment() -> None:
+def test_shipped_configs_take_kibana_from_the_environment(ca_file: str) -> None:
     assert load_settings(REPO / "config" / "runner.yaml", env={}).kibana.links_base_url is None
     config = REPO / "config" / "runner.elasticsearch.yaml"
-    kibana = load_settings(config, env={"ES_PASSWORD": SECRET}).kibana
+    kibana = load_settings(config, env={"ES_PASSWORD": SECRET, "ES_CA_CERTS": ca_file}).kibana
     assert (kibana.url, kibana.public_base_url, kibana.api_key, kibana.username) == (None, None, None, None)
-    env = {"ES_PASSWORD": SECRET, "KIBANA_URL": "http://kibana:5601", "KIBANA_PUBLIC_BASE_URL": "http://localhost:5601",
-           "KIBANA_USERNAME": "elastic", "KIBANA_USER_PASSWORD": SECRET}
+    env = {"ES_PASSWORD": SECRET, "ES_CA_CERTS": ca_file, "KIBANA_URL": "http://kibana:5601",
+           "KIBANA_PUBLIC_BASE_URL": "http://localhost:5601", "KIBANA_USERNAME": "elastic",
+           "KIBANA_USER_PASSWORD": SECRET}
     settings = load_settings(config, env=env)
     kibana = settings.kibana
     assert (kibana.url, kibana.links_base_url) == ("http://kibana:5601", "http://localhost:5601")
@@ -167,11 +178,27 @@ def test_shipped_configs_take_kibana_from_the_environment() -> None:
     assert_not_leaked(json.dumps(settings.redacted()))
 
 
-def test_shipped_elasticsearch_config_needs_the_password() -> None:
-    assert problems(REPO / "config" / "runner.elasticsearch.yaml") == [
+def test_shipped_elasticsearch_config_needs_the_password(ca_file: str) -> None:
+    assert problems(REPO / "config" / "runner.elasticsearch.yaml", env={"ES_CA_CERTS": ca_file}) == [
         f"{REPO / 'config' / 'runner.elasticsearch.yaml'}: elasticsearch.password, line 15:13: "
         "environment variable ES_PASSWORD is not set"
     ]
+
+
+def test_a_missing_ca_certs_file_is_a_configuration_error(tmp_path: Path) -> None:
+    path = write(tmp_path, """
+        backend: elasticsearch
+        elasticsearch:
+          hosts: https://localhost:9200
+          api_key: abc
+          ca_certs: certs/ca.crt
+    """)
+    assert problems(path) == [f"{path}: elasticsearch.ca_certs, line 5:13: no such file: {tmp_path / 'certs' / 'ca.crt'}"]
+    (tmp_path / "certs" / "ca.crt").mkdir(parents=True)  # a directory is no CA bundle either
+    assert problems(path) == [f"{path}: elasticsearch.ca_certs, line 5:13: no such file: {tmp_path / 'certs' / 'ca.crt'}"]
+    (tmp_path / "certs" / "ca.crt").rmdir()
+    (tmp_path / "certs" / "ca.crt").write_text("-----BEGIN CERTIFICATE-----\n", encoding="utf-8")
+    assert load_settings(path, env={}).elasticsearch.ca_certs == tmp_path / "certs" / "ca.crt"
 
 
 # -- interpolation -----------------------------------------------------------------------------------------------------
@@ -527,6 +554,8 @@ def test_relative_paths_resolve_against_the_config_directory(tmp_path: Path) -> 
           password_file: ../secrets/es_password
           ca_certs: certs/ca.crt
     """)
+    (tmp_path / "config" / "certs").mkdir()
+    (tmp_path / "config" / "certs" / "ca.crt").write_text("-----BEGIN CERTIFICATE-----\n", encoding="utf-8")
     elsewhere = tmp_path / "somewhere" / "else"
     elsewhere.mkdir(parents=True)
     settings = load_settings(path, env={}, cwd=elsewhere)
@@ -719,6 +748,7 @@ def test_kibana_urls_are_validated_and_normalised(tmp_path: Path) -> None:
 
 def test_kibana_credentials_come_from_the_environment_or_files_and_stay_secret(tmp_path: Path) -> None:
     (tmp_path / "kibana_key").write_text(SECRET + "\n")
+    (tmp_path / "ca.crt").write_text("-----BEGIN CERTIFICATE-----\n")
     path = write(tmp_path, """
         kibana:
           url: https://kibana:5601
@@ -738,6 +768,11 @@ def test_kibana_credentials_come_from_the_environment_or_files_and_stay_secret(t
     kibana = load_settings(path, env={"KIBANA_PASSWORD": SECRET}).kibana
     assert kibana.username == "elastic" and kibana.password is not None
     assert load_settings(path, env={"KIBANA_PASSWORD": SECRET}).redacted()["kibana"]["password"] == "**********"
+
+
+def test_a_missing_kibana_ca_certs_file_is_a_configuration_error(tmp_path: Path) -> None:
+    path = write(tmp_path, "kibana:\n  url: https://kibana:5601\n  ca_certs: missing.crt\n")
+    assert problems(path) == [f"{path}: kibana.ca_certs, line 3:13: no such file: {tmp_path / 'missing.crt'}"]
 
 
 def test_kibana_credentials_are_checked_like_elasticsearchs(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from runner.catalog.loader import (
     load_rules,
 )
 from runner.catalog.model import RuleDocument, RuleParams, default_rule_uuid
-from runner.catalog.timing import DateMath, TimingError, format_duration, iso, parse_duration
+from runner.catalog.timing import DateMath, TimingError, empty_window, format_duration, iso, parse_duration
 
 __all__ = [
     "RUNNABLE_TYPES",
@@ -23,6 +23,7 @@ __all__ = [
     "TimingError",
     "UuidSource",
     "default_rule_uuid",
+    "empty_window",
     "format_duration",
     "iso",
     "load_rule_file",

@@ -13,9 +13,9 @@ import uuid
 from datetime import timedelta
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from runner.catalog.timing import DateMath, TimingError, parse_duration
+from runner.catalog.timing import DateMath, TimingError, empty_window, parse_duration
 
 RuleType = Literal["eql", "query", "saved_query", "esql", "threshold", "new_terms", "threat_match", "machine_learning"]
 Severity = Literal["low", "medium", "high", "critical"]
@@ -221,6 +221,16 @@ class RuleParams(_Strict):
             DateMath.parse(value)
         except TimingError as err:
             raise ValueError(str(err)) from None
+        return value
+
+    @field_validator("to")
+    @classmethod
+    def _after_from(cls, value: str, info: ValidationInfo) -> str:
+        from_ = info.data.get("from_")
+        if isinstance(from_, str):
+            problem = empty_window(from_, value)
+            if problem is not None:
+                raise ValueError(problem)
         return value
 
     @model_validator(mode="after")

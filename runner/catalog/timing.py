@@ -98,6 +98,29 @@ class DateMath:
         return value
 
 
+# execution starts at which `from` and `to` are compared: the turn of a year (a Monday), the instant before it, and
+# an ordinary moment; rounding (`now/d`, `now/M`) makes the order of the two depend on the start, fixed offsets do not
+_SAMPLE_STARTS = (
+    datetime(2024, 1, 1, tzinfo=timezone.utc),
+    datetime(2023, 12, 31, 23, 59, 59, 999000, tzinfo=timezone.utc),
+    datetime(2024, 7, 17, 13, 37, 42, 500000, tzinfo=timezone.utc),
+)
+
+
+def empty_window(from_: str, to: str) -> str | None:
+    """Why a rule's window `[from, to]` would be empty (`from` not earlier than `to`), or None when it is not."""
+    empty = [start for start in _SAMPLE_STARTS
+             if DateMath.parse(from_).resolve(start) >= DateMath.parse(to).resolve(start)]
+    if not empty:
+        return None
+    if len(empty) == len(_SAMPLE_STARTS):
+        return f"from [{from_}] is not earlier than to [{to}]: every window would be empty"
+    start = empty[0]
+    return (f"from [{from_}] is not earlier than to [{to}] for an execution starting at {iso(start)} (from "
+            f"{iso(DateMath.parse(from_).resolve(start))}, to {iso(DateMath.parse(to).resolve(start))}): its window "
+            "would be empty")
+
+
 def _iso(text: str, whole: str) -> datetime:
     try:
         value = datetime.fromisoformat(text.replace("Z", "+00:00"))
@@ -140,4 +163,4 @@ def _round_down(value: datetime, unit: str) -> datetime:
     return value.replace(microsecond=value.microsecond // 1000 * 1000)
 
 
-__all__ = ["DateMath", "TimingError", "format_duration", "iso", "parse_duration"]
+__all__ = ["DateMath", "TimingError", "empty_window", "format_duration", "iso", "parse_duration"]

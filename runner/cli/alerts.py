@@ -1,5 +1,5 @@
 """`alerts`: the alerts in the embedded store (or behind the Elasticsearch alerts alias), as a table or one JSON
-document per line."""
+document per line. The table has one line per alert (its reason shortened); `--format ndjson` has everything."""
 
 from __future__ import annotations
 
@@ -9,10 +9,9 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-from rich.table import Table
-
 from runner.backends import BackendError
 from runner.cli.context import CommandError, Context, out
+from runner.cli.render import Column, shorten, table
 
 
 def _checked(alerts: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
@@ -38,21 +37,20 @@ def run(args: argparse.Namespace) -> int:
         for alert in alerts:
             sys.stdout.write(json.dumps(alert, separators=(",", ":")) + "\n")
         return 0
-    table = Table(title="alerts" + (f" of rule {args.rule}" if args.rule else ""))
-    table.add_column("time", no_wrap=True)
-    table.add_column("kind", no_wrap=True)
-    table.add_column("severity", no_wrap=True)
-    table.add_column("reason", overflow="fold", ratio=1)
-    table.add_column("id", no_wrap=True)
+    rows = table("alerts" + (f" of rule {args.rule}" if args.rule else ""),
+                 [Column("time", keep=19), Column("rule"), Column("kind", keep=14), Column("severity", keep=8),
+                  Column("reason"), Column("id", keep=8)])
     count = 0
     for alert in alerts:
         source = alert["_source"]
         kind = "building block" if "kibana.alert.group.index" in source else (
             "sequence" if "kibana.alert.group.id" in source else "event")
         when = str(source.get("kibana.alert.original_time", source.get("@timestamp", "")))[:19].replace("T", " ")
-        table.add_row(when, kind, str(source.get("kibana.alert.severity", "")),
-                      str(source.get("kibana.alert.reason", "")), alert["_id"][:8])
+        reason = shorten(str(source.get("kibana.alert.reason", "")), 160)
+        rows.add_row(when, str(source.get("kibana.alert.rule.name", "")), kind,
+                     str(source.get("kibana.alert.severity", "")), reason, alert["_id"][:8])
         count += 1
-    out.print(table)
-    out.print(f"{count:,} alert(s)" + ("" if args.all else " (building blocks hidden; --all shows them)"))
+    out.print(rows)
+    out.print(f"{count:,} alert(s)" + ("" if args.all else " (building blocks hidden; --all shows them)")
+              + "; reasons shortened, in full with --format ndjson")
     return 0

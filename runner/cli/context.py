@@ -1,16 +1,24 @@
-"""What every command starts from: the settings, the console, logging, the rules and the backend."""
+"""What every command starts from: the settings, the consoles, logging, the rules and the backend.
+
+The consoles print text as it is: no rich markup, no emoji codes, no highlighting. Rule names, messages, reasons,
+file names and errors are foreign text (`Unknown column [flow.final]` must not lose its brackets to markup), so
+nothing printed is interpreted; our own emphasis is a `style=` or a `rich.text.Text`. On a terminal the output is as
+wide as the terminal; to a pipe or a file lines are not wrapped (rich would wrap at 80 columns), so a table row stays
+one line for grep and less.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Sequence
 
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 
 from runner.alerts import KIBANA_VERSION
 from runner.backends import Backend, BackendError
@@ -25,9 +33,29 @@ from runner.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("runner.cli")
 _LISTED = 50  # rule ids named in the "not installed in Kibana" warning; the rest are counted
+PIPE_WIDTH = 4096  # the width of output that does not go to a terminal: wide enough that no row wraps
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)  # messages stay one line each: grep-able
+
+class _Console(Console):
+    """A console that prints foreign text literally and does not wrap what goes to a pipe or a file."""
+
+    def __init__(self, *, stderr: bool = False) -> None:
+        super().__init__(stderr=stderr, markup=False, emoji=False, highlight=False, soft_wrap=True)
+
+    @property  # type: ignore[override]
+    def size(self) -> ConsoleDimensions:
+        size = super().size
+        if self._width is None and "COLUMNS" not in os.environ and not self.is_terminal:
+            return ConsoleDimensions(PIPE_WIDTH, size.height)
+        return size
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        self._width, self._height = new_size
+
+
+out = _Console()
+err = _Console(stderr=True)  # messages stay one line each: grep-able
 
 
 class CommandError(RuleRunnerError):
@@ -59,7 +87,7 @@ class Context:
         skipped), no rule at all is an error."""
         catalog = self.rules(paths)
         for error in catalog.errors:
-            err.print(f"error: {error} (rule skipped)", markup=False)
+            err.print(f"error: {error} (rule skipped)")
         chosen = self.settings.rules
         rules = select_rules(catalog, selects=chosen.selects, overrides=chosen.overrides).enabled
         if not rules:
@@ -246,4 +274,4 @@ def _duration(delta: timedelta) -> str:
     return " ".join(parts[:2]) or "0 seconds"
 
 
-__all__ = ["NOW_SKEW", "CommandError", "Context", "err", "out", "parse_instant", "setup_logging"]
+__all__ = ["NOW_SKEW", "PIPE_WIDTH", "CommandError", "Context", "err", "out", "parse_instant", "setup_logging"]

@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 
+from rich.text import Text
+
 from runner.alerts import KIBANA_VERSION
 from runner.backends import BackendError, build_request, iso
-from runner.backends.elasticsearch import ElasticsearchBackend
+from runner.backends.elasticsearch import ElasticsearchBackend, cluster_info
 from runner.catalog import Rule, UuidSource
-from runner.cli.context import CommandError, Context, out, parse_instant
+from runner.cli.context import CommandError, Context, err, out, parse_instant
 from runner.execution.windows import instant, plan_windows, resume_from
 from runner.service import select_rules
 
@@ -37,11 +39,15 @@ def run(args: argparse.Namespace) -> int:
         try:
             cluster = ElasticsearchBackend.from_settings(settings, KIBANA_VERSION)
             try:
+                # the server's identity first: another server's 404 would pass for "no state recorded"
+                cluster.cluster = cluster_info(cluster.client)
                 state = cluster.rule_state(rule.rule_id) or {}
             finally:
                 cluster.close()
         except BackendError as error:
             unknown = f"unknown, Elasticsearch not reached ({error}): windows shown as for a first run"
+            if args.format == "json":
+                err.print(f"warning: the rule's state was not read: {unknown}")
     previous = resume_from(state, to=rule.params.to, started_at=now)
     plan = plan_windows(from_=rule.params.from_, to=rule.params.to, interval=rule.params.interval,
                         started_at=now, previous_started_at=previous)
@@ -55,17 +61,17 @@ def run(args: argparse.Namespace) -> int:
         out.print_json(json.dumps(document))
         return 0
     out.print(f"rule {rule.rule_id}: {rule.name}")
-    out.print(f"rule uuid: {rule.uuid} ({rule.uuid_source.describe()}" + (f"; {uuid_note}" if uuid_note else "") + ")",
-              markup=False)
+    out.print(f"rule uuid: {rule.uuid} ({rule.uuid_source.describe()}" + (f"; {uuid_note}" if uuid_note else "") + ")")
     out.print(f"backend: {settings.backend}; interval {rule.params.interval}, from {rule.params.from_}, to {rule.params.to}")
     pending = instant(state.get("pending_since")) if "previous_started_at" not in state else None
     shown = (previous.isoformat() if previous and not pending else
              f"none completed; pending since {pending.isoformat()}" if pending else unknown or "none recorded")
-    out.print(f"previous start: {shown}; this start: {now.isoformat()}", markup=False)
+    out.print(f"previous start: {shown}; this start: {now.isoformat()}")
     if plan.gap is not None:
-        out.print(f"[red]gap:[/] {plan.gap.message()}")
+        out.print(Text.assemble(("gap:", "red"), f" {plan.gap.message()}"))
     for number, item in enumerate(requests, 1):
-        out.print(f"\n[bold]window {number}[/]: {item['window']['from']} .. {item['window']['to']}")
+        window = item["window"]
+        out.print(Text.assemble("\n", (f"window {number}", "bold"), f": {window['from']} .. {window['to']}"))
         out.print(f"POST /{','.join(item['index'])}/_eql/search?allow_no_indices=true")
         out.print_json(json.dumps(item["body"]))
     if settings.backend == "elasticsearch" and settings.elasticsearch is not None:

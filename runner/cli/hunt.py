@@ -1,19 +1,26 @@
-"""`hunt`: every enabled EQL rule over NDJSON files, offline. The whole input is one window (no time range)."""
+"""`hunt`: every enabled EQL rule over NDJSON files, offline. The whole input is one window (no time range).
+
+It prints a count of rules by status, then one line per rule with hits or a failure (every rule with `--all`), or
+with `--format ndjson` one JSON line per rule with its full message.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 from typing import IO
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from runner.cli.context import CommandError, Context, err, out
 from runner.cli.query import load_events
+from runner.cli.render import STATUS, Column, shorten, status, status_summary, table
 from runner.execution.hunt import HuntResult, hunt
+
+_STATUSES = ("ok", "max signals", "no index", "failed")
 
 
 def check_out(path: Path) -> None:
@@ -77,18 +84,36 @@ def run(args: argparse.Namespace) -> int:
         if sink is not None:
             sink.close()
     elapsed = time.perf_counter() - began
-    table = Table(title=f"hunt: {len(rules):,} rules over {events.count:,} events")
-    for column in ("rule", "hits", "alerts", "status", "message"):
-        table.add_column(column, justify="right" if column in ("hits", "alerts") else "left", overflow="fold")
-    shown = [r for r in results if r.hits or r.status == "failed"]
-    for result in sorted(shown, key=lambda r: (-r.hits, r.rule.name)):
-        table.add_row(result.rule.name, f"{result.hits:,}", f"{result.alert_count:,}", result.status,
-                      result.message[:300])
-    out.print(table)
     failed = sum(1 for r in results if r.status == "failed")
     with_hits = sum(1 for r in results if r.hits)
     total_alerts = sum(r.alert_count for r in results)
-    out.print(f"{len(rules):,} rules, {with_hits:,} with hits, {failed:,} failed; {total_alerts:,} alert documents"
-              f"{f' written to {args.out}' if args.out else ''}; read {events.count:,} events in {loaded:.1f}s, "
-              f"ran the rules in {elapsed - loaded:.1f}s")
+    if args.format == "ndjson":
+        for result in results:
+            sys.stdout.write(json.dumps({"rule_id": result.rule.rule_id, "name": result.rule.name,
+                                         "status": result.status, "hits": result.hits, "alerts": result.alert_count,
+                                         "message": result.message}, separators=(",", ":")) + "\n")
+    else:
+        _summarise(results, title=f"hunt: {len(rules):,} rules over {events.count:,} events", every=args.all)
+    (err if args.format == "ndjson" else out).print(
+        f"{len(rules):,} rules, {with_hits:,} with hits, {failed:,} failed; {total_alerts:,} alert documents"
+        f"{f' written to {args.out}' if args.out else ''}; read {events.count:,} events in {loaded:.1f}s, "
+        f"ran the rules in {elapsed - loaded:.1f}s")
     return 1 if failed else 0
+
+
+def _summarise(results: list[HuntResult], *, title: str, every: bool) -> None:
+    """Counts by status, then the rules with hits or a failure (every rule with `every`), one line each."""
+    out.print(status_summary(title, ((r.status, (r.hits, r.alert_count)) for r in results), ("hits", "alerts"),
+                             _STATUSES))
+    shown = results if every else [r for r in results if r.hits or r.status == "failed"]
+    if not shown:
+        out.print("no rule had hits or failed (--all lists every rule)")
+        return
+    heading = ("every rule" if every else
+               f"{len(shown):,} of {len(results):,} rules with hits or a failure (--all lists every rule)")
+    rows = table(heading + "; messages shortened, in full with --format ndjson",
+                 [Column("rule"), Column("hits", True), Column("alerts", True), STATUS, Column("message")])
+    for result in sorted(shown, key=lambda r: (r.status != "failed", -r.hits, r.rule.name)):
+        rows.add_row(result.rule.name, f"{result.hits:,}", f"{result.alert_count:,}", status(result.status),
+                     shorten(result.message))
+    out.print(rows)

@@ -15,6 +15,7 @@ from runner.backends import BackendError
 from runner.backends.elasticsearch import ingest_events
 from runner.cli.context import CommandError, Context, err, out
 from runner.cli.ndjson import BadLine, ReadReport, read_documents
+from runner.cli.render import report_skipped
 
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})$")
 
@@ -72,10 +73,9 @@ def run(args: argparse.Namespace) -> int:
             assert store is not None
             result = store.ingest(documents(), on_bad=on_bad)
             target = str(store.path)
-    for bad in report.bad + bad_documents:
-        err.print(f"skipped {bad}", markup=False)
+    report_skipped(report.bad + bad_documents)
     for unreadable in report.unreadable:  # what was read before it is ingested (committed) and counted below
-        err.print(f"error: {unreadable}", markup=False)
+        err.print(f"error: {unreadable}")
     skipped = len(report.bad) + len(bad_documents)
     count = len(report.unreadable)
     incomplete = f", {count:,} file{'s' if count > 1 else ''} not read to the end" if count else ""

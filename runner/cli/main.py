@@ -28,12 +28,17 @@ def parser() -> argparse.ArgumentParser:
 
     validate = command("validate", "check the configuration and every rule file; exit 1 on any error")
     validate.add_argument("--rules", action="append", metavar="PATH", help="rule files or directories instead of the configured ones (repeatable)")
+    validate.add_argument("--backend", action="store_true",
+                          help="also check the rules' fields against the configured Elasticsearch cluster (_field_caps)")
 
     run = command("run", "run the service: every enabled rule on its interval")
     run.add_argument("--once", action="store_true", help="run every enabled rule once, print a summary and exit")
     run.add_argument("--now", metavar="ISO8601",
                      help="with --once: the execution start to use (replays, tests), with its time zone "
                           "(2026-01-15T10:05:00Z); at most 5 minutes ahead of the clock")
+    run.add_argument("--all", action="store_true", help="with --once: list every rule, not only those with hits or a failure")
+    run.add_argument("--format", choices=("table", "ndjson"),
+                     help="with --once: a summary table (default) or every execution record as one JSON line")
     run.add_argument("--health-file", metavar="PATH",
                      help="the service rewrites this file every 30 s while it schedules rules (container health checks)")
 
@@ -47,6 +52,9 @@ def parser() -> argparse.ArgumentParser:
     hunt.add_argument("--rules", action="append", metavar="PATH", help="rule files or directories instead of the configured ones")
     hunt.add_argument("--out", metavar="FILE", help="write the alerts here as NDJSON")
     hunt.add_argument("--index", help="the index of plain documents")
+    hunt.add_argument("--all", action="store_true", help="list every rule, not only those with hits or a failure")
+    hunt.add_argument("--format", choices=("table", "ndjson"), default="table",
+                      help="a summary table, or one JSON line per rule with its full message")
 
     query = command("query", "run one EQL query over NDJSON files and print the _eql/search response body")
     query.add_argument("query", metavar="EQL")

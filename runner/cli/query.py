@@ -10,8 +10,9 @@ from pathlib import Path
 from runner.backends import QueryError
 from runner.backends.embedded.memory import MemoryEvents
 from runner.backends.request import EqlRequest
-from runner.cli.context import CommandError, err
+from runner.cli.context import CommandError
 from runner.cli.ndjson import ReadReport, read_documents
+from runner.cli.render import report_skipped
 
 
 def load_events(files: list[str], index: str | None, default_index: str | None = None) -> MemoryEvents:
@@ -22,8 +23,7 @@ def load_events(files: list[str], index: str | None, default_index: str | None =
     report = ReadReport()
     events = MemoryEvents(doc for _file, _line, doc in read_documents(paths, index=index, report=report,
                                                                          default_index=default_index, keep_going=False))
-    for bad in report.bad:
-        err.print(f"skipped {bad}", markup=False)
+    report_skipped(report.bad)
     if report.unreadable:  # searching part of the input would report less than it holds: refuse
         raise CommandError(f"{report.unreadable[0]}. Nothing was searched: the input is incomplete.", code=1)
     return events

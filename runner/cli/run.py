@@ -1,21 +1,32 @@
-"""`run`: the service (every enabled rule on its interval), or `--once`: every enabled rule once, then a summary."""
+"""`run`: the service (every enabled rule on its interval), or `--once`: every enabled rule once, then a summary.
+
+The summary of `--once` is a count of rules by status, then one line per rule with hits or errors (every rule with
+`--all`), its message shortened; `--format ndjson` prints every execution record in full instead.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 from pathlib import Path
 
-from rich.table import Table
-
+from runner.catalog import Rule
 from runner.cli.context import CommandError, Context, out, parse_instant
+from runner.cli.render import STATUS, Column, shorten, status, status_summary, table
+from runner.execution import ExecutionRecord
 from runner.service import Service, run_once
+
+_STATUSES = ("succeeded", "partial failure", "failed")
 
 
 def run(args: argparse.Namespace) -> int:
     context = Context.load(args.config)
     settings = context.settings
-    if not args.once and args.now is not None:
-        raise CommandError("--now applies to --once (the service runs on the clock)")
+    if not args.once:
+        for flag, given in (("--now", args.now is not None), ("--all", args.all), ("--format", args.format)):
+            if given:
+                raise CommandError(f"{flag} applies to --once (the service runs on the clock and logs each execution)")
     if args.once and args.health_file:
         raise CommandError("--health-file applies to the service, not to --once")
     pinned = parse_instant(args.now) if args.now is not None else None  # a bad --now: refused before any work
@@ -33,14 +44,31 @@ def run(args: argparse.Namespace) -> int:
     now = pinned or parse_instant(None)
     results = run_once(rules, backend, now=now, options=context.options(),
                        max_concurrent_executions=scheduler.max_concurrent_executions)
-    table = Table(title=f"{len(results)} rule(s) run once at {now.isoformat()}")
-    for column in ("rule", "windows", "hits", "alerts", "duplicates", "status", "message"):
-        table.add_column(column, justify="right" if column in ("windows", "hits", "alerts", "duplicates") else "left",
-                         overflow="fold")
-    for rule, record in results:
-        style = {"failed": "red", "partial failure": "yellow"}.get(record.status, "green")
-        table.add_row(rule.name, str(len(record.windows)), f"{record.hits:,}", f"{record.alerts_created:,}",
-                      f"{record.duplicates:,}", f"[{style}]{record.status}[/]",
-                      "" if record.status == "succeeded" else record.message[:300])
-    out.print(table)
+    if args.format == "ndjson":
+        for _rule, record in results:
+            sys.stdout.write(json.dumps(record.to_dict(), separators=(",", ":"), default=str) + "\n")
+    else:
+        summarise(results, title=f"{len(results):,} rule(s) run once at {now.isoformat()}", every=args.all)
     return 1 if any(record.status == "failed" for _, record in results) else 0
+
+
+def summarise(results: list[tuple[Rule, ExecutionRecord]], *, title: str, every: bool) -> None:
+    """Counts by status, then the rules worth a look (hits or a failure), or every rule."""
+    numbers = ("hits", "alerts", "duplicates")
+    out.print(status_summary(title, ((r.status, (r.hits, r.alerts_created, r.duplicates)) for _, r in results),
+                             numbers, _STATUSES))
+    shown = results if every else [(rule, r) for rule, r in results if r.hits or r.status == "failed"]
+    if not shown:
+        out.print("no rule had hits or failed (--all lists every rule)")
+        return
+    shown = sorted(shown, key=lambda item: (item[1].status != "failed", -item[1].hits, item[0].name))
+    heading = ("every rule" if every else
+               f"{len(shown):,} of {len(results):,} rule(s) with hits or a failure (--all lists every rule)")
+    rows = table(heading + "; messages shortened, in full with --format ndjson and in the logs",
+                 [Column("rule"), Column("windows", True), *(Column(n, True) for n in numbers), STATUS,
+                  Column("message")])
+    for rule, record in shown:
+        rows.add_row(rule.name, f"{len(record.windows):,}", f"{record.hits:,}", f"{record.alerts_created:,}",
+                     f"{record.duplicates:,}", status(record.status),
+                     "" if record.status == "succeeded" else shorten(record.message))
+    out.print(rows)

@@ -1,15 +1,34 @@
-"""`validate`: the configuration and every rule file; a table by type and status, every error with file:line."""
+"""`validate`: the configuration and every rule file; a table by type and status, every error with file:line.
+
+Beyond loading, it checks what the run would otherwise find out late or never:
+- a window that would be empty (`from` not earlier than `to`), in a rule file (a load error) or after
+  `rules.overrides`;
+- rule ids in `rules.include`, `rules.exclude` and `rules.overrides` that name no loaded rule (warnings: the
+  configuration may serve several rule sets);
+- the fields of each enabled rule's query against the indices it searches, when the backend can tell: the embedded
+  store's mappings (when it exists), or the cluster's `_field_caps` with `--backend` (without it validate never
+  contacts the cluster). An unknown field or a type mismatch is an error worded as the execution would report it;
+  a rule whose index patterns match no index there is listed as such, not as an error.
+"""
 
 from __future__ import annotations
 
 import argparse
-from collections import Counter
+from collections import Counter, defaultdict
 
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
+from rich.text import Text
 
-from runner.cli.context import Context, err, out
-from runner.catalog import RUNNABLE_TYPES
-from runner.service import select_rules
+from runner.backends import BackendError, IndexNotFound, QueryError
+from runner.backends.verify import ClusterFields, StoreFields
+from runner.catalog import RUNNABLE_TYPES, Catalog, Rule, empty_window
+from runner.cli.context import CommandError, Context, err, out
+from runner.cli.render import Column, table
+from runner.service import Selection, select_rules
+from runner.settings import RulesSettings
+
+UNMATCHED_SHOWN = 10  # sets of index patterns matching nothing, listed one by one; the rest are counted
 
 
 def run(args: argparse.Namespace) -> int:
@@ -17,27 +36,112 @@ def run(args: argparse.Namespace) -> int:
     catalog = context.rules(args.rules)
     rules_settings = context.settings.rules
     selection = select_rules(catalog, selects=rules_settings.selects, overrides=rules_settings.overrides)
-    table = Table(title=f"{catalog.files:,} rule files, {len(catalog.errors):,} with errors")
-    for column in ("type", "rules", "status", "enabled", "disabled", "excluded"):
-        table.add_column(column, justify="left" if column in ("type", "status") else "right", no_wrap=column == "status")
+    out.print(_types_table(catalog, selection))
+    out.print(f"configuration: {context.settings.source or 'built-in defaults'} (backend: {context.settings.backend})")
+    for warning in _unknown_rule_ids(catalog, rules_settings, selection):
+        err.print(f"warning: {warning}")
+    errors = [str(error) for error in catalog.errors] + _empty_windows(selection, rules_settings)
+    for error in errors:
+        err.print(f"error: {error}")
+    if catalog.errors:
+        err.print(f"{len(catalog.errors):,} rule file(s) with errors")
+    field_errors = _check_fields(context, selection.enabled, contact=args.backend)
+    return 1 if errors or field_errors else 0
+
+
+def _types_table(catalog: Catalog, selection: Selection) -> Table:
+    rows = table(f"{catalog.files:,} rule files, {len(catalog.errors):,} with errors",
+                 [Column("type", keep=16), Column("rules", True), Column("status", keep=26), Column("enabled", True),
+                  Column("disabled", True), Column("excluded", True)])
     loaded = Counter(rule.type for rule in catalog.rules)
     enabled = Counter(rule.type for rule in selection.enabled)
     disabled = Counter(rule.type for rule in selection.rules if not rule.enabled)
     excluded = Counter(rule.type for rule in selection.excluded)
     for kind, count in sorted(loaded.items(), key=lambda item: (-item[1], item[0])):
-        status = "[green]runnable[/]" if kind in RUNNABLE_TYPES else "skipped: not supported yet"
-        table.add_row(kind, f"{count:,}", status, f"{enabled[kind]:,}", f"{disabled[kind]:,}", f"{excluded[kind]:,}")
-    table.add_row("total", f"{len(catalog.rules):,}",
-                  f"{len(selection.rules):,} runnable, {len(selection.unsupported):,} skipped",
-                  f"{len(selection.enabled):,}", f"{len(selection.rules) - len(selection.enabled):,}",
-                  f"{len(selection.excluded):,}", style="bold")
-    out.print(table)
-    out.print(f"configuration: {context.settings.source or 'built-in defaults'} (backend: {context.settings.backend})")
-    for rule_id in selection.unknown_overrides:
-        err.print(f"warning: rules.overrides names rule_id {rule_id}, which no loaded rule has")
-    for error in catalog.errors:
-        err.print(f"error: {error}", markup=False)
-    if catalog.errors:
-        err.print(f"{len(catalog.errors):,} rule file(s) with errors")
-        return 1
-    return 0
+        status = Text("runnable", style="green") if kind in RUNNABLE_TYPES else Text("skipped: not supported yet")
+        rows.add_row(kind, f"{count:,}", status, f"{enabled[kind]:,}", f"{disabled[kind]:,}", f"{excluded[kind]:,}")
+    rows.add_row("total", f"{len(catalog.rules):,}",
+                 f"{len(selection.rules):,} runnable, {len(selection.unsupported):,} skipped",
+                 f"{len(selection.enabled):,}", f"{len(selection.rules) - len(selection.enabled):,}",
+                 f"{len(selection.excluded):,}", style="bold")
+    return rows
+
+
+def _unknown_rule_ids(catalog: Catalog, settings: RulesSettings, selection: Selection) -> list[str]:
+    """Rule ids the configuration names that no loaded rule has: a typo, or a rule of another rule set."""
+    known = {rule.rule_id for rule in catalog.rules}
+    named = [("rules.include.rule_ids", [i for i in settings.include.rule_ids if i not in known]),
+             ("rules.exclude.rule_ids", [i for i in settings.exclude.rule_ids if i not in known]),
+             ("rules.overrides", list(selection.unknown_overrides))]
+    return [f"{where} names rule_id {rule_id}, which no loaded rule has" for where, ids in named for rule_id in ids]
+
+
+def _empty_windows(selection: Selection, settings: RulesSettings) -> list[str]:
+    """Overrides whose `from` leaves a rule's window empty (the rule files' own `from`/`to` are checked at load)."""
+    problems = []
+    for rule in selection.rules:
+        override = settings.overrides.get(rule.rule_id)
+        if override is None or override.from_ is None:
+            continue
+        problem = empty_window(rule.params.from_, rule.params.to)
+        if problem is not None:
+            problems.append(f"rules.overrides.{rule.rule_id}.from: {problem} (to is set in {rule.path})")
+    return problems
+
+
+def _check_fields(context: Context, rules: tuple[Rule, ...], *, contact: bool) -> list[str]:
+    """Each rule's query against its indices' fields, where the backend can tell; the errors (also printed)."""
+    settings = context.settings
+    if settings.backend == "elasticsearch":
+        if not contact:
+            out.print("fields: not checked against the cluster (validate --backend checks them with _field_caps)")
+            return []
+        cluster = context.cluster(prepare=False)
+        hosts = ", ".join(settings.elasticsearch.hosts) if settings.elasticsearch else "?"
+        try:
+            return _report_fields(ClusterFields(cluster.client, f"Elasticsearch ({hosts})"), rules)
+        finally:
+            cluster.close()
+    store = context.store(create=False)
+    if store is None:
+        out.print(f"fields: not checked: no embedded store at {settings.embedded.path} (nothing ingested yet)")
+        return []
+    try:
+        return _report_fields(StoreFields(store), rules)
+    finally:
+        store.close()
+
+
+def _report_fields(checker: StoreFields | ClusterFields, rules: tuple[Rule, ...]) -> list[str]:
+    """Check every rule (with a progress bar), print a summary line, the index patterns matching nothing and the
+    errors; return the errors."""
+    errors: list[str] = []
+    unmatched: dict[tuple[str, ...], int] = defaultdict(int)
+    with Progress(TextColumn("fields"), BarColumn(), MofNCompleteColumn(), console=err, transient=True) as progress:
+        task = progress.add_task("fields", total=len(rules))
+        for rule in rules:
+            try:
+                checker.check(rule)
+            except IndexNotFound:
+                unmatched[tuple(rule.params.index_patterns)] += 1
+            except QueryError as error:
+                reason = error.reason.replace("\n", "\n  ")
+                errors.append(f"{rule.path}: rule.query of rule {rule.rule_id} ({rule.name}) on "
+                              f"{rule.params.index_patterns}: {error.es_type}: {reason}")
+            except BackendError as error:
+                raise CommandError(f"checking the fields against {checker.where}: {error}", code=1) from None
+            progress.advance(task)
+    skipped = sum(unmatched.values())
+    out.print(f"fields: {len(rules):,} enabled rule(s) checked against {checker.where}: "
+              f"{len(rules) - len(errors) - skipped:,} ok, {len(errors):,} with errors, {skipped:,} whose index "
+              "patterns match no index there (not checked)")
+    ranked = sorted(unmatched.items(), key=lambda item: (-item[1], item[0]))
+    for patterns, count in ranked[:UNMATCHED_SHOWN]:
+        out.print(f"  no index matches {list(patterns)}: {count:,} rule(s)")
+    if len(ranked) > UNMATCHED_SHOWN:
+        rest = sum(count for _, count in ranked[UNMATCHED_SHOWN:])
+        out.print(f"  and {len(ranked) - UNMATCHED_SHOWN:,} more sets of index patterns matching no index: "
+                  f"{rest:,} rule(s)")
+    for error in errors:
+        err.print(f"error: {error}")
+    return errors

@@ -65,6 +65,7 @@ class Reply:
     drop: bool = False  # close the connection without an answer
     close: bool = False  # answer, then close the connection (no keep-alive)
     headers: dict[str, str] = field(default_factory=dict)
+    product: str | None = "Elasticsearch"  # the X-Elastic-Product header; None: absent, as from another server
 
 
 Rule = tuple[str, re.Pattern[str], Callable[[Recorded], Reply] | Reply, Callable[[Recorded], bool] | None]
@@ -110,7 +111,8 @@ class Stub:
                     return
                 body = b"" if reply.body is None else json.dumps(reply.body).encode()
                 self.send_response(reply.status)
-                self.send_header("X-Elastic-Product", "Elasticsearch")
+                if reply.product is not None:
+                    self.send_header("X-Elastic-Product", reply.product)
                 self.send_header("Content-Type", "application/vnd.elasticsearch+json;compatible-with=8")
                 self.send_header("Content-Length", str(len(body)))
                 for key, value in reply.headers.items():

@@ -18,7 +18,7 @@ from elasticsearch import ApiError, Elasticsearch
 from elastic_transport import TransportError
 
 from runner.backends.elasticsearch.errors import classify
-from runner.backends.errors import AccessError
+from runner.backends.errors import AccessError, IndexNotFound, QueryError
 from runner.settings import ElasticsearchSettings
 
 log = logging.getLogger("runner.backends.elasticsearch")
@@ -65,12 +65,24 @@ class ClusterInfo:
 
 
 def cluster_info(client: Elasticsearch) -> ClusterInfo:
-    """`GET /`: the cluster's name and version; a version this client cannot serve is an `AccessError`."""
+    """`GET /`: the cluster's name and version; a version this client cannot serve is an `AccessError`, and so is a
+    server that is not Elasticsearch (no `X-Elastic-Product` header, an answer other than Elasticsearch's to `GET /`),
+    whose later answers (a 404 for "no such document") would otherwise be believed."""
+    what = "connecting to Elasticsearch"
     try:
         body = client.info().body
     except (ApiError, TransportError) as error:
-        raise classify(error, "connecting to Elasticsearch") from None
-    info = ClusterInfo(str(body.get("cluster_name", "?")), str((body.get("version") or {}).get("number", "?")))
+        failure = classify(error, what)
+        if isinstance(failure, (QueryError, IndexNotFound)):  # GET / names no index and sends no query
+            status = error.meta.status if isinstance(error, ApiError) and error.meta is not None else "?"
+            raise AccessError(f"{what}: the server is not Elasticsearch (GET / answered HTTP {status}: "
+                              f"{str(failure)[:200]}); check elasticsearch.hosts") from None
+        raise failure from None
+    version = body.get("version") if isinstance(body, dict) else None
+    if not isinstance(version, dict) or not isinstance(version.get("number"), str):
+        raise AccessError(f"{what}: the server is not Elasticsearch (GET / answered without a version number: "
+                          f"{str(body)[:200]}); check elasticsearch.hosts")
+    info = ClusterInfo(str(body.get("cluster_name", "?")), version["number"])
     if info.major not in SUPPORTED_MAJORS:
         raise AccessError(f"Elasticsearch {info.version} is not supported: rule-runner needs 8.x or 9.x")
     return info

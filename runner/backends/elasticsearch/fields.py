@@ -1,0 +1,84 @@
+"""The fields a cluster's indices have, from `_field_caps`, as the mappings EQL verification reads (`validate --backend`).
+
+`GET /<patterns>/_field_caps?fields=*` answers `{"indices": [...], "fields": {name: {type: caps}}}`; a type's caps
+list its `indices` only when the field has several types across them, otherwise every index of the answer has it.
+Each index's fields are rebuilt into a mapping body (objects as `properties`, a field under a leaf field as one of its
+multi-`fields`, so that a `text` field finds its `keyword` sub-field); indices with the same fields share one
+`Mapping`. Metadata fields (`_id`, `_index`, ...) and unmapped entries are left out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping as AbcMapping
+from collections.abc import Sequence
+from typing import Any
+
+from elastic_transport import TransportError
+from elasticsearch import ApiError, Elasticsearch
+
+from runner.backends.elasticsearch.errors import classify
+from runner.eql.schema import OBJECT_TYPES, Mapping
+
+
+def index_mappings(client: Elasticsearch, patterns: Sequence[str]) -> dict[str, Mapping]:
+    """The mapping of every index `patterns` resolve to (none: no index matches them)."""
+    try:
+        body = client.field_caps(index=list(patterns), fields="*", allow_no_indices=True,
+                                 ignore_unavailable=True).body
+    except (ApiError, TransportError) as error:
+        raise classify(error, f"reading the fields of {list(patterns)} (_field_caps)") from None
+    return mappings_from_field_caps(body)
+
+
+def mappings_from_field_caps(body: AbcMapping[str, Any]) -> dict[str, Mapping]:
+    """Index name → `Mapping`, from a `_field_caps` response body."""
+    indices = [str(index) for index in body.get("indices") or []]
+    fields: dict[str, dict[str, str]] = {index: {} for index in indices}
+    for name, by_type in (body.get("fields") or {}).items():
+        if not isinstance(by_type, AbcMapping):
+            continue
+        for es_type, caps in by_type.items():
+            caps = caps if isinstance(caps, AbcMapping) else {}
+            if es_type == "unmapped" or caps.get("metadata_field") or name.startswith("_"):
+                continue
+            for index in caps.get("indices") or indices:
+                fields.setdefault(str(index), {})[name] = str(es_type)
+    shared: dict[tuple[tuple[str, str], ...], Mapping] = {}
+    result: dict[str, Mapping] = {}
+    for index, types in fields.items():
+        key = tuple(sorted(types.items()))
+        if key not in shared:
+            shared[key] = Mapping.from_body(_mapping_body(types))
+        result[index] = shared[key]
+    return result
+
+
+def _mapping_body(types: AbcMapping[str, str]) -> dict[str, Any]:
+    """`{"properties": ...}` for dotted field names and their types."""
+    root: dict[str, Any] = {}
+    specs: dict[str, dict[str, Any]] = {}
+
+    def children(path: str) -> dict[str, Any]:
+        """The `properties` of the object at `path` (made on the way when `_field_caps` did not list it)."""
+        if not path:
+            return root.setdefault("properties", {})
+        if path not in specs:
+            parent, _, leaf = path.rpartition(".")
+            specs[path] = children(parent).setdefault(leaf, {})
+        return specs[path].setdefault("properties", {})
+
+    for name in sorted(types, key=lambda n: (n.count("."), n)):  # parents before their children
+        es_type = types[name]
+        parent, _, leaf = name.rpartition(".")
+        above = specs.get(parent)
+        if above is not None and "type" in above and above["type"] not in OBJECT_TYPES:
+            above.setdefault("fields", {})[leaf] = {"type": es_type}  # a multi-field: `process.name.text`
+            continue
+        spec = children(parent).setdefault(leaf, {})
+        if es_type != "object":  # an object is a spec without a type (and with properties once it has children)
+            spec["type"] = es_type
+        specs[name] = spec
+    return root
+
+
+__all__ = ["index_mappings", "mappings_from_field_caps"]
