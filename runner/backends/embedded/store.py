@@ -28,7 +28,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from runner.backends.ecs import ecs_mapping
+from runner.ecs import ecs_mapping
 from runner.engine import dynamic_mapping
 from runner.engine.dates import date_range
 from runner.engine.fields import MISSING, SourcePath
