@@ -2,6 +2,7 @@
 
 from runner.catalog.loader import RUNNABLE_TYPES, Catalog, Rule, RuleLoadError, load_rule_file, load_rules
 from runner.catalog.model import RuleDocument, RuleParams, default_rule_uuid
+from runner.catalog.source import RuleSource
 from runner.catalog.timing import DateMath, TimingError, format_duration, iso, parse_duration
 
 __all__ = [
@@ -12,6 +13,7 @@ __all__ = [
     "RuleDocument",
     "RuleLoadError",
     "RuleParams",
+    "RuleSource",
     "TimingError",
     "default_rule_uuid",
     "format_duration",

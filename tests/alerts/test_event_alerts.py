@@ -5,12 +5,14 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
 from runner.alerts import KIBANA_VERSION, Alert, AlertBuildError, AlertContext, build_alerts
+from runner.catalog import RuleSource
 from tests.alerts.support import (
     EXECUTION,
     NOW,
@@ -127,7 +129,9 @@ def test_a_single_event_alert_has_every_kibana_field(tmp_path: Path) -> None:
         "execution.type": "scheduled",
     }
     assert {k: s[f"kibana.alert.rule.{k}"] for k in expected_rule} == expected_rule
-    assert s["kibana.alert.rule.parameters"] == rule.params.parameters()
+    # the rule's parameters, with what Kibana writes of every rule's source: a file-based rule is a custom rule
+    assert s["kibana.alert.rule.parameters"] == {**rule.params.parameters(), "immutable": False,
+                                                 "rule_source": {"type": "internal"}}
 
     # what Kibana leaves undefined is absent, never null
     for absent in ("kibana.alert.url", "kibana.alert.building_block_type", "kibana.alert.group.id",
@@ -279,3 +283,16 @@ def test_reference_events_become_alerts(tmp_path: Path) -> None:
     # `event` is an array of objects here: copied as it is
     assert s["event"] == [{"category": "process"}]
     assert s["kibana.alert.original_event"] == [{"category": "process"}]
+
+
+def test_a_prebuilt_rule_source_is_written_as_kibana_writes_it(tmp_path: Path) -> None:
+    # what a rule linked to an installed Elastic prebuilt rule would carry: immutable, and its rule_source
+    source = RuleSource("external", is_customized=True, customized_fields=("query",), has_base_version=True)
+    rule = replace(write_rule(tmp_path), rule_source=source)
+    s = one(build_alerts({"hits": {"events": [office_event()]}}, make_context(rule))).source
+    assert s["kibana.alert.rule.immutable"] is True
+    assert (s["kibana.alert.rule.parameters"]["immutable"], s["kibana.alert.rule.parameters"]["rule_source"]) == (
+        True, {"type": "external", "is_customized": True, "customized_fields": [{"field_name": "query"}],
+               "has_base_version": True})
+    with pytest.raises(ValueError):
+        RuleSource("internal", is_customized=True)

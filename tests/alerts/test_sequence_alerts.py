@@ -130,12 +130,12 @@ def test_a_seed_rule_sequence(tmp_path: Path) -> None:
         assert source["kibana.alert.rule.uuid"] == rule.uuid
         assert source["kibana.alert.rule.rule_id"] == "eaef8a35-12e0-4ac0-bc14-81c72b6bd27c"
         assert (source["kibana.alert.severity"], source["kibana.alert.risk_score"]) == ("medium", 47)
-        assert source["kibana.alert.rule.parameters"] == rule.params.parameters()
+        assert source["kibana.alert.rule.parameters"] == rule.parameters()
         assert source["kibana.alert.rule.execution.uuid"] == context.execution_uuid
         assert source["event.kind"] == "signal"
     # the blocks' dotted rule fields are common to all of them; their object-valued parameters come back nested
     # from the intersection (newest Kibana does the same), beside the dotted key the shell sets
-    assert shell["kibana"]["alert"]["rule"]["parameters"] == rule.params.parameters()
+    assert shell["kibana"]["alert"]["rule"]["parameters"] == rule.parameters()
 
 
 def test_missing_events_are_left_out(tmp_path: Path) -> None:
