@@ -16,7 +16,7 @@ ALLOWED = {
     "catalog": {"eql"},
     "settings": {"catalog"},
     "alerts": {"catalog", "ecs"},
-    "backends": {"engine", "eql", "catalog", "settings", "ecs"},
+    "backends": {"engine", "eql", "catalog", "settings", "ecs", "alerts"},
     "execution": {"alerts", "catalog", "settings", "backends"},
     "service": {"execution", "alerts", "catalog", "settings", "backends"},
 }

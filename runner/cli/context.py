@@ -37,6 +37,7 @@ class CommandError(RuleRunnerError):
 @dataclass
 class Context:
     settings: Settings
+    kibana_version: str = KIBANA_VERSION  # of the alerts; Kibana mode: the cluster's Kibana's, once it is checked
 
     @classmethod
     def load(cls, config: str | None) -> Context:
@@ -90,6 +91,7 @@ class Context:
         try:
             if prepare:
                 backend.start()
+                self.kibana_version = backend.kibana_version
             else:
                 backend.cluster = cluster_info(backend.client)
         except BackendError as error:
@@ -104,7 +106,8 @@ class Context:
             retries = {"retries": es.max_retries, "retry_backoff": es.retry_backoff.total_seconds()}
         return ExecutionOptions(space_id=alerts.space_id, alerts_index=alerts.index_name,
                                 timeout=scheduler.execution_timeout.total_seconds(),
-                                max_window_splits=scheduler.max_window_splits, **retries)
+                                max_window_splits=scheduler.max_window_splits, kibana_version=self.kibana_version,
+                                **retries)
 
 
 class JsonFormatter(logging.Formatter):

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from runner.alerts import Alert, AlertContext, build_alerts
+from runner.alerts import KIBANA_VERSION, Alert, AlertContext, build_alerts
 from runner.backends import (
     Backend,
     BackendError,
@@ -54,6 +54,7 @@ class ExecutionOptions:
     public_base_url: str | None = None
     timeout: float | None = None  # seconds; past it no window or retry starts (what is left stays pending)
     max_window_splits: int = 3  # a search returning `size` results is searched again in halves, this deep at most
+    kibana_version: str = KIBANA_VERSION  # `kibana.version` of the alerts (Kibana mode: the cluster's Kibana's)
 
     @property
     def index(self) -> str:
@@ -312,6 +313,7 @@ class _WindowRun:
             intended_timestamp=self.started_at if self.manual else None,
             alerts_index=self.options.index,
             public_base_url=self.options.public_base_url,
+            kibana_version=self.options.kibana_version,
         )
         if len(responses) == 1:
             return build_alerts(responses[0], context), _count(responses[0])

@@ -258,12 +258,32 @@ def test_known_ids_are_looked_up_across_the_alias(tmp_path: Path, stub: Stub) ->
 # ---- start: alerts target and state indices --------------------------------------------------------------------------
 
 
+INFO_9 = {**INFO, "version": {**INFO["version"], "number": "9.5.2"}}
+
+
 def test_kibana_mode_needs_kibanas_alias(tmp_path: Path, stub: Stub) -> None:
-    stub.always("GET", "/", Reply(200, INFO))
+    stub.always("GET", "/", Reply(200, INFO_9))
     stub.expect("HEAD", "/_alias/.alerts-security.alerts-default", Reply(404))
     with pytest.raises(AlertsIndexMissing, match="Kibana creates it"):
         backend_for(tmp_path, stub).start()
     assert not stub.sent("PUT", ".*")  # never creates Kibana's indices
+
+
+def test_kibana_mode_takes_the_version_of_the_clusters_kibana(tmp_path: Path, stub: Stub) -> None:
+    stub.always("GET", "/", Reply(200, INFO_9))
+    stub.expect("HEAD", "/_alias/.alerts-security.alerts-default", Reply(200))
+    stub.always("HEAD", "/rule-runner-(state|executions)", Reply(200))
+    backend = backend_for(tmp_path, stub)
+    assert backend.kibana_version == KIBANA_VERSION  # until the cluster is known
+    backend.start()
+    assert backend.kibana_version == "9.5.2"
+
+
+def test_kibana_mode_refuses_a_cluster_whose_kibana_writes_older_alerts(tmp_path: Path, stub: Stub) -> None:
+    stub.always("GET", "/", Reply(200, INFO))  # 8.19.3: no dotted/nested shell intersection yet
+    with pytest.raises(AccessError, match=r"Kibana \(8\.19\) writes alerts in an older format .* Kibana 9\.4"):
+        backend_for(tmp_path, stub).start()
+    assert [r.method for r in stub.requests] == ["GET"]  # nothing prepared
 
 
 def test_standalone_mode_creates_template_write_index_and_state(tmp_path: Path, stub: Stub) -> None:
@@ -279,6 +299,8 @@ def test_standalone_mode_creates_template_write_index_and_state(tmp_path: Path, 
     assert info.version == "8.19.3" and not stub.unanswered()
     template = stub.sent("PUT", "/_index_template/.*")[0].json
     assert template["index_patterns"] == ["rule-runner-alerts-default-*"] and template["priority"] == TEMPLATE_PRIORITY
+    # no Kibana in standalone mode: the alerts say the version whose format they follow, whatever the cluster's
+    assert backend.kibana_version == KIBANA_VERSION and template["_meta"]["kibana_version"] == KIBANA_VERSION
     assert template["template"]["mappings"] == alerts_mapping()
     assert template["template"]["mappings"]["dynamic"] is False
     created = stub.sent("PUT", "/rule-runner-alerts-default-000001")[0].json
