@@ -1,4 +1,4 @@
-"""Which source values fit the ECS mapping of Kibana's alerts index (`traverse_and_mutate_doc.ts`, `computeIsEcsCompliant`).
+"""Which source values fit the ECS mapping of Kibana's alerts index (Kibana `computeIsEcsCompliant`).
 
 Kibana copies an event's fields into its alert, but first drops each value whose type conflicts with the ECS mapping
 its alerts index has (`"user": "SYSTEM"` where ECS has an object, `source.port: "ssh"` where it has a `long`): such a
@@ -167,6 +167,9 @@ class Node:
     # the children whose scalars need a check (typed fields, objects), with the check: most keys of an event are
     # plain keywords or outside ECS, whose scalars always fit
     strict: dict[str, Callable[[Any], bool]] = field(default_factory=dict)
+    # keys met below this node that are plain (not empty, no dot) and not in `strict`: filled by the walk that
+    # copies events (`source.alert_source_copy`), so that an object of only such keys is known at one set operation
+    safe: set[str] = field(default_factory=set)
 
 
 @lru_cache(maxsize=1)

@@ -59,7 +59,7 @@ def is_valid_boolean(value: Any) -> bool:
     return type(value) is bool or (isinstance(value, str) and value in ("true", "false", ""))
 
 
-# ---- IP addresses: ipaddr.js `isValid(ip) || IPv4.parseCIDR(ip) || IPv6.parseCIDR(ip)` --------------------------------
+# ---- IP addresses: ipaddr.js `isValid(ip) || IPv4.parseCIDR(ip) || IPv6.parseCIDR(ip)` -----------------------------
 
 _V4_PART = r"(0?[0-9]+|0[xX][0-9a-fA-F]+)"
 _V4_FOUR = re.compile(rf"{_V4_PART}\.{_V4_PART}\.{_V4_PART}\.{_V4_PART}")

@@ -130,7 +130,7 @@ def alert_source_copy(source: dict[str, Any], notes: SourceNotes | None = None,
                 if node is None:
                     value = _cleaned_object(value) if unusual is None else _cleaned_object_noting(value, unusual, key)
                 else:
-                    value = _checked_object(value, node, removed, unusual, key)
+                    value = _checked_somewhere(value, node, removed, unusual, key)
             elif kind is list:
                 value = _cleaned_array(value) if node is None and rule == ANY else \
                     _checked_array(value, rule, scalar_check(rule), node, path, removed)
@@ -271,34 +271,56 @@ def _beyond(parent: str | None, key: str) -> tuple[int, _Where, str]:
     return path_rule(path), _resolve(path), path
 
 
-def _checked_object(document: dict[str, Any], where: Node | _Exact, removed: list[str],
+def _checked_somewhere(document: dict[str, Any], where: Node | _Exact, removed: list[str],
+                       unusual: dict[str, int] | None, top: str) -> dict[str, Any]:
+    """`_checked_object` for an object at a node of the ECS tree or at an `_Exact` path."""
+    if type(where) is _Exact:
+        _note(document, unusual, top)
+        return _checked_in_order(document, where, removed, unusual, top)
+    return _checked_object(document, where, removed, unusual, top)  # type: ignore[arg-type]
+
+
+def _note(document: dict[str, Any], unusual: dict[str, int] | None, top: str) -> None:
+    """What `_cleaned_object_noting` notes of an object's keys."""
+    if unusual is not None and not _PLAIN_KEYS.issuperset(document):
+        note = max(map(_key_note, document))
+        if note > unusual.get(top, 0):
+            unusual[top] = note
+
+
+def _checked_object(document: dict[str, Any], where: Node, removed: list[str],
                     unusual: dict[str, int] | None, top: str) -> dict[str, Any]:
     """`_cleaned_object` (or `_cleaned_object_noting` with `unusual`) for an object at an ECS path: each value kept
     only if it fits; the paths of those that do not go to `removed`.
 
-    Most objects hold plain keys whose scalars need no check (keywords, fields outside ECS) and typed fields that
-    fit: one lookup per key tells them apart. A value that does not fit, or a dotted or empty key, sends the object
-    to the walk that looks up every key (`_checked_in_order`), from its start, so that removals are reported in
-    Kibana's order."""
-    if unusual is not None and not _PLAIN_KEYS.issuperset(document):  # as `_cleaned_object_noting` notes keys
-        note = max(map(_key_note, document))
-        if note > unusual.get(top, 0):
-            unusual[top] = note
-    if type(where) is _Exact or not (_SIMPLE_KEYS.issuperset(document) or _all_simple(document)):
-        return _checked_in_order(document, where, removed, unusual, top)
-    mark = len(removed)
+    Most objects hold plain keys whose scalars need no check (keywords, fields outside ECS) and a few typed fields
+    that fit: the typed ones present are found by one set operation and checked, and then only the containers are
+    walked. A scalar that does not fit, or a dotted or empty key, sends the object to the walk that looks up every
+    key (`_checked_in_order`), so that removals are reported in Kibana's order."""
+    if unusual is not None:
+        _note(document, unusual, top)
+    if not where.safe.issuperset(document):  # else: plain keys only, none typed (the usual `agent`, `user`...)
+        if not (_SIMPLE_KEYS.issuperset(document) or _all_simple(document)):
+            return _checked_in_order(document, where, removed, unusual, top)
+        strict = where.strict
+        keys = document.keys()
+        if strict.keys().isdisjoint(keys):
+            if len(where.safe) >= 4096:
+                where.safe.clear()
+            where.safe.update(keys)
+        else:  # typed fields (or ECS objects) here: their scalars checked first
+            for key in strict.keys() & keys:
+                value = document[key]
+                if type(value) in ATOMIC and not strict[key](value):
+                    # a value that does not fit: key by key, to report the removals in Kibana's order
+                    return _checked_in_order(document, where, removed, unusual, top)
     result = document.copy()
-    strict = where.strict.get  # type: ignore[union-attr]
-    children = where.children.get  # type: ignore[union-attr]
+    children = where.children.get
     atomic = ATOMIC
     for key, value in document.items():
         kind = type(value)
         if kind in atomic:
-            check = strict(key)
-            if check is None or check(value):
-                continue
-            del removed[mark:]  # a value that does not fit: again key by key, to report in Kibana's order
-            return _checked_in_order(document, where, removed, unusual, top)
+            continue  # settled above: a scalar fits unless its field is typed
         node = children(key)
         if kind is dict:
             if node is None:  # outside ECS: nothing below is checked
@@ -376,7 +398,7 @@ def _checked_in_order(document: dict[str, Any], where: Node | _Exact, removed: l
             if node is None:
                 value = _cleaned_object(value) if unusual is None else _cleaned_object_noting(value, unusual, top)
             else:
-                value = _checked_object(value, node, removed, unusual, top)
+                value = _checked_somewhere(value, node, removed, unusual, top)
         elif kind is list:
             value = _checked_array(value, rule, scalar_check(rule), node, path, removed)
         elif kind in ATOMIC:
@@ -420,7 +442,7 @@ def _checked_array(array: list[Any], rule: int, check: Callable[[Any], bool] | N
             if rule not in TAKES_OBJECTS:
                 removed.append(path)
                 continue
-            value = _cleaned_object(value) if where is None else _checked_object(value, where, removed, None, "")
+            value = _cleaned_object(value) if where is None else _checked_somewhere(value, where, removed, None, "")
             if value:
                 kept.append(value)
         elif kind not in ATOMIC:
