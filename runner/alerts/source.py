@@ -332,8 +332,16 @@ def _checked_object(document: dict[str, Any], where: Node, removed: list[str],
                 del result[key]
                 continue
         elif kind is list:
-            value = _cleaned_array(value) if node is None else _checked_array(value, node.rule, node.check, node,
-                                                                                node.path, removed)
+            if node is None:
+                value = _cleaned_array(value)
+            else:
+                check = node.check
+                for item in value:
+                    if type(item) not in atomic or (check is not None and not check(item)):
+                        value = _checked_array(value, node.rule, check, node, node.path, removed)
+                        break
+                else:  # the usual array of keywords, addresses or numbers, all fitting
+                    value = value.copy()
         else:
             raise NotPlainJson(kind.__name__)
         if value:
