@@ -68,7 +68,7 @@ def test_kibana_mode_writes_the_version_of_the_clusters_kibana(tmp_path: Path, s
     from runner.engine import search
 
     docs = [json.loads(line) for line in (ROOT / "samples" / "seed_rule.ndjson").read_text().splitlines() if line]
-    stub.always("GET", "/", Reply(200, {**INFO, "version": {**INFO["version"], "number": "9.5.2"}}))
+    stub.always("GET", "/", Reply(200, INFO))  # 9.5.2
     stub.always("HEAD", "/_alias/.alerts-security.alerts-default", Reply(200))
     stub.always("HEAD", "/rule-runner-(state|executions)", Reply(200))
     stub.always("GET", "/rule-runner-state/_doc/.*", Reply(404, {"found": False}))
@@ -86,7 +86,7 @@ def test_kibana_mode_writes_the_version_of_the_clusters_kibana(tmp_path: Path, s
 def test_kibana_mode_refuses_a_cluster_whose_kibana_writes_older_alerts(tmp_path: Path, stub: Stub,
                                                                          monkeypatch: pytest.MonkeyPatch,
                                                                          capsys: pytest.CaptureFixture[str]) -> None:
-    stub.always("GET", "/", Reply(200, INFO))  # 8.19.3
+    stub.always("GET", "/", Reply(200, {**INFO, "version": {**INFO["version"], "number": "8.19.3"}}))
     path = _kibana_mode(tmp_path, stub.url, monkeypatch)
     assert main(["run", "--once", "--now", "2026-01-15T10:05:00Z", "--config", str(path)]) == 2
     err = capsys.readouterr().err
