@@ -11,6 +11,7 @@ from runner.alerts.ids import building_block_ids, event_alert_id, shell_alert_id
 from runner.alerts.intersection import object_array_intersection, object_pair_intersection
 from runner.alerts.merge import MERGE_STRATEGIES, MergeStrategy
 from runner.alerts.reason import build_reason
+from runner.alerts.versions import UnsupportedKibanaVersion, kibana_version_for
 
 __all__ = [
     "Alert",
@@ -22,10 +23,12 @@ __all__ = [
     "MERGE_STRATEGIES",
     "MergeStrategy",
     "NEITHER_EVENTS_NOR_SEQUENCES",
+    "UnsupportedKibanaVersion",
     "build_alerts",
     "build_reason",
     "building_block_ids",
     "event_alert_id",
+    "kibana_version_for",
     "object_array_intersection",
     "object_pair_intersection",
     "shell_alert_id",

@@ -7,10 +7,9 @@ from datetime import datetime, timezone
 from typing import Literal
 
 from runner.alerts.merge import MERGE_STRATEGIES, MergeStrategy
+from runner.alerts.versions import KIBANA_VERSION
 from runner.catalog import Rule
 
-# `kibana.version` on every alert: the Kibana release whose alert layout this package reproduces
-KIBANA_VERSION = "8.17.0"
 # Kibana's DEFAULT_ALERTS_INDEX; the space's alias is `<this>-<space id>`
 DEFAULT_ALERTS_INDEX = ".alerts-security.alerts"
 
@@ -25,7 +24,7 @@ class AlertContext:
     execution_uuid: str
     now: datetime  # aware; the alerts' @timestamp, kibana.alert.start/last_detected, rule.execution.timestamp
     space_id: str = "default"
-    kibana_version: str = KIBANA_VERSION
+    kibana_version: str = KIBANA_VERSION  # Kibana mode: the cluster's Kibana's (`versions.kibana_version_for`)
     public_base_url: str | None = None  # Kibana's server.publicBaseUrl: kibana.alert.url is written only when set
     execution_type: ExecutionType = "scheduled"
     intended_timestamp: datetime | None = None  # a manual run's start: required for, and only for, manual runs

@@ -4,8 +4,11 @@
 - sequences (`hits.sequences`): per sequence, a shell alert holding what all its events share, then one building-block
   alert per present event (`wrapSequences`); events EQL reports as missing (`!` clauses) are left out.
 
-Each alert is the event's own fields (fields API values merged in, Kibana-only fields dropped, `event.*` preserved
-under `kibana.alert.original_event.*`) plus dotted `kibana.*` keys describing the rule, the execution and the alert.
+Each alert is the event's own fields (fields API values merged in, Kibana-only fields dropped, values that do not fit
+the ECS mapping of Kibana's alerts index dropped, `event.*` preserved under `kibana.alert.original_event.*`) plus dotted
+`kibana.*` keys describing the rule, the execution and the alert. What was dropped for not fitting ECS is on the alert
+(`Alert.removed_fields`) and logged at debug level, as Kibana logs it; a shell has nothing of its own to drop (it holds
+what its building blocks, already cleaned, share).
 Hits that descend from an alert of this same rule are skipped, so a rule never alerts on its own alerts.
 
 How it is built fast (the documents are those of Kibana's step-by-step algorithm, byte for byte): what is the same for
@@ -17,6 +20,8 @@ that are not plain JSON take the general path (deepcopy, then the in-place steps
 from __future__ import annotations
 
 import copy
+import json
+import logging
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
@@ -44,6 +49,8 @@ from runner.alerts.source import SourceNotes, alert_source, alert_source_copy
 from runner.alerts.times import original_time_of
 from runner.errors import RuleRunnerError
 
+log = logging.getLogger("runner.alerts")
+
 NEITHER_EVENTS_NOR_SEQUENCES = "eql query response should have either `sequences` or `events` but had neither"
 
 
@@ -60,6 +67,8 @@ class Alert:
     building_block: bool = False
     group_id: str | None = None  # sequence alerts: the shell's id (the shell's own id for the shell)
     group_index: int | None = None  # building blocks: position among the sequence's present events
+    # the event's fields left out for not fitting the ECS mapping of the alerts index, by path, each once
+    removed_fields: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def is_shell(self) -> bool:
@@ -98,6 +107,7 @@ class _Hit:
         self.id = hit.get("_id")
         self.index = hit.get("_index")
         self.fields = hit.get("fields")
+        self.removed: list[str] = []  # paths of the values dropped for not fitting ECS (`event_part`)
         source = hit.get("_source")
         source = source if isinstance(source, dict) else {}
         fields = self.fields if isinstance(self.fields, dict) else {}
@@ -106,12 +116,13 @@ class _Hit:
             if merge_strategy == "noFields" or not fields:
                 # nothing to merge: read the response's own source, copy only what the alert keeps
                 self.source = source
-                self._event = alert_source_copy(source, notes)
+                self._event = alert_source_copy(source, notes, self.removed)
             else:
                 self.source = merge_fields(copy_json(source), fields, merge_strategy)  # type: ignore[arg-type]
-                self._event = alert_source_copy(self.source, notes)
+                self._event = alert_source_copy(self.source, notes, self.removed)
             self.plain = True
         except NotPlainJson:
+            self.removed.clear()
             # the general path, as Kibana's steps go: a deep copy, merged, read, then cleaned in place
             copied = copy.deepcopy(dict(hit))
             self.fields = copied.get("fields")
@@ -123,8 +134,17 @@ class _Hit:
 
     def event_part(self) -> dict[str, Any]:
         if self._event is None:
-            self._event = alert_source(self.source)
+            self._event = alert_source(self.source, self.removed)
         return self._event
+
+    def removed_fields(self, rule: str, alert_id: str) -> tuple[str, ...]:
+        """What `event_part` dropped for not fitting ECS, each path once; logged at debug level as Kibana does."""
+        if not self.removed:
+            return ()
+        paths = tuple(dict.fromkeys(self.removed))
+        log.debug("rule %s, alert %s: following fields were removed from alert source as ECS non-compliant: %s",
+                  rule, alert_id, json.dumps(paths))
+        return paths
 
     def ancestry(self) -> tuple[list[dict[str, Any]], Any]:
         """`kibana.alert.ancestors` and `kibana.alert.depth` of an alert built from this hit (the alert's own)."""
@@ -156,7 +176,8 @@ def _event_alert(event: Mapping[str, Any], plan: CallPlan) -> Alert | None:
     event_part = hit.event_part()
     if _descends_from_rule(ancestors, rule.uuid):
         return None
-    return Alert(alert_id, _document(plan, event_part, fields))
+    return Alert(alert_id, _document(plan, event_part, fields),
+                 removed_fields=hit.removed_fields(rule.rule_id, alert_id))
 
 
 def _overrides(source: Mapping[str, Any], plan: CallPlan) -> Overrides:
@@ -184,6 +205,7 @@ class _BlockDraft:
     outer_in_event: frozenset[str]
     varying: dict[str, Any]
     notes: SourceNotes | None  # what `alert_source_copy` saw of the event (None: not plain JSON)
+    hit: _Hit
 
 
 def _sequence_alerts(sequence: Mapping[str, Any], plan: CallPlan) -> list[Alert]:
@@ -215,14 +237,15 @@ def _sequence_alerts(sequence: Mapping[str, Any], plan: CallPlan) -> list[Alert]
         url=plan.url_of(shell_id) if plan.url else UNSET, own=True,
     )
     alerts = [Alert(shell_id, _shell_document(plan, common, shares, shell_fields), group_id=shell_id)]
-    for index, (block, block_id) in enumerate(zip(blocks, ids)):
+    for index, (block, block_id, draft) in enumerate(zip(blocks, ids, drafts)):
         document = plan.make_own(_document(plan, block.document))
         document["kibana.alert.building_block_type"] = "default"
         document["kibana.alert.group.id"] = shell_id
         document["kibana.alert.group.index"] = index
         if plan.url:
             document[URL] = plan.url_of(block_id)
-        alerts.append(Alert(block_id, document, building_block=True, group_id=shell_id, group_index=index))
+        alerts.append(Alert(block_id, document, building_block=True, group_id=shell_id, group_index=index,
+                            removed_fields=draft.hit.removed_fields(rule.rule_id, block_id)))
     return alerts
 
 
@@ -239,7 +262,7 @@ def _block_draft(event: Mapping[str, Any], plan: CallPlan) -> _BlockDraft:
     # lodash `merge`: an undefined alert field leaves the event's value alone (undefined ones are not in `fields`)
     document.update(fields)
     varying = {key: fields[key] for key in BLOCK_VARYING if key in fields}
-    return _BlockDraft(document, outer_in_event, varying, notes if hit.plain else None)
+    return _BlockDraft(document, outer_in_event, varying, notes if hit.plain else None, hit)
 
 
 def _shell_document(plan: CallPlan, common: dict[str, Any] | None, shares: bool,

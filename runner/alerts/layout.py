@@ -4,7 +4,7 @@ Kibana's `buildAlertFields` gives every alert some 70 fields, and most are the s
 rule's name, parameters, threat, dates, the execution's timestamps. Rather than building (and deep-copying) them per
 alert:
 
-- `RulePlan`, cached per `Rule` object: the rule's parameters (`RuleParams.parameters()`, a pydantic dump), the
+- `RulePlan`, cached per `Rule` object: the rule's parameters (`Rule.parameters()`, a pydantic dump), the
   variant with `severity_mapping` sorted (event rules), and compiled copiers for them;
 - `CallPlan`, per call: the persistence wrapper's fields, and the alert fields laid out once, in Kibana's key order,
   with slots for what each alert sets itself (original time, ancestors, depth, reason, id, URL, overrides).
@@ -65,7 +65,7 @@ class RulePlan:
 
     @classmethod
     def build(cls, rule: Rule) -> RulePlan:
-        params = rule.params.parameters()
+        params = rule.parameters()
         mapping = params.get("severity_mapping")
         sorted_params = {**params, "severity_mapping": sorted_severity_mapping(mapping)} if mapping else params
         try:
@@ -144,7 +144,7 @@ class CallPlan:
             self.params = plan.params
         else:
             # as Kibana: the call's own parameters object, shared by its alerts (and changed by the intersection)
-            self.params = rule.params.parameters()
+            self.params = rule.parameters()
         self.shared_params = self.params is plan.params
         self.indices = context.input_indices
         self.timestamp = iso(context.now)

@@ -34,8 +34,11 @@ MISSING: Final = _Missing()
 DELETE: Final = object()
 
 _INDEX = re.compile(r"^(?:0|[1-9]\d*)$")
-_DECIMAL = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
-_RADIX = re.compile(r"^0([xXoObB])([0-9a-fA-F]+)$")
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_RADIX = re.compile(r"0([xXoObB])([0-9a-fA-F]+)")
+# what JavaScript's `Number()` trims: WhiteSpace (Unicode Zs and U+FEFF among them) and LineTerminator
+_JS_SPACE = ("\t\n\x0b\x0c\r \xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+             "\u2028\u2029\u202f\u205f\u3000\ufeff")
 
 
 def is_index(segment: str) -> bool:
@@ -69,20 +72,22 @@ def js_truthy(value: Any) -> bool:
 
 def js_number(text: str) -> float:
     """JavaScript `Number(string)`: blank is 0, decimal/exponent/0x/0o/0b literals and Infinity, anything else NaN."""
-    stripped = text.strip()
+    stripped = text.strip(_JS_SPACE)
     if not stripped:
         return 0.0
-    if _DECIMAL.match(stripped):
+    if _DECIMAL.fullmatch(stripped):
         return float(stripped)
     if stripped in ("Infinity", "+Infinity", "-Infinity"):
         return -math.inf if stripped.startswith("-") else math.inf
-    radix = _RADIX.match(stripped)
+    radix = _RADIX.fullmatch(stripped)
     if radix:
         base = {"x": 16, "o": 8, "b": 2}[radix.group(1).lower()]
         try:
             return float(int(radix.group(2), base))
-        except ValueError:
+        except ValueError:  # a digit of another base (`0o8`)
             return math.nan
+        except OverflowError:  # beyond a double: JavaScript says Infinity
+            return math.inf
     return math.nan
 
 

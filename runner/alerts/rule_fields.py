@@ -115,9 +115,8 @@ def alert_fields(
         "kibana.alert.rule.exceptions_list": params.get("exceptions_list", []),
         "kibana.alert.rule.false_positives": params.get("false_positives", []),
         "kibana.alert.rule.from": params["from"],
-        # `immutable` marks Elastic's prebuilt rules installed and managed by Kibana; rule-runner's rules are files
-        # the user manages (even when copied from Elastic's repository), which Kibana calls custom rules
-        "kibana.alert.rule.immutable": False,
+        # Kibana's `params.immutable`: true for Elastic's prebuilt rules (`rule_source` external), see Rule.rule_source
+        "kibana.alert.rule.immutable": params["immutable"],
         "kibana.alert.rule.interval": rule.params.interval,
         "kibana.alert.rule.indices": indices,
         "kibana.alert.rule.license": _optional(params, "license"),

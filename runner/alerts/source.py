@@ -2,25 +2,39 @@
 
 - top-level keys whose first dotted segment is `kibana`, `signal` or `threshold_result` are removed (a rule reading an
   alerts index must not copy the old alert's `kibana.alert.*` into the new one);
+- values that do not fit the ECS mapping of Kibana's alerts index are removed (`ecs_conformance`: `"user": "SYSTEM"`
+  where ECS has an object, `source.port: "ssh"`, `event.duration: "12ms"`, `agent.name.first`), array elements one
+  by one (`["true", "yes"]` in a boolean keeps `["true"]`); the removed values' paths are reported;
 - empty arrays and empty objects are removed, at any depth (also inside arrays);
 - every top-level `event.*` value is copied to a flattened `kibana.alert.original_event.*` key and every `data_stream.*`
   one to `kibana.alert.original_data_stream.*` (the alert's own `event.kind` would otherwise hide the original);
 - `event.kind` is then removed (nested or dotted), since the alert sets `"event.kind": "signal"`.
 
-Kibana also drops values whose type conflicts with the ECS mapping (a string in a `long` field, an object where ECS has
-a keyword, ...). That needs Kibana's ECS field map, which we do not have, so values are copied as they are.
-
-`alert_source` works in place on a copy of the source; `alert_source_copy` makes the cleaned copy in one pass over the
-event, without copying what it then drops (same result, for plain JSON).
+`alert_source` works in place on a copy of the source, step by step as Kibana does; `alert_source_copy` makes the
+cleaned copy in one pass over the event, without copying what it then drops, and checks a value's type only where
+ECS has a field: its walk follows the ECS tree (`ecs_conformance.ecs_tree`) key by key, and below a key outside ECS
+nothing is checked (same result, for plain JSON). A path spelt with an empty part (`host..name`, a key `""`) is
+checked by its full path, as Kibana joins it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from operator import itemgetter
-from typing import Any
+from typing import Any, Callable
 
 from runner.alerts.copying import ATOMIC, NotPlainJson
+from runner.alerts.ecs_conformance import (
+    ANY,
+    LEAF,
+    TAKES_OBJECTS,
+    Node,
+    ecs_tree,
+    fits,
+    is_ecs_compliant,
+    path_rule,
+    scalar_check,
+)
 from runner.alerts.paths import DELETE, flatten_with_prefix, is_index, robust_get, robust_set
 
 _BANNED_TOP_LEVEL = frozenset({"kibana", "signal", "threshold_result"})
@@ -31,8 +45,10 @@ _COPIED_NAMESPACES = {
 }
 
 
-def alert_source(source: dict[str, Any]) -> dict[str, Any]:
-    """The source prepared for an alert; `source` is changed in place (pass a copy) and returned."""
+def alert_source(source: dict[str, Any], removed: list[str] | None = None) -> dict[str, Any]:
+    """The source prepared for an alert; `source` is changed in place (pass a copy) and returned. The paths of the
+    values removed for not fitting ECS are appended to `removed`, one per value, in Kibana's order."""
+    removed = [] if removed is None else removed
     copies: list[tuple[str, Any]] = []
     for key in list(source):
         value = source[key]
@@ -40,7 +56,7 @@ def alert_source(source: dict[str, Any]) -> dict[str, Any]:
         if top in _BANNED_TOP_LEVEL:
             del source[key]
             continue
-        if not _keep(source, key, value):
+        if not _keep(source, key, value, key, removed):
             continue
         if top in _COPIED_NAMESPACES:
             # the key starts with `top`, so this is the path below it (JavaScript `replace` of the first occurrence)
@@ -64,28 +80,62 @@ class SourceNotes:
     copied: list[str] = field(default_factory=list)  # the source keys they were copied from (maybe removed since)
 
 
-def alert_source_copy(source: dict[str, Any], notes: SourceNotes | None = None) -> dict[str, Any]:
-    """`alert_source(copy.deepcopy(source))` for a plain JSON source, which is left unchanged.
+def alert_source_copy(source: dict[str, Any], notes: SourceNotes | None = None,
+                      removed: list[str] | None = None) -> dict[str, Any]:
+    """`alert_source(copy.deepcopy(source), removed)` for a plain JSON source, which is left unchanged.
 
     Raises `NotPlainJson` when the source holds anything else (a tuple, a dict subclass, ...): deepcopy the source and
     use `alert_source` for those. Fills `notes` when given.
     """
     if type(source) is not dict:
         raise NotPlainJson(type(source).__name__)
+    removed = [] if removed is None else removed
+    unusual = None if notes is None else notes.unusual
     document = source.copy()  # scalars in one step; containers replaced (or dropped) below, in place
     copies: list[tuple[str, Any]] = []
+    root = _root()
+    children, strict = root.children, root.strict
     for key, value in source.items():
         top = key.partition(".")[0]
         if top in _BANNED_TOP_LEVEL:
             del document[key]
             continue
         kind = type(value)
-        if kind is dict:
-            value = _cleaned_object(value) if notes is None else _cleaned_object_noting(value, notes.unusual, key)
-        elif kind is list:
-            value = _cleaned_array(value)
-        elif kind not in ATOMIC:
-            raise NotPlainJson(kind.__name__)
+        if kind in ATOMIC:
+            check = strict.get(key)
+            if check is None:
+                if (key and "." not in key) or fits(path_rule(key), value):
+                    pass  # a keyword, a field outside ECS, or a dotted key that fits
+                else:
+                    removed.append(key)
+                    del document[key]
+                    continue
+            elif not check(value):
+                removed.append(key)
+                del document[key]
+                continue
+        else:
+            node = children.get(key)
+            if node is not None:
+                rule, path = node.rule, node.path
+            elif key and "." not in key:  # outside ECS: nothing below is checked
+                rule, path = ANY, key
+            else:
+                rule, node, path = _beyond(None, key)
+            if kind is dict:
+                if rule not in TAKES_OBJECTS:
+                    removed.append(path)
+                    del document[key]
+                    continue
+                if node is None:
+                    value = _cleaned_object(value) if unusual is None else _cleaned_object_noting(value, unusual, key)
+                else:
+                    value = _checked_somewhere(value, node, removed, unusual, key)
+            elif kind is list:
+                value = _cleaned_array(value) if node is None and rule == ANY else \
+                    _checked_array(value, rule, scalar_check(rule), node, path, removed)
+            else:
+                raise NotPlainJson(kind.__name__)
         if kind is dict or kind is list:
             if not value:
                 del document[key]
@@ -131,39 +181,284 @@ def _finish(document: dict[str, Any], copies: list[tuple[str, Any]]) -> dict[str
     return document
 
 
-def _keep(document: dict[str, Any], key: str, value: Any) -> bool:
-    """Clean one value in place; False (and the key removed) when nothing is left of it."""
+def _keep(document: dict[str, Any], key: str, value: Any, path: str, removed: list[str]) -> bool:
+    """Clean one value in place (`path`: the keys down to it, joined with dots); False (and the key removed) when
+    nothing is left of it."""
     if isinstance(value, list):
-        cleaned = _clean_array(value)
+        cleaned = _clean_array(value, path, removed)
         if not cleaned:
             del document[key]
             return False
         document[key] = cleaned
+    elif not is_ecs_compliant(value, path):
+        del document[key]
+        removed.append(path)
+        return False
     elif isinstance(value, dict):
-        _clean_object(value)
+        _clean_object(value, path, removed)
         if not value:
             del document[key]
             return False
     return True
 
 
-def _clean_object(document: dict[str, Any]) -> None:
+def _clean_object(document: dict[str, Any], path: str, removed: list[str]) -> None:
     for key in list(document):
-        _keep(document, key, document[key])
+        _keep(document, key, document[key], f"{path}.{key}", removed)
 
 
-def _clean_array(array: list[Any]) -> list[Any]:
+def _clean_array(array: list[Any], path: str, removed: list[str]) -> list[Any]:
+    """Kibana's `traverseArray`: the arrays inside first, then each element checked against the array's path."""
+    items = [_clean_array(value, path, removed) if isinstance(value, list) else value for value in array]
     kept: list[Any] = []
-    for value in array:
+    for value in items:
         if isinstance(value, list):
-            value = _clean_array(value)
-            if not value:
-                continue
+            if value:
+                kept.append(value)
+        elif not is_ecs_compliant(value, path):
+            removed.append(path)
         elif isinstance(value, dict):
-            _clean_object(value)
-            if not value:
+            _clean_object(value, path, removed)
+            if value:
+                kept.append(value)
+        else:
+            kept.append(value)
+    return kept
+
+
+# ---- the one-pass copy: where ECS has fields, each value checked as the ECS tree says --------------------------------
+
+@dataclass(frozen=True, slots=True)
+class _Exact:
+    """A path spelt with an empty part (a key `""`, `host..name`): Kibana's checks skip empty parts in the prefixes but
+    not in the path itself, so every key below it is checked by its full path."""
+
+    path: str
+
+
+_Where = Node | _Exact | None  # a node of the ECS tree; a path checked by its full name; or outside ECS (None)
+_RESOLVED: dict[str, _Where] = {}
+
+
+def _root() -> Node:
+    return ecs_tree()
+
+
+def _resolve(path: str) -> _Where:
+    """Where a path reached through a dotted or empty key lies: its node, outside ECS, or `_Exact`."""
+    where = _RESOLVED.get(path, _UNKNOWN)
+    if where is _UNKNOWN:
+        parts = path.split(".")
+        if "" in parts:
+            where = _Exact(path)
+        else:
+            node: Node | None = _root()
+            for part in parts:
+                node = node.children.get(part) if node is not None else None
+            where = node
+        if len(_RESOLVED) >= 65536:
+            _RESOLVED.clear()
+        _RESOLVED[path] = where
+    return where  # type: ignore[return-value]
+
+
+_UNKNOWN = object()
+
+
+def _beyond(parent: str | None, key: str) -> tuple[int, _Where, str]:
+    """The rule, place and path of a key the tree's children do not name (dotted, empty, or below an `_Exact`)."""
+    path = key if parent is None else f"{parent}.{key}"
+    return path_rule(path), _resolve(path), path
+
+
+def _checked_somewhere(document: dict[str, Any], where: Node | _Exact, removed: list[str],
+                       unusual: dict[str, int] | None, top: str) -> dict[str, Any]:
+    """`_checked_object` for an object at a node of the ECS tree or at an `_Exact` path."""
+    if type(where) is _Exact:
+        _note(document, unusual, top)
+        return _checked_in_order(document, where, removed, unusual, top)
+    return _checked_object(document, where, removed, unusual, top)  # type: ignore[arg-type]
+
+
+def _note(document: dict[str, Any], unusual: dict[str, int] | None, top: str) -> None:
+    """What `_cleaned_object_noting` notes of an object's keys."""
+    if unusual is not None and not _PLAIN_KEYS.issuperset(document):
+        note = max(map(_key_note, document))
+        if note > unusual.get(top, 0):
+            unusual[top] = note
+
+
+def _checked_object(document: dict[str, Any], where: Node, removed: list[str],
+                    unusual: dict[str, int] | None, top: str) -> dict[str, Any]:
+    """`_cleaned_object` (or `_cleaned_object_noting` with `unusual`) for an object at an ECS path: each value kept
+    only if it fits; the paths of those that do not go to `removed`.
+
+    Most objects hold plain keys whose scalars need no check (keywords, fields outside ECS) and a few typed fields
+    that fit: the typed ones present are found by one set operation and checked, and then only the containers are
+    walked. A scalar that does not fit, or a dotted or empty key, sends the object to the walk that looks up every
+    key (`_checked_in_order`), so that removals are reported in Kibana's order."""
+    if unusual is not None:
+        _note(document, unusual, top)
+    if not where.safe.issuperset(document):  # else: plain keys only, none typed (the usual `agent`, `user`...)
+        if not (_SIMPLE_KEYS.issuperset(document) or _all_simple(document)):
+            return _checked_in_order(document, where, removed, unusual, top)
+        strict = where.strict
+        keys = document.keys()
+        if strict.keys().isdisjoint(keys):
+            if len(where.safe) >= 4096:
+                where.safe.clear()
+            where.safe.update(keys)
+        else:  # typed fields (or ECS objects) here: their scalars checked first
+            for key in strict.keys() & keys:
+                value = document[key]
+                if type(value) in ATOMIC and not strict[key](value):
+                    # a value that does not fit: key by key, to report the removals in Kibana's order
+                    return _checked_in_order(document, where, removed, unusual, top)
+    result = document.copy()
+    children = where.children.get
+    atomic = ATOMIC
+    for key, value in document.items():
+        kind = type(value)
+        if kind in atomic:
+            continue  # settled above: a scalar fits unless its field is typed
+        node = children(key)
+        if kind is dict:
+            if node is None:  # outside ECS: nothing below is checked
+                value = _cleaned_object(value) if unusual is None else _cleaned_object_noting(value, unusual, top)
+            elif node.rule in TAKES_OBJECTS:
+                value = _checked_object(value, node, removed, unusual, top)
+            else:
+                removed.append(node.path)
+                del result[key]
                 continue
-        kept.append(value)
+        elif kind is list:
+            if node is None:
+                value = _cleaned_array(value)
+            else:
+                check = node.check
+                for item in value:
+                    if type(item) not in atomic or (check is not None and not check(item)):
+                        value = _checked_array(value, node.rule, check, node, node.path, removed)
+                        break
+                else:  # the usual array of keywords, addresses or numbers, all fitting
+                    value = value.copy()
+        else:
+            raise NotPlainJson(kind.__name__)
+        if value:
+            result[key] = value
+        else:
+            del result[key]
+    return result
+
+
+def _all_simple(document: dict[str, Any]) -> bool:
+    """Whether every key is plain (not empty, no dot), remembering the plain ones."""
+    simple = True
+    for key in document:
+        if key and "." not in key:
+            if len(_SIMPLE_KEYS) >= 65536:
+                _SIMPLE_KEYS.clear()
+            _SIMPLE_KEYS.add(key)
+        else:
+            simple = False
+    return simple
+
+
+_SIMPLE_KEYS: set[str] = set()
+
+
+def _checked_in_order(document: dict[str, Any], where: Node | _Exact, removed: list[str],
+                      unusual: dict[str, int] | None, top: str) -> dict[str, Any]:
+    """`_checked_object` key by key, in the document's order (`unusual` already noted for this object)."""
+    result = document.copy()
+    exact = type(where) is _Exact
+    children = None if exact else where.children  # type: ignore[union-attr]
+    for key, value in document.items():
+        kind = type(value)
+        node: _Where
+        if exact:
+            rule, node, path = _beyond(where.path, key)
+        else:
+            node = children.get(key)  # type: ignore[union-attr]
+            if node is not None:
+                rule, path = node.rule, node.path
+            elif "." in key or not key:
+                rule, node, path = _beyond(where.path, key)
+            else:  # outside ECS: nothing below is checked
+                if kind is dict:
+                    value = _cleaned_object(value) if unusual is None else _cleaned_object_noting(value, unusual, top)
+                elif kind is list:
+                    value = _cleaned_array(value)
+                elif kind in ATOMIC:
+                    continue
+                else:
+                    raise NotPlainJson(kind.__name__)
+                if value:
+                    result[key] = value
+                else:
+                    del result[key]
+                continue
+        if kind is dict:
+            if rule not in TAKES_OBJECTS:
+                removed.append(path)
+                del result[key]
+                continue
+            if node is None:
+                value = _cleaned_object(value) if unusual is None else _cleaned_object_noting(value, unusual, top)
+            else:
+                value = _checked_somewhere(value, node, removed, unusual, top)
+        elif kind is list:
+            value = _checked_array(value, rule, scalar_check(rule), node, path, removed)
+        elif kind in ATOMIC:
+            if rule == LEAF or rule == ANY or fits(rule, value):
+                continue
+            removed.append(path)
+            del result[key]
+            continue
+        else:
+            raise NotPlainJson(kind.__name__)
+        if value:
+            result[key] = value
+        else:
+            del result[key]
+    return result
+
+
+def _checked_array(array: list[Any], rule: int, check: Callable[[Any], bool] | None, where: _Where, path: str,
+                   removed: list[str]) -> list[Any]:
+    """`_cleaned_array` for an array at an ECS path (`check`: `scalar_check(rule)`): the arrays inside first, then
+    each element checked against the array's path (Kibana's `traverseArray`); the objects kept are checked below as
+    the path's objects are."""
+    for value in array:
+        if type(value) not in ATOMIC:
+            break
+    else:  # the usual array of keywords, addresses or numbers
+        if check is None or all(map(check, array)):
+            return array.copy()
+    items = array
+    for value in array:
+        if type(value) is list:
+            items = [_checked_array(v, rule, check, where, path, removed) if type(v) is list else v for v in array]
+            break
+    kept: list[Any] = []
+    for value in items:
+        kind = type(value)
+        if kind is list:
+            if value:
+                kept.append(value)
+        elif kind is dict:
+            if rule not in TAKES_OBJECTS:
+                removed.append(path)
+                continue
+            value = _cleaned_object(value) if where is None else _checked_somewhere(value, where, removed, None, "")
+            if value:
+                kept.append(value)
+        elif kind not in ATOMIC:
+            raise NotPlainJson(kind.__name__)
+        elif check is None or check(value):
+            kept.append(value)
+        else:
+            removed.append(path)
     return kept
 
 

@@ -19,6 +19,9 @@ class WriteOutcome(Protocol):
 
 class Backend(Protocol):
     name: str
+    # the Kibana release whose alert format alerts written here follow (`kibana.version`): where a Kibana reads
+    # them, its own (known once the backend started), else the newest format rule-runner writes
+    kibana_version: str
 
     def start(self) -> object:
         """Make the backend ready (idempotent): e.g. check the cluster and prepare its indices. Raises a

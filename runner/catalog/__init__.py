@@ -10,6 +10,7 @@ from runner.catalog.loader import (
     load_rules,
 )
 from runner.catalog.model import RuleDocument, RuleParams, default_rule_uuid
+from runner.catalog.source import RuleSource
 from runner.catalog.timing import DateMath, TimingError, empty_window, format_duration, iso, parse_duration
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "RuleDocument",
     "RuleLoadError",
     "RuleParams",
+    "RuleSource",
     "TimingError",
     "UuidSource",
     "default_rule_uuid",

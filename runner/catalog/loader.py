@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from runner.catalog.locate import locate
 from runner.catalog.model import RuleDocument, RuleParams, default_rule_uuid
+from runner.catalog.source import INTERNAL, RuleSource
 from runner.catalog.timing import DateMath, parse_duration
 from runner.eql import EqlError, Query, parse
 from runner.errors import RuleRunnerError, SourceLocation
@@ -57,10 +58,16 @@ class Rule:
     query: Query | None
     uuid: str  # Kibana's rule saved-object id: alert ids hash it, the Security app links alerts to rules by it
     uuid_source: UuidSource = UuidSource.DEFAULT
+    rule_source: RuleSource = INTERNAL  # where Kibana would say the rule comes from (a custom rule by default)
 
     @property
     def params(self) -> RuleParams:
         return self.document.rule
+
+    def parameters(self) -> dict[str, Any]:
+        """The rule's parameters as Kibana writes them into alerts (`kibana.alert.rule.parameters`): the document's,
+        then `immutable` and `rule_source`."""
+        return {**self.document.rule.parameters(), **self.rule_source.parameters()}
 
     @property
     def rule_id(self) -> str:

@@ -363,6 +363,7 @@ class _WindowRun:
             intended_timestamp=self.started_at if self.manual else None,
             alerts_index=self.options.index,
             public_base_url=self.options.public_base_url,
+            kibana_version=self.backend.kibana_version,
         )
         if len(responses) == 1:
             return build_alerts(responses[0], context), _count(responses[0])

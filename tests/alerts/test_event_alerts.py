@@ -5,12 +5,14 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
 from runner.alerts import KIBANA_VERSION, Alert, AlertBuildError, AlertContext, build_alerts
+from runner.catalog import RuleSource
 from tests.alerts.support import (
     EXECUTION,
     NOW,
@@ -127,7 +129,9 @@ def test_a_single_event_alert_has_every_kibana_field(tmp_path: Path) -> None:
         "execution.type": "scheduled",
     }
     assert {k: s[f"kibana.alert.rule.{k}"] for k in expected_rule} == expected_rule
-    assert s["kibana.alert.rule.parameters"] == rule.params.parameters()
+    # the rule's parameters, with what Kibana writes of every rule's source: a file-based rule is a custom rule
+    assert s["kibana.alert.rule.parameters"] == {**rule.params.parameters(), "immutable": False,
+                                                 "rule_source": {"type": "internal"}}
 
     # what Kibana leaves undefined is absent, never null
     for absent in ("kibana.alert.url", "kibana.alert.building_block_type", "kibana.alert.group.id",
@@ -269,10 +273,26 @@ def test_reference_events_become_alerts(tmp_path: Path) -> None:
     hit["fields"] = {"@timestamp": example["hits.events.0.fields.@timestamp"], "id": example["hits.events.0.fields.id"],
                      "valid": example["hits.events.0.fields.valid"],
                      "day_of_week": example["hits.events.0.fields.day_of_week"]}
-    s = one(build_alerts({"hits": {"events": [hit]}}, make_context(write_rule(tmp_path)))).source
+    alert = one(build_alerts({"hits": {"events": [hit]}}, make_context(write_rule(tmp_path))))
+    s = alert.source
     assert s["kibana.alert.original_time"] == "2020-02-03T12:34:56.000Z"
     assert s["day_of_week"] == "Monday"  # a runtime field only the fields API returns
-    assert (s["id"], s["valid"], s["user"]) == (123, False, "SYSTEM")
+    assert (s["id"], s["valid"]) == (123, False)
+    # `"user": "SYSTEM"` would fail the bulk item (ECS maps `user` as an object): Kibana leaves it out, and so do we
+    assert "user" not in s and alert.removed_fields == ("user",)
     # `event` is an array of objects here: copied as it is
     assert s["event"] == [{"category": "process"}]
     assert s["kibana.alert.original_event"] == [{"category": "process"}]
+
+
+def test_a_prebuilt_rule_source_is_written_as_kibana_writes_it(tmp_path: Path) -> None:
+    # what a rule linked to an installed Elastic prebuilt rule would carry: immutable, and its rule_source
+    source = RuleSource("external", is_customized=True, customized_fields=("query",), has_base_version=True)
+    rule = replace(write_rule(tmp_path), rule_source=source)
+    s = one(build_alerts({"hits": {"events": [office_event()]}}, make_context(rule))).source
+    assert s["kibana.alert.rule.immutable"] is True
+    assert (s["kibana.alert.rule.parameters"]["immutable"], s["kibana.alert.rule.parameters"]["rule_source"]) == (
+        True, {"type": "external", "is_customized": True, "customized_fields": [{"field_name": "query"}],
+               "has_base_version": True})
+    with pytest.raises(ValueError):
+        RuleSource("internal", is_customized=True)

@@ -1,6 +1,8 @@
 """The fast paths against the step-by-step algorithms they replace, on many random documents.
 
-- `alert_source_copy(source)` against `alert_source(copy.deepcopy(source))`;
+- `alert_source_copy(source)` against `alert_source(copy.deepcopy(source))`, the paths each removes for not fitting
+  ECS included (on random events, and on events made of values that fit ECS or not: strings in objects, objects in
+  keywords, ports, IPs, dates, booleans, nested fields, dotted keys through keywords, keys with empty parts);
 - `sequence_common(blocks)` (root by root, cached key orders) against `object_array_intersection` of the same blocks
   (Kibana's algorithm step by step), key order included;
 - `compile_copier` and `copy_json` against `copy.deepcopy`.
@@ -101,15 +103,48 @@ def _dump(value: Any) -> str:
     return json.dumps(value, default=repr)
 
 
+# paths where ECS has fields of every kind the check tells apart, and paths it does not have (with empty parts too)
+ECS_KEYS = ["user", "user.name", "service", "process.parent", "process.parent.pid", "source.ip", "source.port",
+            "source", "event.duration", "event", "@timestamp", "agent.name", "agent.name.first", "host.ip",
+            "dll.code_signature.trusted", "threat.enrichments", "threat", "client.geo.location", "labels",
+            "user.risk.calculated_score", "host.cpu.usage", "data_stream", "", ".agent", "host..name", "custom"]
+ECS_INNER = ["name", "ip", "port", "pid", "parent", "enrichments", "indicator", "trusted", "duration", "geo",
+             "location", "", "a.b", "name.first", "x"]
+ECS_SCALARS: list[Any] = ["SYSTEM", "ssh", "12ms", "22", "24 ", "", "not-an-ip", "10.0.0.1", "::1", "10.0.0.0/8",
+                          "127.1", "2024-05-01T12:00:00Z", "2015-W01-1", "2015-02-30", "true", "True", 22, 1.5,
+                          True, False, None, math.nan]
+
+
+def _ecs_value(rng: random.Random, depth: int) -> Any:
+    roll = rng.random()
+    if depth < 3 and roll < 0.35:
+        return {rng.choice(ECS_INNER): _ecs_value(rng, depth + 1) for _ in range(rng.randint(0, 4))}
+    if roll < 0.55:
+        items = [rng.choice(ECS_SCALARS) for _ in range(rng.randint(0, 3))]
+        if rng.random() < 0.4:
+            items.append(_ecs_value(rng, depth + 1) if depth < 3 else {})
+        if rng.random() < 0.2:
+            items.append([rng.choice(ECS_SCALARS), []])
+        return items
+    return rng.choice(ECS_SCALARS)
+
+
 def test_alert_source_copy_is_alert_source_on_a_copy() -> None:
-    for seed in range(400):
+    for seed in range(1400):
         rng = random.Random(seed)
-        source = random_source(rng, odd=seed % 2 == 0)
+        if seed < 400:
+            source = random_source(rng, odd=seed % 2 == 0)
+        else:
+            source = {rng.choice(ECS_KEYS): _ecs_value(rng, 0) for _ in range(rng.randint(1, 8))}
         before = _dump(source)
+        reference_removed: list[str] = []
+        reference = _dump(alert_source(copy.deepcopy(source), reference_removed))
         for notes in (None, SourceNotes()):
-            fast = alert_source_copy(source, notes)
+            removed: list[str] = []
+            fast = alert_source_copy(source, notes, removed)
             assert _dump(source) == before, seed  # the source is left alone
-            assert _dump(fast) == _dump(alert_source(copy.deepcopy(source))), seed
+            assert _dump(fast) == reference, seed
+            assert removed == reference_removed, seed
 
 
 @pytest.fixture(scope="module")

@@ -88,10 +88,13 @@ def test_sequences_by_string_key_from_the_reference_response(tmp_path: Path) -> 
     assert alerts[2].source["kibana.alert.original_time"] == "2020-02-04T12:34:56.000Z"
 
     shell = alerts[0].source
-    # only what both events share: same user and id, not `valid` (false/true) nor `some_keyword` (doc 1 only);
+    # only what both events share: same id, not `valid` (false/true) nor `some_keyword` (doc 1 only);
     # `event` is an array of objects, and objects from different events never intersect
-    assert (shell["user"], shell["id"], shell["event"]) == ("SYSTEM", 123, [])
+    assert (shell["id"], shell["event"]) == (123, [])
     assert "valid" not in shell and "some_keyword" not in shell
+    # `"user": "SYSTEM"` does not fit ECS (an object): each building block leaves it out, so the shell cannot share it
+    assert [a.removed_fields for a in alerts[:3]] == [(), ("user",), ("user",)]
+    assert "user" not in shell and "user" not in alerts[1].source
     assert alerts[1].source["some_keyword"] == "longer than normal"
     assert shell["kibana.alert.reason"] == "event created high alert Suspicious Office Child Process."
 
@@ -127,12 +130,12 @@ def test_a_seed_rule_sequence(tmp_path: Path) -> None:
         assert source["kibana.alert.rule.uuid"] == rule.uuid
         assert source["kibana.alert.rule.rule_id"] == "eaef8a35-12e0-4ac0-bc14-81c72b6bd27c"
         assert (source["kibana.alert.severity"], source["kibana.alert.risk_score"]) == ("medium", 47)
-        assert source["kibana.alert.rule.parameters"] == rule.params.parameters()
+        assert source["kibana.alert.rule.parameters"] == rule.parameters()
         assert source["kibana.alert.rule.execution.uuid"] == context.execution_uuid
         assert source["event.kind"] == "signal"
     # the blocks' dotted rule fields are common to all of them; their object-valued parameters come back nested
     # from the intersection (newest Kibana does the same), beside the dotted key the shell sets
-    assert shell["kibana"]["alert"]["rule"]["parameters"] == rule.params.parameters()
+    assert shell["kibana"]["alert"]["rule"]["parameters"] == rule.parameters()
 
 
 def test_missing_events_are_left_out(tmp_path: Path) -> None:
@@ -149,8 +152,10 @@ def test_missing_events_are_left_out(tmp_path: Path) -> None:
     assert len(alerts) == 3
     check_group(alerts, present, rule.uuid)
     assert [a.group_index for a in alerts] == [None, 0, 1]
-    # the shell of events 4 and 6 (both ADMIN, both network)
-    assert alerts[0].source["user"] == "ADMIN"
+    # the shell of events 4 and 6 (both ADMIN, both network): `user` is a string where ECS has an object, so neither
+    # building block keeps it (Kibana strips it)
+    assert alerts[0].source["id"] == 123 and "user" not in alerts[0].source
+    assert [a.removed_fields for a in alerts] == [(), ("user",), ("user",)]
 
 
 def test_one_present_event_makes_a_shell_with_all_its_fields(tmp_path: Path) -> None:

@@ -64,18 +64,18 @@ def test_empty_values_are_dropped_at_any_depth() -> None:
 
 def test_event_and_data_stream_are_copied_flat_and_event_kind_replaced() -> None:
     source = {
-        "event": {"kind": "event", "category": ["process"], "outcome": {"detail": "ok"}},
+        "event": {"kind": "event", "category": ["process"], "outcome_of": {"detail": "ok"}},
         "event.dataset": "endpoint.events.process",
         "data_stream": {"type": "logs", "namespace": "default"},
     }
     result = alert_source(source)
     assert result == {
-        "event": {"category": ["process"], "outcome": {"detail": "ok"}},
+        "event": {"category": ["process"], "outcome_of": {"detail": "ok"}},
         "event.dataset": "endpoint.events.process",
         "data_stream": {"type": "logs", "namespace": "default"},
         "kibana.alert.original_event.kind": "event",
         "kibana.alert.original_event.category": ["process"],
-        "kibana.alert.original_event.outcome.detail": "ok",
+        "kibana.alert.original_event.outcome_of.detail": "ok",
         "kibana.alert.original_event.dataset": "endpoint.events.process",
         "kibana.alert.original_data_stream.type": "logs",
         "kibana.alert.original_data_stream.namespace": "default",

@@ -29,7 +29,8 @@ INFO = {
     "name": "es01",
     "cluster_name": "stub",
     "cluster_uuid": "stub",
-    "version": {"number": "8.19.3", "build_flavor": "default", "lucene_version": "9.12.1"},
+    # a release whose Kibana writes alerts as rule-runner does (Kibana mode refuses older clusters)
+    "version": {"number": "9.5.2", "build_flavor": "default", "lucene_version": "10.2.2"},
     "tagline": "You Know, for Search",
 }
 

@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -261,6 +262,9 @@ def test_known_ids_are_looked_up_across_the_alias(tmp_path: Path, stub: Stub) ->
 # ---- start: alerts target and state indices --------------------------------------------------------------------------
 
 
+INFO_8 = {**INFO, "version": {**INFO["version"], "number": "8.19.3"}}
+
+
 def test_kibana_mode_needs_kibanas_alias(tmp_path: Path, stub: Stub) -> None:
     stub.always("GET", "/", Reply(200, INFO))
     stub.expect("HEAD", "/_alias/.alerts-security.alerts-default", Reply(404))
@@ -269,8 +273,27 @@ def test_kibana_mode_needs_kibanas_alias(tmp_path: Path, stub: Stub) -> None:
     assert not stub.sent("PUT", ".*")  # never creates Kibana's indices
 
 
-def test_standalone_mode_creates_template_write_index_and_state(tmp_path: Path, stub: Stub) -> None:
+def test_kibana_mode_takes_the_version_of_the_clusters_kibana(tmp_path: Path, stub: Stub) -> None:
     stub.always("GET", "/", Reply(200, INFO))
+    stub.expect("HEAD", "/_alias/.alerts-security.alerts-default", Reply(200))
+    stub.always("HEAD", "/rule-runner-(state|executions)", Reply(200))
+    backend = backend_for(tmp_path, stub)
+    assert backend.kibana_version == KIBANA_VERSION  # until the cluster is known
+    backend.start()
+    assert backend.kibana_version == "9.5.2"
+
+
+def test_kibana_mode_refuses_a_cluster_whose_kibana_writes_older_alerts(tmp_path: Path, stub: Stub) -> None:
+    stub.always("GET", "/", Reply(200, INFO_8))  # no dotted/nested shell intersection yet
+    with pytest.raises(AccessError, match=r"Kibana \(8\.19\) writes alerts in an older format .* Kibana 9\.4"):
+        backend_for(tmp_path, stub).start()
+    assert [r.method for r in stub.requests] == ["GET"]  # nothing prepared
+
+
+@pytest.mark.parametrize("info", [INFO, INFO_8], ids=["9.x", "8.19"])
+def test_standalone_mode_creates_template_write_index_and_state(tmp_path: Path, stub: Stub,
+                                                                info: dict[str, Any]) -> None:
+    stub.always("GET", "/", Reply(200, info))
     stub.expect("PUT", "/_index_template/rule-runner-alerts-default-template", Reply(200, {"acknowledged": True}))
     stub.expect("HEAD", "/_alias/rule-runner-alerts-default", Reply(404))
     stub.expect("PUT", "/rule-runner-alerts-default-000001", Reply(200, {"acknowledged": True}))
@@ -278,10 +301,11 @@ def test_standalone_mode_creates_template_write_index_and_state(tmp_path: Path, 
     stub.expect("PUT", "/rule-runner-state", Reply(200, {"acknowledged": True}))
     stub.expect("HEAD", "/rule-runner-executions", Reply(200))
     backend = backend_for(tmp_path, stub, "alerts:\n  mode: standalone\n")
-    info = backend.start()
-    assert info.version == "8.19.3" and not stub.unanswered()
+    assert backend.start().version == info["version"]["number"] and not stub.unanswered()
     template = stub.sent("PUT", "/_index_template/.*")[0].json
     assert template["index_patterns"] == ["rule-runner-alerts-default-*"] and template["priority"] == TEMPLATE_PRIORITY
+    # no Kibana in standalone mode: the alerts say the version whose format they follow, whatever the cluster's
+    assert backend.kibana_version == KIBANA_VERSION and template["_meta"]["kibana_version"] == KIBANA_VERSION
     assert template["template"]["mappings"] == alerts_mapping()
     assert template["template"]["mappings"]["dynamic"] is False
     created = stub.sent("PUT", "/rule-runner-alerts-default-000001")[0].json

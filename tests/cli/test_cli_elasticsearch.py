@@ -56,6 +56,45 @@ def test_run_once_prepares_the_cluster_and_writes_the_alerts(tmp_path: Path, stu
     assert writes[0].query == {"refresh": "wait_for", "require_alias": "true"}
 
 
+def _kibana_mode(tmp_path: Path, url: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = config(tmp_path, url, monkeypatch)
+    path.write_text(path.read_text().replace("mode: standalone", "mode: kibana"))
+    return path
+
+
+def test_kibana_mode_writes_the_version_of_the_clusters_kibana(tmp_path: Path, stub: Stub,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from runner.catalog import load_rule_file
+    from runner.engine import search
+
+    docs = [json.loads(line) for line in (ROOT / "samples" / "seed_rule.ndjson").read_text().splitlines() if line]
+    stub.always("GET", "/", Reply(200, INFO))  # 9.5.2
+    stub.always("HEAD", "/_alias/.alerts-security.alerts-default", Reply(200))
+    stub.always("HEAD", "/rule-runner-(state|executions)", Reply(200))
+    stub.always("GET", "/rule-runner-state/_doc/.*", Reply(404, {"found": False}))
+    stub.always("POST", "/logs-endpoint.events.\\*/_eql/search",
+                Reply(200, search(docs, load_rule_file(SEED).query, size=100)))
+    stub.always("POST", "/.alerts-security.alerts-default/_search", Reply(200, {"hits": {"hits": []}}))
+    stub.always("PUT", "/_bulk", bulk_ack)
+    path = _kibana_mode(tmp_path, stub.url, monkeypatch)
+    assert main(["run", "--once", "--now", "2026-01-15T10:05:00Z", "--config", str(path)]) == 0
+    writes = [r for r in stub.sent("PUT", "/_bulk") if first_op(r) == "create"]
+    documents = writes[0].ndjson[1::2]
+    assert len(documents) == 30 and {d["kibana.version"] for d in documents} == {"9.5.2"}
+
+
+def test_kibana_mode_refuses_a_cluster_whose_kibana_writes_older_alerts(tmp_path: Path, stub: Stub,
+                                                                         monkeypatch: pytest.MonkeyPatch,
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    stub.always("GET", "/", Reply(200, {**INFO, "version": {**INFO["version"], "number": "8.19.3"}}))
+    path = _kibana_mode(tmp_path, stub.url, monkeypatch)
+    assert main(["run", "--once", "--now", "2026-01-15T10:05:00Z", "--config", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "Elasticsearch 8.19.3: its Kibana (8.19) writes alerts in an older format" in err
+    assert "Upgrade the stack to 9.4 or later, or set alerts.mode: standalone" in err and "Traceback" not in err
+    assert [r.method for r in stub.requests] == ["GET"]  # refused before anything is prepared
+
+
 def test_an_unreachable_cluster_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                  capsys: pytest.CaptureFixture[str]) -> None:
     url = refused_url()

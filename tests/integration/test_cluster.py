@@ -18,7 +18,7 @@ from rich.table import Table
 
 from runner.alerts import KIBANA_VERSION
 from runner.backends import iso
-from runner.backends.ecs import ecs_mapping
+from runner.ecs import ecs_mapping
 from runner.backends.elasticsearch import ElasticsearchBackend, ingest_events
 from runner.catalog import load_rule_file
 from runner.engine import search

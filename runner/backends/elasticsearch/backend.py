@@ -9,11 +9,13 @@ from typing import Any
 from elastic_transport import TransportError
 from elasticsearch import ApiError, Elasticsearch
 
+from runner.alerts import UnsupportedKibanaVersion, kibana_version_for
 from runner.backends.elasticsearch.alerts_index import AlertsTarget, ensure_alerts_target
 from runner.backends.elasticsearch.client import ClusterInfo, cluster_info, make_client
 from runner.backends.elasticsearch.errors import classify
 from runner.backends.elasticsearch.state import ClusterState
 from runner.backends.elasticsearch.writes import WriteResult, create_alerts, existing_ids, refresh
+from runner.backends.errors import AccessError
 from runner.backends.request import EqlRequest
 from runner.settings import Settings
 
@@ -29,6 +31,7 @@ class ElasticsearchBackend:
         self.client = client
         self.alerts = alerts
         self.state = state
+        # `kibana.version` of the alerts: as given (standalone mode), the cluster's Kibana's once started (Kibana mode)
         self.kibana_version = kibana_version
         self.cluster: ClusterInfo | None = None
 
@@ -42,8 +45,14 @@ class ElasticsearchBackend:
 
     def start(self) -> ClusterInfo:
         """Check the cluster and prepare the alerts target and the state indices (idempotent: start-up tries it
-        again after a failure)."""
+        again after a failure). In Kibana mode, a cluster whose Kibana writes alerts in another format than ours is
+        refused (an `AccessError`) before anything is prepared."""
         self.cluster = cluster_info(self.client)
+        if self.alerts.mode == "kibana":
+            try:
+                self.kibana_version = kibana_version_for(self.cluster.version)
+            except UnsupportedKibanaVersion as error:
+                raise AccessError(str(error)) from None
         ensure_alerts_target(self.client, self.alerts, self.kibana_version)
         self.state.ensure()
         log.info("Elasticsearch %s (cluster %s): alerts to [%s] (%s mode), state in [%s] and [%s]",

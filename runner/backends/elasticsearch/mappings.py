@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from runner.backends.ecs import ecs_mapping
+from runner.ecs import ecs_mapping
 
 _KEYWORD = {"type": "keyword", "ignore_above": 1024}
 _DATE = {"type": "date"}

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from runner.alerts import KIBANA_VERSION
 from runner.backends.embedded.dsl import UnsupportedQuery, compile_query, matches_everything
 from runner.backends.embedded.store import Store, StoreError, WriteResult, millis
 from runner.backends.errors import BackendError, IndexNotFound, QueryError, StateNotSaved, TransientError
@@ -141,6 +142,7 @@ class EmbeddedBackend:
     """Searches and alert writes against a `Store`."""
 
     name = "embedded"
+    kibana_version = KIBANA_VERSION  # no Kibana reads this store: the newest format
 
     def __init__(self, store: Store) -> None:
         self.store = store

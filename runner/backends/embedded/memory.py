@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from runner.backends.embedded.backend import request_filter, resolve_indices, run_query, search_error
-from runner.backends.ecs import ecs_mapping
+from runner.ecs import ecs_mapping
 from runner.backends.errors import BackendError, IndexNotFound
 from runner.backends.request import EqlRequest
 from runner.engine import dynamic_mapping

@@ -39,8 +39,8 @@ from pathlib import Path
 from typing import Any
 
 from runner.backends.base import EXECUTION_UUID
-from runner.backends.ecs import ecs_mapping
 from runner.backends.errors import BackendError
+from runner.ecs import ecs_mapping
 from runner.engine import dynamic_mapping
 from runner.engine.dates import date_range
 from runner.engine.fields import MISSING, SourcePath
