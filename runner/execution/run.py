@@ -113,6 +113,8 @@ class ExecutionRecord:
     duplicates: int = 0
     alerts_failed: int = 0  # refused by the alerts index for their content, even without the field it named
     failed_alerts: list[dict[str, str]] = field(default_factory=list)  # {"id", "window", "reason"}, the first 100
+    # fields left out of alerts because their values do not fit ECS (as Kibana leaves them out), each path once
+    fields_removed: list[str] = field(default_factory=list)
     state_advanced: bool = False
 
     def to_dict(self) -> dict[str, Any]:
@@ -302,6 +304,7 @@ class _WindowRun:
         alerts, hits = self._alerts(responses)
         result.hits, result.alerts = hits, len(alerts)
         record.hits += hits
+        _note_removed(record, alerts)
         began = time.perf_counter()
         try:
             written = self._write(alerts)
@@ -514,6 +517,12 @@ def _result_keys(response: dict[str, Any]) -> set[tuple]:
     if "events" in hits:
         return {(e.get("_index"), e.get("_id")) for e in hits["events"]}
     return {tuple((e.get("_index"), e.get("_id")) for e in s.get("events", [])) for s in hits["sequences"]}
+
+
+def _note_removed(record: ExecutionRecord, alerts: list[Alert]) -> None:
+    removed = {path for alert in alerts for path in alert.removed_fields}
+    if removed:
+        record.fields_removed = sorted(removed.union(record.fields_removed))[:100]
 
 
 def _first(items: list[str], shown: int = 3) -> str:

@@ -460,3 +460,28 @@ def _refuse(item: dict[str, Any], reason: str) -> None:
     result = item["create"]
     result["status"] = 400
     result["error"] = {"type": "document_parsing_exception", "reason": reason}
+
+
+def test_an_event_with_values_that_do_not_fit_ecs_never_blocks_its_window(backend: ElasticsearchBackend,
+                                                                          stub: Stub) -> None:
+    """Values that conflict with the alerts index's ECS mapping are left out of the alert (as Kibana leaves them out)
+    instead of failing its bulk item; the execution record names the fields."""
+    state(stub)
+    response = seed_response()
+    event = response["hits"]["sequences"][0]["events"][0]["_source"]
+    event["user"] = "SYSTEM"  # ECS: an object
+    event["process"]["parent"] = "bash"  # ECS: an object
+    event["event"]["duration"] = "12ms"  # ECS: a long
+    stub.always("POST", ".*/_eql/search", Reply(200, response))
+    stub.always("POST", f"/{ALIAS}/_search", no_known_ids)
+    stub.always("PUT", "/_bulk", bulk_ack, when=alert_bulks)
+    record = execute(seed_rule(), backend, started_at=T, options=OPTIONS, sleep=Sleeps())
+    assert record.status == SUCCEEDED and record.state_advanced and record.alerts_created == 30
+    assert record.fields_removed == ["event.duration", "process.parent", "user"]
+    [bulk] = [r for r in stub.sent("PUT", "/_bulk") if alert_bulks(r)]
+    documents = bulk.ndjson[1::2]
+    assert not any(doc.get("user") == "SYSTEM" or doc.get("process", {}).get("parent") == "bash"
+                   or "duration" in doc.get("event", {}) for doc in documents)
+    [block] = [doc for doc in documents if doc.get("kibana.alert.group.index") == 0
+               and doc["kibana.alert.ancestors"][0]["id"] == response["hits"]["sequences"][0]["events"][0]["_id"]]
+    assert "user" not in block and "parent" not in block["process"] and block["process"]["name"]

@@ -166,6 +166,8 @@ EXECUTIONS_MAPPING: dict[str, Any] = {
         "hits": _LONG,
         "alerts_created": _LONG,
         "alerts_failed": _LONG,
+        "failed_alerts": _UNINDEXED,
+        "fields_removed": _KEYWORD,
         "duplicates": _LONG,
         "state_advanced": _BOOLEAN,
     },
