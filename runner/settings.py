@@ -330,10 +330,10 @@ class EmbeddedSettings(_Section):
     path: ResolvedPath = Path(".rule-runner") / "store.db"
 
 
-class ElasticsearchSettings(_Section):
-    """`elasticsearch:` how to reach the cluster. Authenticate with an API key, or with a username and password."""
+class _Connection(_Section):
+    """What a section that connects somewhere shares: credentials (an API key, or a username and password, each from
+    the value or a `*_file`), TLS and a request timeout; `_connection_problems` checks them."""
 
-    hosts: Annotated[list[Host], BeforeValidator(_split_hosts), Field(min_length=1)]
     api_key: SecretStr | None = None
     api_key_file: ResolvedPath | None = None
     username: NonEmptyStr | None = None
@@ -342,6 +342,12 @@ class ElasticsearchSettings(_Section):
     ca_certs: ResolvedPath | None = None
     verify_certs: bool = True
     request_timeout: Duration = timedelta(seconds=30)
+
+
+class ElasticsearchSettings(_Connection):
+    """`elasticsearch:` how to reach the cluster. Authenticate with an API key, or with a username and password."""
+
+    hosts: Annotated[list[Host], BeforeValidator(_split_hosts), Field(min_length=1)]
     max_retries: Annotated[int, BeforeValidator(_integer(0))] = 3  # per search and per alert write, with backoff
     retry_backoff: OptionalDuration = timedelta(seconds=1)  # before the first retry; doubled for each next one
     # rule state and execution records: a runner needs no local disk
@@ -350,40 +356,39 @@ class ElasticsearchSettings(_Section):
 
     @model_validator(mode="after")
     def _credentials(self) -> ElasticsearchSettings:
-        problems = _credential_problems(self)
+        problems = _connection_problems(self)
         if problems:
             raise _FieldProblems(problems)
         return self
 
 
-def _credential_problems(section: BaseModel) -> list[tuple[str, str]]:
+def _connection_problems(section: _Connection) -> list[tuple[str, str]]:
     """The checks of a section's `api_key` / `api_key_file` / `username` / `password` / `password_file`: one kind
     of credentials, complete, each secret given once; a `*_file` is read into its secret (the model is frozen, so
     this happens during validation); and its `ca_certs` file exists. Returns (key, message) problems."""
     problems: list[tuple[str, str]] = []
-    values = section.__dict__
-    if values["api_key"] is not None and values["api_key_file"] is not None:
+    if section.api_key is not None and section.api_key_file is not None:
         problems.append(("api_key_file", "set either api_key or api_key_file, not both"))
-    elif values["api_key_file"] is not None:
-        _read_secret(section, "api_key", values["api_key_file"], problems)
-    if values["password"] is not None and values["password_file"] is not None:
+    elif section.api_key_file is not None:
+        _read_secret(section, "api_key", section.api_key_file, problems)
+    if section.password is not None and section.password_file is not None:
         problems.append(("password_file", "set either password or password_file, not both"))
-    elif values["password_file"] is not None:
-        _read_secret(section, "password", values["password_file"], problems)
-    has_password = values["password"] is not None or values["password_file"] is not None
-    password_key = "password" if values["password_file"] is None else "password_file"
-    if has_password and values["username"] is None:
+    elif section.password_file is not None:
+        _read_secret(section, "password", section.password_file, problems)
+    has_password = section.password is not None or section.password_file is not None
+    password_key = "password" if section.password_file is None else "password_file"
+    if has_password and section.username is None:
         problems.append((password_key, "a password needs a username"))
-    if values["username"] is not None and not has_password:
+    if section.username is not None and not has_password:
         problems.append(("username", "a username needs a password (or password_file)"))
-    has_key = values["api_key"] is not None or values["api_key_file"] is not None
-    if has_key and (values["username"] is not None or has_password):
+    has_key = section.api_key is not None or section.api_key_file is not None
+    if has_key and (section.username is not None or has_password):
         # a request carries one Authorization header: say so here rather than at the first connection
-        problems.append(("api_key" if values["api_key_file"] is None else "api_key_file",
+        problems.append(("api_key" if section.api_key_file is None else "api_key_file",
                          "use either an API key or a username and password, not both"))
-    if values["ca_certs"] is not None and not values["ca_certs"].is_file():
+    if section.ca_certs is not None and not section.ca_certs.is_file():
         # the client would only fail at the first TLS handshake, with a message that does not name the setting
-        problems.append(("ca_certs", f"no such file: {values['ca_certs']}"))
+        problems.append(("ca_certs", f"no such file: {section.ca_certs}"))
     return problems
 
 
@@ -403,25 +408,17 @@ def _read_secret(section: BaseModel, name: str, path: Path, problems: list[tuple
     object.__setattr__(section, name, SecretStr(text))  # frozen model: set once, during validation
 
 
-class KibanaSettings(_Section):
+class KibanaSettings(_Connection):
     """`kibana:` optional. `public_base_url` (Kibana's `server.publicBaseUrl`) makes alerts carry their link in
     Kibana (`kibana.alert.url`); `url`, Kibana's address for rule-runner, turns on the start-up lookup of the
     installed rules' ids (`kibana.alert.rule.uuid`) and is the links' base when `public_base_url` is not set."""
 
     url: Annotated[str, AfterValidator(_base_url)] | None = None
     public_base_url: Annotated[str, AfterValidator(_base_url)] | None = None
-    api_key: SecretStr | None = None
-    api_key_file: ResolvedPath | None = None
-    username: NonEmptyStr | None = None
-    password: SecretStr | None = None
-    password_file: ResolvedPath | None = None
-    ca_certs: ResolvedPath | None = None
-    verify_certs: bool = True
-    request_timeout: Duration = timedelta(seconds=30)
 
     @model_validator(mode="after")
     def _connection(self) -> KibanaSettings:
-        problems = _credential_problems(self)
+        problems = _connection_problems(self)
         if self.url is None:
             given = [key for key in ("api_key", "api_key_file", "username", "password", "password_file", "ca_certs")
                      if getattr(self, key) is not None]
