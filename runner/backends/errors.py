@@ -58,6 +58,11 @@ class StateNotSaved(BackendError):
     again (which writes no alert twice)."""
 
 
+class RecordNotStored(TransientError):
+    """The rule's state (if any) was saved, but the execution record was not (worth trying again: both writes are
+    idempotent)."""
+
+
 class StateBusy(StateNotSaved, TransientError):
     """The store refused the rule's state for now (overload): it was not saved, and trying again may succeed."""
 
@@ -90,6 +95,6 @@ class WriteError(BackendError):
 
 
 __all__ = [
-    "AccessError", "BackendError", "IncompleteAnswer", "IndexNotFound", "QueryError", "Rejected", "StateBusy",
+    "AccessError", "BackendError", "IncompleteAnswer", "IndexNotFound", "QueryError", "RecordNotStored", "Rejected", "StateBusy",
     "StateNotSaved", "TransientError", "WriteError",
 ]

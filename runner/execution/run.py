@@ -37,6 +37,7 @@ from runner.backends import (
     IncompleteAnswer,
     IndexNotFound,
     QueryError,
+    RecordNotStored,
     Rejected,
     StateNotSaved,
     TransientError,
@@ -161,6 +162,9 @@ def _complete(rule: Rule, backend: Backend, state: dict[str, Any] | None, record
         return
     except StateNotSaved as err:
         problem = f"the rule's state was not saved ({err}): its next execution searches this time again"
+    except RecordNotStored as err:
+        log.error("rule %s: the execution record could not be stored: %s", rule.rule_id, err)
+        return
     except TransientError as err:
         if state is None:
             log.error("rule %s: the execution record could not be stored: %s", rule.rule_id, err)

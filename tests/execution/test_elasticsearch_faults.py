@@ -485,3 +485,16 @@ def test_an_event_with_values_that_do_not_fit_ecs_never_blocks_its_window(backen
     [block] = [doc for doc in documents if doc.get("kibana.alert.group.index") == 0
                and doc["kibana.alert.ancestors"][0]["id"] == response["hits"]["sequences"][0]["events"][0]["_id"]]
     assert "user" not in block and "parent" not in block["process"] and block["process"]["name"]
+
+
+def test_a_record_refused_after_the_state_was_saved_is_not_reported_as_a_state_problem(
+        backend: ElasticsearchBackend, stub: Stub, caplog: pytest.LogCaptureFixture) -> None:
+    stub.always("GET", "/rule-runner-state/_doc/.*", Reply(200, {"found": True, "_source": {
+        "previous_started_at": T.replace(minute=0).isoformat()}}))
+    stub.always("POST", ".*/_eql/search", Reply(200, {"hits": {"total": {"value": 0, "relation": "eq"},
+                                                                  "sequences": []}}))
+    stub.always("PUT", "/_bulk", lambda request: bulk_ack(request, {1: 429}))  # the record item, every time
+    record = execute(seed_rule(), backend, started_at=T, options=OPTIONS, sleep=Sleeps())
+    assert record.status == SUCCEEDED and record.state_advanced and not record.errors
+    assert len(stub.sent("PUT", "/_bulk")) == 3  # tried again, then given up: the record only is missing
+    assert "the execution record could not be stored" in caplog.text and "recording execution" in caplog.text

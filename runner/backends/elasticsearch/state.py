@@ -18,7 +18,7 @@ from elasticsearch import ApiError, Elasticsearch, NotFoundError
 
 from runner.backends.elasticsearch.errors import classify, error_cause
 from runner.backends.elasticsearch.mappings import EXECUTIONS_MAPPING, STATE_MAPPING
-from runner.backends.errors import StateBusy, StateNotSaved, TransientError
+from runner.backends.errors import RecordNotStored, StateBusy, StateNotSaved, TransientError
 
 
 class ClusterState:
@@ -97,7 +97,7 @@ class ClusterState:
             self._known[rule_id] = document
         if record is not None and (len(results) < len(operations) // 2
                                    or not 200 <= results[-1].get("status", 0) < 300):
-            raise TransientError(f"recording execution {record.get('uuid')}: {_item_error(results[-1:])}")
+            raise RecordNotStored(f"recording execution {record.get('uuid')}: {_item_error(results[-1:])}")
 
 
 def _no_state(body: Any) -> bool:

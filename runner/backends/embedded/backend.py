@@ -17,7 +17,14 @@ from typing import Any
 from runner.alerts import KIBANA_VERSION
 from runner.backends.embedded.dsl import UnsupportedQuery, compile_query, matches_everything
 from runner.backends.embedded.store import Store, StoreError, WriteResult, millis
-from runner.backends.errors import BackendError, IndexNotFound, QueryError, StateNotSaved, TransientError
+from runner.backends.errors import (
+    BackendError,
+    IndexNotFound,
+    QueryError,
+    RecordNotStored,
+    StateNotSaved,
+    TransientError,
+)
 from runner.backends.request import EqlRequest
 from runner.engine import DocumentError, OrderingError, SearchRequestError, search
 from runner.engine.dates import date_range
@@ -219,7 +226,7 @@ class EmbeddedBackend:
         try:
             self.store.record_execution(record)
         except (StoreError, sqlite3.Error) as err:
-            raise TransientError(f"the execution record was not stored: {err}") from None
+            raise RecordNotStored(f"the execution record was not stored: {err}") from None
 
 
 __all__ = ["EmbeddedBackend", "resolve_indices", "time_ranges"]
