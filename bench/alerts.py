@@ -151,7 +151,8 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"the commit whose runner/ is the baseline (default {DEFAULT_BASELINE[:10]})")
     parser.add_argument("--seconds", type=float, default=3.0, help="seconds of calls per measurement")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each side, in turns; the best of each kept")
-    parser.add_argument("--kibana-version", help="build the alerts for this Kibana release (default: the newest format)")
+    parser.add_argument("--kibana-version",
+                        help="build the alerts for this Kibana release (default: the newest format's)")
     parser.add_argument("--worker", metavar="RESPONSES", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:

@@ -7,25 +7,25 @@ involved (the embedded store, the standalone alerts index) the documents follow 
 version follows the cluster's: `kibana_version_for` gives the cluster's version for every release whose format
 rule-runner reproduces, and refuses the others.
 
-Boundaries, each checked against Kibana's source and history (the release on each line that first writes it; a PR
-merged to `main` ships in the minor `main` was then building, and no backport to an older minor's patch releases was
-found for any of them, so no patch release matters):
+Boundaries, each checked against Kibana's source and history: the release on each line that first writes it. A PR
+merged to `main` ships in the minor `main` was then building; no backport of any of these to an earlier minor was
+found among the stored PR threads (searched by the backport tool's titles, `[9.3] ...`, `[8.19] ...`), so every
+boundary is a minor's first release and no patch release matters:
 
-| format (`AlertFormat` flag)   | 8.x    | 9.x   | what changes, and the source                                                      |
-|-------------------------------|--------|-------|-----------------------------------------------------------------------------------|
-| (oldest written: `OLDEST`)    | 8.16.0 | 9.0.0 | kibana#192287 (2024-09, 8.16): `transformHitToAlert` + `traverseAndMutateDoc`,    |
-|                               |        |       | the event part `source.py` reproduces; alert schema 8.16.0 (`BaseFields8160`)     |
-|                               |        |       | adds `kibana.alert.intended_timestamp`, `kibana.alert.rule.execution.type`        |
-| `service_enrichment`          | 8.18.0 | 9.0.0 | alert schema 8.18.0 (`BaseFields8180`, `alertsFieldMap8180`): `buildAlertFields`  |
-|                               |        |       | leaves `service.asset.criticality`, `service.risk.calculated_*` undefined, which  |
-|                               |        |       | a shell's `{...common, ...doc}` spread then removes from the common fields        |
-| `original_data_stream`        | 8.19.0 | 9.1.0 | kibana#220447 (2025-05; `alertsFieldMap8190`, `BaseFields8190`): the event's      |
-|                               |        |       | `data_stream.*` copied to `kibana.alert.original_data_stream.*`                   |
-| `missing_events_excluded`     | -      | 9.2.0 | kibana#235133 (2025-09): a sequence's `missing: true` events (`!` clauses) make no |
-|                               |        |       | building block and take no part in the shell's intersection                       |
-| `notation_intersection`       | -      | 9.4.0 | kibana#254830 (2026-03): the shell's `objectPairIntersection` treats dotted keys  |
-|                               |        |       | and nested objects as one path (`intersection.py`); before, key by key            |
-|                               |        |       | (`intersection_keywise.py`, the function of kibana#166751, 8.11 to 9.3)           |
+- the oldest release written (`OLDEST`): 8.16.0. kibana#192287 (2024-09, 8.16) brought `transformHitToAlert` and
+  `traverseAndMutateDoc`, the event part `source.py` reproduces; the alert schema 8.16.0 (`BaseFields8160`) added
+  `kibana.alert.intended_timestamp` and `kibana.alert.rule.execution.type`, which every alert carries. Older
+  releases build alerts another way and are refused.
+- `service_enrichment`: 8.18.0, 9.0.0. Alert schema 8.18.0 (`BaseFields8180`, `alertsFieldMap8180`):
+  `buildAlertFields` leaves `service.asset.criticality` and `service.risk.calculated_*` undefined, which a shell's
+  `{...common, ...doc}` spread then removes from the fields its blocks share.
+- `original_data_stream`: 8.19.0, 9.1.0. kibana#220447 (2025-05; `alertsFieldMap8190`, `BaseFields8190`; documented
+  for 8.19 by security-docs#7159): the event's `data_stream.*` copied to `kibana.alert.original_data_stream.*`.
+- `missing_events_excluded`: 9.2.0 (no 8.x). kibana#235133 (2025-09): a sequence's `missing: true` events (`!`
+  clauses) make no building block and take no part in the shell's intersection; before, each is an empty block.
+- `notation_intersection`: 9.4.0 (no 8.x). kibana#254830 (2026-03): the shell's `objectPairIntersection` treats
+  dotted keys and nested objects as one path (`intersection.py`, fast path `common.py`); before, key by key
+  (`intersection_keywise.py`: the function as kibana#166751 left it in 8.11, unchanged through 9.3).
 
 Also checked, and the same in every release written here:
 - `immutable` has been a rule parameter (and `kibana.alert.rule.immutable`) since 7.x: `commonParamsCamelToSnake`
@@ -72,7 +72,7 @@ class Boundary:
     flag: str  # the `AlertFormat` field
     since_8: Release | None  # None: no 8.x release has it
     since_9: Release
-    what: str
+    what: str  # what the release changes, in a few words
 
 
 BOUNDARIES: tuple[Boundary, ...] = (
@@ -151,10 +151,11 @@ def kibana_version_for(cluster_version: str) -> str:
     return "{}.{}.{}".format(*release)
 
 
-def describe(alert_format: AlertFormat) -> str:
-    """The newer formats an `AlertFormat` lacks, in words (empty for the newest)."""
+
+def lacking(alert_format: AlertFormat) -> str:
+    """The newer formats an `AlertFormat` does not have, in words ("" for the newest): what the start-up log says."""
     return "; ".join(b.what for b in BOUNDARIES if not getattr(alert_format, b.flag))
 
 
 __all__ = ["BOUNDARIES", "KIBANA_VERSION", "NEWEST", "OLDEST", "AlertFormat", "Boundary", "UnsupportedKibanaVersion",
-           "describe", "format_for", "kibana_version_for"]
+           "format_for", "kibana_version_for", "lacking"]

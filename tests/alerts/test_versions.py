@@ -6,13 +6,13 @@ from __future__ import annotations
 import pytest
 
 from runner.alerts import KIBANA_VERSION, UnsupportedKibanaVersion, kibana_version_for
-from runner.alerts.versions import BOUNDARIES, NEWEST, OLDEST, AlertFormat, describe, format_for
+from runner.alerts.versions import BOUNDARIES, NEWEST, OLDEST, AlertFormat, format_for, lacking
 
 
 def test_the_documents_say_the_release_of_their_newest_format() -> None:
     # the dotted/nested shell intersection (kibana#254830, 9.4) is the newest format the documents follow
     assert KIBANA_VERSION == "9.4.0" == "{}.{}.{}".format(*max(b.since_9 for b in BOUNDARIES))
-    assert format_for(KIBANA_VERSION) == NEWEST and describe(NEWEST) == ""
+    assert format_for(KIBANA_VERSION) == NEWEST and lacking(NEWEST) == ""
 
 
 # per boundary: the release just below it and the first at it, on each line that has it
@@ -76,6 +76,6 @@ def test_an_unreadable_or_unwritten_version_is_refused() -> None:
         format_for("x")
 
 
-def test_describe_says_what_an_older_format_lacks() -> None:
-    assert describe(format_for("8.19.3")) == (
+def test_what_an_older_format_lacks_is_said_in_words() -> None:
+    assert lacking(format_for("8.19.3")) == (
         "missing sequence events left out; shell intersection treating dotted keys and nested objects as one path")

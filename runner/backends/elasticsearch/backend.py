@@ -9,7 +9,7 @@ from typing import Any
 from elastic_transport import TransportError
 from elasticsearch import ApiError, Elasticsearch
 
-from runner.alerts import UnsupportedKibanaVersion, kibana_version_for
+from runner.alerts import UnsupportedKibanaVersion, format_for, kibana_version_for, lacking
 from runner.backends.elasticsearch.alerts_index import AlertsTarget, ensure_alerts_target
 from runner.backends.elasticsearch.client import ClusterInfo, cluster_info, make_client
 from runner.backends.elasticsearch.errors import classify
@@ -59,6 +59,8 @@ class ElasticsearchBackend:
         log.info("Elasticsearch %s (cluster %s): alerts to [%s] (%s mode, written as Kibana %s writes them), "
                  "state in [%s] and [%s]", self.cluster.version, self.cluster.name, self.alerts.alias,
                  self.alerts.mode, self.kibana_version, self.state.state_index, self.state.executions_index)
+        if older := lacking(format_for(self.kibana_version)):
+            log.info("Kibana %s's alert format has none of these later changes: %s", self.kibana_version, older)
         return self.cluster
 
     def close(self) -> None:
