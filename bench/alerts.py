@@ -3,6 +3,7 @@
     .venv/bin/python bench/alerts.py                        # baseline: the commit before the fast alert builder
     .venv/bin/python bench/alerts.py --baseline-ref HEAD    # against whatever is committed now
     .venv/bin/python bench/alerts.py --seconds 5 --repeat 5
+    .venv/bin/python bench/alerts.py --baseline-ref HEAD --kibana-version 8.19.3   # an older alert format
 
 Both sides build alerts from the same responses, made once by the current `runner.engine` over
 `samples/seed_rule.ndjson` and handed to each side as JSON: the seed rule's sequences (10 sequences, 30 alert
@@ -13,7 +14,9 @@ temporary directory put first on PYTHONPATH, the current side the work tree's; t
 runs each. Throughput is alert documents / elapsed seconds over `--seconds` of back-to-back calls with one context,
 latency the median of the 100-event calls; the best run of each side is reported (this VM's speed varies a lot from
 minute to minute). Each side also reports a digest of its alerts: equal digests mean both built byte-identical
-documents for these responses.
+documents for these responses. `--kibana-version` builds the alerts of both sides for that Kibana release
+(`AlertContext.kibana_version`, default the newest format's): a side that knows the release's alert format writes it
+(a baseline from before the formats writes the newest under that label, so digests then differ).
 """
 
 from __future__ import annotations
@@ -66,17 +69,18 @@ def _digest(alerts: list[Any]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
-def worker(responses_path: str, seconds: float) -> None:
+def worker(responses_path: str, seconds: float, kibana_version: str | None) -> None:
     import runner
     from runner.alerts import AlertContext, build_alerts
     from runner.catalog import load_rule_file
 
     responses = json.loads(Path(responses_path).read_text(encoding="utf-8"))
     rule = load_rule_file(SEED_RULE)
-    context = AlertContext(rule=rule, execution_uuid=EXECUTION, now=NOW)
+    versioned = {"kibana_version": kibana_version} if kibana_version else {}
+    context = AlertContext(rule=rule, execution_uuid=EXECUTION, now=NOW, **versioned)
     for response in responses.values():  # warm up: imports, caches, the allocator
         build_alerts(response, context)
-    result: dict[str, Any] = {"runner": str(Path(runner.__file__).parent)}
+    result: dict[str, Any] = {"runner": str(Path(runner.__file__).parent), "kibana.version": context.kibana_version}
     for name in ("events", "sequences"):
         result[f"{name} docs/s"] = _throughput(build_alerts, responses[name], context, seconds)
         result[f"{name} docs/call"] = len(build_alerts(responses[name], context))
@@ -116,10 +120,12 @@ def _snapshot(ref: str, directory: Path) -> str:
     return commit
 
 
-def _run_side(pythonpath: Path, responses: Path, seconds: float) -> dict[str, Any]:
+def _run_side(pythonpath: Path, responses: Path, seconds: float, kibana_version: str | None) -> dict[str, Any]:
     env = {**os.environ, "PYTHONPATH": str(pythonpath)}
+    version = ["--kibana-version", kibana_version] if kibana_version else []
     completed = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve()), "--worker", str(responses), "--seconds", str(seconds)],
+        [sys.executable, str(Path(__file__).resolve()), "--worker", str(responses), "--seconds", str(seconds),
+         *version],
         env=env, capture_output=True, text=True, check=False,
     )
     if completed.returncode != 0:
@@ -145,10 +151,12 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"the commit whose runner/ is the baseline (default {DEFAULT_BASELINE[:10]})")
     parser.add_argument("--seconds", type=float, default=3.0, help="seconds of calls per measurement")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each side, in turns; the best of each kept")
+    parser.add_argument("--kibana-version",
+                        help="build the alerts for this Kibana release (default: the newest format's)")
     parser.add_argument("--worker", metavar="RESPONSES", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        worker(args.worker, args.seconds)
+        worker(args.worker, args.seconds, args.kibana_version)
         return 0
 
     from rich.console import Console
@@ -167,8 +175,8 @@ def main(argv: list[str] | None = None) -> int:
         # the two sides take turns, so that both meet the same spells of a noisy machine
         runs: dict[str, list[dict[str, Any]]] = {"baseline": [], "current": []}
         for _ in range(args.repeat):
-            runs["baseline"].append(_run_side(directory / "baseline", responses, args.seconds))
-            runs["current"].append(_run_side(ROOT, responses, args.seconds))
+            runs["baseline"].append(_run_side(directory / "baseline", responses, args.seconds, args.kibana_version))
+            runs["current"].append(_run_side(ROOT, responses, args.seconds, args.kibana_version))
         baseline, current = _best(runs["baseline"]), _best(runs["current"])
 
     table = Table(title="build_alerts throughput (alert documents per second)")
@@ -185,7 +193,8 @@ def main(argv: list[str] | None = None) -> int:
     same = baseline["digest"] == current["digest"]
     table.add_row("digest of the alerts", baseline["digest"], current["digest"], "same" if same else "DIFFERENT")
     console.print(table)
-    console.print(f"baseline runner: {baseline['runner']}\nwork-tree runner: {current['runner']}")
+    console.print(f"baseline runner: {baseline['runner']}\nwork-tree runner: {current['runner']}\n"
+                  f"kibana.version: {current['kibana.version']}")
     return 0 if same else 1
 
 

@@ -196,8 +196,12 @@ def _context_variants(rule: Rule) -> list[tuple[str, AlertContext]]:
         ("default", _context(rule)),
         ("url+space", _context(rule, space_id="soc", public_base_url="https://kibana.example.com/",
                                indices=["logs-endpoint.events.process-*"])),
+        # (an 8.16 Kibana's alert format: no data_stream copies, missing events as blocks, key-by-key shells)
         ("manual", _context(rule, execution_type="manual", intended_timestamp=INTENDED,
                             public_base_url="https://k", alerts_index="my-alerts", kibana_version="8.16.1")),
+        # the other formats before the newest (runner.alerts.versions)
+        ("kibana 8.19", _context(rule, kibana_version="8.19.3")),
+        ("kibana 9.3", _context(rule, kibana_version="9.3.1")),
     ]
 
 

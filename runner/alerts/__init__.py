@@ -11,7 +11,7 @@ from runner.alerts.ids import building_block_ids, event_alert_id, shell_alert_id
 from runner.alerts.intersection import object_array_intersection, object_pair_intersection
 from runner.alerts.merge import MERGE_STRATEGIES, MergeStrategy
 from runner.alerts.reason import build_reason
-from runner.alerts.versions import UnsupportedKibanaVersion, kibana_version_for
+from runner.alerts.versions import UnsupportedKibanaVersion, format_for, kibana_version_for, lacking
 
 __all__ = [
     "Alert",
@@ -28,7 +28,9 @@ __all__ = [
     "build_reason",
     "building_block_ids",
     "event_alert_id",
+    "format_for",
     "kibana_version_for",
+    "lacking",
     "object_array_intersection",
     "object_pair_intersection",
     "shell_alert_id",

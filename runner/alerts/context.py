@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from typing import Literal
 
 from runner.alerts.merge import MERGE_STRATEGIES, MergeStrategy
-from runner.alerts.versions import KIBANA_VERSION
+from runner.alerts.versions import KIBANA_VERSION, AlertFormat, format_for
 from runner.catalog import Rule
 
 # Kibana's DEFAULT_ALERTS_INDEX; the space's alias is `<this>-<space id>`
@@ -24,7 +24,8 @@ class AlertContext:
     execution_uuid: str
     now: datetime  # aware; the alerts' @timestamp, kibana.alert.start/last_detected, rule.execution.timestamp
     space_id: str = "default"
-    kibana_version: str = KIBANA_VERSION  # Kibana mode: the cluster's Kibana's (`versions.kibana_version_for`)
+    # Kibana mode: the cluster's Kibana's (`versions.kibana_version_for`); the documents follow its format
+    kibana_version: str = KIBANA_VERSION
     public_base_url: str | None = None  # Kibana's server.publicBaseUrl: kibana.alert.url is written only when set
     execution_type: ExecutionType = "scheduled"
     intended_timestamp: datetime | None = None  # a manual run's start: required for, and only for, manual runs
@@ -46,9 +47,15 @@ class AlertContext:
             if self.intended_timestamp.tzinfo is None or self.intended_timestamp.utcoffset() is None:
                 raise ValueError("AlertContext.intended_timestamp must be timezone-aware")
             object.__setattr__(self, "intended_timestamp", self.intended_timestamp.astimezone(timezone.utc))
+        format_for(self.kibana_version)  # a release whose format is not written: refused here, not half-built later
         if self.merge_strategy not in MERGE_STRATEGIES:
             expected = ", ".join(MERGE_STRATEGIES)
             raise ValueError(f"merge_strategy must be one of {expected}, not {self.merge_strategy!r}")
+
+    @property
+    def alert_format(self) -> AlertFormat:
+        """How the Kibana release `kibana_version` writes alerts (`versions.format_for`)."""
+        return format_for(self.kibana_version)
 
     @property
     def input_indices(self) -> list[str]:

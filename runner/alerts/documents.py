@@ -11,10 +11,15 @@ the ECS mapping of Kibana's alerts index dropped, `event.*` preserved under `kib
 what its building blocks, already cleaned, share).
 Hits that descend from an alert of this same rule are skipped, so a rule never alerts on its own alerts.
 
+The documents follow the alert format of the Kibana release `AlertContext.kibana_version` names
+(`versions.format_for`): which namespaces are copied under `kibana.alert.original_*`, whether missing sequence events
+make building blocks, how a shell intersects its blocks, which fields `buildAlertFields` leaves undefined.
+
 How it is built fast (the documents are those of Kibana's step-by-step algorithm, byte for byte): what is the same for
 every alert of a call is laid out once (`layout.CallPlan`); an event's fields are copied and cleaned in one pass
-(`source.alert_source_copy`); a sequence's shell is intersected root by root (`common.sequence_common`). Documents
-that are not plain JSON take the general path (deepcopy, then the in-place steps).
+(`source.alert_source_copy`); a sequence's shell is intersected root by root (`common.sequence_common`, the newest
+intersection; before 9.4 `intersection_keywise`, which needs no fast path). Documents that are not plain JSON take the
+general path (deepcopy, then the in-place steps).
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from runner.alerts.common import OUTER_FIELDS, Block, describe_block, sequence_c
 from runner.alerts.context import AlertContext
 from runner.alerts.copying import NotPlainJson, copy_json, fresh_copy
 from runner.alerts.ids import building_block_ids, event_alert_id, shell_alert_id
+from runner.alerts.intersection_keywise import UNDEFINED, block_view, keywise_array_intersection
 from runner.alerts.layout import (
     ANCESTORS,
     BLOCK_PLACEHOLDER,
@@ -103,7 +109,8 @@ class _Hit:
     """An event as Kibana's `transformHitToAlert` reads it (`source`: `_source` with `fields` merged in; `fields`)
     and the event's part of the alert (`event_part()`, once every read is done)."""
 
-    def __init__(self, hit: Mapping[str, Any], merge_strategy: str, notes: SourceNotes | None = None) -> None:
+    def __init__(self, hit: Mapping[str, Any], merge_strategy: str, namespaces: Mapping[str, str],
+                 notes: SourceNotes | None = None) -> None:
         self.id = hit.get("_id")
         self.index = hit.get("_index")
         self.fields = hit.get("fields")
@@ -116,10 +123,10 @@ class _Hit:
             if merge_strategy == "noFields" or not fields:
                 # nothing to merge: read the response's own source, copy only what the alert keeps
                 self.source = source
-                self._event = alert_source_copy(source, notes, self.removed)
+                self._event = alert_source_copy(source, notes, self.removed, namespaces)
             else:
                 self.source = merge_fields(copy_json(source), fields, merge_strategy)  # type: ignore[arg-type]
-                self._event = alert_source_copy(self.source, notes, self.removed)
+                self._event = alert_source_copy(self.source, notes, self.removed, namespaces)
             self.plain = True
         except NotPlainJson:
             self.removed.clear()
@@ -131,10 +138,11 @@ class _Hit:
             self.source = merge_fields(source, fields, merge_strategy)  # type: ignore[arg-type]
             self._event = None
             self.plain = False
+        self.namespaces = namespaces
 
     def event_part(self) -> dict[str, Any]:
         if self._event is None:
-            self._event = alert_source(self.source, self.removed)
+            self._event = alert_source(self.source, self.removed, self.namespaces)
         return self._event
 
     def removed_fields(self, rule: str, alert_id: str) -> tuple[str, ...]:
@@ -165,7 +173,7 @@ def _event_alert(event: Mapping[str, Any], plan: CallPlan) -> Alert | None:
         raise AlertBuildError("Error building alert from source document.")
     alert_id = event_alert_id(event["_index"], event["_id"], plan.context.space_id, rule.uuid,
                               event.get("_version", MISSING))
-    hit = _Hit(event, plan.context.merge_strategy)
+    hit = _Hit(event, plan.context.merge_strategy, plan.namespaces)
     overrides = _overrides(hit.source, plan) if plan.overrides else None
     reason = build_reason(overrides.name if overrides else rule.name,
                           overrides.severity if overrides else plan.severity, hit.source, hit.fields)
@@ -206,23 +214,35 @@ class _BlockDraft:
     varying: dict[str, Any]
     notes: SourceNotes | None  # what `alert_source_copy` saw of the event (None: not plain JSON)
     hit: _Hit
+    event_keys: list[str] | None  # the event's keys in the document (before 9.4 only: see `block_view`)
 
 
 def _sequence_alerts(sequence: Mapping[str, Any], plan: CallPlan) -> list[Alert]:
     rule = plan.rule
-    events = [e for e in sequence.get("events") or [] if e.get("missing") is not True]
+    events = sequence.get("events") or []
+    if plan.format.missing_events_excluded:  # 9.2 on; before, a missing event is a building block with no event
+        events = [e for e in events if e.get("missing") is not True]
     if not events or any(_descends_from_rule(build_ancestors(e), rule.uuid) for e in events if _maybe_alert(e)):
         return []
     if any(not isinstance(e.get("_id"), str) or not isinstance(e.get("_index"), str) for e in events):
         return []  # Kibana logs the failure at debug level and skips the sequence
     drafts = [_block_draft(e, plan) for e in events]
     ids = building_block_ids([d.document[ANCESTORS] for d in drafts], rule.uuid)
+    keywise = not plan.format.notation_intersection
     blocks: list[Block] = []
     for draft, block_id in zip(drafts, ids):
         draft.document[UUID] = draft.varying[UUID] = block_id
-        blocks.append(describe_block(draft.document, draft.notes, draft.outer_in_event, draft.varying))
+        # (before 9.4 no fast path reads the notes: see below)
+        blocks.append(describe_block(draft.document, None if keywise else draft.notes, draft.outer_in_event,
+                                     draft.varying))
 
-    common, shares = sequence_common(blocks, plan)
+    if keywise and len(blocks) > 1:
+        # Kibana before 9.4: key by key, on the blocks as JavaScript holds them (the reference implementation)
+        common: dict[str, Any] | None = keywise_array_intersection(
+            [block_view(d.document, d.event_keys or (), plan.alert_order) for d in drafts])
+        shares = False  # every container in it is its own
+    else:
+        common, shares = sequence_common(blocks, plan)
     # `buildAncestors` of each block (an alert of this rule: its own ancestors, then itself as a signal)
     shell_ancestors = []
     for block, block_id in zip(blocks, ids):
@@ -233,7 +253,7 @@ def _sequence_alerts(sequence: Mapping[str, Any], plan: CallPlan) -> list[Alert]
     shell_fields = plan.fields(
         original_time=plan.shell_original_time, ancestors=[fresh_copy(a) for a in shell_ancestors],
         depth=max(block.varying[DEPTH] for block in blocks) + 1,  # `child_depth`: the blocks' depths are numbers
-        reason=build_reason(rule.name, plan.severity, common), uuid=shell_id,
+        reason=build_reason(rule.name, plan.severity, _defined(common)), uuid=shell_id,
         url=plan.url_of(shell_id) if plan.url else UNSET, own=True,
     )
     alerts = [Alert(shell_id, _shell_document(plan, common, shares, shell_fields), group_id=shell_id)]
@@ -252,22 +272,24 @@ def _sequence_alerts(sequence: Mapping[str, Any], plan: CallPlan) -> list[Alert]
 def _block_draft(event: Mapping[str, Any], plan: CallPlan) -> _BlockDraft:
     """Kibana `transformHitToAlert` for a building block (no overrides), under a stand-in id."""
     notes = SourceNotes()
-    hit = _Hit(event, plan.context.merge_strategy, notes)
+    hit = _Hit(event, plan.context.merge_strategy, plan.namespaces, notes)
     ancestors, depth = hit.ancestry()
     fields = plan.fields(original_time=hit.original_time(), ancestors=ancestors, depth=depth,
                          reason=build_reason(plan.rule.name, plan.severity, hit.source, hit.fields),
                          uuid=BLOCK_PLACEHOLDER, url=plan.block_url)
     document = hit.event_part()
+    event_keys = None if plan.format.notation_intersection else list(document)
     outer_in_event = frozenset(key for key in OUTER_FIELDS if key in document)
     # lodash `merge`: an undefined alert field leaves the event's value alone (undefined ones are not in `fields`)
     document.update(fields)
     varying = {key: fields[key] for key in BLOCK_VARYING if key in fields}
-    return _BlockDraft(document, outer_in_event, varying, notes if hit.plain else None, hit)
+    return _BlockDraft(document, outer_in_event, varying, notes if hit.plain else None, hit, event_keys)
 
 
 def _shell_document(plan: CallPlan, common: dict[str, Any] | None, shares: bool,
                     fields: dict[str, Any]) -> dict[str, Any]:
-    """JavaScript `{...common, ...fields}` (an undefined field also hides the common value), as written."""
+    """JavaScript `{...common, ...fields}` (an undefined field also hides the common value), as written. `common` may
+    hold `UNDEFINED` values (the key-by-key intersection), which keep their key's place and are then left out."""
     document = plan.head.copy()
     if common:
         # what the shell keeps of an intersection that may hold the blocks' (or the rule's) objects is copied
@@ -278,7 +300,17 @@ def _shell_document(plan: CallPlan, common: dict[str, Any] | None, shares: bool,
         document.pop(key, None)
     document.update(fields)
     document["kibana.alert.group.id"] = fields[UUID]
+    if common and not plan.format.notation_intersection:
+        for key in [key for key, value in document.items() if value is UNDEFINED]:
+            del document[key]
     return document
+
+
+def _defined(common: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The common fields without the `UNDEFINED` the key-by-key intersection keeps in place."""
+    if common is None or not any(value is UNDEFINED for value in common.values()):
+        return common
+    return {key: value for key, value in common.items() if value is not UNDEFINED}
 
 
 def _maybe_alert_source(source: Mapping[str, Any]) -> bool:

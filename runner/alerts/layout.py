@@ -24,7 +24,9 @@ from runner.alerts.copying import Copier, compile_copier
 from runner.alerts.overrides import sorted_severity_mapping
 from runner.alerts.paths import is_index
 from runner.alerts.rule_fields import UNSET, Overrides, alert_fields, alert_url, framework_fields
+from runner.alerts.source import copied_namespaces
 from runner.alerts.times import iso, original_time
+from runner.alerts.versions import AlertFormat
 from runner.catalog import Rule
 
 ORIGINAL_TIME = "kibana.alert.original_time"
@@ -61,7 +63,8 @@ class RulePlan:
     shareable: bool
     fingerprint: bytes  # equal for equal parameters: what cached intersection plans are keyed on
     _copiers: dict[int, Copier] = field(default_factory=dict)
-    layouts: dict[tuple[bool, bool], Layout] = field(default_factory=dict)  # by (sorted parameters, public URL)
+    # by (sorted parameters, public URL, alert format)
+    layouts: dict[tuple[bool, bool, AlertFormat], Layout] = field(default_factory=dict)
 
     @classmethod
     def build(cls, rule: Rule) -> RulePlan:
@@ -136,6 +139,8 @@ class CallPlan:
         rule = context.rule
         plan = rule_plan(rule)
         self.context = context
+        self.format = context.alert_format  # how the Kibana release of `context.kibana_version` writes alerts
+        self.namespaces = copied_namespaces(self.format.original_data_stream)  # what events copy to original_*
         self.rule = rule
         self.rule_plan = plan
         if sorted_mapping:
@@ -154,11 +159,14 @@ class CallPlan:
         self.head = framework_fields(context, self.params)
 
         fields = self._alert_fields()
+        # every alert field, in `buildAlertFields` order, undefined ones included (what the key-by-key intersection of
+        # releases before 9.4 sees of a building block: lodash `merge` gives it the undefined keys too)
+        self.alert_order = tuple(fields)
         # what is undefined for every alert is left out; the original time is decided per alert
         self.template = {k: v for k, v in fields.items() if v is not UNSET or k == ORIGINAL_TIME}
         self.url = URL in self.template
         cached = self.params is plan.params or self.params is plan.sorted_params
-        key = (self.params is plan.sorted_params, self.url)
+        key = (self.params is plan.sorted_params, self.url, self.format)
         layout = plan.layouts.get(key) if cached else None
         if layout is None:
             layout = Layout.of(fields, self._alert_fields(), self.params)

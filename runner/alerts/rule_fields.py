@@ -25,7 +25,9 @@ RULE_CATEGORY = "Event Correlation Rule"  # the rule type's name
 CONSUMER = PRODUCER = "siem"
 # rule-runner stands in for the Kibana user that created and last changed the rule saved object
 RULE_USER = "rule-runner"
-# filled by Kibana's risk/criticality enrichment just before writing; buildAlertFields leaves them undefined
+# filled by Kibana's risk/criticality enrichment just before writing; buildAlertFields leaves them undefined (which
+# matters: a shell's spread of these fields over the building blocks' common fields removes the common values). The
+# service.* ones since 8.18 (`AlertFormat.service_enrichment`)
 _ENRICHMENT_FIELDS = (
     "kibana.alert.host.criticality_level",
     "kibana.alert.user.criticality_level",
@@ -39,6 +41,7 @@ _ENRICHMENT_FIELDS = (
     "service.risk.calculated_level",
     "service.risk.calculated_score_norm",
 )
+_ENRICHMENT_FIELDS_8_16 = tuple(name for name in _ENRICHMENT_FIELDS if not name.startswith("service."))
 
 
 @dataclass(frozen=True)
@@ -153,7 +156,8 @@ def alert_fields(
     fields["kibana.alert.rule.risk_score"] = params["risk_score"]
     fields["kibana.alert.rule.severity"] = params["severity"]
     fields["kibana.alert.rule.building_block_type"] = _optional(params, "building_block_type")
-    fields.update(dict.fromkeys(_ENRICHMENT_FIELDS, UNSET))
+    enrichment = _ENRICHMENT_FIELDS if context.alert_format.service_enrichment else _ENRICHMENT_FIELDS_8_16
+    fields.update(dict.fromkeys(enrichment, UNSET))
     fields["kibana.alert.intended_timestamp"] = (
         iso(context.intended_timestamp) if context.intended_timestamp is not None else timestamp
     )

@@ -6,8 +6,9 @@
   where ECS has an object, `source.port: "ssh"`, `event.duration: "12ms"`, `agent.name.first`), array elements one
   by one (`["true", "yes"]` in a boolean keeps `["true"]`); the removed values' paths are reported;
 - empty arrays and empty objects are removed, at any depth (also inside arrays);
-- every top-level `event.*` value is copied to a flattened `kibana.alert.original_event.*` key and every `data_stream.*`
-  one to `kibana.alert.original_data_stream.*` (the alert's own `event.kind` would otherwise hide the original);
+- every top-level `event.*` value is copied to a flattened `kibana.alert.original_event.*` key and (Kibana 8.19 and 9.1
+  on: `NAMESPACES_8_16` before) every `data_stream.*` one to `kibana.alert.original_data_stream.*` (the alert's own
+  `event.kind` would otherwise hide the original);
 - `event.kind` is then removed (nested or dotted), since the alert sets `"event.kind": "signal"`.
 
 `alert_source` works in place on a copy of the source, step by step as Kibana does; `alert_source_copy` makes the
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from operator import itemgetter
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from runner.alerts.copying import ATOMIC, NotPlainJson
 from runner.alerts.ecs_conformance import (
@@ -39,13 +40,22 @@ from runner.alerts.paths import DELETE, flatten_with_prefix, is_index, robust_ge
 
 _BANNED_TOP_LEVEL = frozenset({"kibana", "signal", "threshold_result"})
 _DIGITS = frozenset("0123456789")
-_COPIED_NAMESPACES = {
+# the namespaces whose values are copied under `kibana.alert.original_*`, by the releases that copy them
+# (plain dicts, read in the hot loop: never changed)
+NAMESPACES: Mapping[str, str] = {
     "event": "kibana.alert.original_event",
-    "data_stream": "kibana.alert.original_data_stream",
+    "data_stream": "kibana.alert.original_data_stream",  # kibana#220447: 8.19, 9.1
 }
+NAMESPACES_8_16: Mapping[str, str] = {"event": "kibana.alert.original_event"}
 
 
-def alert_source(source: dict[str, Any], removed: list[str] | None = None) -> dict[str, Any]:
+def copied_namespaces(original_data_stream: bool) -> Mapping[str, str]:
+    """The namespaces a release copies (`AlertFormat.original_data_stream`)."""
+    return NAMESPACES if original_data_stream else NAMESPACES_8_16
+
+
+def alert_source(source: dict[str, Any], removed: list[str] | None = None,
+                 namespaces: Mapping[str, str] = NAMESPACES) -> dict[str, Any]:
     """The source prepared for an alert; `source` is changed in place (pass a copy) and returned. The paths of the
     values removed for not fitting ECS are appended to `removed`, one per value, in Kibana's order."""
     removed = [] if removed is None else removed
@@ -58,9 +68,9 @@ def alert_source(source: dict[str, Any], removed: list[str] | None = None) -> di
             continue
         if not _keep(source, key, value, key, removed):
             continue
-        if top in _COPIED_NAMESPACES:
+        if top in namespaces:
             # the key starts with `top`, so this is the path below it (JavaScript `replace` of the first occurrence)
-            destination = _COPIED_NAMESPACES[top] + key[len(top):]
+            destination = namespaces[top] + key[len(top):]
             kept = source[key]
             copies.extend(flatten_with_prefix(destination, kept).items() if isinstance(kept, dict)
                           else [(destination, kept)])
@@ -81,8 +91,8 @@ class SourceNotes:
 
 
 def alert_source_copy(source: dict[str, Any], notes: SourceNotes | None = None,
-                      removed: list[str] | None = None) -> dict[str, Any]:
-    """`alert_source(copy.deepcopy(source), removed)` for a plain JSON source, which is left unchanged.
+                      removed: list[str] | None = None, namespaces: Mapping[str, str] = NAMESPACES) -> dict[str, Any]:
+    """`alert_source(copy.deepcopy(source), removed, namespaces)` for a plain JSON source, which is left unchanged.
 
     Raises `NotPlainJson` when the source holds anything else (a tuple, a dict subclass, ...): deepcopy the source and
     use `alert_source` for those. Fills `notes` when given.
@@ -141,8 +151,8 @@ def alert_source_copy(source: dict[str, Any], notes: SourceNotes | None = None,
                 del document[key]
                 continue
             document[key] = value
-        if top in _COPIED_NAMESPACES:
-            destination = _COPIED_NAMESPACES[top] + key[len(top):]
+        if top in namespaces:
+            destination = namespaces[top] + key[len(top):]
             if kind is dict:
                 _flatten_into(destination, value, copies)
             else:
@@ -542,4 +552,4 @@ def _cleaned_array(array: list[Any]) -> list[Any]:
     return kept
 
 
-__all__ = ["SourceNotes", "alert_source", "alert_source_copy"]
+__all__ = ["NAMESPACES", "NAMESPACES_8_16", "SourceNotes", "alert_source", "alert_source_copy", "copied_namespaces"]

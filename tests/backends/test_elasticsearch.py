@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -283,9 +284,25 @@ def test_kibana_mode_takes_the_version_of_the_clusters_kibana(tmp_path: Path, st
     assert backend.kibana_version == "9.5.2"
 
 
-def test_kibana_mode_refuses_a_cluster_whose_kibana_writes_older_alerts(tmp_path: Path, stub: Stub) -> None:
-    stub.always("GET", "/", Reply(200, INFO_8))  # no dotted/nested shell intersection yet
-    with pytest.raises(AccessError, match=r"Kibana \(8\.19\) writes alerts in an older format .* Kibana 9\.4"):
+def test_kibana_mode_takes_the_version_of_an_8_19_clusters_kibana(tmp_path: Path, stub: Stub,
+                                                                  caplog: pytest.LogCaptureFixture) -> None:
+    # 8.19 writes alerts in a format of its own (no 9.2 or 9.4 formats): written as 8.19 writes them
+    stub.always("GET", "/", Reply(200, INFO_8))
+    stub.expect("HEAD", "/_alias/.alerts-security.alerts-default", Reply(200))
+    stub.always("HEAD", "/rule-runner-(state|executions)", Reply(200))
+    backend = backend_for(tmp_path, stub)
+    with caplog.at_level(logging.INFO, logger="runner.backends.elasticsearch"):
+        backend.start()
+    assert backend.kibana_version == "8.19.3" and not stub.unanswered()
+    assert "written as Kibana 8.19.3 writes them" in caplog.text
+    assert "Kibana 8.19.3's alert format has none of these later changes: missing sequence events left out" \
+        in caplog.text
+
+
+def test_kibana_mode_refuses_a_cluster_whose_kibanas_alerts_are_not_reproduced(tmp_path: Path, stub: Stub) -> None:
+    stub.always("GET", "/", Reply(200, {**INFO, "version": {**INFO["version"], "number": "8.15.5"}}))
+    with pytest.raises(AccessError, match=r"Kibana \(8\.15\) writes alerts in a format rule-runner does not "
+                                          r"reproduce: before 8\.16 .* Upgrade the stack to 8\.16 or later"):
         backend_for(tmp_path, stub).start()
     assert [r.method for r in stub.requests] == ["GET"]  # nothing prepared
 

@@ -62,13 +62,13 @@ def _kibana_mode(tmp_path: Path, url: str, monkeypatch: pytest.MonkeyPatch) -> P
     return path
 
 
-def test_kibana_mode_writes_the_version_of_the_clusters_kibana(tmp_path: Path, stub: Stub,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def _kibana_mode_run(tmp_path: Path, stub: Stub, monkeypatch: pytest.MonkeyPatch, version: str) -> list[dict]:
+    """`run --once` in Kibana mode against a cluster of `version`: the alert documents written."""
     from runner.catalog import load_rule_file
     from runner.engine import search
 
     docs = [json.loads(line) for line in (ROOT / "samples" / "seed_rule.ndjson").read_text().splitlines() if line]
-    stub.always("GET", "/", Reply(200, INFO))  # 9.5.2
+    stub.always("GET", "/", Reply(200, {**INFO, "version": {**INFO["version"], "number": version}}))
     stub.always("HEAD", "/_alias/.alerts-security.alerts-default", Reply(200))
     stub.always("HEAD", "/rule-runner-(state|executions)", Reply(200))
     stub.always("GET", "/rule-runner-state/_doc/.*", Reply(404, {"found": False}))
@@ -79,19 +79,40 @@ def test_kibana_mode_writes_the_version_of_the_clusters_kibana(tmp_path: Path, s
     path = _kibana_mode(tmp_path, stub.url, monkeypatch)
     assert main(["run", "--once", "--now", "2026-01-15T10:05:00Z", "--config", str(path)]) == 0
     writes = [r for r in stub.sent("PUT", "/_bulk") if first_op(r) == "create"]
-    documents = writes[0].ndjson[1::2]
+    return writes[0].ndjson[1::2]
+
+
+def test_kibana_mode_writes_the_version_of_the_clusters_kibana(tmp_path: Path, stub: Stub,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    documents = _kibana_mode_run(tmp_path, stub, monkeypatch, "9.5.2")
     assert len(documents) == 30 and {d["kibana.version"] for d in documents} == {"9.5.2"}
+    # the newest format: data_stream.* copied, shells intersected with dotted and nested keys as one path
+    assert all("kibana.alert.original_data_stream.type" in d for d in documents if "data_stream" in d)
+    shells = [d for d in documents if "kibana.alert.group.index" not in d]
+    assert len(shells) == 10 and all("kibana" in shell for shell in shells)
 
 
-def test_kibana_mode_refuses_a_cluster_whose_kibana_writes_older_alerts(tmp_path: Path, stub: Stub,
-                                                                         monkeypatch: pytest.MonkeyPatch,
-                                                                         capsys: pytest.CaptureFixture[str]) -> None:
-    stub.always("GET", "/", Reply(200, {**INFO, "version": {**INFO["version"], "number": "8.19.3"}}))
+def test_kibana_mode_writes_an_8_19_clusters_alerts_in_8_19s_format(tmp_path: Path, stub: Stub,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    documents = _kibana_mode_run(tmp_path, stub, monkeypatch, "8.19.3")
+    assert len(documents) == 30 and {d["kibana.version"] for d in documents} == {"8.19.3"}
+    # 8.19 copies data_stream.* (kibana#220447) but intersects shells key by key (kibana#254830 is 9.4): the blocks'
+    # dotted kibana.alert.rule.parameters never comes back as a nested `kibana` path
+    blocks = [d for d in documents if "kibana.alert.group.index" in d]
+    shells = [d for d in documents if "kibana.alert.group.index" not in d]
+    assert len(blocks) == 20 and all(b["kibana.alert.original_data_stream.type"] == "logs" for b in blocks)
+    assert len(shells) == 10 and not any("kibana" in shell for shell in shells)
+    assert all(shell["kibana.alert.original_data_stream.type"] == "logs" and "host" in shell for shell in shells)
+
+
+def test_kibana_mode_refuses_a_cluster_whose_kibanas_alerts_are_not_reproduced(
+        tmp_path: Path, stub: Stub, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    stub.always("GET", "/", Reply(200, {**INFO, "version": {**INFO["version"], "number": "8.15.5"}}))
     path = _kibana_mode(tmp_path, stub.url, monkeypatch)
     assert main(["run", "--once", "--now", "2026-01-15T10:05:00Z", "--config", str(path)]) == 1
     err = capsys.readouterr().err
-    assert "Elasticsearch 8.19.3: its Kibana (8.19) writes alerts in an older format" in err
-    assert "Upgrade the stack to 9.4 or later, or set alerts.mode: standalone" in err and "Traceback" not in err
+    assert "Elasticsearch 8.15.5: its Kibana (8.15) writes alerts in a format rule-runner does not reproduce" in err
+    assert "Upgrade the stack to 8.16 or later, or set alerts.mode: standalone" in err and "Traceback" not in err
     assert [r.method for r in stub.requests] == ["GET"]  # refused before anything is prepared
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from elastic_transport import TransportError
 from elasticsearch import ApiError, Elasticsearch
 
-from runner.alerts import UnsupportedKibanaVersion, kibana_version_for
+from runner.alerts import UnsupportedKibanaVersion, format_for, kibana_version_for, lacking
 from runner.backends.elasticsearch.alerts_index import AlertsTarget, ensure_alerts_target
 from runner.backends.elasticsearch.client import ClusterInfo, cluster_info, make_client
 from runner.backends.elasticsearch.errors import classify
@@ -45,8 +45,9 @@ class ElasticsearchBackend:
 
     def start(self) -> ClusterInfo:
         """Check the cluster and prepare the alerts target and the state indices (idempotent: start-up tries it
-        again after a failure). In Kibana mode, a cluster whose Kibana writes alerts in another format than ours is
-        refused (an `AccessError`) before anything is prepared."""
+        again after a failure). In Kibana mode the alerts take the cluster's Kibana's version, and so its format
+        (`runner.alerts.versions`); a cluster whose Kibana's format rule-runner does not write is refused (an
+        `AccessError`) before anything is prepared."""
         self.cluster = cluster_info(self.client)
         if self.alerts.mode == "kibana":
             try:
@@ -55,9 +56,11 @@ class ElasticsearchBackend:
                 raise AccessError(str(error)) from None
         ensure_alerts_target(self.client, self.alerts, self.kibana_version)
         self.state.ensure()
-        log.info("Elasticsearch %s (cluster %s): alerts to [%s] (%s mode), state in [%s] and [%s]",
-                 self.cluster.version, self.cluster.name, self.alerts.alias, self.alerts.mode,
-                 self.state.state_index, self.state.executions_index)
+        log.info("Elasticsearch %s (cluster %s): alerts to [%s] (%s mode, written as Kibana %s writes them), "
+                 "state in [%s] and [%s]", self.cluster.version, self.cluster.name, self.alerts.alias,
+                 self.alerts.mode, self.kibana_version, self.state.state_index, self.state.executions_index)
+        if older := lacking(format_for(self.kibana_version)):
+            log.info("Kibana %s's alert format has none of these later changes: %s", self.kibana_version, older)
         return self.cluster
 
     def close(self) -> None:
