@@ -209,6 +209,20 @@ def bulk_ack(request: Recorded, statuses: dict[int, int] | None = None) -> Reply
     return Reply(200, {"took": 1, "errors": any(s >= 300 for s in (statuses or {}).values()), "items": items})
 
 
+def standalone_cluster(stub: Stub, search: Reply) -> None:
+    """A cluster as a first `run` in standalone mode meets it: the alerts template and write index created, the
+    state indices there, no state, `search` for every EQL search, no alert written yet, every bulk acknowledged."""
+    stub.always("GET", "/", Reply(200, INFO))
+    stub.always("PUT", "/_index_template/.*", Reply(200, {"acknowledged": True}))
+    stub.always("HEAD", "/_alias/rule-runner-alerts-default", Reply(404))
+    stub.always("PUT", "/rule-runner-alerts-default-000001", Reply(200, {"acknowledged": True}))
+    stub.always("HEAD", "/rule-runner-(state|executions)", Reply(200))
+    stub.always("GET", "/rule-runner-state/_doc/.*", Reply(404, {"found": False}))
+    stub.always("POST", "/logs-endpoint.events.\\*/_eql/search", search)
+    stub.always("POST", "/rule-runner-alerts-default/_search", Reply(200, {"hits": {"hits": []}}))
+    stub.always("PUT", "/_bulk", bulk_ack)
+
+
 def first_op(request: Recorded) -> str:
     lines = request.ndjson
     return next(iter(lines[0])) if lines else ""
@@ -219,4 +233,5 @@ def error_body(status: int, kind: str, reason: str) -> dict[str, Any]:
             "status": status}
 
 
-__all__ = ["EXAMPLES", "INFO", "Recorded", "Reply", "Stub", "bulk_ack", "error_body", "example", "first_op"]
+__all__ = ["EXAMPLES", "INFO", "Recorded", "Reply", "Stub", "bulk_ack", "error_body", "example", "first_op",
+           "standalone_cluster"]

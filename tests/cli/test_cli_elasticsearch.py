@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from runner.cli.main import main
-from tests.backends.es_stub import INFO, Recorded, Reply, Stub, bulk_ack, first_op, refused_url
+from tests.backends.es_stub import (INFO, Recorded, Reply, Stub, bulk_ack, first_op, refused_url,
+                                    standalone_cluster)
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = ROOT / "rules" / "persistence_apt_package_manager_netcon.toml"
@@ -37,15 +38,7 @@ def test_run_once_prepares_the_cluster_and_writes_the_alerts(tmp_path: Path, stu
 
     docs = [json.loads(line) for line in (ROOT / "samples" / "seed_rule.ndjson").read_text().splitlines() if line]
     response = search(docs, load_rule_file(SEED).query, size=100)
-    stub.always("GET", "/", Reply(200, INFO))
-    stub.always("PUT", "/_index_template/.*", Reply(200, {"acknowledged": True}))
-    stub.always("HEAD", "/_alias/rule-runner-alerts-default", Reply(404))
-    stub.always("PUT", "/rule-runner-alerts-default-000001", Reply(200, {"acknowledged": True}))
-    stub.always("HEAD", "/rule-runner-(state|executions)", Reply(200))
-    stub.always("GET", "/rule-runner-state/_doc/.*", Reply(404, {"found": False}))
-    stub.always("POST", "/logs-endpoint.events.\\*/_eql/search", Reply(200, response))
-    stub.always("POST", "/rule-runner-alerts-default/_search", Reply(200, {"hits": {"hits": []}}))
-    stub.always("PUT", "/_bulk", bulk_ack)
+    standalone_cluster(stub, Reply(200, response))
     path = config(tmp_path, stub.url, monkeypatch)
     assert main(["run", "--once", "--now", "2026-01-15T10:05:00Z", "--config", str(path)]) == 0
     output = capsys.readouterr()

@@ -53,7 +53,7 @@ def overwrite(path: Path, offset: int, data: bytes) -> None:
 
 
 def assert_refused(error: str, store: Path) -> None:
-    assert error.startswith(f"rule-runner ") and f"the embedded store {store} is damaged: " in error, error
+    assert error.startswith("rule-runner ") and f"the embedded store {store} is damaged: " in error, error
     assert f"Restore it from a backup, or move it away (mv {store} {store}.damaged)" in error
     assert "Traceback" not in error and len(error.strip().splitlines()) == 1, error
 
