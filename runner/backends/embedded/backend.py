@@ -11,12 +11,13 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from runner.alerts import KIBANA_VERSION
 from runner.backends.embedded.dsl import UnsupportedQuery, compile_query, matches_everything
-from runner.backends.embedded.store import Store, StoreError, WriteResult, millis
+from runner.backends.embedded.store import Store, StoreDamaged, StoreError, WriteResult, millis
 from runner.backends.errors import (
     BackendError,
     IndexNotFound,
@@ -187,32 +188,25 @@ class EmbeddedBackend:
         events = self.store.events(indices, ranges=ranges or ())
         documents = events if accept is None else (doc for doc in events if accept(doc["_source"]))
         try:
-            return run_query(documents, body, self.schema(indices))
-        except sqlite3.OperationalError as err:  # a locked or busy database: the next attempt may pass
-            raise TransientError(f"the embedded store is busy: {err}") from None
+            with _busy():
+                return run_query(documents, body, self.schema(indices))
         finally:
             events.close()
 
     def existing_alerts(self, ids: Sequence[str]) -> dict[str, str | None]:
-        try:
+        with _busy():
             return self.store.existing_alerts(ids)
-        except sqlite3.Error as err:  # a locked or busy database: the next attempt may pass
-            raise TransientError(f"the embedded store is busy: {err}") from None
 
     def refresh_alerts(self) -> None:
         """Nothing to do: a committed transaction is visible at once."""
 
     def create_alerts(self, index: str, alerts: Sequence[tuple[str, Mapping[str, Any]]]) -> WriteResult:
-        try:
+        with _busy():
             return self.store.create_alerts(index, alerts)
-        except StoreError as err:
-            raise TransientError(str(err)) from None
 
     def rule_state(self, rule_id: str) -> dict[str, Any] | None:
-        try:
+        with _busy():
             return self.store.rule_state(rule_id)
-        except sqlite3.Error as err:
-            raise TransientError(f"the embedded store is busy: {err}") from None
 
     def save_rule_state(self, rule_id: str, state: Mapping[str, Any]) -> None:
         try:
@@ -227,6 +221,21 @@ class EmbeddedBackend:
             self.store.record_execution(record)
         except (StoreError, sqlite3.Error) as err:
             raise RecordNotStored(f"the execution record was not stored: {err}") from None
+
+
+@contextmanager
+def _busy() -> Iterator[None]:
+    """The store's failures as the execution decides on them: a damaged store as it is (`StoreDamaged`, nothing to
+    retry), anything else SQLite or the store refuses (a locked or busy database, a failed write) as a
+    `TransientError`, since the next attempt may pass."""
+    try:
+        yield
+    except StoreDamaged:
+        raise
+    except sqlite3.Error as err:
+        raise TransientError(f"the embedded store is busy: {err}") from None
+    except StoreError as err:
+        raise TransientError(str(err)) from None
 
 
 __all__ = ["EmbeddedBackend", "resolve_indices", "time_ranges"]
