@@ -31,7 +31,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_BASELINE = "1447922c913547ed9f1f44a99e57c19ea8f36153"
 SEED_RULE = ROOT / "rules" / "persistence_apt_package_manager_netcon.toml"
 SEED_DOCS = ROOT / "samples" / "seed_rule.ndjson"
-NOW = datetime(2026, 1, 15, 10, 30, 0, 123456, tzinfo=timezone.utc)
+NOW = datetime(2026, 1, 15, 10, 30, 0, 123456, tzinfo=UTC)
 EXECUTION = str(uuid.UUID("0b7e3c52-5f0e-4c1e-9d55-5d7f4b0c9a11"))
 
 

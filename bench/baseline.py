@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterable, Iterator
+from datetime import UTC
 from typing import Any
 
 BASELINE_NAME = "eql 1.0.1 PythonEngine"
@@ -60,7 +61,7 @@ def adapt_query(text: str) -> tuple[str, list[str], str | None]:
     verbatim_error = None
     try:
         parse(text)
-    except Exception as err:  # noqa: BLE001 - eql raises a family of its own errors
+    except Exception as err:
         verbatim_error = f"{type(err).__name__}: {str(err).strip().splitlines()[0]}"
     notes: list[str] = []
     out = text
@@ -97,9 +98,9 @@ def _millis(ts: Any) -> int:
         if sec is None:
             if len(_second_cache) > 100_000:
                 _second_cache.clear()
-            from datetime import datetime, timezone
+            from datetime import datetime
 
-            sec = _second_cache[head] = int(datetime.fromisoformat(head).replace(tzinfo=timezone.utc).timestamp())
+            sec = _second_cache[head] = int(datetime.fromisoformat(head).replace(tzinfo=UTC).timestamp())
         return sec * 1000 + int(ts[20:23])
     if isinstance(ts, (int, float)):
         return int(ts)

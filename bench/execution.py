@@ -24,7 +24,7 @@ import statistics
 import sys
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +43,7 @@ from runner.settings import load_settings  # noqa: E402
 
 SEED = ROOT / "rules" / "persistence_apt_package_manager_netcon.toml"
 SAMPLES = ROOT / "samples" / "seed_rule.ndjson"
-T = datetime(2026, 1, 15, 10, 5, tzinfo=timezone.utc)
+T = datetime(2026, 1, 15, 10, 5, tzinfo=UTC)
 OVERHEAD_TARGET_MS = 2.0
 DOCS_TARGET = 20_000
 
@@ -143,7 +143,7 @@ def main() -> int:
 
     for label, rule, response in (("events (100 per response)", events_rule, events),
                                   ("sequences (10 = 30 documents)", sequences_rule, sequences)):
-        context = AlertContext(rule=rule, execution_uuid=str(uuid.uuid4()), now=datetime.now(timezone.utc))
+        context = AlertContext(rule=rule, execution_uuid=str(uuid.uuid4()), now=datetime.now(UTC))
         built = _rate(lambda: len(build_alerts(response, context)), args.seconds)
         rows.append((f"alert documents built/s: {label}", f"{built:,.0f}", f">= {DOCS_TARGET:,}",
                      f"{built / DOCS_TARGET:.1f}x"))
@@ -192,7 +192,7 @@ def main() -> int:
     return 0
 
 
-def _rate(call, seconds: float) -> float:  # noqa: ANN001
+def _rate(call, seconds: float) -> float:
     for _ in range(3):
         call()
     done, started = 0, time.perf_counter()

@@ -38,7 +38,7 @@ import time
 import zlib
 from collections import Counter
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 DEFAULT_SEED = 7
@@ -59,12 +59,8 @@ LINUX_DISTROS = [
     ("Red Hat Enterprise Linux", "rhel", "rhel", "9.4 (Plow)", "5.14.0-427.37.1.el9_4.x86_64", 1),
 ]
 ROLES = [("web", 30), ("app", 25), ("db", 8), ("k8s", 15), ("ci", 8), ("bastion", 4), ("batch", 10)]
-FIRST_NAMES = (
-    "alice bob carol dave erin frank grace heidi ivan judy mallory nick olivia peggy quinn rupert sybil trent "
-    "ursula victor wendy xavier yolanda zach amir bea chen dimitri emeka fatima goran hana ines jonas kofi lena "
-    "mateo nadia oskar priya rafael sana tomas uma vikram wei yusuf zofia"
-).split()
-HOST_WORDS = "api web app db pg redis k8s-node ci-runner bastion batch etl worker cache search edge".split()
+FIRST_NAMES = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy", "mallory", "nick", "olivia", "peggy", "quinn", "rupert", "sybil", "trent", "ursula", "victor", "wendy", "xavier", "yolanda", "zach", "amir", "bea", "chen", "dimitri", "emeka", "fatima", "goran", "hana", "ines", "jonas", "kofi", "lena", "mateo", "nadia", "oskar", "priya", "rafael", "sana", "tomas", "uma", "vikram", "wei", "yusuf", "zofia"]
+HOST_WORDS = ["api", "web", "app", "db", "pg", "redis", "k8s-node", "ci-runner", "bastion", "batch", "etl", "worker", "cache", "search", "edge"]
 DOCKER_IMAGES = ["nginx:1.27", "postgres:16", "redis:7.4", "python:3.12-slim", "node:20-alpine"]
 
 # destination pools: (first two octets or prefix, weight); the attacker addresses use documentation ranges
@@ -157,7 +153,7 @@ MAC_APPS = [
 class Proc:
     """A running process; `parent` is the Proc that forked it (None for pid 1)."""
 
-    __slots__ = ("entity_id", "pid", "name", "executable", "args", "command_line", "cwd", "user", "uid", "parent")
+    __slots__ = ("args", "command_line", "cwd", "entity_id", "executable", "name", "parent", "pid", "uid", "user")
 
     def __init__(self, entity_id, pid, name, executable, args, cwd, user, uid, parent) -> None:
         self.entity_id = entity_id
@@ -174,8 +170,27 @@ class Proc:
 
 class Host:
     __slots__ = (
-        "id", "name", "os_type", "os", "arch", "ips", "agent_id", "role", "users", "next_pid", "seq", "services",
-        "init", "sshd", "cron", "shell", "shell_exe", "exec_healthcheck", "uses_wait_for_it", "weight", "web_user",
+        "agent_id",
+        "arch",
+        "cron",
+        "exec_healthcheck",
+        "id",
+        "init",
+        "ips",
+        "name",
+        "next_pid",
+        "os",
+        "os_type",
+        "role",
+        "seq",
+        "services",
+        "shell",
+        "shell_exe",
+        "sshd",
+        "users",
+        "uses_wait_for_it",
+        "web_user",
+        "weight",
     )
 
 
@@ -193,7 +208,7 @@ class Generator:
         self.seed = seed
         self.rng = random.Random(seed)
         self.start_ms = int(datetime.fromisoformat(start.replace("Z", "+00:00")).timestamp() * 1000)
-        day = datetime.fromtimestamp(self.start_ms / 1000, tz=timezone.utc).strftime("%Y.%m.%d")
+        day = datetime.fromtimestamp(self.start_ms / 1000, tz=UTC).strftime("%Y.%m.%d")
         self.index = {c: f".ds-logs-endpoint.events.{c}-default-{day}-000001" for c in ("process", "network", "file")}
         self.datasets = {c: f"endpoint.events.{c}" for c in ("process", "network", "file")}
         self.attack_rate = attack_rate
@@ -741,7 +756,7 @@ class Generator:
             t += rng.randrange(200, 2000)
         gpgv = self._spawn(h, apt, t, "gpgv", "/usr/bin/gpgv", ["/usr/bin/gpgv", "--homedir", "/tmp/apt-key-gpghome.Xb3", "--keyring", "/etc/apt/trusted.gpg.d/ubuntu-keyring-2018-archive.gpg", "/tmp/apt.sig.Qs1", "/tmp/apt.data.Yk2"], user="_apt")
         self._end(h, gpgv, t + rng.randrange(10, 80))
-        self._file(h, apt, t + 90, f"/var/lib/apt/lists/archive.ubuntu.com_ubuntu_dists_jammy-updates_main_binary-amd64_Packages.lz4", "creation")
+        self._file(h, apt, t + 90, "/var/lib/apt/lists/archive.ubuntu.com_ubuntu_dists_jammy-updates_main_binary-amd64_Packages.lz4", "creation")
         t += rng.randrange(100, 2000)
         if malicious:
             t += rng.randrange(10, 300)

@@ -88,4 +88,4 @@ def all_queries() -> tuple[list[BenchQuery], list[str]]:
     return queries, skipped
 
 
-__all__ = ["BenchQuery", "SEED_RULE", "all_queries", "seed_query"]
+__all__ = ["SEED_RULE", "BenchQuery", "all_queries", "seed_query"]

@@ -28,7 +28,7 @@ import sys
 import time
 import zlib
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -151,9 +151,9 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"engine": engine, "query": spec["query"], "mode": mode, "events": events}
     search = baseline = None
     if engine == OURS:
-        from runner.engine import search  # noqa: F811 - the engine under test
+        from runner.engine import search
     elif engine == EQL:
-        import baseline  # noqa: F811
+        import baseline
     if mode == "timed":
         gc.disable()
         started = time.perf_counter()
@@ -323,7 +323,7 @@ def environment() -> dict[str, Any]:
         import runner
 
         facts["runner_path"] = str(Path(runner.__file__).resolve().parent)
-    except Exception as err:  # noqa: BLE001
+    except Exception as err:
         facts["runner_path"] = f"not importable ({type(err).__name__})"
     from importlib.metadata import PackageNotFoundError, version
 
@@ -339,7 +339,7 @@ def engine_importable() -> str | None:
     """None when `runner.engine.search` imports, else why not."""
     try:
         from runner.engine import search  # noqa: F401
-    except Exception as err:  # noqa: BLE001
+    except Exception as err:
         return f"{type(err).__name__}: {err}"
     return None
 
@@ -407,7 +407,7 @@ def parent(args) -> int:
     for k, v in [("python", env["python"]), ("platform", env["platform"]), ("cpu", f"{env['cpu_count']} logical CPUs ({env['cpus_usable']} usable) {env.get('cpu_model', '')}"),
                  ("memory", env.get("memory", "?")), ("ours", f"{ENGINE_NAMES[OURS]}, rule-runner {env['rule-runner']} from {env['runner_path']}"),
                  ("baseline", f"{bl.BASELINE_NAME} (installed: eql {env['eql']})"), ("events", f"{args.events:,} ({source})"),
-                 ("memory scaling", ", ".join(f"{n:,}" for n in scaling) or "off"), ("started", datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"))]:
+                 ("memory scaling", ", ".join(f"{n:,}" for n in scaling) or "off"), ("started", datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"))]:
         header.add_row(k, escape(str(v)))
     console.print(Panel(header, title="rule-runner benchmark", expand=False))
     for why in skipped:
@@ -619,7 +619,7 @@ def parent(args) -> int:
     console.print(f"[dim]total wall time {total_s / 60:.1f} min[/]")
 
     # ---- JSON ----
-    out_path = Path(args.json) if args.json else BENCH / "results" / f"{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%SZ')}.json"
+    out_path = Path(args.json) if args.json else BENCH / "results" / f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"
     out_path.parent.mkdir(parents=True, exist_ok=True)
 
     def strip(r: dict | None) -> dict | None:

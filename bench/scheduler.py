@@ -25,7 +25,7 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +59,7 @@ def rules(count: int, interval: str) -> list[Rule]:
 def store_with_samples(path: Path) -> Store:
     docs = [json.loads(line) for line in SAMPLES.read_text().splitlines() if line.strip()]
     latest = max(datetime.fromisoformat(d["_source"]["@timestamp"].replace("Z", "+00:00")) for d in docs)
-    shift = datetime.now(timezone.utc) - timedelta(hours=1) - latest
+    shift = datetime.now(UTC) - timedelta(hours=1) - latest
     store = Store(path)
     store.ingest({**d, "_source": _shifted(d["_source"], shift)} for d in docs)
     return store
@@ -81,7 +81,7 @@ class Probe:
             self.planned[event.job_id].extend(event.scheduled_run_times)
 
     def started(self, rule_id: str) -> None:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         with self.lock:
             self.starts[rule_id].append(now)
 
@@ -139,7 +139,7 @@ def main() -> int:
         durations = [r.duration_ms for r in probe.records]
 
         idle = Service(rules(args.rules, "1h"), backend, first_run_jitter=timedelta(0),
-                       clock=lambda: datetime.now(timezone.utc) + timedelta(hours=1))
+                       clock=lambda: datetime.now(UTC) + timedelta(hours=1))
         idle.start()
         time.sleep(2)  # let start-up settle
         cpu1, wall1 = time.process_time(), time.monotonic()

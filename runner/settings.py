@@ -28,11 +28,12 @@ import difflib
 import json
 import os
 import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from types import UnionType
-from typing import Annotated, Any, Callable, Iterable, Literal, Mapping, Sequence, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from urllib.parse import urlsplit
 
 import yaml
@@ -60,7 +61,7 @@ CONFIG_ENV = "RULE_RUNNER_CONFIG"
 DEFAULT_CONFIG = Path("config") / "runner.yaml"
 REDACTED = "**********"  # what pydantic prints for a SecretStr, so every masked value looks the same
 
-_KeyPath = tuple[Union[str, int], ...]
+_KeyPath = tuple[str | int, ...]
 
 
 # -- errors ------------------------------------------------------------------------------------------------------------

@@ -13,13 +13,13 @@ import base64
 import json
 import random
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
 SEED = 20260115
-BASE = datetime(2026, 1, 15, 10, 0, 0, tzinfo=timezone.utc)
+BASE = datetime(2026, 1, 15, 10, 0, 0, tzinfo=UTC)
 BASE_MS = int(BASE.timestamp() * 1000)
 AGENT_VERSION = "8.18.3"
 ECS_VERSION = "8.10.0"

@@ -45,7 +45,7 @@ def pytest_report_header() -> str:
 
 
 @pytest.fixture()
-def stub():  # noqa: ANN201 - an Iterator[Stub]; the import stays local so that other tests do not load it
+def stub():
     """A loopback HTTP stub for the Elasticsearch client (tests/backends/es_stub.py), closed after the test."""
     from tests.backends.es_stub import Stub
 

@@ -14,15 +14,15 @@ from runner.alerts.reason import build_reason
 from runner.alerts.versions import UnsupportedKibanaVersion, format_for, kibana_version_for, lacking
 
 __all__ = [
+    "DEFAULT_ALERTS_INDEX",
+    "KIBANA_VERSION",
+    "MERGE_STRATEGIES",
+    "NEITHER_EVENTS_NOR_SEQUENCES",
     "Alert",
     "AlertBuildError",
     "AlertContext",
-    "DEFAULT_ALERTS_INDEX",
     "ExecutionType",
-    "KIBANA_VERSION",
-    "MERGE_STRATEGIES",
     "MergeStrategy",
-    "NEITHER_EVENTS_NOR_SEQUENCES",
     "UnsupportedKibanaVersion",
     "build_alerts",
     "build_reason",

@@ -7,7 +7,8 @@ recognises, and skips, alerts that it produced itself.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from runner.alerts.paths import is_number, lodash_get
 

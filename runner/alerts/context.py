@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Literal
 
 from runner.alerts.merge import MERGE_STRATEGIES, MergeStrategy
@@ -36,7 +36,7 @@ class AlertContext:
     def __post_init__(self) -> None:
         if self.now.tzinfo is None or self.now.utcoffset() is None:
             raise ValueError("AlertContext.now must be timezone-aware")
-        object.__setattr__(self, "now", self.now.astimezone(timezone.utc))
+        object.__setattr__(self, "now", self.now.astimezone(UTC))
         if self.execution_type not in ("scheduled", "manual"):
             raise ValueError(f"execution_type must be 'scheduled' or 'manual', not {self.execution_type!r}")
         # Kibana derives the type from the intended timestamp (a manual run has one, a scheduled run none): a
@@ -46,7 +46,7 @@ class AlertContext:
         if self.intended_timestamp is not None:
             if self.intended_timestamp.tzinfo is None or self.intended_timestamp.utcoffset() is None:
                 raise ValueError("AlertContext.intended_timestamp must be timezone-aware")
-            object.__setattr__(self, "intended_timestamp", self.intended_timestamp.astimezone(timezone.utc))
+            object.__setattr__(self, "intended_timestamp", self.intended_timestamp.astimezone(UTC))
         format_for(self.kibana_version)  # a release whose format is not written: refused here, not half-built later
         if self.merge_strategy not in MERGE_STRATEGIES:
             expected = ", ".join(MERGE_STRATEGIES)

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import ast
 import copy
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 Copier = Callable[[], Any]
 
@@ -100,7 +101,7 @@ def _literal_function(value: Any) -> Copier:
     no_arguments = ast.arguments(posonlyargs=[], args=[], kwonlyargs=[], kw_defaults=[], defaults=[])
     expression = ast.Expression(ast.Lambda(args=no_arguments, body=_literal(value)))
     ast.fix_missing_locations(expression)
-    function: Copier = eval(compile(expression, "<alert copier>", "eval"))  # noqa: S307  (built from data, no names)
+    function: Copier = eval(compile(expression, "<alert copier>", "eval"))
     return function
 
 

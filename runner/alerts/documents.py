@@ -27,8 +27,9 @@ from __future__ import annotations
 import copy
 import json
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from runner.alerts.ancestry import build_ancestors, child_depth
 from runner.alerts.common import OUTER_FIELDS, Block, describe_block, sequence_common

@@ -22,9 +22,10 @@ dict lookup per key rather than a joined path string.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from runner.alerts.ecs_types import is_valid_boolean, is_valid_date, is_valid_ip, is_valid_long, is_valid_numeric
 from runner.ecs import ecs_fields
@@ -192,6 +193,23 @@ def ecs_tree() -> Node:
     return root
 
 
-__all__ = ["ANY", "BOOLEAN", "DATE", "EXCLUDED_TYPES", "EXPERIMENTAL_FIELDS", "INVALID", "IP", "LEAF", "LONG",
-           "NUMERIC", "Node", "OBJECT", "TAKES_OBJECTS", "ecs_tree", "fits", "is_ecs_compliant", "path_rule",
-           "scalar_check"]
+__all__ = [
+    "ANY",
+    "BOOLEAN",
+    "DATE",
+    "EXCLUDED_TYPES",
+    "EXPERIMENTAL_FIELDS",
+    "INVALID",
+    "IP",
+    "LEAF",
+    "LONG",
+    "NUMERIC",
+    "OBJECT",
+    "TAKES_OBJECTS",
+    "Node",
+    "ecs_tree",
+    "fits",
+    "is_ecs_compliant",
+    "path_rule",
+    "scalar_check",
+]

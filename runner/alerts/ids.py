@@ -7,7 +7,8 @@ was first written with and the create-only write turns it into a duplicate rathe
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from runner.alerts.paths import MISSING, js_string
 

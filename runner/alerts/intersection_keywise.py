@@ -35,7 +35,8 @@ cheap enough without a fast path (`common.py` is the fast path of the newest int
 from __future__ import annotations
 
 import math
-from typing import Any, Final, Sequence
+from collections.abc import Sequence
+from typing import Any, Final
 
 from runner.alerts.paths import is_number
 

@@ -14,7 +14,8 @@ any `signal` key merged into a source would be dropped with the other top-level 
 
 from __future__ import annotations
 
-from typing import Any, Literal, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
 
 from runner.alerts.paths import (
     MISSING,

@@ -9,9 +9,10 @@ these fields over the building blocks' common fields an `undefined` also removes
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Final, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, Final
 
 from runner.alerts.ancestry import build_ancestors, child_depth
 from runner.alerts.context import AlertContext
@@ -66,7 +67,7 @@ def alert_url(context: AlertContext, alert_id: str, timestamp: str) -> Any:
 @functools.lru_cache(maxsize=4096)  # strptime is slow, and every alert of a rule asks for the same two dates
 def _date(metadata_date: str) -> str:
     """A detection-rules `YYYY/MM/DD` date as the saved object's `createdAt`/`updatedAt` would print it."""
-    return iso(datetime.strptime(metadata_date, "%Y/%m/%d").replace(tzinfo=timezone.utc))
+    return iso(datetime.strptime(metadata_date, "%Y/%m/%d").replace(tzinfo=UTC))
 
 
 def _optional(params: Mapping[str, Any], key: str) -> Any:

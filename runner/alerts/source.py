@@ -20,9 +20,10 @@ checked by its full path, as Kibana joins it.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from operator import itemgetter
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from runner.alerts.copying import ATOMIC, NotPlainJson
 from runner.alerts.ecs_conformance import (

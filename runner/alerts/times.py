@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import datetime, timedelta, timezone
-from typing import Any, Mapping
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from runner.alerts.paths import is_number, js_number
 from runner.catalog import iso
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MAX_MS = 8.64e15  # the range of a JavaScript Date
 # moment's ISO 8601 forms: calendar dates (extended or basic) with optional time, fraction and offset
 _ISO = re.compile(
@@ -88,9 +89,9 @@ def _parse_iso(text: str) -> datetime | None:
         hour, minute, second = int(g["hour"] or 0), int(g["minute"] or 0), int(g["second"] or 0)
         millis = int((g["fraction"] or "0")[:3].ljust(3, "0"))  # moment keeps milliseconds, truncated
         if hour == 24 and minute == second == millis == 0:
-            moment = datetime(year, month, day, tzinfo=timezone.utc) + timedelta(days=1)
+            moment = datetime(year, month, day, tzinfo=UTC) + timedelta(days=1)
         else:
-            moment = datetime(year, month, day, hour, minute, second, millis * 1000, tzinfo=timezone.utc)
+            moment = datetime(year, month, day, hour, minute, second, millis * 1000, tzinfo=UTC)
     except (ValueError, OverflowError):
         return None
     offset = g["offset"]

@@ -59,4 +59,4 @@ class Backend(Protocol):
         not stored."""
 
 
-__all__ = ["Backend", "EXECUTION_UUID", "WriteOutcome"]
+__all__ = ["EXECUTION_UUID", "Backend", "WriteOutcome"]

@@ -115,8 +115,8 @@ def build_request(rule: Rule, start: datetime, end: datetime) -> EqlRequest:
 
 __all__ = [
     "DATE_FORMAT",
-    "EqlRequest",
     "TIMESTAMP_RUNTIME_FIELD",
+    "EqlRequest",
     "build_request",
     "iso",
     "rule_filter",

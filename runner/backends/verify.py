@@ -14,7 +14,7 @@ the engine's verifier, which reproduces Elasticsearch's, stands in for the clust
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from elasticsearch import Elasticsearch
 
@@ -26,7 +26,7 @@ from runner.backends.request import EqlRequest, build_request
 from runner.catalog import Rule
 from runner.eql.schema import Schema
 
-_NO_TIME = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_NO_TIME = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _request(rule: Rule) -> EqlRequest:

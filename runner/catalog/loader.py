@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -256,4 +257,4 @@ def _parse_query(query: str, text: str, where: str) -> Query:
         raise RuleLoadError(SourceLocation(file_line, column, where, "rule.query"), f"EQL query {err}") from None
 
 
-__all__ = ["Catalog", "RUNNABLE_TYPES", "Rule", "RuleLoadError", "UuidSource", "load_rule_file", "load_rules"]
+__all__ = ["RUNNABLE_TYPES", "Catalog", "Rule", "RuleLoadError", "UuidSource", "load_rule_file", "load_rules"]

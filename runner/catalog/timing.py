@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 _DURATION = re.compile(r"^(\d+)(ms|s|m|h|d)$")
 _DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -33,7 +33,7 @@ def parse_duration(text: str) -> timedelta:
 def iso(moment: datetime) -> str:
     """JavaScript's `toISOString()` of an aware datetime (UTC, milliseconds): how Kibana writes instants, in
     requests (the window) and in alerts alike."""
-    u = moment.astimezone(timezone.utc)
+    u = moment.astimezone(UTC)
     return (f"{u.year:04d}-{u.month:02d}-{u.day:02d}T{u.hour:02d}:{u.minute:02d}:{u.second:02d}."
             f"{u.microsecond // 1000:03d}Z")
 
@@ -89,7 +89,7 @@ class DateMath:
 
     def resolve(self, now: datetime) -> datetime:
         """The instant this expression names when the execution starts at `now` (an aware datetime)."""
-        value = (self.anchor or now).astimezone(timezone.utc)
+        value = (self.anchor or now).astimezone(UTC)
         for op, amount, unit in self.operations:
             if op == "/":
                 value = _round_down(value, unit)
@@ -101,9 +101,9 @@ class DateMath:
 # execution starts at which `from` and `to` are compared: the turn of a year (a Monday), the instant before it, and
 # an ordinary moment; rounding (`now/d`, `now/M`) makes the order of the two depend on the start, fixed offsets do not
 _SAMPLE_STARTS = (
-    datetime(2024, 1, 1, tzinfo=timezone.utc),
-    datetime(2023, 12, 31, 23, 59, 59, 999000, tzinfo=timezone.utc),
-    datetime(2024, 7, 17, 13, 37, 42, 500000, tzinfo=timezone.utc),
+    datetime(2024, 1, 1, tzinfo=UTC),
+    datetime(2023, 12, 31, 23, 59, 59, 999000, tzinfo=UTC),
+    datetime(2024, 7, 17, 13, 37, 42, 500000, tzinfo=UTC),
 )
 
 
@@ -126,7 +126,7 @@ def _iso(text: str, whole: str) -> datetime:
         value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise TimingError(f"invalid date math [{whole}]: [{text}] is not an ISO 8601 date") from None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _add(value: datetime, amount: int, unit: str) -> datetime:

@@ -13,10 +13,11 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from rich.console import Console, ConsoleDimensions
 
@@ -207,7 +208,7 @@ class Context:
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "@timestamp": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "@timestamp": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "log.level": record.levelname.lower(),
             "log.logger": record.name,
             "message": record.getMessage(),
@@ -246,7 +247,7 @@ def parse_instant(text: str | None) -> datetime:
     `NOW_SKEW` ahead of the clock; absent: the current time. Without a zone the instant is ambiguous (UTC? local?)
     and a guess would move every window by hours; a future start would mark time not yet seen as searched (the
     rule's state advances to it), so both are refused."""
-    clock = datetime.now(timezone.utc)
+    clock = datetime.now(UTC)
     if text is None:
         return clock
     example = "e.g. 2026-01-15T10:05:00Z, or 2026-01-15T11:05:00+01:00"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
             raise CommandError(f"{scanned.unreadable[0]}. Nothing was ingested.", code=1)
         if latest is None:
             raise CommandError("--shift-to-now: no document with an ISO 8601 @timestamp in the files")
-        shift = datetime.now(timezone.utc) - timedelta(seconds=5) - latest
+        shift = datetime.now(UTC) - timedelta(seconds=5) - latest
         transform = lambda doc: {**doc, "_source": _shifted(doc["_source"], shift)}  # noqa: E731
     report = ReadReport()
     where: list[tuple[str, int]] = [("", 0)]
@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
         def advanced(position: int) -> None:
             progress.update(task, completed=done[0] + position)
 
-        def documents():  # noqa: ANN202
+        def documents():
             for path in paths:
                 for file, line, doc in read_documents([path], index=args.index, report=report, on_bytes=advanced,
                                                       transform=transform):
@@ -112,7 +112,7 @@ def _shifted(value: Any, shift: timedelta) -> Any:
             return value
         fraction = value[19:].split("Z")[0].split("+")[0].split("-")[0]
         digits = len(fraction) - 1 if fraction.startswith(".") else 0
-        text = moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+        text = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
         if digits:
             text += "." + f"{moment.microsecond:06d}".ljust(digits, "0")[:digits]
         return text + "Z"

@@ -15,10 +15,11 @@ alerts index gives their field (`runner.alerts.ecs_conformance`). The data is lo
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from functools import lru_cache
 from importlib import resources
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 
 @lru_cache(maxsize=1)

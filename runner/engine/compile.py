@@ -17,11 +17,11 @@ for constant folding.
 from __future__ import annotations
 
 import itertools
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from runner.engine import semantics as sem
 from runner.engine.fields import MISSING, FieldReader, IndexContext
-from runner.engine.functions import FUNCTIONS, FunctionError, arithmetic, negate
 from runner.engine.filters import (
     Const,
     KeywordTest,
@@ -33,6 +33,7 @@ from runner.engine.filters import (
     leaf,
     negation,
 )
+from runner.engine.functions import FUNCTIONS, FunctionError, arithmetic, negate
 from runner.engine.types import FieldType, to_text
 from runner.eql import nodes as n
 from runner.eql.analyzer import fields_of

@@ -7,13 +7,13 @@ nanoseconds so one ordering serves both. The default format is `strict_date_opti
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from typing import Callable
 
 DEFAULT_FORMAT = "strict_date_optional_time||epoch_millis"
 NANOS_PER_MILLI = 1_000_000
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 Parser = Callable[[object], "int | None"]
 # A parsed value: epoch nanoseconds and the smallest field the text specified ("year" ... "second", or "exact").
@@ -57,7 +57,7 @@ def _to_nanos(
     year: int, month: int, day: int, hour: int, minute: int, second: int, nanos: int, offset: timedelta
 ) -> int | None:
     try:
-        moment = datetime(year, month, day, hour, minute, second, tzinfo=timezone.utc)
+        moment = datetime(year, month, day, hour, minute, second, tzinfo=UTC)
     except ValueError:
         return None
     delta = moment - offset - _EPOCH

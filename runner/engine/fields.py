@@ -67,14 +67,14 @@ class SourcePath:
     dotted keys, both at once) takes the general walk, which collects every value Elasticsearch would index.
     """
 
-    __slots__ = ("parts", "_keys", "get")
+    __slots__ = ("_keys", "get", "parts")
 
     def __init__(self, path: str) -> None:
         self.parts = tuple(path.split("."))
         self._keys = _split_keys(self.parts)
         self.get = self._fast_getter()
 
-    def _fast_getter(self):  # noqa: ANN202 - a closure specialised on the path depth
+    def _fast_getter(self):
         parts = self.parts
         walk = self.walk
         if len(parts) == 1:
@@ -158,7 +158,7 @@ class FieldReader:
     the common single plain value.
     """
 
-    __slots__ = ("name", "source", "get", "ftype", "null_value", "ignore_above", "_mapping", "_dynamic", "_date")
+    __slots__ = ("_date", "_dynamic", "_mapping", "ftype", "get", "ignore_above", "name", "null_value", "source")
 
     def __init__(
         self, name: str, mapping: Mapping, resolved: FieldMapping | None, source_path: str, date: bool = False
@@ -276,7 +276,7 @@ class FieldReader:
 class IndexContext:
     """Everything known about one index for one search: its mapping (growing dynamically) and its field readers."""
 
-    __slots__ = ("name", "mapping", "date_fields", "_readers", "compiled")
+    __slots__ = ("_readers", "compiled", "date_fields", "mapping", "name")
 
     def __init__(self, name: str, mapping: Mapping | None, date_fields: frozenset[str] = frozenset()) -> None:
         self.name = name
@@ -305,11 +305,11 @@ class IndexContext:
 __all__ = [
     "MISSING",
     "BooleanType",
-    "dynamic_field_spec",
     "DateType",
     "FieldReader",
     "IndexContext",
     "IntegerType",
     "RationalType",
     "SourcePath",
+    "dynamic_field_spec",
 ]

@@ -11,8 +11,9 @@ leaf's own test would take.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Union
+from typing import Any, Union
 
 from runner.engine.fields import MISSING, FieldReader
 
@@ -214,7 +215,7 @@ def _single(test: KeywordTest) -> _Code:
 
 def _code(code: _Code) -> Predicate:
     source = "def predicate(s):\n" + "\n".join(code.lines) + "\n"
-    exec(compile(source, "<filter>", "exec"), code.namespace)  # noqa: S102 - the code is built above from a plan
+    exec(compile(source, "<filter>", "exec"), code.namespace)
     return code.namespace["predicate"]
 
 

@@ -7,7 +7,8 @@ Integer arithmetic follows Java (`/` and `%` truncate toward zero).
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from runner.engine.semantics import CidrError, cidr_matcher, fold, ip_of
 from runner.engine.types import to_text

@@ -28,13 +28,12 @@ from runner.engine.filters import AllOf, Const, KeywordTest, Leaf, Node, selecti
 from runner.engine.limits import Window, limit_chain
 from runner.engine.plan import IndexPlan, QueryPlan
 from runner.engine.response import event_hit, response_body, sequence_hit
-from runner.engine.sequences import SequenceMatcher
-from runner.engine.semantics import fold
 from runner.engine.search import SearchRequestError, _Contexts, _parse, _schema
+from runner.engine.semantics import fold
+from runner.engine.sequences import SequenceMatcher
 from runner.eql import nodes as n
 from runner.eql import verify
 from runner.eql.schema import Schema
-
 
 
 @dataclass
@@ -65,7 +64,7 @@ class _Entry:
 class _Compiled:
     """One query compiled for one index: `offer(position, doc, source)` runs it on a document."""
 
-    __slots__ = ("entry", "predicate", "ordinal", "dispatch", "conditions", "keys", "count")
+    __slots__ = ("conditions", "count", "dispatch", "entry", "keys", "ordinal", "predicate")
 
     def __init__(self, entry: _Entry, compiled: IndexPlan) -> None:
         self.entry = entry
@@ -174,7 +173,7 @@ def search_many(documents: Sequence[Mapping[str, Any]], searches: Sequence[Query
     for number, spec in enumerate(searches):
         try:
             entries.append(_prepare(number, spec))
-        except Exception as error:  # noqa: BLE001 - reported per query, as search() would raise it
+        except Exception as error:
             results[number] = error
             entries.append(None)
     tables: dict[str, _IndexTable] = {}

@@ -46,7 +46,7 @@ _new_ordinal = tuple.__new__  # skips NamedTuple's Python-level constructor on t
 class OrdinalReader:
     """Reads the timestamp and tiebreaker of a document of one index."""
 
-    __slots__ = ("timestamp", "tiebreaker", "timestamp_field", "tiebreaker_field", "_iso")
+    __slots__ = ("_iso", "tiebreaker", "tiebreaker_field", "timestamp", "timestamp_field")
 
     def __init__(
         self,
@@ -117,4 +117,4 @@ class OrdinalReader:
         return _new_ordinal(Ordinal, (timestamp, tiebreak, position))
 
 
-__all__ = ["Ordinal", "OrderingError", "OrdinalReader", "value_rank"]
+__all__ = ["OrderingError", "Ordinal", "OrdinalReader", "value_rank"]

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from runner.engine.compile import Compiler, Predicate
 from runner.engine.fields import FieldReader, IndexContext
@@ -218,4 +219,4 @@ def _every(count: int) -> Callable[[dict[str, Any]], tuple[int, ...]]:
     return lambda _source: stages
 
 
-__all__ = ["IndexPlan", "category_dispatcher", "QueryPlan", "StageSpec", "expand_stages", "key_extractor", "null_fields"]
+__all__ = ["IndexPlan", "QueryPlan", "StageSpec", "category_dispatcher", "expand_stages", "key_extractor", "null_fields"]

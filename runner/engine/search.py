@@ -10,13 +10,13 @@ from typing import Any
 
 from runner.engine.fields import IndexContext
 from runner.engine.limits import Window, limit_chain
-from runner.engine.ordering import Ordinal, OrderingError
+from runner.engine.ordering import OrderingError, Ordinal
 from runner.engine.plan import IndexPlan, QueryPlan
 from runner.engine.response import event_hit, response_body, sequence_hit
 from runner.engine.samples import SampleCollector
 from runner.engine.sequences import SequenceMatcher
-from runner.eql import nodes as n
 from runner.eql import check, parse, verify
+from runner.eql import nodes as n
 from runner.eql.schema import Mapping as FieldMappings
 from runner.eql.schema import MappingError, Schema
 from runner.errors import RuleRunnerError

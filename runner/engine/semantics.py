@@ -4,13 +4,13 @@ three-valued logic and comparisons. The compiler (compile.py) only wires these t
 
 from __future__ import annotations
 
-import ipaddress
 import re
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Any, Callable
+from typing import Any
 
-from runner.eql.lucene_regex import compile_lucene_regex
 from runner.engine.types import CidrError, Version, parse_cidr, parse_ip
+from runner.eql.lucene_regex import compile_lucene_regex
 
 Matcher = Callable[[str], bool]
 
@@ -237,8 +237,8 @@ __all__ = [
     "has_wildcard",
     "ip_of",
     "java_regex_any",
-    "lucene_wildcard_matcher",
     "lucene_regex_any",
+    "lucene_wildcard_matcher",
     "not3",
     "or3",
     "parse_cidr",

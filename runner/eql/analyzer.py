@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from runner.eql import nodes as n
 from runner.eql.errors import EqlVerificationError, Problem
 from runner.eql.printer import expression as print_expression
-from runner.eql.schema import KEYWORD_FAMILY, NUMERIC_TYPES, TEXT_FAMILY, Schema, type_family
 from runner.eql.regex_check import cidr_problem, regex_problem
+from runner.eql.schema import KEYWORD_FAMILY, NUMERIC_TYPES, TEXT_FAMILY, Schema, type_family
 from runner.eql.signatures import SIGNATURES, ArgKind, signature
 from runner.eql.suggest import did_you_mean
 

@@ -9,7 +9,8 @@ part in equality, so `parse(print(q)) == q` is the round-trip property.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal as TypingLiteral, Union
+from typing import Literal as TypingLiteral
+from typing import Union
 
 
 @dataclass(frozen=True, slots=True)

@@ -86,7 +86,7 @@ def _translate(text: str, err: UnexpectedInput) -> EqlSyntaxError:
         expected: set[str] | frozenset[str] = err.expected
         try:
             expected = err.interactive_parser.accepts() or expected
-        except Exception:  # noqa: BLE001 - the plain expected set is a fine fallback
+        except Exception:
             pass
         return EqlSyntaxError(
             line, column, f"mismatched input '{_token_text(token)}' expecting {_expecting(expected)}"

@@ -9,7 +9,7 @@ from functools import singledispatch
 from runner.eql import nodes as n
 
 KEYWORDS = frozenset(
-    "and any by false in join like maxspan not null of or regex sample sequence true until where with".split()
+    ["and", "any", "by", "false", "in", "join", "like", "maxspan", "not", "null", "of", "or", "regex", "sample", "sequence", "true", "until", "where", "with"]
 )
 _PLAIN_IDENTIFIER = re.compile(r"[A-Za-z_@][A-Za-z0-9_@]*\Z")
 

@@ -90,7 +90,7 @@ class Mapping:
             if not isinstance(spec, AbcMapping):
                 raise MappingError(f"mapping of [{path}] must be an object")
             es_type = spec.get("type")
-            if es_type is None or es_type in OBJECT_TYPES and "properties" in spec:
+            if es_type is None or (es_type in OBJECT_TYPES and "properties" in spec):
                 self.objects.add(path)
                 self._add_properties(path + ".", spec.get("properties") or {})
                 continue

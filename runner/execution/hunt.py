@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from runner.alerts import Alert, AlertContext, build_alerts
@@ -36,7 +36,7 @@ def hunt(
     on_rule: Callable[[HuntResult], None] | None = None,
 ) -> list[HuntResult]:
     """Every rule over `events`, in order; one failing rule never stops the others."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     context = _Context(space_id, alerts_index, now, str(uuid.uuid4()))
     requests = [_request(rule, now) for rule in rules]
     # event queries the in-memory store can batch go in one pass; the others one at a time

@@ -26,7 +26,7 @@ import time
 import uuid as uuidlib
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from runner.alerts import Alert, AlertContext, build_alerts
@@ -132,7 +132,7 @@ def execute(
     sleep: Callable[[float], None] = time.sleep,
 ) -> ExecutionRecord:
     """Run `rule` once as if scheduled at `started_at` (or, `manual`, as a one-off run without catch-up)."""
-    started_at = started_at.astimezone(timezone.utc)
+    started_at = started_at.astimezone(UTC)
     record = ExecutionRecord(str(uuidlib.uuid4()), rule.rule_id, rule.name, started_at.isoformat())
     began = time.perf_counter()
     deadline = Deadline(options.timeout)
@@ -144,7 +144,7 @@ def execute(
         record.errors.append(str(err))
     except BackendError as err:  # e.g. refused credentials: nothing more this execution can do
         record.errors.append(f"the backend failed: {err}")
-    except Exception as err:  # noqa: BLE001 - one rule's bug must not stop the service; it is reported, not hidden
+    except Exception as err:
         log.exception("rule %s: execution crashed", rule.rule_id)
         record.errors.append(f"An error occurred during rule execution: message: \"{err}\"")
     record.state_advanced = state is not None
@@ -188,7 +188,7 @@ class _NotStarted(BackendError):
 
 
 def _finish(record: ExecutionRecord, began: float) -> None:
-    record.finished_at = datetime.now(timezone.utc).isoformat()
+    record.finished_at = datetime.now(UTC).isoformat()
     record.duration_ms = (time.perf_counter() - began) * 1000
     record.status = FAILED if record.errors else PARTIAL_FAILURE if record.warnings else SUCCEEDED
     record.message = _message(record)
@@ -365,7 +365,7 @@ class _WindowRun:
             rule=self.rule,
             space_id=self.options.space_id,
             execution_uuid=self.record.uuid,
-            now=datetime.now(timezone.utc),
+            now=datetime.now(UTC),
             execution_type="manual" if self.manual else "scheduled",
             intended_timestamp=self.started_at if self.manual else None,
             alerts_index=self.options.index,

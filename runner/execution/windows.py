@@ -15,9 +15,9 @@ next execution searches it as a catch-up window rather than behaving as a first 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from collections.abc import Mapping
-from datetime import datetime, timedelta, timezone
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from runner.backends.request import iso
@@ -109,7 +109,7 @@ def instant(value: Any) -> datetime | None:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def humanize(value: timedelta) -> str:
@@ -139,4 +139,4 @@ def humanize(value: timedelta) -> str:
     return f"{round(days / 365)} years"
 
 
-__all__ = ["Gap", "MAX_CATCH_UP", "Window", "WindowPlan", "humanize", "instant", "iso", "plan_windows", "resume_from"]
+__all__ = ["MAX_CATCH_UP", "Gap", "Window", "WindowPlan", "humanize", "instant", "iso", "plan_windows", "resume_from"]

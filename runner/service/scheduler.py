@@ -20,9 +20,9 @@ import random
 import signal
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor as Pool
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta, timezone
+from concurrent.futures import ThreadPoolExecutor as Pool
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,7 @@ Clock = Callable[[], datetime]
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def log_execution(rule: Rule, record: ExecutionRecord) -> None:
@@ -89,7 +89,7 @@ class Service:
         self.scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(max_workers=max_concurrent_executions)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": int(misfire_grace_time.total_seconds()) or None},
-            timezone=timezone.utc,
+            timezone=UTC,
         )
         self.scheduler.add_listener(self._on_event, EVENT_JOB_ERROR | EVENT_JOB_MISSED)
 
@@ -100,7 +100,7 @@ class Service:
             first = now + timedelta(seconds=random.uniform(0, jitter) if jitter > 0 else 0)
             self.scheduler.add_job(
                 self.run_rule, IntervalTrigger(seconds=rule.params.interval_delta.total_seconds(), start_date=first,
-                                               timezone=timezone.utc),
+                                               timezone=UTC),
                 args=[rule], id=rule.rule_id, name=rule.name, next_run_time=first,
             )
         self.scheduler.start()
@@ -196,7 +196,7 @@ class _Stopped(Exception):
 
 def _touch(path: Path) -> None:
     try:
-        path.write_text(datetime.now(timezone.utc).isoformat() + "\n", encoding="utf-8")
+        path.write_text(datetime.now(UTC).isoformat() + "\n", encoding="utf-8")
     except OSError as err:
         log.warning("cannot write the health file %s: %s", path, err)
 

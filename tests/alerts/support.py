@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +11,7 @@ from runner.alerts import AlertContext
 from runner.catalog import Rule, load_rule_file
 from tests.conftest import shared_path
 
-NOW = datetime(2024, 5, 1, 12, 5, 3, 120456, tzinfo=timezone.utc)
+NOW = datetime(2024, 5, 1, 12, 5, 3, 120456, tzinfo=UTC)
 NOW_ISO = "2024-05-01T12:05:03.120Z"
 EXECUTION = "7eb7d83a-0000-4000-8000-00000000e1e1"
 RULE_ID = "a624863f-0000-4000-8000-000000000001"

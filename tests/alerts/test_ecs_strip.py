@@ -206,8 +206,8 @@ def test_javascript_and_library_edges() -> None:
 def test_the_usual_timestamp_shape_is_read_like_any_other() -> None:
     # `is_valid_date` settles the usual `YYYY-MM-DDTHH:MM:SS(.f)Z` by one pattern: the same answers as reading it
     for year in (2023, 2024, 2100):
-        for month in range(0, 14):
-            for day in range(0, 33):
+        for month in range(14):
+            for day in range(33):
                 for time in ("00:00:00Z", "23:59:59.999Z", "24:00:00Z", "24:00:00.001Z", "12:60:00Z", "12:00:60Z"):
                     text = f"{year}-{month:02d}-{day:02d}T{time}"
                     hour, minute, second = (int(part) for part in time[:8].split(":"))

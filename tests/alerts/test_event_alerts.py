@@ -6,7 +6,7 @@ import copy
 import hashlib
 import json
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -190,7 +190,7 @@ def test_same_input_same_alerts_other_space_other_ids(tmp_path: Path) -> None:
 
 
 def test_a_manual_run_records_its_intended_time(tmp_path: Path) -> None:
-    intended = datetime(2024, 4, 30, 8, 0, tzinfo=timezone.utc)
+    intended = datetime(2024, 4, 30, 8, 0, tzinfo=UTC)
     context = make_context(write_rule(tmp_path), execution_type="manual", intended_timestamp=intended)
     s = one(build_alerts({"hits": {"events": [office_event()]}}, context)).source
     assert s["kibana.alert.rule.execution.type"] == "manual"

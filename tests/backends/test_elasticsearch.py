@@ -7,7 +7,7 @@ import base64
 import json
 import logging
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +38,8 @@ from tests.backends.es_stub import INFO, Recorded, Reply, Stub, bulk_ack, error_
 from tests.conftest import shared_path
 
 ROOT = Path(__file__).resolve().parents[2]
-START = datetime(2026, 1, 15, 9, 56, tzinfo=timezone.utc)
-END = datetime(2026, 1, 15, 10, 5, tzinfo=timezone.utc)
+START = datetime(2026, 1, 15, 9, 56, tzinfo=UTC)
+END = datetime(2026, 1, 15, 10, 5, tzinfo=UTC)
 COMPAT_JSON = "application/vnd.elasticsearch+json; compatible-with=8"
 
 
@@ -413,7 +413,7 @@ def test_shared_examples_are_there() -> None:
 
 
 def test_alerts_are_read_back_a_page_at_a_time(tmp_path: Path, stub: Stub) -> None:
-    def page(request) -> Reply:  # noqa: ANN001
+    def page(request) -> Reply:
         start = request.json.get("search_after", [0, ""])[0]
         hits = [{"_index": "i", "_id": f"a{n}", "_source": {"n": n}, "sort": [n, f"a{n}"]}
                 for n in range(start + 1, min(start + 3, 5) + 1)]

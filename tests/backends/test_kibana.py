@@ -32,7 +32,7 @@ def rule_ids_in(request: Recorded) -> list[str]:
     return [term[1:-1].replace('\\"', '"').replace("\\\\", "\\") for term in terms]
 
 
-def answer(installed: dict[str, str]):  # noqa: ANN201 - a reply function for the stub
+def answer(installed: dict[str, str]):
     """Kibana's `_find` over the `installed` rules (rule_id → id), paged as asked: what a scripted reply can know."""
     def reply(request: Recorded) -> Reply:
         wanted = [rule_id for rule_id in rule_ids_in(request) if rule_id in installed]

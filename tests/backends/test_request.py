@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from runner.backends import build_request, iso
 from runner.catalog import load_rule_file
 from tests.conftest import shared_path
 
-START = datetime(2026, 3, 31, 11, 51, tzinfo=timezone.utc)
-END = datetime(2026, 3, 31, 12, 0, 0, 250000, tzinfo=timezone.utc)
+START = datetime(2026, 3, 31, 11, 51, tzinfo=UTC)
+END = datetime(2026, 3, 31, 12, 0, 0, 250000, tzinfo=UTC)
 
 
 def test_iso_is_javascript_to_iso_string() -> None:

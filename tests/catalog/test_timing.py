@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from runner.catalog import DateMath, TimingError, format_duration, parse_duration
 
-NOW = datetime(2026, 3, 31, 14, 37, 21, 123456, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 31, 14, 37, 21, 123456, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
@@ -37,14 +37,14 @@ def test_format_duration() -> None:
         ("now-9m", NOW - timedelta(minutes=9)),
         ("now+1h", NOW + timedelta(hours=1)),
         ("now-7205m", NOW - timedelta(minutes=7205)),
-        ("now/d", datetime(2026, 3, 31, tzinfo=timezone.utc)),
-        ("now-1d/d", datetime(2026, 3, 30, tzinfo=timezone.utc)),
-        ("now/h", datetime(2026, 3, 31, 14, tzinfo=timezone.utc)),
-        ("now-1M", datetime(2026, 2, 28, 14, 37, 21, 123456, tzinfo=timezone.utc)),  # calendar month, day clamped
-        ("now-1y/M", datetime(2025, 3, 1, tzinfo=timezone.utc)),
+        ("now/d", datetime(2026, 3, 31, tzinfo=UTC)),
+        ("now-1d/d", datetime(2026, 3, 30, tzinfo=UTC)),
+        ("now/h", datetime(2026, 3, 31, 14, tzinfo=UTC)),
+        ("now-1M", datetime(2026, 2, 28, 14, 37, 21, 123456, tzinfo=UTC)),  # calendar month, day clamped
+        ("now-1y/M", datetime(2025, 3, 1, tzinfo=UTC)),
         ("now/s", NOW.replace(microsecond=0)),
-        ("2026-01-01T00:00:00Z||+1d", datetime(2026, 1, 2, tzinfo=timezone.utc)),
-        ("2026-01-01T10:00:00Z", datetime(2026, 1, 1, 10, tzinfo=timezone.utc)),
+        ("2026-01-01T00:00:00Z||+1d", datetime(2026, 1, 2, tzinfo=UTC)),
+        ("2026-01-01T10:00:00Z", datetime(2026, 1, 1, 10, tzinfo=UTC)),
     ],
 )
 def test_date_math(text: str, expected: datetime) -> None:

@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from runner.cli.main import main
-from tests.backends.es_stub import (INFO, Recorded, Reply, Stub, bulk_ack, first_op, refused_url,
-                                    standalone_cluster)
+from tests.backends.es_stub import INFO, Recorded, Reply, Stub, bulk_ack, first_op, refused_url, standalone_cluster
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = ROOT / "rules" / "persistence_apt_package_manager_netcon.toml"

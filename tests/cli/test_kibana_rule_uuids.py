@@ -51,7 +51,7 @@ def with_kibana(config: Path, url: str) -> Path:
     return config
 
 
-def kibana_has(installed: dict[str, str]):  # noqa: ANN201 - a reply function for the stub
+def kibana_has(installed: dict[str, str]):
     """`_find`'s answer for the rule ids the filter names, among `installed` (a scripted reply, not a Kibana)."""
     def reply(request: Recorded) -> Reply:
         data = [{"id": uuid, "rule_id": rule_id} for rule_id, uuid in installed.items()

@@ -13,7 +13,7 @@ import json
 import re
 import tomllib
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -114,7 +114,7 @@ def _read_mapping(path: Path, keyword_type: str) -> dict[str, Any]:
     return json.loads(text.replace("[runtime_random_keyword_type]", keyword_type))
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_index(spec_dir: Path, index: str, endgame_timestamps: bool, keyword_type: str) -> tuple[tuple, str]:
     """Documents and the mapping Elasticsearch ends up with after loading them (explicit + dynamic fields)."""
     sources = _read_data(spec_dir / "data" / f"{index}.data")
@@ -171,7 +171,7 @@ def run_case(spec_dir: Path, case: Case) -> Outcome:
                 )
             except EqlError as err:
                 return Outcome(case, "error", f"[{label}] {type(err).__name__}: {err}")
-            except Exception as err:  # noqa: BLE001 - the table reports every failure
+            except Exception as err:
                 return Outcome(case, "error", f"[{label}] {type(err).__name__}: {err}")
             ids = _ids(response, dataset.id_field)
             if tuple(ids) not in case.expected:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import UTC
 from pathlib import Path
 
 from runner.backends import build_request
@@ -27,9 +28,9 @@ def generated(count: int) -> list[dict]:
 def test_every_corpus_rule_batched_equals_one_by_one() -> None:
     catalog = load_rules([shared_path("detection-rules")])
     events = MemoryEvents(generated(4000))
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     items = []
     for rule in catalog.runnable:
         if isinstance(rule.query, (n.EventQuery, n.SequenceQuery)):
@@ -44,7 +45,7 @@ def test_every_corpus_rule_batched_equals_one_by_one() -> None:
     for (request, _query), many in zip(items, batched):
         try:
             one = events.eql_search(request)
-        except Exception as error:  # noqa: BLE001 - the same error must come from both
+        except Exception as error:
             assert type(many) is type(error) and str(many) == str(error), request.body["query"]
             continue
         assert isinstance(many, dict), (request.body["query"], many)
@@ -86,7 +87,7 @@ def test_anchors_and_limits() -> None:
     assert len(sequences) == 5 and all(r["hits"]["sequences"] for r in sequences[:2])
 
 
-def test_a_stage_that_matches_nothing_in_an_index_is_never_offered(monkeypatch) -> None:  # noqa: ANN001
+def test_a_stage_that_matches_nothing_in_an_index_is_never_offered(monkeypatch) -> None:
     # an optional field the index does not map reads as null (Elasticsearch): `?f == "x"` can match nothing there
     import runner.engine.multi as multi
     from runner.engine import search
@@ -106,7 +107,7 @@ def test_a_stage_that_matches_nothing_in_an_index_is_never_offered(monkeypatch) 
     offered: list[int] = []
     original = multi._Compiled.offer
 
-    def counting(self, position, doc, source) -> None:  # noqa: ANN001
+    def counting(self, position, doc, source) -> None:
         offered.append(self.entry.number)
         original(self, position, doc, source)
 

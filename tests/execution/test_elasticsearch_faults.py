@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ from runner.settings import load_settings
 from tests.backends.es_stub import Recorded, Reply, Stub, bulk_ack, error_body, example, first_op
 
 ROOT = Path(__file__).resolve().parents[2]
-T = datetime(2026, 1, 15, 10, 5, tzinfo=timezone.utc)
+T = datetime(2026, 1, 15, 10, 5, tzinfo=UTC)
 ALIAS = ".alerts-security.alerts-default"
 OPTIONS = ExecutionOptions(retries=2, retry_backoff=0.5)
 EXPECTED = json.loads((ROOT / "samples" / "seed_rule.expected.json").read_text())

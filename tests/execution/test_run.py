@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ from runner.execution import FAILED, PARTIAL_FAILURE, SUCCEEDED, ExecutionOption
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples" / "seed_rule.ndjson"
 EXPECTED = json.loads((ROOT / "samples" / "seed_rule.expected.json").read_text())
-T = datetime(2026, 1, 15, 10, 5, tzinfo=timezone.utc)
+T = datetime(2026, 1, 15, 10, 5, tzinfo=UTC)
 NO_WAIT = ExecutionOptions(retry_backoff=0.0)
 
 

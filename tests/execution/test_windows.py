@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from runner.execution.windows import Gap, Window, humanize, iso, plan_windows
 
-T = datetime(2026, 3, 31, 12, 0, tzinfo=timezone.utc)
+T = datetime(2026, 3, 31, 12, 0, tzinfo=UTC)
 M = timedelta(minutes=1)
 
 
@@ -40,6 +40,6 @@ def test_residual_gap_after_four_catch_ups() -> None:
 
 
 def test_iso_and_humanize() -> None:
-    assert iso(datetime(2026, 3, 31, 14, 37, 21, 123456, tzinfo=timezone.utc)) == "2026-03-31T14:37:21.123Z"
+    assert iso(datetime(2026, 3, 31, 14, 37, 21, 123456, tzinfo=UTC)) == "2026-03-31T14:37:21.123Z"
     assert [humanize(timedelta(seconds=s)) for s in (10, 60, 660, 3600, 7200, 86400 * 3)] == [
         "a few seconds", "a minute", "11 minutes", "an hour", "2 hours", "3 days"]

@@ -19,7 +19,7 @@ def _docker_unavailable() -> str | None:
         import docker
 
         docker.from_env().ping()
-    except Exception as error:  # noqa: BLE001 - any failure to reach the engine is the reason to skip
+    except Exception as error:
         return f"Docker engine unavailable: {type(error).__name__}: {error}"
     return None
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +18,9 @@ from rich.table import Table
 
 from runner.alerts import KIBANA_VERSION
 from runner.backends import iso
-from runner.ecs import ecs_mapping
 from runner.backends.elasticsearch import ElasticsearchBackend, ingest_events
 from runner.catalog import load_rule_file
+from runner.ecs import ecs_mapping
 from runner.engine import search
 from runner.execution import FAILED, SUCCEEDED, ExecutionOptions
 from runner.execution.windows import plan_windows
@@ -32,7 +32,7 @@ from tests.engine.conformance import DATASETS, _ids, _join_keys, _read_mapping, 
 pytestmark = pytest.mark.elasticsearch
 
 ROOT = Path(__file__).resolve().parents[2]
-T = datetime(2026, 1, 15, 10, 5, tzinfo=timezone.utc)
+T = datetime(2026, 1, 15, 10, 5, tzinfo=UTC)
 EXPECTED = json.loads((ROOT / "samples" / "seed_rule.expected.json").read_text())
 
 
@@ -149,12 +149,12 @@ def test_embedded_engine_agrees_with_elasticsearch_on_the_qa_suite(es_url: str) 
             body["tiebreaker_field"] = dataset.tiebreaker
         try:
             theirs = client.eql.search(index=",".join(dataset.indices), **body).body
-        except Exception as error:  # noqa: BLE001 - reported in the table
+        except Exception as error:
             theirs = {"error": str(error)}
         try:
             ours = search(docs, case.query, mappings=mappings, tiebreaker_field=dataset.tiebreaker, size=case.size,
                           max_samples_per_key=case.max_samples_per_key)
-        except Exception as error:  # noqa: BLE001
+        except Exception as error:
             ours = {"error": str(error)}
         if "error" in theirs or "error" in ours:
             same = ("error" in theirs) == ("error" in ours)

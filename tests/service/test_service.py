@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,7 @@ def shifted_samples(end: datetime) -> list[dict[str, Any]]:
 
 def test_service_runs_each_rule_on_its_interval_one_at_a_time(tmp_path: Path) -> None:
     store = Store(tmp_path / "store.db")
-    store.ingest(shifted_samples(datetime.now(timezone.utc) - timedelta(seconds=5)))
+    store.ingest(shifted_samples(datetime.now(UTC) - timedelta(seconds=5)))
     rule = load_rule_file(SEED).with_overrides(interval="1s")
     running = 0
     overlapped = False
@@ -90,7 +90,7 @@ def _config(tmp_path: Path) -> Path:
 def test_killed_service_restarts_without_loss_or_duplicates(tmp_path: Path) -> None:
     config = _config(tmp_path)
     store = Store(tmp_path / "store.db")
-    store.ingest(shifted_samples(datetime.now(timezone.utc) - timedelta(seconds=2)))
+    store.ingest(shifted_samples(datetime.now(UTC) - timedelta(seconds=2)))
     command = [sys.executable, "-m", "runner", "run", "--config", str(config)]
     chance = random.Random(7)
     for _ in range(3):
@@ -134,7 +134,7 @@ def test_the_service_keeps_its_health_file_fresh_and_removes_it_on_stop(tmp_path
         time.sleep(0.1)
     assert health.exists(), "the service never wrote its health file"
     written = datetime.fromisoformat(health.read_text().strip())
-    assert abs((datetime.now(timezone.utc) - written).total_seconds()) < 20
+    assert abs((datetime.now(UTC) - written).total_seconds()) < 20
     process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=20)
     assert process.returncode == 0, stderr.decode()

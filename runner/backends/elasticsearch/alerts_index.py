@@ -86,4 +86,4 @@ def ensure_alerts_target(client: Elasticsearch, target: AlertsTarget, kibana_ver
         raise classify(error, f"preparing the alerts index [{target.alias}]") from None
 
 
-__all__ = ["AlertsIndexMissing", "AlertsTarget", "TEMPLATE_PRIORITY", "ensure_alerts_target"]
+__all__ = ["TEMPLATE_PRIORITY", "AlertsIndexMissing", "AlertsTarget", "ensure_alerts_target"]

@@ -14,8 +14,8 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from elasticsearch import ApiError, Elasticsearch
 from elastic_transport import TransportError
+from elasticsearch import ApiError, Elasticsearch
 
 from runner.backends.elasticsearch.errors import classify
 from runner.backends.errors import AccessError, IndexNotFound, QueryError
@@ -88,4 +88,4 @@ def cluster_info(client: Elasticsearch) -> ClusterInfo:
     return info
 
 
-__all__ = ["ClusterInfo", "SUPPORTED_MAJORS", "cluster_info", "make_client"]
+__all__ = ["SUPPORTED_MAJORS", "ClusterInfo", "cluster_info", "make_client"]

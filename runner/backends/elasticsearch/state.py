@@ -10,7 +10,7 @@ real-time GETs, so no refresh is needed.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from elastic_transport import TransportError
@@ -69,7 +69,7 @@ class ClusterState:
         operations: list[Mapping[str, Any]] = []
         document = None
         if state is not None:
-            document = {**state, "rule_id": rule_id, "updated_at": datetime.now(timezone.utc).isoformat()}
+            document = {**state, "rule_id": rule_id, "updated_at": datetime.now(UTC).isoformat()}
             operations.extend(({"index": {"_index": self.state_index, "_id": rule_id}}, document))
         if record is not None:
             operations.extend(({"index": {"_index": self.executions_index, "_id": str(record["uuid"])}},

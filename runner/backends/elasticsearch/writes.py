@@ -24,8 +24,8 @@ from elastic_transport import TransportError
 from elasticsearch import ApiError, Elasticsearch
 from elasticsearch.serializer import JsonSerializer
 
-from runner.backends.elasticsearch.errors import classify
 from runner.backends.base import EXECUTION_UUID
+from runner.backends.elasticsearch.errors import classify
 from runner.backends.errors import Rejected, TransientError, WriteError
 
 ID_CHUNK = 10_000  # an ids query returns at most index.max_result_window hits

@@ -10,9 +10,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from runner.backends.embedded.backend import request_filter, resolve_indices, run_query, search_error
-from runner.ecs import ecs_mapping
 from runner.backends.errors import BackendError, IndexNotFound
 from runner.backends.request import EqlRequest
+from runner.ecs import ecs_mapping
 from runner.engine import dynamic_mapping
 from runner.engine.dates import date_range
 from runner.engine.multi import OutOfOrder, QuerySearch, search_many

@@ -34,7 +34,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -390,7 +390,7 @@ class Store:
         When this returns, the created ones are committed; when it raises, none of them is."""
         created: list[str] = []
         duplicates: list[str] = []
-        now = datetime.now(timezone.utc).isoformat()
+        now = datetime.now(UTC).isoformat()
         try:
             with self._transaction() as db:
                 for alert_id, source in alerts:
@@ -443,7 +443,7 @@ class Store:
         return json.loads(row[0]) if row else None
 
     def save_rule_state(self, rule_id: str, state: Mapping[str, Any]) -> None:
-        now = datetime.now(timezone.utc).isoformat()
+        now = datetime.now(UTC).isoformat()
         try:
             with self._transaction() as db:
                 db.execute("INSERT OR REPLACE INTO rule_state VALUES (?, ?, ?)", (rule_id, json.dumps(state), now))
