@@ -289,7 +289,7 @@ def _alert_sources(rule: Rule) -> list[dict[str, Any]]:
         _process_source(**{"kibana.alert.uuid": "u1", "kibana.alert.rule.uuid": "other-rule",
                            "kibana.alert.depth": 1, "kibana.alert.ancestors": ancestors}),
         _process_source(signal={"rule": {"id": "legacy-rule"}, "depth": 2,
-                                "ancestors": ancestors + [{"id": "s1", "type": "signal", "index": "s", "depth": 1}]}),
+                                "ancestors": [*ancestors, {"id": "s1", "type": "signal", "index": "s", "depth": 1}]}),
         _process_source(**{"kibana.alert.uuid": "u2", "kibana.alert.rule.uuid": rule.uuid, "kibana.alert.depth": 1,
                            "kibana.alert.ancestors": ancestors}),
         _process_source(**{"kibana.alert.uuid": "u3", "kibana.alert.depth": "two"}),

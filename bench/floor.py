@@ -98,8 +98,8 @@ def main() -> int:
         table.add_column(column, justify="left" if column == "query" else "right")
     for query in queries:
         text, _rewrites, _verbatim = baseline.adapt_query(query.text)
-        eql_s = best_of(args.repeat, lambda: baseline.Baseline(text).run(eql_events)) * per_event
-        ours = best_of(args.repeat, lambda: search(docs, query.text, size=10**9)) * per_event
+        eql_s = best_of(args.repeat, lambda text=text: baseline.Baseline(text).run(eql_events)) * per_event
+        ours = best_of(args.repeat, lambda query=query: search(docs, query.text, size=10**9)) * per_event
         budget, budget_incl = eql_s / query.target, (eql_s + adapter) / query.target
         table.add_row(
             f"{query.key}: {query.title}", f"≥ {query.target:g}×", f"{eql_s:.2f} µs", f"{eql_s + adapter:.2f} µs",

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import heapq
 import json
 import random
@@ -238,9 +239,9 @@ class Generator:
     def _make_host(self, i: int) -> Host:
         rng = self.rng
         h = Host()
-        h.id = "%032x" % rng.getrandbits(128)
-        h.agent_id = "%08x-%04x-4%03x-%04x-%012x" % (
-            rng.getrandbits(32), rng.getrandbits(16), rng.getrandbits(12), 0x8000 | rng.getrandbits(14), rng.getrandbits(48))
+        h.id = f"{rng.getrandbits(128):032x}"
+        h.agent_id = (f"{rng.getrandbits(32):08x}-{rng.getrandbits(16):04x}-4{rng.getrandbits(12):03x}-"
+                      f"{0x8000 | rng.getrandbits(14):04x}-{rng.getrandbits(48):012x}")
         roll = rng.random()
         h.os_type = "linux" if roll < 0.86 else ("windows" if roll < 0.95 else "macos")
         h.arch = "x86_64" if rng.random() < 0.85 else "aarch64"
@@ -329,7 +330,7 @@ class Generator:
                 containerd = P(h, init, "containerd", "/usr/bin/containerd", ["/usr/bin/containerd"], "root", boot + 2000)
                 kubelet = P(h, init, "kubelet", "/usr/bin/kubelet", ["/usr/bin/kubelet", "--config=/var/lib/kubelet/config.yaml", "--container-runtime-endpoint=unix:///run/containerd/containerd.sock"], "root", boot + 2500)
                 h.services += [(containerd, "containerd", 3), (kubelet, "kubelet", 5)]
-                shim = P(h, init, "containerd-shim-runc-v2", "/usr/bin/containerd-shim-runc-v2", ["/usr/bin/containerd-shim-runc-v2", "-namespace", "k8s.io", "-id", "%064x" % self.rng.getrandbits(256)], "root", boot + 5000)
+                shim = P(h, init, "containerd-shim-runc-v2", "/usr/bin/containerd-shim-runc-v2", ["/usr/bin/containerd-shim-runc-v2", "-namespace", "k8s.io", "-id", f"{self.rng.getrandbits(256):064x}"], "root", boot + 5000)
                 h.services.append((P(h, shim, "coredns", "/coredns", ["/coredns", "-conf", "/etc/coredns/Corefile"], "root", boot + 5100), "coredns", 3))
                 h.services.append((P(h, shim, "node", "/usr/local/bin/node", ["node", "server.js"], "node", boot + 5200, cwd="/usr/src/app"), "node", 4))
             if role == "ci":
@@ -398,7 +399,7 @@ class Generator:
             "event": {
                 "action": action, "category": [cat], "type": [etype], "kind": "event", "module": "endpoint",
                 "dataset": self.datasets[cat], "created": ts, "sequence": h.seq,
-                "id": "%08X-%04X-%04X" % (rng.getrandbits(32), rng.getrandbits(16), rng.getrandbits(16)),
+                "id": f"{rng.getrandbits(32):08X}-{rng.getrandbits(16):04X}-{rng.getrandbits(16):04X}",
             },
             "host": {
                 "id": h.id, "name": h.name, "hostname": h.name, "architecture": h.arch, "os": dict(h.os),
@@ -606,7 +607,7 @@ class Generator:
                                f"/var/log/pods/default_api-{rng.getrandbits(20):05x}/api/0.log", f"/run/containerd/io.containerd.runtime.v2.task/k8s.io/{rng.getrandbits(64):016x}/log.json"))
         else:
             path = rng.choice((f"/var/log/{kind}.log", f"/tmp/{kind}-{rng.getrandbits(32):08x}.tmp", f"/var/cache/{kind}/{rng.getrandbits(32):08x}"))
-        if path.endswith(".log") or path.endswith(".journal") or path.endswith(".bin"):
+        if path.endswith((".log", ".journal", ".bin")):
             for i in range(rng.randrange(1, 4)):
                 self._file(h, p, now + i * rng.randrange(1, 400), path, "modification")
         else:
@@ -691,7 +692,7 @@ class Generator:
             ("ip", "/usr/sbin/ip", ["ip", "-j", "addr"]), ("uname", "/usr/bin/uname", ["uname", "-a"]),
             ("lsb_release", "/usr/bin/lsb_release", ["/usr/bin/python3", "-Es", "/usr/bin/lsb_release", "-a"]),
             ("ps", "/usr/bin/ps", ["ps", "-o", "rss=", "-p", str(p.pid)]), ("hostname", "/usr/bin/hostname", ["hostname", "-f"]),
-            ("runc", "/usr/bin/runc", ["runc", "--root", "/run/containerd/runc/k8s.io", "state", "%064x" % rng.getrandbits(256)]),
+            ("runc", "/usr/bin/runc", ["runc", "--root", "/run/containerd/runc/k8s.io", "state", f"{rng.getrandbits(256):064x}"]),
             ("iptables", "/usr/sbin/xtables-nft-multi", ["iptables", "-w", "5", "-t", "nat", "-L", "KUBE-SERVICES"]),
         ]
         name, exe, argv = rng.choice(helpers)
@@ -747,7 +748,7 @@ class Generator:
         apt_args = ["apt", sudo.args[2], "-y"] if sudo.args[2] != "install" else ["apt", "install", "-y", rng.choice(("jq", "htop", "nginx", "postgresql-client", "unzip"))]
         apt = self._spawn(h, sudo, now + rng.randrange(5, 40), "apt", "/usr/bin/apt", apt_args)
         t = now + rng.randrange(50, 300)
-        for i in range(rng.randrange(2, 5)):
+        for _ in range(rng.randrange(2, 5)):
             method = self._spawn(h, apt, t, "http", "/usr/lib/apt/methods/http", ["/usr/lib/apt/methods/http"], user="_apt")
             for _ in range(rng.randrange(1, 4)):
                 t += rng.randrange(20, 600)
@@ -858,8 +859,8 @@ def write_ndjson(path: str, events: int, seed: int = DEFAULT_SEED, hosts: int = 
     """Write the stream as NDJSON (`-` for stdout); `progress(n)` is called every 10,000 documents."""
     gen = Generator(seed=seed, hosts=hosts, rate=rate, start=start)
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-    out = sys.stdout if path == "-" else open(path, "w", encoding="utf-8", buffering=1 << 20)
-    try:
+    with contextlib.ExitStack() as stack:
+        out = sys.stdout if path == "-" else stack.enter_context(open(path, "w", encoding="utf-8", buffering=1 << 20))
         batch: list[str] = []
         n = 0
         for doc in gen.events(limit=events):
@@ -876,9 +877,6 @@ def write_ndjson(path: str, events: int, seed: int = DEFAULT_SEED, hosts: int = 
             out.write("\n".join(batch))
         if progress:
             progress(n)
-    finally:
-        if out is not sys.stdout:
-            out.close()
     return gen
 
 

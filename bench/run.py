@@ -139,7 +139,7 @@ def with_progress(docs, total: int, phase: str):
 
 
 def summarize(doc: dict[str, Any]) -> list[Any]:
-    s = doc["_source"] if "_source" in doc else doc
+    s = doc.get("_source", doc)
     p = s.get("process", {})
     return [s.get("@timestamp"), s.get("host", {}).get("name"), s.get("event", {}).get("action"), p.get("name"),
             (p.get("parent") or {}).get("name"), p.get("command_line") or (s.get("destination") or {}).get("ip")]
@@ -201,7 +201,7 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
             else:
                 keyed = [",".join(e["_id"] for e in s["events"]) for s in hits["sequences"]]
                 out["ids"] = keyed
-                out["details"] = {k: [summarize(e) for e in s["events"]] for k, s in zip(keyed, hits["sequences"])}
+                out["details"] = {k: [summarize(e) for e in s["events"]] for k, s in zip(keyed, hits["sequences"], strict=True)}
         else:
             ids_by_source = {id(d["_source"]): d["_id"] for d in docs}
             out["results"] = len(outputs)

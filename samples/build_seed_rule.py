@@ -305,12 +305,13 @@ B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 
 
 def make_host(name: str, ip: str, os_: dict[str, Any], apt_uid: str, arch: str = "x86_64") -> Host:
-    mac = "0a:%02x:%02x:%02x:%02x:%02x" % tuple(rng.randrange(256) for _ in range(5))
-    agent_id = "%08x-%04x-4%03x-%04x-%012x" % (rng.getrandbits(32), rng.getrandbits(16), rng.getrandbits(12),
-                                               0x8000 | rng.getrandbits(14), rng.getrandbits(48))
-    fe80 = "fe80::8%02x:%02xff:fe%02x:%02x%02x" % tuple(rng.randrange(256) for _ in range(5))
+    mac = "0a:" + ":".join(f"{rng.randrange(256):02x}" for _ in range(5))
+    agent_id = (f"{rng.getrandbits(32):08x}-{rng.getrandbits(16):04x}-4{rng.getrandbits(12):03x}-"
+                f"{0x8000 | rng.getrandbits(14):04x}-{rng.getrandbits(48):012x}")
+    a, b, c, d, e = (rng.randrange(256) for _ in range(5))
+    fe80 = f"fe80::8{a:02x}:{b:02x}ff:fe{c:02x}:{d:02x}{e:02x}"
     return Host(
-        id="%032x" % rng.getrandbits(128), name=name, arch=arch, ips=[ip, fe80, "127.0.0.1", "::1"], macs=[mac],
+        id=f"{rng.getrandbits(128):032x}", name=name, arch=arch, ips=[ip, fe80, "127.0.0.1", "::1"], macs=[mac],
         os=os_, agent_id=agent_id, apt_user=User("_apt", apt_uid, "nogroup", "65534"),
         next_pid=rng.randrange(200_000, 900_000), seq=rng.randrange(100_000, 9_000_000),
         event_prefix="".join(rng.choice(B64[:62]) for _ in range(8)),
