@@ -88,7 +88,7 @@ def expect_error(path: Path) -> RuleLoadError:
 def test_malformed_toml_names_the_line(tmp_path: Path) -> None:
     text = GOOD.format(rule_id=ID_A).replace('severity = "medium"', 'severity = "medium')
     err = expect_error(write(tmp_path, "bad.toml", text))
-    assert err.location.file.endswith("bad.toml") and err.location.line == 16
+    assert err.location.file is not None and err.location.file.endswith("bad.toml") and err.location.line == 16
     assert "invalid TOML" in str(err)
 
 
