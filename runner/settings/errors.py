@@ -35,9 +35,10 @@ def _problem_order(problem: SettingsProblem) -> tuple[int, int]:
     return (problem.location.line, problem.location.column) if problem.location else (0, 0)
 
 
-class Complete(ValueError):
-    """A validator message that must not get "(got ...)" appended: it shows the input already, or must not. A
-    `ValueError` because pydantic turns only those (and assertions) into validation errors; never raised further."""
+class Complete(RuleRunnerError, ValueError):
+    """A validator message that must not get "(got ...)" appended: it shows the input already, or must not. Raised
+    inside a validator only: a `ValueError` too, because pydantic turns only those (and assertions) into validation
+    errors, as `runner.problems.KeyProblems`."""
 
 
 def show(value: Any) -> str:

@@ -92,7 +92,7 @@ class EmbeddedSettings(_Section):
 
 class _Connection(_Section):
     """What a section that connects somewhere shares: credentials (an API key, or a username and password, each from
-    the value or a `*_file`), TLS and a request timeout; `_connection_problems` checks them."""
+    the value or a `*_file`), TLS and a request timeout; `credentials.credential_problems` checks them."""
 
     api_key: SecretStr | None = None
     api_key_file: ResolvedPath | None = None
