@@ -8,7 +8,12 @@ from pathlib import Path
 import runner
 
 ROOT = Path(runner.__file__).parent
-# a package may import itself, the packages listed, and `runner.errors`
+# the bottom modules, below every layer: each layer may import them; they import only what is listed here
+BOTTOM = {
+    "errors": set(),
+    "problems": {"errors"},
+}
+# a package may import itself, the packages listed, and the bottom modules
 ALLOWED = {
     "ecs": set(),
     "eql": set(),
@@ -34,7 +39,7 @@ THIRD_PARTY = {
 
 def _imports(path: Path) -> list[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    names = []
+    names: list[str] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             names.extend(alias.name for alias in node.names)
@@ -50,9 +55,12 @@ def test_imports_point_down() -> None:
         layer = relative.parts[0] if len(relative.parts) > 1 else relative.stem
         for name in _imports(path):
             parts = name.split(".")
-            if parts[0] == "runner" and len(parts) > 1 and layer in ALLOWED:
+            if parts[0] == "runner" and len(parts) > 1 and layer in BOTTOM:
+                if parts[1] != layer and parts[1] not in BOTTOM[layer]:
+                    problems.append(f"{relative} imports {name}")
+            elif parts[0] == "runner" and len(parts) > 1 and layer in ALLOWED:
                 target = parts[1]
-                if target not in (layer, "errors") and target not in ALLOWED[layer]:
+                if target != layer and target not in BOTTOM and target not in ALLOWED[layer]:
                     problems.append(f"{relative} imports {name}")
             if parts[0] in THIRD_PARTY and layer not in THIRD_PARTY[parts[0]]:
                 problems.append(f"{relative} imports {parts[0]} outside {sorted(THIRD_PARTY[parts[0]])}")

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from runner.catalog.source import INTERNAL, RuleSource
 from runner.catalog.timing import DateMath, parse_duration
 from runner.eql import EqlError, Query, parse
 from runner.errors import RuleRunnerError, SourceLocation
+from runner.problems import KeyPath, pydantic_message, validation_problems
 
 RUNNABLE_TYPES = frozenset({"eql"})
 _QUERY_OPENING = re.compile(r"\s*query\s*=\s*('''|\"\"\"|'|\")")
@@ -38,7 +39,7 @@ class RuleLoadError(RuleRunnerError):
         super().__init__(f"{location}: {message}")
 
 
-class UuidSource(str, Enum):
+class UuidSource(StrEnum):
     """Where a rule's uuid comes from, in order of precedence (the first that applies wins)."""
 
     OVERRIDE = "override"  # rules.overrides.<rule_id>.uuid
@@ -209,38 +210,29 @@ def _toml_position(message: str) -> tuple[int, int]:
 
 
 def _validation_error(err: ValidationError, text: str, where: str) -> RuleLoadError:
-    problems: list[tuple[SourceLocation, str]] = []
-    for item in err.errors(include_url=False, include_input=False):
-        loc = tuple("from" if part == "from_" else part for part in item["loc"])
-        line, column = locate(text, loc)
-        key = _dotted(loc)
-        problems.append((SourceLocation(line, column, where, key or None), _message(item)))
-    first_location, first_message = problems[0]
-    message = first_message
-    if len(problems) > 1:
-        message += "".join(f"\n  {loc}: {msg}" for loc, msg in problems[1:])
-    return RuleLoadError(first_location, message)
+    problems = validation_problems(
+        err.errors(include_url=False, include_input=False),
+        where,
+        position=lambda path, _kind: locate(text, path),
+        word=_message,
+        rename={"from_": "from"},
+    )
+    first = problems[0]
+    assert first.location is not None  # every validation problem has its place
+    message = first.message + "".join(f"\n  {problem}" for problem in problems[1:])
+    return RuleLoadError(first.location, message)
 
 
-def _dotted(loc: tuple[Any, ...]) -> str:
-    text = ""
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else ("." if text else "") + str(part)
-    return text
-
-
-def _message(item: dict[str, Any]) -> str:
+def _message(item: Mapping[str, Any], _path: KeyPath) -> str:
     kind = item["type"]
     if kind == "missing":
         return "required field is missing"
     if kind == "extra_forbidden":
         return "unknown field"
     if kind in ("literal_error", "enum"):
-        expected = item.get("ctx", {}).get("expected", "")
+        expected = (item.get("ctx") or {}).get("expected", "")
         return f"must be one of {expected}"
-    if kind == "value_error":
-        return str(item.get("ctx", {}).get("error", item["msg"]))
-    return item["msg"][0].lower() + item["msg"][1:]
+    return pydantic_message(item)
 
 
 def _parse_query(query: str, text: str, where: str) -> Query:
@@ -251,9 +243,10 @@ def _parse_query(query: str, text: str, where: str) -> Query:
         # the EQL line 1 is on the key's line, or on the next one when the string opens with a newline
         key_line = text.splitlines()[line - 1] if line <= len(text.splitlines()) else ""
         opening = _QUERY_OPENING.match(key_line)
-        starts_on_next = bool(opening) and len(opening.group(1)) == 3 and not key_line[opening.end():].strip()
+        starts_on_next = opening is not None and len(opening.group(1)) == 3 and not key_line[opening.end():].strip()
         file_line = line + err.line - (0 if starts_on_next else 1)
-        column = err.column + (opening.end() if opening and not starts_on_next and err.line == 1 else 0)
+        shift = opening.end() if opening is not None and not starts_on_next and err.line == 1 else 0
+        column = err.column + shift
         raise RuleLoadError(SourceLocation(file_line, column, where, "rule.query"), f"EQL query {err}") from None
 
 

@@ -251,14 +251,6 @@ class RuleParams(_Strict):
         return parse_duration(self.interval)
 
     @property
-    def from_math(self) -> DateMath:
-        return DateMath.parse(self.from_)
-
-    @property
-    def to_math(self) -> DateMath:
-        return DateMath.parse(self.to)
-
-    @property
     def index_patterns(self) -> list[str]:
         return list(self.index) if self.index else list(DEFAULT_INDEX)
 

@@ -11,12 +11,19 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from runner.errors import RuleRunnerError
+
 _DURATION = re.compile(r"^(\d+)(ms|s|m|h|d)$")
 _DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
-class TimingError(ValueError):
-    """A duration or a date-math expression that does not parse; the message says what is expected."""
+class TimingError(RuleRunnerError):
+    """A duration or a date-math expression that does not parse; the message says what is expected.
+
+    One of our errors, not a `ValueError`: a caller catching `ValueError` (a bug, or a standard parse failing) does
+    not catch it by accident. Pydantic turns only `ValueError`s into validation errors, so each validator that
+    parses a duration or date math (`catalog/model.py`, `settings/values.py`) catches it and raises a `ValueError`
+    with its message, there and nowhere else."""
 
 
 def parse_duration(text: str) -> timedelta:
@@ -91,10 +98,7 @@ class DateMath:
         """The instant this expression names when the execution starts at `now` (an aware datetime)."""
         value = (self.anchor or now).astimezone(UTC)
         for op, amount, unit in self.operations:
-            if op == "/":
-                value = _round_down(value, unit)
-            else:
-                value = _add(value, amount if op == "+" else -amount, unit)
+            value = _round_down(value, unit) if op == "/" else _add(value, amount if op == "+" else -amount, unit)
         return value
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.catalog import RuleLoadError, UuidSource, default_rule_uuid, load_rule_file, load_rules
+from runner.catalog import RuleLoadError, TimingError, UuidSource, default_rule_uuid, load_rule_file, load_rules
 from tests.conftest import shared_path
 
 GOOD = '''[metadata]
@@ -77,6 +77,8 @@ def test_overrides(tmp_path: Path) -> None:
     assert rule.with_overrides(max_signals=250).params.max_signals == 250 and rule.params.max_signals == 100
     with pytest.raises(ValueError, match="max_signals must be an integer >= 1"):
         rule.with_overrides(max_signals=0)
+    with pytest.raises(TimingError, match=r"invalid duration \[5x\]"):
+        rule.with_overrides(interval="5x")
 
 
 def expect_error(path: Path) -> RuleLoadError:
@@ -88,7 +90,7 @@ def expect_error(path: Path) -> RuleLoadError:
 def test_malformed_toml_names_the_line(tmp_path: Path) -> None:
     text = GOOD.format(rule_id=ID_A).replace('severity = "medium"', 'severity = "medium')
     err = expect_error(write(tmp_path, "bad.toml", text))
-    assert err.location.file.endswith("bad.toml") and err.location.line == 16
+    assert err.location.file is not None and err.location.file.endswith("bad.toml") and err.location.line == 16
     assert "invalid TOML" in str(err)
 
 
@@ -105,6 +107,14 @@ def test_several_problems_are_all_listed(tmp_path: Path) -> None:
     message = str(err)
     assert "rule.from, line 9:1" in message and "invalid date math" in message
     assert "rule.severity, line 16:1" in message and "'low', 'medium', 'high' or 'critical'" in message
+
+
+def test_a_bad_interval_is_a_problem_of_the_file_not_a_crash(tmp_path: Path) -> None:
+    # TimingError is not a ValueError: the model's validator turns it into one, or pydantic would let it escape
+    text = GOOD.format(rule_id=ID_A).replace('from = "now-9m"\n', 'from = "now-9m"\ninterval = "5x"\n')
+    err = expect_error(write(tmp_path, "bad.toml", text))
+    assert (err.location.line, err.location.key) == (10, "rule.interval")
+    assert err.message.startswith("invalid duration [5x]: expected a whole number and a unit")
 
 
 def test_unknown_and_missing_fields(tmp_path: Path) -> None:

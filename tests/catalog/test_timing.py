@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from runner.catalog import DateMath, TimingError, format_duration, parse_duration
+from runner.errors import RuleRunnerError
 
 NOW = datetime(2026, 3, 31, 14, 37, 21, 123456, tzinfo=UTC)
 
@@ -55,3 +56,7 @@ def test_date_math(text: str, expected: datetime) -> None:
 def test_bad_date_math(text: str) -> None:
     with pytest.raises(TimingError, match="invalid date math"):
         DateMath.parse(text)
+
+
+def test_timing_errors_are_ours_not_value_errors() -> None:
+    assert issubclass(TimingError, RuleRunnerError) and not issubclass(TimingError, ValueError)
