@@ -10,10 +10,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from runner.alerts import Alert, AlertContext, build_alerts
-from runner.backends import BackendError, EqlRequest, IndexNotFound, QueryError, build_request
+from runner.backends import BackendError, IndexNotFound, QueryError
 from runner.backends.embedded.memory import MemoryEvents
-from runner.backends.request import rule_filter
 from runner.catalog import Rule
+from runner.execution.kibana_request import build_untimed_request
 
 
 @dataclass
@@ -38,7 +38,7 @@ def hunt(
     """Every rule over `events`, in order; one failing rule never stops the others."""
     now = now or datetime.now(UTC)
     context = _Context(space_id, alerts_index, now, str(uuid.uuid4()))
-    requests = [_request(rule, now) for rule in rules]
+    requests = [build_untimed_request(rule) for rule in rules]
     # event queries the in-memory store can batch go in one pass; the others one at a time
     batch = [i for i, (rule, request) in enumerate(zip(rules, requests))
              if rule.query is not None and events.batchable(request, rule.query)]
@@ -67,13 +67,6 @@ class _Context:
     alerts_index: str | None
     now: datetime
     execution: str
-
-
-def _request(rule: Rule, now: datetime) -> EqlRequest:
-    request = build_request(rule, now, now)
-    filters = [item.model_dump(mode="json") for item in rule.params.filters]
-    request.body["filter"] = {"bool": {"filter": [rule_filter(filters)]}}  # no time range: all the input
-    return request
 
 
 def _result(rule: Rule, answer: dict[str, Any] | BackendError, context: _Context) -> HuntResult:

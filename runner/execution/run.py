@@ -42,10 +42,9 @@ from runner.backends import (
     StateNotSaved,
     TransientError,
     WriteError,
-    build_request,
-    iso,
 )
-from runner.catalog import Rule
+from runner.catalog import Rule, iso
+from runner.execution.kibana_request import build_request
 from runner.execution.retry import Deadline, RetryPolicy
 from runner.execution.windows import Window, plan_windows, resume_from
 

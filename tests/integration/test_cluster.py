@@ -17,9 +17,8 @@ from rich.console import Console
 from rich.table import Table
 
 from runner.alerts import KIBANA_VERSION
-from runner.backends import iso
 from runner.backends.elasticsearch import ElasticsearchBackend, ingest_events
-from runner.catalog import load_rule_file
+from runner.catalog import iso, load_rule_file
 from runner.ecs import ecs_mapping
 from runner.engine import search
 from runner.execution import FAILED, SUCCEEDED, ExecutionOptions
