@@ -14,7 +14,7 @@ from runner.backends.errors import (
     TransientError,
     WriteError,
 )
-from runner.backends.request import EqlRequest, build_request, iso
+from runner.backends.request import EqlRequest
 
 __all__ = [
     "AccessError",
@@ -31,6 +31,4 @@ __all__ = [
     "TransientError",
     "WriteError",
     "WriteOutcome",
-    "build_request",
-    "iso",
 ]

@@ -5,7 +5,8 @@ match no index (a warning for the execution, not an error), `QueryError` when El
 query against those indices' mappings (`verification_exception`: `Unknown column [...]`, a type mismatch), with the
 message the execution would record.
 
-The check is the first step of the execution's search: the request's index patterns resolved to indices, their
+The check takes the request the rule's execution sends (its caller builds it with the execution's request builder)
+and is the first step of that search: the request's index patterns resolved to indices, their
 mappings, then the query run through the engine (`run_query`, the embedded backend's own) over no event, which
 verifies it against those mappings before reading anything. The mappings come from the embedded store (the same
 `Schema` its search uses), or from a cluster's `_field_caps` (one request per set of index patterns), against which
@@ -14,23 +15,14 @@ the engine's verifier, which reproduces Elasticsearch's, stands in for the clust
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from elasticsearch import Elasticsearch
 
 from runner.backends.elasticsearch.fields import index_mappings
 from runner.backends.embedded.backend import EmbeddedBackend, request_filter, resolve_indices, run_query
 from runner.backends.embedded.store import Store
 from runner.backends.errors import IndexNotFound
-from runner.backends.request import EqlRequest, build_request
-from runner.catalog import Rule
+from runner.backends.request import EqlRequest
 from runner.eql.schema import Schema
-
-_NO_TIME = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def _request(rule: Rule) -> EqlRequest:
-    return build_request(rule, _NO_TIME, _NO_TIME)
 
 
 class StoreFields:
@@ -41,8 +33,7 @@ class StoreFields:
         self.where = f"the embedded store {store.path}"
         self._indices = store.indices()
 
-    def check(self, rule: Rule) -> None:
-        request = _request(rule)
+    def check(self, request: EqlRequest) -> None:
         indices = resolve_indices(request.index, self._indices)
         if not indices:
             raise IndexNotFound(f"no such index [{','.join(request.index)}]")
@@ -58,8 +49,7 @@ class ClusterFields:
         self.where = where
         self._schemas: dict[tuple[str, ...], Schema] = {}
 
-    def check(self, rule: Rule) -> None:
-        request = _request(rule)
+    def check(self, request: EqlRequest) -> None:
         schema = self._schemas.get(request.index)
         if schema is None:
             schema = self._schemas[request.index] = Schema.from_mappings(index_mappings(self.client, request.index))

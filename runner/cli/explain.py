@@ -8,10 +8,11 @@ import json
 from rich.text import Text
 
 from runner.alerts import KIBANA_VERSION
-from runner.backends import BackendError, build_request, iso
+from runner.backends import BackendError
 from runner.backends.elasticsearch import ElasticsearchBackend, cluster_info
-from runner.catalog import Rule, UuidSource
+from runner.catalog import Rule, UuidSource, iso
 from runner.cli.context import CommandError, Context, err, out, parse_instant
+from runner.execution import build_request
 from runner.execution.windows import instant, plan_windows, resume_from
 from runner.service import select_rules
 

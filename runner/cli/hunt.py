@@ -18,9 +18,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from runner.cli.context import CommandError, Context, err, out
 from runner.cli.query import load_events
 from runner.cli.render import STATUS, Column, shorten, status, status_summary, table
-from runner.execution.hunt import HuntResult, hunt
+from runner.execution import HuntResult, HuntStatus, hunt
 
-_STATUSES = ("ok", "max signals", "no index", "failed")
+_STATUSES = tuple(HuntStatus)
 
 
 def check_out(path: Path) -> None:
@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
         if sink is not None:
             sink.close()
     elapsed = time.perf_counter() - began
-    failed = sum(1 for r in results if r.status == "failed")
+    failed = sum(1 for r in results if r.status == HuntStatus.FAILED)
     with_hits = sum(1 for r in results if r.hits)
     total_alerts = sum(r.alert_count for r in results)
     if args.format == "ndjson":
@@ -105,7 +105,7 @@ def _summarise(results: list[HuntResult], *, title: str, every: bool) -> None:
     """Counts by status, then the rules with hits or a failure (every rule with `every`), one line each."""
     out.print(status_summary(title, ((r.status, (r.hits, r.alert_count)) for r in results), ("hits", "alerts"),
                              _STATUSES))
-    shown = results if every else [r for r in results if r.hits or r.status == "failed"]
+    shown = results if every else [r for r in results if r.hits or r.status == HuntStatus.FAILED]
     if not shown:
         out.print("no rule had hits or failed (--all lists every rule)")
         return
@@ -113,7 +113,7 @@ def _summarise(results: list[HuntResult], *, title: str, every: bool) -> None:
                f"{len(shown):,} of {len(results):,} rules with hits or a failure (--all lists every rule)")
     rows = table(heading + "; messages shortened, in full with --format ndjson",
                  [Column("rule"), Column("hits", True), Column("alerts", True), STATUS, Column("message")])
-    for result in sorted(shown, key=lambda r: (r.status != "failed", -r.hits, r.rule.name)):
+    for result in sorted(shown, key=lambda r: (r.status != HuntStatus.FAILED, -r.hits, r.rule.name)):
         rows.add_row(result.rule.name, f"{result.hits:,}", f"{result.alert_count:,}", status(result.status),
                      shorten(result.message))
     out.print(rows)

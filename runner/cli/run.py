@@ -14,10 +14,10 @@ from pathlib import Path
 from runner.catalog import Rule
 from runner.cli.context import CommandError, Context, out, parse_instant
 from runner.cli.render import STATUS, Column, shorten, status, status_summary, table
-from runner.execution import ExecutionRecord
+from runner.execution import ExecutionRecord, ExecutionStatus
 from runner.service import Service, run_once
 
-_STATUSES = ("succeeded", "partial failure", "failed")
+_STATUSES = (ExecutionStatus.SUCCEEDED, ExecutionStatus.PARTIAL_FAILURE, ExecutionStatus.FAILED)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
             sys.stdout.write(json.dumps(record.to_dict(), separators=(",", ":"), default=str) + "\n")
     else:
         summarise(results, title=f"{len(results):,} rule(s) run once at {now.isoformat()}", every=args.all)
-    return 1 if any(record.status == "failed" for _, record in results) else 0
+    return 1 if any(record.status == ExecutionStatus.FAILED for _, record in results) else 0
 
 
 def summarise(results: list[tuple[Rule, ExecutionRecord]], *, title: str, every: bool) -> None:
@@ -57,11 +57,11 @@ def summarise(results: list[tuple[Rule, ExecutionRecord]], *, title: str, every:
     numbers = ("hits", "alerts", "duplicates")
     out.print(status_summary(title, ((r.status, (r.hits, r.alerts_created, r.duplicates)) for _, r in results),
                              numbers, _STATUSES))
-    shown = results if every else [(rule, r) for rule, r in results if r.hits or r.status == "failed"]
+    shown = results if every else [(rule, r) for rule, r in results if r.hits or r.status == ExecutionStatus.FAILED]
     if not shown:
         out.print("no rule had hits or failed (--all lists every rule)")
         return
-    shown = sorted(shown, key=lambda item: (item[1].status != "failed", -item[1].hits, item[0].name))
+    shown = sorted(shown, key=lambda item: (item[1].status != ExecutionStatus.FAILED, -item[1].hits, item[0].name))
     heading = ("every rule" if every else
                f"{len(shown):,} of {len(results):,} rule(s) with hits or a failure (--all lists every rule)")
     rows = table(heading + "; messages shortened, in full with --format ndjson and in the logs",
@@ -70,5 +70,5 @@ def summarise(results: list[tuple[Rule, ExecutionRecord]], *, title: str, every:
     for rule, record in shown:
         rows.add_row(rule.name, f"{len(record.windows):,}", f"{record.hits:,}", f"{record.alerts_created:,}",
                      f"{record.duplicates:,}", status(record.status),
-                     "" if record.status == "succeeded" else shorten(record.message))
+                     "" if record.status == ExecutionStatus.SUCCEEDED else shorten(record.message))
     out.print(rows)

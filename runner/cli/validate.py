@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 from collections import Counter, defaultdict
+from datetime import UTC, datetime
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
@@ -25,6 +26,7 @@ from runner.backends.verify import ClusterFields, StoreFields
 from runner.catalog import RUNNABLE_TYPES, Catalog, Rule, empty_window
 from runner.cli.context import CommandError, Context, err, out
 from runner.cli.render import Column, table
+from runner.execution import build_request
 from runner.service import Selection, select_rules
 from runner.settings import RulesSettings
 
@@ -112,6 +114,9 @@ def _check_fields(context: Context, rules: tuple[Rule, ...], *, contact: bool) -
         store.close()
 
 
+_NO_TIME = datetime(1970, 1, 1, tzinfo=UTC)  # the check searches nothing: any window does
+
+
 def _report_fields(checker: StoreFields | ClusterFields, rules: tuple[Rule, ...]) -> list[str]:
     """Check every rule (with a progress bar), print a summary line, the index patterns matching nothing and the
     errors; return the errors."""
@@ -121,7 +126,7 @@ def _report_fields(checker: StoreFields | ClusterFields, rules: tuple[Rule, ...]
         task = progress.add_task("fields", total=len(rules))
         for rule in rules:
             try:
-                checker.check(rule)
+                checker.check(build_request(rule, _NO_TIME, _NO_TIME))
             except IndexNotFound:
                 unmatched[tuple(rule.params.index_patterns)] += 1
             except QueryError as error:

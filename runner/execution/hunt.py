@@ -1,5 +1,9 @@
 """Hunting: rules over events held in memory, offline. The whole input is one window: each rule's own filters
-apply, the time range does not, and each rule answers at most `max_signals` results, as one execution would."""
+apply, the time range does not, and each rule answers at most `max_signals` results, as one execution would.
+
+Each rule's request comes from its plan (`plan(..., mode=PlanMode.HUNT)`) and each answer is judged by the
+execution's classifier (`answer.checked`), so a hunt searches what an execution would, without the time range.
+"""
 
 from __future__ import annotations
 
@@ -10,16 +14,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 from runner.alerts import Alert, AlertContext, build_alerts
-from runner.backends import BackendError, EqlRequest, IndexNotFound, QueryError, build_request
+from runner.backends import BackendError, IndexNotFound, QueryError
 from runner.backends.embedded.memory import MemoryEvents
-from runner.backends.request import rule_filter
 from runner.catalog import Rule
+from runner.execution.answer import checked, result_count
+from runner.execution.execution_plan import PlanMode, plan
+from runner.execution.status import HuntStatus
 
 
 @dataclass
 class HuntResult:
     rule: Rule
-    status: str = "ok"  # ok | max signals | no index | failed
+    status: HuntStatus = HuntStatus.OK
     message: str = ""
     hits: int = 0
     alerts: list[Alert] = field(default_factory=list)
@@ -38,16 +44,16 @@ def hunt(
     """Every rule over `events`, in order; one failing rule never stops the others."""
     now = now or datetime.now(UTC)
     context = _Context(space_id, alerts_index, now, str(uuid.uuid4()))
-    requests = [_request(rule, now) for rule in rules]
+    requests = [plan(rule, started_at=now, mode=PlanMode.HUNT).requests[0] for rule in rules]
     # event queries the in-memory store can batch go in one pass; the others one at a time
-    batch = [i for i, (rule, request) in enumerate(zip(rules, requests))
-             if rule.query is not None and events.batchable(request, rule.query)]
+    batch = [(i, query) for i, (rule, request) in enumerate(zip(rules, requests, strict=True))
+             if (query := rule.query) is not None and events.batchable(request, query)]
     answers: dict[int, dict[str, Any] | BackendError] = {}
     if batch:
-        found = events.eql_search_many([(requests[i], rules[i].query) for i in batch])  # type: ignore[misc]
-        answers = dict(zip(batch, found))
+        found = events.eql_search_many([(requests[i], query) for i, query in batch])
+        answers = dict(zip((i for i, _ in batch), found, strict=True))
     results = []
-    for number, (rule, request) in enumerate(zip(rules, requests)):
+    for number, (rule, request) in enumerate(zip(rules, requests, strict=True)):
         answer = answers.get(number)
         if answer is None:
             try:
@@ -69,33 +75,30 @@ class _Context:
     execution: str
 
 
-def _request(rule: Rule, now: datetime) -> EqlRequest:
-    request = build_request(rule, now, now)
-    filters = [item.model_dump(mode="json") for item in rule.params.filters]
-    request.body["filter"] = {"bool": {"filter": [rule_filter(filters)]}}  # no time range: all the input
-    return request
-
-
 def _result(rule: Rule, answer: dict[str, Any] | BackendError, context: _Context) -> HuntResult:
     result = HuntResult(rule)
+    if not isinstance(answer, BackendError):
+        try:
+            answer = checked(answer)
+        except BackendError as error:
+            answer = error
     if isinstance(answer, IndexNotFound):
-        result.status = "no index"
+        result.status = HuntStatus.NO_INDEX
         return result
     if isinstance(answer, QueryError):
-        result.status, result.message = "failed", f"{answer.es_type}: {answer.reason}"
+        result.status, result.message = HuntStatus.FAILED, f"{answer.es_type}: {answer.reason}"
         return result
     if isinstance(answer, BackendError):
-        result.status, result.message = "failed", str(answer)
+        result.status, result.message = HuntStatus.FAILED, str(answer)
         return result
-    found = answer["hits"].get("events") or answer["hits"].get("sequences") or []
-    result.hits = len(found)
-    if found:
+    result.hits = result_count(answer)
+    if result.hits:
         result.alerts = build_alerts(answer, AlertContext(
             rule=rule, execution_uuid=context.execution, now=context.now, space_id=context.space_id,
             execution_type="manual", intended_timestamp=context.now, alerts_index=context.alerts_index))
         result.alert_count = len(result.alerts)
     if result.hits >= rule.params.max_signals:
-        result.status = "max signals"
+        result.status = HuntStatus.MAX_SIGNALS
         result.message = f"reached max_signals ({rule.params.max_signals}); more may match"
     return result
 

@@ -7,6 +7,10 @@ leaves the state where it was, so the next one searches the same time again (as 
 already wrote come back as duplicates, not as new alerts. A rule's first execution writes its state before its
 first search (`pending_since`), so even the first window is pending until it is covered.
 
+The windows and their requests come from the execution's plan (`execution_plan.plan`, shared with hunt and explain), each
+answer is judged by the one classifier (`answer.checked`), and every attempt made again (searches, alert writes,
+state writes) follows the one retry policy (`retry.RetryPolicy`).
+
 Faults, and what they do:
 - an answer marked incomplete (`shard_failures`, `is_partial`, `timed_out`) is retried like overload and never
   taken for a searched window;
@@ -20,13 +24,13 @@ Faults, and what they do:
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import uuid as uuidlib
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
+from enum import Enum
 from typing import Any
 
 from runner.alerts import Alert, AlertContext, build_alerts
@@ -34,6 +38,7 @@ from runner.alerts.paths import remove_field
 from runner.backends import (
     Backend,
     BackendError,
+    EqlRequest,
     IncompleteAnswer,
     IndexNotFound,
     QueryError,
@@ -42,19 +47,24 @@ from runner.backends import (
     StateNotSaved,
     TransientError,
     WriteError,
-    build_request,
-    iso,
 )
-from runner.catalog import Rule
+from runner.catalog import Rule, iso
+from runner.execution.answer import MalformedAnswer, ResultKey, checked, result_count, result_keys
+from runner.execution.execution_plan import ExecutionPlan, PlanMode, plan
 from runner.execution.retry import Deadline, RetryPolicy
-from runner.execution.windows import Window, plan_windows, resume_from
+from runner.execution.status import ExecutionStatus, WindowStatus
+from runner.execution.windows import Window
 
 log = logging.getLogger("runner.execution")
 
-SUCCEEDED = "succeeded"
-PARTIAL_FAILURE = "partial failure"
-FAILED = "failed"
-_DONE, _PENDING, _FATAL = "done", "pending", "fatal"
+
+class _Outcome(Enum):
+    """What became of a window, for the execution's loop."""
+
+    DONE = "done"  # covered
+    PENDING = "pending"  # to search again next execution
+    FATAL = "fatal"  # the query is bad: every window fails the same way
+
 MAX_SIGNALS_WARNING = "This rule reached the maximum alert limit for the rule execution. Some alerts were not created."
 
 
@@ -88,7 +98,7 @@ class WindowResult:
     created: int = 0
     duplicates: int = 0
     searches: int = 0  # more than one when the window was split to recover truncated results
-    status: str = "pending"  # searched | no index | failed | timed out
+    status: WindowStatus = WindowStatus.PENDING
 
 
 @dataclass
@@ -99,7 +109,7 @@ class ExecutionRecord:
     rule_id: str
     rule_name: str
     started_at: str
-    status: str = "running"
+    status: ExecutionStatus = ExecutionStatus.RUNNING
     finished_at: str | None = None
     message: str = ""
     warnings: list[str] = field(default_factory=list)
@@ -119,7 +129,12 @@ class ExecutionRecord:
     state_advanced: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The record as stored and printed: statuses as their plain strings."""
+        data = asdict(self)
+        data["status"] = str(self.status)
+        for window in data["windows"]:
+            window["status"] = str(window["status"])
+        return data
 
 
 def execute(
@@ -190,7 +205,8 @@ class _NotStarted(BackendError):
 def _finish(record: ExecutionRecord, began: float) -> None:
     record.finished_at = datetime.now(UTC).isoformat()
     record.duration_ms = (time.perf_counter() - began) * 1000
-    record.status = FAILED if record.errors else PARTIAL_FAILURE if record.warnings else SUCCEEDED
+    record.status = (ExecutionStatus.FAILED if record.errors else
+                     ExecutionStatus.PARTIAL_FAILURE if record.warnings else ExecutionStatus.SUCCEEDED)
     record.message = _message(record)
 
 
@@ -211,21 +227,19 @@ def _execute(
         state = retry.call(lambda: backend.rule_state(rule.rule_id), sleep=sleep, deadline=deadline)
     except BackendError as err:
         raise _NotStarted(f"the rule's state could not be read ({err}): nothing was searched") from None
-    previous = None if manual else resume_from(state, to=params.to, started_at=started_at)
-    plan = plan_windows(from_=params.from_, to=params.to, interval=params.interval, started_at=started_at,
-                        previous_started_at=previous)
-    if not manual and previous is None:
+    planned = plan(rule, started_at=started_at, state=state, mode=PlanMode.MANUAL if manual else PlanMode.SCHEDULED)
+    if planned.first:
         # a first execution: its window is pending from now on, so that a failure cannot lose it
-        pending = {"pending_since": iso(plan.windows[0].start)}
+        pending = planned.pending_state()
         try:
             retry.call(lambda: backend.save_rule_state(rule.rule_id, pending), sleep=sleep, deadline=deadline)
         except BackendError as err:
             raise _NotStarted(f"the rule's first window could not be recorded as pending ({err}): nothing was "
                               "searched") from None
-    if plan.gap is not None:
-        record.errors.append(plan.gap.message())
-        record.gap = {"gte": iso(plan.gap.start), "lte": iso(plan.gap.end),
-                      "duration_s": round(plan.gap.duration.total_seconds())}
+    if planned.gap is not None:
+        record.errors.append(planned.gap.message())
+        record.gap = {"gte": iso(planned.gap.start), "lte": iso(planned.gap.end),
+                      "duration_s": round(planned.gap.duration.total_seconds())}
     # Kibana applies exception lists it manages; a file-based runner has none of their items. Elastic Defend's
     # endpoint list is not a detection exception in Kibana either, so only the others are worth a warning.
     lists = [item.list_id for item in params.exceptions_list if item.type != "endpoint"]
@@ -233,21 +247,21 @@ def _execute(
         record.warnings.append(f"The following exceptions won't be applied to rule execution: {', '.join(lists)}")
     complete = True
     created: set[str] = set()  # ids this execution created, across its windows
-    for window in plan.windows:
+    for window, request in planned.searches():
         result = WindowResult(iso(window.start), iso(window.end))
         record.windows.append(result)
         if deadline.passed():
-            result.status = "timed out"
+            result.status = WindowStatus.TIMED_OUT
             record.errors.append(f"the execution timed out after {options.timeout:g}s before window {window}; "
                                  "the window stays pending for the next execution")
             complete = False
             continue
-        run = _WindowRun(rule, backend, window, started_at, options, manual, sleep, record, result, deadline,
-                         created)
+        run = _WindowRun(rule, backend, planned, window, request, started_at, options, manual, sleep, record, result,
+                         deadline, created)
         outcome = run.run()
-        if outcome != _DONE:
+        if outcome is not _Outcome.DONE:
             complete = False
-        if outcome == _FATAL:
+        if outcome is _Outcome.FATAL:
             break  # the same query fails the same way on every window
     return complete
 
@@ -258,7 +272,9 @@ class _WindowRun:
 
     rule: Rule
     backend: Backend
+    plan: ExecutionPlan
     window: Window
+    request: EqlRequest
     started_at: datetime
     options: ExecutionOptions
     manual: bool
@@ -270,39 +286,38 @@ class _WindowRun:
     stripped: list[str] = field(default_factory=list)  # "<id>: [field] (reason)": written without that field
     refused: list[str] = field(default_factory=list)  # "<id>: reason": refused for their content, not written
 
-    def run(self) -> str:
-        """`_DONE`, `_PENDING` (to search again) or `_FATAL` (the query is bad)."""
+    def run(self) -> _Outcome:
         record, result = self.record, self.result
         began = time.perf_counter()
         try:
-            responses, cut = self._search(self.window.start, self.window.end, 0)
+            responses, cut = self._search(self.window, self.request, 0)
         except IndexNotFound as err:
-            result.status = "no index"
+            result.status = WindowStatus.NO_INDEX
             record.warnings.append(
                 "This rule is attempting to query data from Elasticsearch indices listed in the \"Index patterns\" "
                 f"section of the rule definition, however no index matching: {self.rule.params.index_patterns} was "
                 f"found. ({err})"
             )
-            return _DONE
+            return _Outcome.DONE
         except QueryError as err:
-            result.status = "failed"
+            result.status = WindowStatus.FAILED
             record.errors.append(err.reason)
-            return _FATAL
+            return _Outcome.FATAL
         except IncompleteAnswer as err:
-            result.status = "failed"
+            result.status = WindowStatus.FAILED
             cause = "due to unavailable shards" if err.shard_failures else "because its answer was incomplete"
             record.errors.append(f"The EQL query failed to run successfully {cause}: {err}; the window stays "
                                  "pending for the next execution")
-            return _PENDING
+            return _Outcome.PENDING
         except TransientError as err:
-            result.status = "failed"
+            result.status = WindowStatus.FAILED
             record.errors.append(f"the search for window {self.window} failed: {err}; the window stays pending "
                                  "for the next execution")
-            return _PENDING
-        except _Malformed as err:
-            result.status = "failed"
+            return _Outcome.PENDING
+        except MalformedAnswer as err:
+            result.status = WindowStatus.FAILED
             record.errors.append(str(err))
-            return _PENDING
+            return _Outcome.PENDING
         finally:
             record.search_ms += (time.perf_counter() - began) * 1000
         alerts, hits = self._alerts(responses)
@@ -316,8 +331,8 @@ class _WindowRun:
             record.write_ms += (time.perf_counter() - began) * 1000
             self._report_refusals()
         if not written:
-            return _PENDING
-        result.status = "searched"
+            return _Outcome.PENDING
+        result.status = WindowStatus.SEARCHED
         size = self.rule.params.max_signals
         if len(responses) == 1:
             if cut and MAX_SIGNALS_WARNING not in record.warnings:
@@ -328,33 +343,26 @@ class _WindowRun:
                 f"pagination, so it was searched again in {len(responses) - 1} narrower windows to recover the rest"
                 + ("; some of them also returned that many, so results may still be missing" if cut else "")
             )
-        return _DONE
+        return _Outcome.DONE
 
     # ---- search --------------------------------------------------------------------------------------------------
 
-    def _search(self, start: datetime, end: datetime, depth: int) -> tuple[list[dict[str, Any]], bool]:
-        """The responses for `[start, end]` and, when one returned `size` results, for its halves (they overlap, at
-        least on the cut, both bounds being inclusive; alert ids make that harmless). True if a response that could
-        not be split further was cut."""
-        request = build_request(self.rule, start, end)
-        response = self.options.retry.call(lambda: _checked(self.backend.eql_search(request)), sleep=self.sleep,
+    def _search(self, window: Window, request: EqlRequest, depth: int) -> tuple[list[dict[str, Any]], bool]:
+        """The responses for `window` and, when one returned `size` results, for its halves (`ExecutionPlan.halves`:
+        they overlap, alert ids make that harmless). True if a response that could not be split further was cut."""
+        response = self.options.retry.call(lambda: checked(self.backend.eql_search(request)), sleep=self.sleep,
                                            deadline=self.deadline)
         self.result.searches += 1
         responses = [response]
         size = request.body["size"]
-        if size == 0 or _count(response) < size:
+        if size == 0 or result_count(response) < size:
             return responses, False
-        middle = start + (end - start) / 2
-        middle -= timedelta(microseconds=middle.microsecond % 1000)  # requests carry milliseconds
-        if depth >= self.options.max_window_splits or not start < middle < end or self.deadline.passed():
+        halves = self.plan.halves(window) if depth < self.options.max_window_splits else None
+        if halves is None or self.deadline.passed():
             return responses, True
-        # a sequence lasts at most maxspan: the lower half reaches that far past the cut, so that every sequence
-        # lies whole in one half (without maxspan, one crossing the cut is found only if the wider search kept it)
-        maxspan = getattr(getattr(self.rule.query, "maxspan", None), "millis", None)
-        reach = min(end, middle + timedelta(milliseconds=maxspan)) if maxspan else middle
         cut = False
-        for low, high in ((start, reach), (middle, end)):
-            more, cut_here = self._search(low, high, depth + 1)
+        for half in halves:
+            more, cut_here = self._search(half, self.plan.request(half), depth + 1)
             responses.extend(more)
             cut = cut or cut_here
         return responses, cut
@@ -373,12 +381,12 @@ class _WindowRun:
             kibana_version=self.backend.kibana_version,
         )
         if len(responses) == 1:
-            return build_alerts(responses[0], context), _count(responses[0])
+            return build_alerts(responses[0], context), result_count(responses[0])
         alerts: list[Alert] = []
         seen: set[str] = set()
-        results: set[tuple] = set()
+        results: set[ResultKey] = set()
         for response in responses:
-            results.update(_result_keys(response))
+            results.update(result_keys(response))
             for alert in build_alerts(response, context):
                 if alert.id not in seen:
                     seen.add(alert.id)
@@ -392,54 +400,57 @@ class _WindowRun:
         refused for its content even without the field the refusal named, recorded as failed.
 
         Each attempt looks the candidates up again: an attempt whose acknowledgement was lost may have written them
-        after all (the alias is refreshed first, so that the look-up sees those writes)."""
-        result, record = self.result, self.record
+        after all (the alias is refreshed first, so that the look-up sees those writes). Attempts follow the
+        execution's retry policy; alerts sent again only because a refused field was removed go at once."""
         remaining = alerts
-        delays = self.options.retry.delays()
         unknown = False  # the last attempt's outcome is unknown: refresh before the next look-up
         repaired: set[str] = set()  # alerts sent again without a field the alerts index refused
-        failure: BackendError | None = None
-        while True:
-            fresh = remaining
-            try:
-                if unknown:
-                    self.backend.refresh_alerts()
-                    unknown = False
-                known = self.backend.existing_alerts([a.id for a in remaining]) if remaining else {}
-                self._found(known)
-                fresh = [a for a in remaining if a.id not in known]
-                if fresh:
-                    written = self.backend.create_alerts(self.options.index, [(a.id, a.source) for a in fresh])
-                    self._created(written.created)
-                    result.duplicates += len(written.duplicates)
-                self._count_written()
-                return True
-            except WriteError as err:
-                self._created(err.created)
-                result.duplicates += len(err.duplicates)
-                unknown = unknown or err.unknown
-                resend = self._repair(fresh, err.rejected, repaired)
-                done = {*err.created, *err.duplicates, *(r.id for r in err.rejected if r.id not in resend)}
-                remaining = [a for a in fresh if a.id not in done]
-                failure, retryable = err, err.retryable
-                if not remaining:
-                    self._count_written()
-                    return True
-                if {a.id for a in remaining} <= resend:
-                    continue  # only repaired alerts are left: send them again at once
-            except TransientError as err:
-                remaining, failure, retryable = fresh, err, True
-            except BackendError as err:
-                remaining, failure, retryable = fresh, err, False
-            wait = next(delays, None) if retryable else None
-            if wait is None or self.deadline.passed(wait):
-                break
-            self.sleep(wait)
+
+        def attempt() -> None:
+            nonlocal remaining, unknown
+            while True:
+                fresh = remaining
+                try:
+                    if unknown:
+                        self.backend.refresh_alerts()
+                        unknown = False
+                    known = self.backend.existing_alerts([a.id for a in remaining]) if remaining else {}
+                    self._found(known)
+                    fresh = [a for a in remaining if a.id not in known]
+                    if fresh:
+                        written = self.backend.create_alerts(self.options.index, [(a.id, a.source) for a in fresh])
+                        self._created(written.created)
+                        self.result.duplicates += len(written.duplicates)
+                    return
+                except WriteError as err:
+                    self._created(err.created)
+                    self.result.duplicates += len(err.duplicates)
+                    unknown = unknown or err.unknown
+                    resend = self._repair(fresh, err.rejected, repaired)
+                    done = {*err.created, *err.duplicates, *(r.id for r in err.rejected if r.id not in resend)}
+                    remaining = [a for a in fresh if a.id not in done]
+                    if not remaining:
+                        return
+                    if {a.id for a in remaining} <= resend:
+                        continue  # only repaired alerts are left: send them again at once
+                    raise (_TryAgain if err.retryable else _NotWritten)(err) from None
+                except TransientError as err:
+                    remaining = fresh
+                    raise _TryAgain(err) from None
+                except BackendError as err:
+                    remaining = fresh
+                    raise _NotWritten(err) from None
+
+        try:
+            self.options.retry.call(attempt, sleep=self.sleep, deadline=self.deadline, retry_on=(_TryAgain,))
+        except _NotWritten as stopped:
+            self._count_written()
+            self.result.status = WindowStatus.FAILED
+            self.record.errors.append(f"{len(remaining)} alerts of window {self.window} were not written: "
+                                      f"{stopped.failure}; the window stays pending")
+            return False
         self._count_written()
-        result.status = "failed"
-        record.errors.append(f"{len(remaining)} alerts of window {self.window} were not written: {failure}; the "
-                             "window stays pending")
-        return False
+        return True
 
     def _found(self, known: Mapping[str, str | None]) -> None:
         """Count the alerts a look-up found written: by this execution and not counted yet (a write whose
@@ -491,36 +502,16 @@ class _WindowRun:
         self.record.duplicates += self.result.duplicates
 
 
-class _Malformed(BackendError):
-    """A response without events or sequences."""
+class _NotWritten(Exception):
+    """An attempt at writing a window's alerts left some unwritten, for `failure`."""
+
+    def __init__(self, failure: BackendError) -> None:
+        super().__init__(str(failure))
+        self.failure = failure
 
 
-def _checked(response: dict[str, Any]) -> dict[str, Any]:
-    """The response of a search that evaluated the whole window. An answer marked incomplete in any of the three ways
-    Elasticsearch marks it (`shard_failures`, `is_partial`, `timed_out`) is retried like overload."""
-    failures = response.get("shard_failures")
-    if failures:
-        raise IncompleteAnswer(json.dumps(failures, default=str)[:2000], shard_failures=True)
-    marks = [key for key in ("is_partial", "timed_out") if response.get(key) is True]
-    if marks:
-        raise IncompleteAnswer(f"the answer says {' and '.join(f'{key}: true' for key in marks)}",
-                               shard_failures=False)
-    hits = response.get("hits")
-    if not isinstance(hits, dict) or ("events" not in hits and "sequences" not in hits):
-        raise _Malformed("eql query response should have either `sequences` or `events` but had neither")
-    return response
-
-
-def _count(response: dict[str, Any]) -> int:
-    hits = response["hits"]
-    return len(hits.get("events") or hits.get("sequences") or [])
-
-
-def _result_keys(response: dict[str, Any]) -> set[tuple]:
-    hits = response["hits"]
-    if "events" in hits:
-        return {(e.get("_index"), e.get("_id")) for e in hits["events"]}
-    return {tuple((e.get("_index"), e.get("_id")) for e in s.get("events", [])) for s in hits["sequences"]}
+class _TryAgain(_NotWritten):
+    """... and only overload or connection trouble stood in the way: another attempt may succeed."""
 
 
 def _note_removed(record: ExecutionRecord, alerts: list[Alert]) -> None:
@@ -542,9 +533,6 @@ def _message(record: ExecutionRecord) -> str:
 
 
 __all__ = [
-    "FAILED",
-    "PARTIAL_FAILURE",
-    "SUCCEEDED",
     "ExecutionOptions",
     "ExecutionRecord",
     "WindowResult",

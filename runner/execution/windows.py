@@ -20,8 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from runner.backends.request import iso
-from runner.catalog import DateMath, parse_duration
+from runner.catalog import DateMath, iso, parse_duration
 
 MAX_CATCH_UP = 4  # Kibana's MAX_RULE_GAP_RATIO
 
@@ -139,4 +138,4 @@ def humanize(value: timedelta) -> str:
     return f"{round(days / 365)} years"
 
 
-__all__ = ["MAX_CATCH_UP", "Gap", "Window", "WindowPlan", "humanize", "instant", "iso", "plan_windows", "resume_from"]
+__all__ = ["MAX_CATCH_UP", "Gap", "Window", "WindowPlan", "humanize", "instant", "plan_windows", "resume_from"]

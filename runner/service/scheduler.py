@@ -26,17 +26,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEvent
-from apscheduler.executors.pool import ThreadPoolExecutor
-from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.interval import IntervalTrigger
+# APScheduler 3 ships no type information (no py.typed): its names are Any here
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEvent  # type: ignore[import-untyped]
+from apscheduler.executors.pool import ThreadPoolExecutor  # type: ignore[import-untyped]
+from apscheduler.schedulers.background import BackgroundScheduler  # type: ignore[import-untyped]
+from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import-untyped]
 
 from runner.backends import Backend, BackendError
 from runner.catalog import Rule
-from runner.execution.retry import RetryPolicy
-from runner.execution.run import ExecutionOptions, ExecutionRecord, execute
+from runner.execution import ExecutionOptions, ExecutionRecord, ExecutionStatus, RetryPolicy, execute
 
 log = logging.getLogger("runner.service")
+_DEFAULT_OPTIONS = ExecutionOptions()  # frozen: one instance serves every default
 
 Clock = Callable[[], datetime]
 
@@ -48,14 +49,15 @@ def _now() -> datetime:
 def log_execution(rule: Rule, record: ExecutionRecord) -> None:
     """One line per execution: rule, windows, hits, alerts, duration, status."""
     windows = ", ".join(f"{w.start}..{w.end}" for w in record.windows) or "-"
-    level = logging.ERROR if record.status == "failed" else logging.WARNING if record.status == "partial failure" else logging.INFO
+    level = (logging.ERROR if record.status == ExecutionStatus.FAILED else
+             logging.WARNING if record.status == ExecutionStatus.PARTIAL_FAILURE else logging.INFO)
     log.log(
         level,
         "rule=%s name=%r windows=[%s] hits=%d alerts=%d duplicates=%d%s duration_ms=%d status=%s%s",
         rule.rule_id, rule.name, windows, record.hits, record.alerts_created, record.duplicates,
         f" failed_alerts={record.alerts_failed}" if record.alerts_failed else "", round(record.duration_ms),
         record.status,
-        f" message={record.message!r}" if record.status != "succeeded" else "",
+        f" message={record.message!r}" if record.status != ExecutionStatus.SUCCEEDED else "",
         extra={"execution": record.to_dict()},
     )
 
@@ -68,7 +70,7 @@ class Service:
         rules: Sequence[Rule],
         backend: Backend,
         *,
-        options: ExecutionOptions = ExecutionOptions(),
+        options: ExecutionOptions = _DEFAULT_OPTIONS,
         max_concurrent_executions: int = 4,
         first_run_jitter: timedelta = timedelta(seconds=10),
         misfire_grace_time: timedelta = timedelta(seconds=60),
@@ -206,7 +208,7 @@ def run_once(
     backend: Backend,
     *,
     now: datetime,
-    options: ExecutionOptions = ExecutionOptions(),
+    options: ExecutionOptions = _DEFAULT_OPTIONS,
     max_concurrent_executions: int = 4,
     on_execution: Callable[[Rule, ExecutionRecord], None] = log_execution,
 ) -> list[tuple[Rule, ExecutionRecord]]:

@@ -15,12 +15,20 @@ from runner.catalog import Catalog, Rule, UuidSource
 
 
 class Override(Protocol):
-    index: Sequence[str] | None
-    interval: str | None
-    from_: str | None
-    enabled: bool | None
-    uuid: str | None
-    max_signals: int | None
+    """A rule's overrides (`settings.RuleOverride`, a frozen model): read-only, hence properties."""
+
+    @property
+    def index(self) -> Sequence[str] | None: ...
+    @property
+    def interval(self) -> str | None: ...
+    @property
+    def from_(self) -> str | None: ...
+    @property
+    def enabled(self) -> bool | None: ...
+    @property
+    def uuid(self) -> str | None: ...
+    @property
+    def max_signals(self) -> int | None: ...
 
 
 @dataclass(frozen=True)

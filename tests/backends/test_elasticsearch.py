@@ -21,7 +21,6 @@ from runner.backends import (
     StateNotSaved,
     TransientError,
     WriteError,
-    build_request,
 )
 from runner.backends.elasticsearch import (
     AlertsIndexMissing,
@@ -33,6 +32,7 @@ from runner.backends.elasticsearch import (
 from runner.backends.elasticsearch.alerts_index import TEMPLATE_PRIORITY
 from runner.backends.elasticsearch.mappings import alerts_mapping
 from runner.catalog import load_rule_file
+from runner.execution import build_request
 from runner.settings import Settings, load_settings
 from tests.backends.es_stub import INFO, Recorded, Reply, Stub, bulk_ack, error_body, example, refused_url
 from tests.conftest import shared_path

@@ -6,11 +6,11 @@ import sys
 from datetime import UTC
 from pathlib import Path
 
-from runner.backends import build_request
 from runner.backends.embedded.memory import MemoryEvents
 from runner.catalog import load_rules
 from runner.engine.multi import QuerySearch, search_many
 from runner.eql import nodes as n
+from runner.execution import build_request
 from tests.conftest import shared_path
 
 ROOT = Path(__file__).resolve().parents[2]

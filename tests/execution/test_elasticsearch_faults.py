@@ -17,7 +17,7 @@ from runner.alerts import KIBANA_VERSION
 from runner.backends.elasticsearch import ElasticsearchBackend
 from runner.catalog import load_rule_file
 from runner.engine import search
-from runner.execution import FAILED, PARTIAL_FAILURE, SUCCEEDED, ExecutionOptions, execute
+from runner.execution import ExecutionOptions, ExecutionStatus, execute
 from runner.settings import load_settings
 from tests.backends.es_stub import Recorded, Reply, Stub, bulk_ack, error_body, example, first_op
 
@@ -77,7 +77,7 @@ def saved(stub: Stub) -> list[dict[str, Any]]:
     found = []
     for request in stub.sent("PUT", "/_bulk"):
         lines = request.ndjson
-        for action, document in zip(lines[::2], lines[1::2]):
+        for action, document in zip(lines[::2], lines[1::2], strict=True):
             if "index" in action:
                 found.append((action["index"]["_index"], document))
     return found
@@ -102,7 +102,7 @@ def test_seed_rule_end_to_end_writes_the_expected_sequence_alerts(backend: Elast
     stub.always("POST", f"/{ALIAS}/_search", no_known_ids)
     stub.always("PUT", "/_bulk", bulk_ack, when=alert_bulks)
     record = execute(seed_rule(), backend, started_at=T, options=OPTIONS, sleep=Sleeps())
-    assert record.status == SUCCEEDED and record.alerts_created == 30 and record.state_advanced
+    assert record.status == ExecutionStatus.SUCCEEDED and record.alerts_created == 30 and record.state_advanced
     [ids] = bulk_ids(stub)
     assert len(ids) == len(set(ids)) == 30
     [bulk] = [r for r in stub.sent("PUT", "/_bulk") if alert_bulks(r)]
@@ -114,7 +114,7 @@ def test_seed_rule_end_to_end_writes_the_expected_sequence_alerts(backend: Elast
     assert pending["pending_since"] == "2026-01-15T09:56:00.000Z" and "previous_started_at" not in pending
     assert state_doc["previous_started_at"] == T.isoformat()
     [recorded] = records(stub)
-    assert recorded["status"] == SUCCEEDED and recorded["alerts_created"] == 30 and recorded["state_advanced"]
+    assert recorded["status"] == ExecutionStatus.SUCCEEDED and recorded["alerts_created"] == 30 and recorded["state_advanced"]
     # the pending mark, one bulk for the alerts, one for state + record: the state first
     assert [first_op(r) for r in stub.sent("PUT", "/_bulk")] == ["index", "create", "index"]
     assert [r.method for r in stub.requests].index("POST") > 1  # the pending mark went before the search
@@ -130,7 +130,7 @@ def test_rerunning_the_window_writes_nothing_new(backend: ElasticsearchBackend, 
 
     stub.always("POST", f"/{ALIAS}/_search", all_known)
     record = execute(seed_rule(), backend, started_at=T, options=OPTIONS, sleep=Sleeps())
-    assert record.status == SUCCEEDED and record.alerts_created == 0 and record.duplicates == 30
+    assert record.status == ExecutionStatus.SUCCEEDED and record.alerts_created == 0 and record.duplicates == 30
     assert not bulk_ids(stub)
 
 
@@ -143,7 +143,7 @@ def test_overload_then_success_is_retried_with_backoff(backend: ElasticsearchBac
     stub.always("PUT", "/_bulk", bulk_ack, when=alert_bulks)
     sleeps = Sleeps()
     record = execute(seed_rule(), backend, started_at=T, options=OPTIONS, sleep=sleeps)
-    assert record.status == SUCCEEDED and record.alerts_created == 30
+    assert record.status == ExecutionStatus.SUCCEEDED and record.alerts_created == 30
     assert len(stub.sent("POST", ".*/_eql/search")) == 3 and sleeps == [0.5, 1.0]
 
 
@@ -152,11 +152,11 @@ def test_a_search_timing_out_leaves_the_window_pending(backend: ElasticsearchBac
     stub.always("POST", ".*/_eql/search", Reply(200, seed_response(), delay=1.5))  # request_timeout is 1s
     sleeps = Sleeps()
     record = execute(seed_rule(), backend, started_at=T, options=OPTIONS, sleep=sleeps)
-    assert record.status == FAILED and not record.state_advanced and record.alerts_created == 0
+    assert record.status == ExecutionStatus.FAILED and not record.state_advanced and record.alerts_created == 0
     assert "ConnectionTimeout" in record.message and "stays pending" in record.message
     assert len(stub.sent("POST", ".*/_eql/search")) == 3 and sleeps == [0.5, 1.0]
     assert [list(s) for s in states(stub)] == [["pending_since", "rule_id", "updated_at"]]  # never advanced
-    assert records(stub)[0]["status"] == FAILED
+    assert records(stub)[0]["status"] == ExecutionStatus.FAILED
 
 
 def test_connection_lost_before_the_write_writes_nothing_and_keeps_the_window(backend: ElasticsearchBackend,
@@ -167,7 +167,7 @@ def test_connection_lost_before_the_write_writes_nothing_and_keeps_the_window(ba
     stub.always("POST", f"/{ALIAS}/_search", no_known_ids)
     stub.always("PUT", "/_bulk", Reply(drop=True), when=alert_bulks)
     record = execute(seed_rule(), backend, started_at=T, options=OPTIONS, sleep=Sleeps())
-    assert record.status == FAILED and record.alerts_created == 0 and not record.state_advanced
+    assert record.status == ExecutionStatus.FAILED and record.alerts_created == 0 and not record.state_advanced
     assert "30 alerts of window" in record.message and "were not written" in record.message
     assert len(bulk_ids(stub)) == 3  # first attempt and two retries, each after a fresh pre-search
     assert len(stub.sent("POST", f"/{ALIAS}/_search")) == 3
@@ -188,7 +188,7 @@ def test_cluster_gone_mid_run_then_back_loses_nothing(tmp_path: Path) -> None:
 
     first.always("POST", ".*/_eql/search", search_then_vanish)
     record = execute(seed_rule(), _backend(tmp_path, first.url), started_at=T, options=OPTIONS, sleep=Sleeps())
-    assert record.status == FAILED and record.alerts_created == 0 and not record.state_advanced
+    assert record.status == ExecutionStatus.FAILED and record.alerts_created == 0 and not record.state_advanced
     assert "Connection" in record.message and "stays pending" in record.message
     [pending] = states(first)  # never advanced: only the mark written before the search
     assert "previous_started_at" not in pending
@@ -200,7 +200,7 @@ def test_cluster_gone_mid_run_then_back_loses_nothing(tmp_path: Path) -> None:
         second.always("POST", f"/{ALIAS}/_search", no_known_ids)
         second.always("PUT", "/_bulk", bulk_ack, when=alert_bulks)
         again = execute(seed_rule(), _backend(tmp_path, second.url), started_at=T, options=OPTIONS, sleep=Sleeps())
-        assert again.status == SUCCEEDED and again.alerts_created == 30 and again.state_advanced
+        assert again.status == ExecutionStatus.SUCCEEDED and again.alerts_created == 30 and again.state_advanced
         assert [(w.start, w.end) for w in again.windows] == [(w.start, w.end) for w in record.windows]
     finally:
         second.close()
@@ -220,7 +220,7 @@ def test_partial_results_are_not_taken_for_a_searched_window(backend: Elasticsea
                                    "reason": {"type": "no_shard_available_action_exception", "reason": "x"}}]}
     stub.always("POST", ".*/_eql/search", Reply(200, partial))
     record = execute(seed_rule(), backend, started_at=T, options=OPTIONS, sleep=Sleeps())
-    assert record.status == FAILED and not record.state_advanced
+    assert record.status == ExecutionStatus.FAILED and not record.state_advanced
     assert "unavailable shards" in record.message and "no_shard_available_action_exception" in record.message
     assert len(stub.sent("POST", ".*/_eql/search")) == 3  # retried like overload
 
@@ -232,7 +232,7 @@ def test_per_item_rejections_are_resent_alone(backend: ElasticsearchBackend, stu
     stub.expect("PUT", "/_bulk", lambda request: bulk_ack(request, {3: 429, 7: 429}), when=alert_bulks)
     stub.always("PUT", "/_bulk", bulk_ack, when=alert_bulks)
     record = execute(seed_rule(), backend, started_at=T, options=OPTIONS, sleep=Sleeps())
-    assert record.status == SUCCEEDED and record.alerts_created == 30 and record.duplicates == 0
+    assert record.status == ExecutionStatus.SUCCEEDED and record.alerts_created == 30 and record.duplicates == 0
     first, second = bulk_ids(stub)
     assert len(first) == 30 and second == [first[3], first[7]]
 
@@ -241,7 +241,7 @@ def test_a_bad_query_fails_at_once_with_elasticsearchs_message(backend: Elastics
     state(stub)
     stub.always("POST", ".*/_eql/search", Reply(400, example("06")["full_body_shape_reconstructed"]))
     record = execute(seed_rule(), backend, started_at=T, options=OPTIONS, sleep=Sleeps())
-    assert record.status == FAILED and record.message == "Found 1 problem\nline 1:42: Unknown column [used]"
+    assert record.status == ExecutionStatus.FAILED and record.message == "Found 1 problem\nline 1:42: Unknown column [used]"
     assert len(stub.sent("POST", ".*/_eql/search")) == 1 and not record.state_advanced
 
 
@@ -249,7 +249,7 @@ def test_no_matching_index_is_a_warning_and_the_state_advances(backend: Elastics
     state(stub)
     stub.always("POST", ".*/_eql/search", Reply(404, example("08")["full_body_shape_reconstructed"]))
     record = execute(seed_rule(), backend, started_at=T, options=OPTIONS, sleep=Sleeps())
-    assert record.status == PARTIAL_FAILURE and "no index matching" in record.message and record.state_advanced
+    assert record.status == ExecutionStatus.PARTIAL_FAILURE and "no index matching" in record.message and record.state_advanced
 
 
 def test_an_auth_failure_fails_the_execution_with_a_clear_message(backend: ElasticsearchBackend, stub: Stub) -> None:
@@ -257,7 +257,7 @@ def test_an_auth_failure_fails_the_execution_with_a_clear_message(backend: Elast
                                                                           "unable to authenticate user [runner]")))
     stub.always("PUT", "/_bulk", Reply(401, error_body(401, "security_exception", "x")))
     record = execute(seed_rule(), backend, started_at=T, options=OPTIONS, sleep=Sleeps())
-    assert record.status == FAILED and "authentication failed" in record.message
+    assert record.status == ExecutionStatus.FAILED and "authentication failed" in record.message
     assert not stub.sent("POST", ".*/_eql/search")
 
 
@@ -270,9 +270,9 @@ def test_a_state_write_refused_is_reported_and_the_record_says_so(backend: Elast
                 when=lambda request: "previous_started_at" in request.ndjson[1])
     stub.always("PUT", "/_bulk", bulk_ack)
     record = execute(seed_rule(), backend, started_at=T, options=OPTIONS, sleep=Sleeps())
-    assert record.status == FAILED and not record.state_advanced and "state was not saved" in record.message
+    assert record.status == ExecutionStatus.FAILED and not record.state_advanced and "state was not saved" in record.message
     # the record is stored again as it should read
-    assert records(stub)[-1]["state_advanced"] is False and records(stub)[-1]["status"] == FAILED
+    assert records(stub)[-1]["state_advanced"] is False and records(stub)[-1]["status"] == ExecutionStatus.FAILED
     # and the state is read again from the cluster next time (nothing cached for a write that failed)
     stub.requests.clear()
     execute(seed_rule(), backend, started_at=T, options=OPTIONS, sleep=Sleeps())
@@ -308,13 +308,13 @@ def test_a_failed_first_execution_leaves_its_window_pending(backend: Elasticsear
     stub.always("POST", f"/{ALIAS}/_search", _written_by_lost_bulks(stub, after_refresh=False))
     stub.always("PUT", "/_bulk", bulk_ack, when=alert_bulks)
     first = execute(seed_rule(), backend, started_at=T, options=OPTIONS, sleep=Sleeps())
-    assert first.status == FAILED and not first.state_advanced and "stays pending" in first.message
+    assert first.status == ExecutionStatus.FAILED and not first.state_advanced and "stays pending" in first.message
     [pending] = states(stub)
     assert pending["pending_since"] == first.windows[0].start == "2026-01-15T09:56:00.000Z"
 
     later = T.replace(minute=10)
     second = execute(seed_rule(), backend, started_at=later, options=OPTIONS, sleep=Sleeps())
-    assert second.status == SUCCEEDED and second.state_advanced
+    assert second.status == ExecutionStatus.SUCCEEDED and second.state_advanced
     assert (second.alerts_created, second.duplicates) == (30, 30)  # the windows overlap: found again, not counted
     assert [(w.start, w.end) for w in second.windows] == [
         ("2026-01-15T09:56:00.000Z", "2026-01-15T10:05:00.000Z"),  # the first execution's window, caught up
@@ -332,7 +332,7 @@ def test_an_answer_marked_incomplete_is_never_taken_for_a_searched_window(backen
     assert "shard_failures" not in incomplete
     stub.always("POST", ".*/_eql/search", Reply(200, incomplete))
     record = execute(seed_rule(), backend, started_at=T, options=OPTIONS, sleep=Sleeps())
-    assert record.status == FAILED and not record.state_advanced and "stays pending" in record.message
+    assert record.status == ExecutionStatus.FAILED and not record.state_advanced and "stays pending" in record.message
     assert all(f"{key}: true" in record.message for key in marks)
     assert len(stub.sent("POST", ".*/_eql/search")) == 3  # retried like overload
     assert not [s for s in states(stub) if "previous_started_at" in s]
@@ -348,7 +348,7 @@ def _written_by_lost_bulks(stub: Stub, *, after_refresh: bool = True) -> Callabl
         written = {}
         for bulk in stub.sent("PUT", "/_bulk"):
             if alert_bulks(bulk):
-                for action, document in zip(bulk.ndjson[::2], bulk.ndjson[1::2]):
+                for action, document in zip(bulk.ndjson[::2], bulk.ndjson[1::2], strict=True):
                     written[action["create"]["_id"]] = document["kibana.alert.rule.execution.uuid"]
         wanted = request.json["query"]["ids"]["values"]
         return Reply(200, {"hits": {"hits": [{"_id": i, "fields": {"kibana.alert.rule.execution.uuid": [written[i]]}}
@@ -369,7 +369,7 @@ def test_alerts_written_by_a_bulk_whose_answer_was_lost_count_as_created(backend
     stub.always("PUT", "/_bulk", lambda request: Reply(200, bulk_ack(request).body, delay=1.5), when=alert_bulks)
     sleeps = Sleeps()
     record = execute(seed_rule(), backend, started_at=T, options=OPTIONS, sleep=sleeps)
-    assert record.status == SUCCEEDED and record.state_advanced
+    assert record.status == ExecutionStatus.SUCCEEDED and record.state_advanced
     assert (record.alerts_created, record.duplicates) == (30, 0)
     assert len(bulk_ids(stub)) == 1 and sleeps == [0.5]
     calls = [r.path.rsplit("/", 1)[-1] for r in stub.requests if ALIAS in r.path or alert_bulks(r)]
@@ -398,7 +398,7 @@ def test_a_state_write_whose_answer_is_lost_is_sent_again(backend: Elasticsearch
     stub.always("PUT", "/_bulk", bulk_ack)
     sleeps = Sleeps()
     record = execute(seed_rule(), backend, started_at=T, options=OPTIONS, sleep=sleeps)
-    assert record.status == SUCCEEDED and record.state_advanced and not record.errors
+    assert record.status == ExecutionStatus.SUCCEEDED and record.state_advanced and not record.errors
     assert len(stub.sent("PUT", "/_bulk")) == 2 and sleeps == [0.5]
     assert [s["previous_started_at"] for s in states(stub)] == [T.isoformat(), T.isoformat()]
 
@@ -410,7 +410,7 @@ def test_a_state_write_whose_outcome_stays_unknown_says_so(backend: Elasticsearc
                                                                   "sequences": []}}))
     stub.always("PUT", "/_bulk", Reply(drop=True))  # never an answer: applied or not, nobody knows
     record = execute(seed_rule(), backend, started_at=T, options=OPTIONS, sleep=Sleeps())
-    assert record.status == FAILED and not record.state_advanced
+    assert record.status == ExecutionStatus.FAILED and not record.state_advanced
     assert "whether the rule's state was saved is unknown" in record.message
     assert "was not saved" not in record.message
     # first the state and record, three times; then the record as it should read, three times
@@ -446,11 +446,11 @@ def test_a_refused_field_is_removed_and_the_alert_sent_again(backend: Elasticsea
 
     stub.always("PUT", "/_bulk", refuse, when=alert_bulks)
     record = execute(seed_rule(), backend, started_at=T, options=OPTIONS, sleep=Sleeps())
-    assert record.status == PARTIAL_FAILURE and record.state_advanced  # the window is covered
+    assert record.status == ExecutionStatus.PARTIAL_FAILURE and record.state_advanced  # the window is covered
     assert (record.alerts_created, record.alerts_failed) == (29, 1)
     first, again = bulk_ids(stub)
     assert again == first[:2]  # sent again at once, the two refused ones only
-    [resent_0, resent_1] = [doc for doc in [r for r in stub.sent("PUT", "/_bulk") if alert_bulks(r)][1].ndjson[1::2]]
+    [resent_0, resent_1] = [r for r in stub.sent("PUT", "/_bulk") if alert_bulks(r)][1].ndjson[1::2]
     assert "host" not in resent_0 and "name" not in resent_1.get("host", {})
     assert record.failed_alerts[0]["id"] == first[1] and "process.name" in record.failed_alerts[0]["reason"]
     assert "written without it" in record.message and "were not written" in record.message
@@ -476,7 +476,7 @@ def test_an_event_with_values_that_do_not_fit_ecs_never_blocks_its_window(backen
     stub.always("POST", f"/{ALIAS}/_search", no_known_ids)
     stub.always("PUT", "/_bulk", bulk_ack, when=alert_bulks)
     record = execute(seed_rule(), backend, started_at=T, options=OPTIONS, sleep=Sleeps())
-    assert record.status == SUCCEEDED and record.state_advanced and record.alerts_created == 30
+    assert record.status == ExecutionStatus.SUCCEEDED and record.state_advanced and record.alerts_created == 30
     assert record.fields_removed == ["event.duration", "process.parent", "user"]
     [bulk] = [r for r in stub.sent("PUT", "/_bulk") if alert_bulks(r)]
     documents = bulk.ndjson[1::2]
@@ -495,6 +495,6 @@ def test_a_record_refused_after_the_state_was_saved_is_not_reported_as_a_state_p
                                                                   "sequences": []}}))
     stub.always("PUT", "/_bulk", lambda request: bulk_ack(request, {1: 429}))  # the record item, every time
     record = execute(seed_rule(), backend, started_at=T, options=OPTIONS, sleep=Sleeps())
-    assert record.status == SUCCEEDED and record.state_advanced and not record.errors
+    assert record.status == ExecutionStatus.SUCCEEDED and record.state_advanced and not record.errors
     assert len(stub.sent("PUT", "/_bulk")) == 3  # tried again, then given up: the record only is missing
     assert "the execution record could not be stored" in caplog.text and "recording execution" in caplog.text

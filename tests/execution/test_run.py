@@ -14,7 +14,7 @@ import pytest
 from runner.backends import EqlRequest, QueryError, TransientError
 from runner.backends.embedded import EmbeddedBackend, Store
 from runner.catalog import Rule, load_rule_file
-from runner.execution import FAILED, PARTIAL_FAILURE, SUCCEEDED, ExecutionOptions, execute
+from runner.execution import ExecutionOptions, ExecutionStatus, execute
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples" / "seed_rule.ndjson"
@@ -48,7 +48,7 @@ def event_ids(shell: Mapping[str, Any]) -> list[str]:
 
 def test_seed_rule_on_the_samples(store: Store) -> None:
     record = execute(seed_rule(), EmbeddedBackend(store), started_at=T, options=NO_WAIT)
-    assert record.status == SUCCEEDED, record.message
+    assert record.status == ExecutionStatus.SUCCEEDED, record.message
     expected = sorted(s["events"] for s in EXPECTED["sequences"])
     assert record.hits == len(expected) == 10
     assert record.alerts_created == 3 * len(expected)  # a shell and two building blocks per sequence
@@ -74,7 +74,7 @@ def test_repeated_and_overlapping_windows_create_no_duplicates(store: Store) -> 
     later = execute(rule, backend, started_at=T + timedelta(minutes=5), options=NO_WAIT)  # overlaps 4 minutes
     assert first.alerts_created == 30
     assert (again.alerts_created, again.duplicates) == (0, 30)
-    assert later.alerts_created == 0 and later.status == SUCCEEDED
+    assert later.alerts_created == 0 and later.status == ExecutionStatus.SUCCEEDED
     assert len(list(store.alerts())) == 30
 
 
@@ -83,7 +83,7 @@ def test_late_execution_catches_up_and_reports_the_gap(store: Store) -> None:
     store.save_rule_state(rule.rule_id, {"previous_started_at": (T - timedelta(minutes=40)).isoformat()})
     record = execute(rule, backend, started_at=T, options=NO_WAIT)
     assert len(record.windows) == 5 and record.windows[0].start == "2026-01-15T09:36:00.000Z"
-    assert record.status == FAILED and "11 minutes (660000ms) were not queried" in record.message
+    assert record.status == ExecutionStatus.FAILED and "11 minutes (660000ms) were not queried" in record.message
     assert record.gap == {"gte": "2026-01-15T09:25:00.000Z", "lte": "2026-01-15T09:36:00.000Z", "duration_s": 660}
     assert record.alerts_created == 30  # the windows that ran still wrote their alerts
 
@@ -127,7 +127,7 @@ def test_an_execution_killed_part_way_loses_nothing_and_duplicates_nothing(tmp_p
     # restart: a new process, a new store handle, the next scheduled time
     restarted = Store(tmp_path / "store.db")
     record = execute(rule, EmbeddedBackend(restarted), started_at=late + timedelta(minutes=5), options=NO_WAIT)
-    assert record.status == SUCCEEDED and record.windows[0].start <= "2026-01-15T10:00:00.000Z"
+    assert record.status == ExecutionStatus.SUCCEEDED and record.windows[0].start <= "2026-01-15T10:00:00.000Z"
     assert record.alerts_created == 0 and record.duplicates == 30
     ids = [a["_id"] for a in restarted.alerts()]
     assert len(ids) == len(set(ids)) == 30 and written <= set(ids)
@@ -138,19 +138,19 @@ def test_transient_search_errors_are_retried(store: Store) -> None:
     backend = FlakyBackend(store, search_faults=[TransientError("503"), TransientError("timeout")])
     slept: list[float] = []
     record = execute(seed_rule(), backend, started_at=T, options=ExecutionOptions(retry_backoff=0.5), sleep=slept.append)
-    assert record.status == SUCCEEDED and backend.searches == 3 and slept == [0.5, 1.0]
+    assert record.status == ExecutionStatus.SUCCEEDED and backend.searches == 3 and slept == [0.5, 1.0]
 
 
 def test_a_window_that_keeps_failing_stays_pending(store: Store) -> None:
     rule = seed_rule()
     backend = FlakyBackend(store, search_faults=[TransientError("connection refused")] * 4)
     record = execute(rule, backend, started_at=T, options=NO_WAIT)
-    assert record.status == FAILED and "stays pending" in record.message and not record.state_advanced
+    assert record.status == ExecutionStatus.FAILED and "stays pending" in record.message and not record.state_advanced
     # the first execution's window was recorded as pending before its first search
     assert store.rule_state(rule.rule_id) == {"pending_since": record.windows[0].start}
     # the next execution, one interval later, searches the missed time again as a catch-up window
     retry = execute(rule, EmbeddedBackend(store), started_at=T + timedelta(minutes=5), options=NO_WAIT)
-    assert retry.status == SUCCEEDED and len(retry.windows) == 2 and retry.alerts_created == 30
+    assert retry.status == ExecutionStatus.SUCCEEDED and len(retry.windows) == 2 and retry.alerts_created == 30
     assert (retry.windows[0].start, retry.windows[0].end) == (record.windows[0].start, record.windows[0].end)
     assert store.rule_state(rule.rule_id)["previous_started_at"] == (T + timedelta(minutes=5)).isoformat()
 
@@ -158,13 +158,13 @@ def test_a_window_that_keeps_failing_stays_pending(store: Store) -> None:
 def test_a_bad_query_fails_without_retry(store: Store) -> None:
     backend = FlakyBackend(store, search_faults=[QueryError("verification_exception", "Found 1 problem\nline 1:1: x")])
     record = execute(seed_rule(), backend, started_at=T, options=NO_WAIT)
-    assert record.status == FAILED and record.message == "Found 1 problem\nline 1:1: x" and backend.searches == 1
+    assert record.status == ExecutionStatus.FAILED and record.message == "Found 1 problem\nline 1:1: x" and backend.searches == 1
     assert not record.state_advanced
 
 
 def test_no_matching_index_is_a_warning(tmp_path: Path) -> None:
     record = execute(seed_rule(), EmbeddedBackend(Store(tmp_path / "empty.db")), started_at=T, options=NO_WAIT)
-    assert record.status == PARTIAL_FAILURE and "no index matching" in record.message and record.state_advanced
+    assert record.status == ExecutionStatus.PARTIAL_FAILURE and "no index matching" in record.message and record.state_advanced
 
 
 def test_max_signals_reached_is_a_warning(store: Store, tmp_path: Path) -> None:
@@ -173,7 +173,7 @@ def test_max_signals_reached_is_a_warning(store: Store, tmp_path: Path) -> None:
     path.write_text(text.replace('from = "now-9m"', 'from = "now-9m"\nmax_signals = 4'))
     no_split = ExecutionOptions(retry_backoff=0.0, max_window_splits=0)  # Kibana: what is beyond size is lost
     record = execute(load_rule_file(path), EmbeddedBackend(store), started_at=T, options=no_split)
-    assert record.status == PARTIAL_FAILURE and record.hits == 4 and record.alerts_created == 12
+    assert record.status == ExecutionStatus.PARTIAL_FAILURE and record.hits == 4 and record.alerts_created == 12
     assert "reached the maximum alert limit" in record.message
     assert record.windows[0].searches == 1
 
@@ -187,7 +187,7 @@ def test_a_truncated_window_is_split_to_recover_the_rest(store: Store, tmp_path:
     # every one of the 10 sequences, 30 alerts, each written once although the split windows overlap on their cuts
     assert record.hits == 10 and record.alerts_created == 30 and record.duplicates == 0
     assert record.windows[0].searches > 1
-    assert "searched again in" in record.message and record.status == PARTIAL_FAILURE and record.state_advanced
+    assert "searched again in" in record.message and record.status == ExecutionStatus.PARTIAL_FAILURE and record.state_advanced
     # a bounded split that still finds a cut window says that results may be missing
     shallow = execute(load_rule_file(path), EmbeddedBackend(store), started_at=T,
                       options=ExecutionOptions(retry_backoff=0.0, max_window_splits=1))
@@ -197,7 +197,7 @@ def test_a_truncated_window_is_split_to_recover_the_rest(store: Store, tmp_path:
 def test_execution_records_are_stored(store: Store) -> None:
     record = execute(seed_rule(), EmbeddedBackend(store), started_at=T, options=NO_WAIT)
     [stored] = store.executions(seed_rule().rule_id)
-    assert stored["uuid"] == record.uuid and stored["status"] == SUCCEEDED and stored["alerts_created"] == 30
+    assert stored["uuid"] == record.uuid and stored["status"] == ExecutionStatus.SUCCEEDED and stored["alerts_created"] == 30
     assert stored["windows"][0]["status"] == "searched"
 
 
@@ -209,7 +209,7 @@ def test_exception_lists_that_cannot_be_applied_are_a_warning(store: Store, tmp_
     path = tmp_path / "with_lists.toml"
     path.write_text(text + "\n" + lists)
     record = execute(load_rule_file(path), EmbeddedBackend(store), started_at=T, options=NO_WAIT)
-    assert record.status == PARTIAL_FAILURE and record.alerts_created == 30
+    assert record.status == ExecutionStatus.PARTIAL_FAILURE and record.alerts_created == 30
     assert record.message == "The following exceptions won't be applied to rule execution: trusted-admins"
 
 
@@ -232,7 +232,7 @@ def test_an_execution_past_its_timeout_leaves_the_rest_pending(store: Store) -> 
     record = execute(rule, SlowBackend(store, 0.3), started_at=T, options=options)
     assert len(record.windows) > 1 and record.windows[0].status == "searched"
     assert all(w.status == "timed out" for w in record.windows[1:])
-    assert record.status == FAILED and "timed out after 0.2s" in record.message and not record.state_advanced
+    assert record.status == ExecutionStatus.FAILED and "timed out after 0.2s" in record.message and not record.state_advanced
     # the next execution, without the delay, covers the same time: nothing lost, nothing written twice
     again = execute(rule, EmbeddedBackend(store), started_at=T, options=NO_WAIT)
     assert [w.start for w in again.windows] == [w.start for w in record.windows] and again.state_advanced

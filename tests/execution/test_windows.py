@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from runner.execution.windows import Gap, Window, humanize, iso, plan_windows
+from runner.catalog import iso
+from runner.execution.windows import Gap, Window, humanize, plan_windows
 
 T = datetime(2026, 3, 31, 12, 0, tzinfo=UTC)
 M = timedelta(minutes=1)

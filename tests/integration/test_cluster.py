@@ -17,12 +17,11 @@ from rich.console import Console
 from rich.table import Table
 
 from runner.alerts import KIBANA_VERSION
-from runner.backends import iso
 from runner.backends.elasticsearch import ElasticsearchBackend, ingest_events
-from runner.catalog import load_rule_file
+from runner.catalog import iso, load_rule_file
 from runner.ecs import ecs_mapping
 from runner.engine import search
-from runner.execution import FAILED, SUCCEEDED, ExecutionOptions
+from runner.execution import ExecutionOptions, ExecutionStatus
 from runner.execution.windows import plan_windows
 from runner.service import run_once
 from runner.settings import load_settings
@@ -78,7 +77,7 @@ def test_seed_rule_alerts_exactly_once_and_state_across_a_restart(tmp_path: Path
     rule = load_rule_file(ROOT / "rules" / "persistence_apt_package_manager_netcon.toml")
     backend = backend_for(tmp_path, loaded, space)
     [(_, record)] = run_once([rule], backend, now=T, options=options(space))
-    assert record.status == SUCCEEDED and record.alerts_created == 30, record.message
+    assert record.status == ExecutionStatus.SUCCEEDED and record.alerts_created == 30, record.message
     hits = alerts_of(backend)
     shells = [h["_source"] for h in hits if "kibana.alert.group.index" not in h["_source"]]
     assert len(hits) == 30 and len(shells) == 10
@@ -88,7 +87,7 @@ def test_seed_rule_alerts_exactly_once_and_state_across_a_restart(tmp_path: Path
 
     # an overlapping window one minute later: the same alerts are found and none is written again
     [(_, again)] = run_once([rule], backend, now=T + timedelta(minutes=1), options=options(space))
-    assert again.status == SUCCEEDED and again.alerts_created == 0 and again.duplicates == 30
+    assert again.status == ExecutionStatus.SUCCEEDED and again.alerts_created == 0 and again.duplicates == 30
     assert len(alerts_of(backend)) == 30
 
     # a restart (a new runner, nothing local): the state in the cluster says where the next windows start
@@ -115,7 +114,7 @@ def test_a_bad_query_fails_with_elasticsearchs_message(tmp_path: Path, loaded: s
     path.write_text(bad)
     backend = backend_for(tmp_path, loaded, space)
     [(_, record)] = run_once([load_rule_file(path)], backend, now=T, options=options(space))
-    assert record.status == FAILED and "Unknown column [process.no_such_field]" in record.message
+    assert record.status == ExecutionStatus.FAILED and "Unknown column [process.no_such_field]" in record.message
 
 
 def test_embedded_engine_agrees_with_elasticsearch_on_the_qa_suite(es_url: str) -> None:

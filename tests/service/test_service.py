@@ -3,6 +3,7 @@ SIGKILL at arbitrary moments, restarted, ending with every alert exactly once an
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import signal
@@ -118,7 +119,7 @@ def test_killed_service_restarts_without_loss_or_duplicates(tmp_path: Path) -> N
     assert executions and all(r["status"] == "succeeded" for r in executions)
     # no window lost: consecutive recorded executions' windows overlap (a 10 minute look-back, runs every second)
     windows = [(w["start"], w["end"]) for r in executions for w in r["windows"]]
-    for (_, end), (start, _) in zip(windows, windows[1:]):
+    for (_, end), (start, _) in itertools.pairwise(windows):
         assert start <= end
     state = store.rule_state("eaef8a35-12e0-4ac0-bc14-81c72b6bd27c")
     assert state["previous_started_at"] == executions[-1]["started_at"]

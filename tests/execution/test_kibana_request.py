@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from runner.backends import build_request, iso
-from runner.catalog import load_rule_file
+from runner.catalog import iso, load_rule_file
+from runner.execution import build_request
 from tests.conftest import shared_path
 
 START = datetime(2026, 3, 31, 11, 51, tzinfo=UTC)
