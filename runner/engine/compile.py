@@ -34,7 +34,7 @@ from runner.engine.filters import (
     negation,
 )
 from runner.engine.functions import FUNCTIONS, FunctionError, arithmetic, negate
-from runner.engine.types import FieldType, to_text
+from runner.engine.field_types import FieldType, to_text
 from runner.eql import nodes as n
 from runner.eql.analyzer import fields_of
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from runner.engine.types import (
+from runner.engine.field_types import (
     BooleanType,
     DateType,
     FieldType,
@@ -24,7 +24,7 @@ from runner.engine.types import (
     RationalType,
     field_type,
 )
-from runner.eql.schema import FieldMapping, Mapping, type_family
+from runner.eql.schema import FieldMapping, IndexMapping, type_family
 
 # Elasticsearch's dynamic_date_formats: strict_date_optional_time, "yyyy/MM/dd HH:mm:ss Z||yyyy/MM/dd Z"
 _DATE_LIKE = re.compile(
@@ -161,7 +161,7 @@ class FieldReader:
     __slots__ = ("_date", "_dynamic", "_mapping", "ftype", "get", "ignore_above", "name", "null_value", "source")
 
     def __init__(
-        self, name: str, mapping: Mapping, resolved: FieldMapping | None, source_path: str, date: bool = False
+        self, name: str, mapping: IndexMapping, resolved: FieldMapping | None, source_path: str, date: bool = False
     ) -> None:
         self.name = name
         self._date = date  # dynamically mapped as a date whatever its first value (the timestamp field)
@@ -278,9 +278,9 @@ class IndexContext:
 
     __slots__ = ("_readers", "compiled", "date_fields", "mapping", "name")
 
-    def __init__(self, name: str, mapping: Mapping | None, date_fields: frozenset[str] = frozenset()) -> None:
+    def __init__(self, name: str, mapping: IndexMapping | None, date_fields: frozenset[str] = frozenset()) -> None:
         self.name = name
-        self.mapping = mapping if mapping is not None else Mapping()
+        self.mapping = mapping if mapping is not None else IndexMapping()
         # fields that, when not mapped, are mapped as dates (like a data stream's @timestamp) rather than by value
         self.date_fields = date_fields
         self._readers: dict[str, FieldReader] = {}

@@ -11,10 +11,11 @@ from collections.abc import Callable
 from typing import Any
 
 from runner.engine.semantics import CidrError, cidr_matcher, fold, ip_of
-from runner.engine.types import to_text
+from runner.engine.field_types import to_text
+from runner.errors import RuleRunnerError
 
 
-class FunctionError(ValueError):
+class FunctionError(RuleRunnerError):
     """A function given a value it cannot work with (Elasticsearch fails the search with this message)."""
 
 

@@ -9,7 +9,7 @@ from typing import Any, NamedTuple
 
 from runner.engine.dates import iso_millis_nanos
 from runner.engine.fields import MISSING, FieldReader
-from runner.engine.types import DateType
+from runner.engine.field_types import DateType
 from runner.errors import RuleRunnerError
 
 

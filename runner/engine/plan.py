@@ -10,7 +10,7 @@ from typing import Any
 from runner.engine.compile import Compiler, Predicate
 from runner.engine.fields import FieldReader, IndexContext
 from runner.engine.ordering import OrdinalReader
-from runner.engine.types import KeywordType
+from runner.engine.field_types import KeywordType
 from runner.eql import nodes as n
 from runner.eql.analyzer import fields_of
 from runner.eql.schema import Schema

@@ -17,7 +17,7 @@ from runner.engine.samples import SampleCollector
 from runner.engine.sequences import SequenceMatcher
 from runner.eql import check, parse, verify
 from runner.eql import nodes as n
-from runner.eql.schema import Mapping as FieldMappings
+from runner.eql.schema import IndexMapping
 from runner.eql.schema import MappingError, Schema
 from runner.errors import RuleRunnerError
 
@@ -118,7 +118,7 @@ class _Contexts:
             mapping = self.schema.indices.get(index) if self.schema else None
             if mapping is not None:
                 # a private copy: dynamic additions for this search must not leak into the caller's mapping
-                mapping = FieldMappings(dict(mapping.fields), dict(mapping.aliases), set(mapping.objects), mapping.dynamic)
+                mapping = IndexMapping(dict(mapping.fields), dict(mapping.aliases), set(mapping.objects), mapping.dynamic)
             ctx = self._by_name[index] = IndexContext(index, mapping, self.date_fields)
         return ctx
 

@@ -12,8 +12,10 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from runner.errors import RuleRunnerError
 
-class LuceneRegexError(ValueError):
+
+class LuceneRegexError(RuleRunnerError):
     """An invalid Lucene regular expression."""
 
 

@@ -226,9 +226,9 @@ def test_patterns_are_tested_after_exact_tests() -> None:
     from runner.engine.fields import IndexContext
     from runner.engine.filters import AllOf, _selective_first
     from runner.eql import parse
-    from runner.eql.schema import Mapping
+    from runner.eql.schema import IndexMapping
 
-    mapping = Mapping.from_body({"properties": {
+    mapping = IndexMapping.from_body({"properties": {
         "host": {"properties": {"os": {"properties": {"type": {"type": "keyword"}}}}},
         "process": {"properties": {"command_line": {"type": "wildcard"}, "name": {"type": "keyword"}}}}})
     query = parse('process where host.os.type == "linux" and process.command_line : "*curl*" and process.name == "sh"')

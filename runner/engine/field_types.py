@@ -17,6 +17,7 @@ from typing import Any
 
 from runner.engine.dates import NANOS_PER_MILLI, date_parser, date_range, format_date, iso_millis_nanos
 from runner.eql.schema import FieldMapping, type_family
+from runner.errors import RuleRunnerError
 
 
 def java_double(value: float) -> str:
@@ -263,8 +264,8 @@ def parse_ip(text: str) -> int | None:
     return int(address)
 
 
-class CidrError(ValueError):
-    pass
+class CidrError(RuleRunnerError):
+    """A text that is neither an IP address nor a CIDR range."""
 
 
 @lru_cache(maxsize=4096)
