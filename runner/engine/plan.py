@@ -5,12 +5,13 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import singledispatch
 from typing import Any
 
 from runner.engine.compile import Compiler, Predicate
+from runner.engine.field_types import KeywordType
 from runner.engine.fields import FieldReader, IndexContext
 from runner.engine.ordering import OrdinalReader
-from runner.engine.field_types import KeywordType
 from runner.eql import nodes as n
 from runner.eql.analyzer import fields_of
 from runner.eql.schema import Schema
@@ -25,17 +26,35 @@ class StageSpec:
     missing: bool = False
 
 
+@singledispatch
 def expand_stages(query: n.Query) -> tuple[list[StageSpec], StageSpec | None]:
-    if isinstance(query, n.EventQuery):
-        return [StageSpec(query.filter, ())], None
-    assert isinstance(query, (n.SequenceQuery, n.SampleQuery))
-    stages = []
-    for stage in query.stages:
-        spec = StageSpec(stage.filter, tuple(query.keys) + tuple(stage.keys), stage.missing)
-        stages.extend([spec] * (stage.runs or 1))
-    until = getattr(query, "until", None)
+    """The stages of a query with `runs` expanded and the query's keys prepended to each stage's; and its `until`."""
+    raise TypeError(f"no stages known for {type(query).__name__}")
+
+
+@expand_stages.register
+def _(query: n.EventQuery) -> tuple[list[StageSpec], StageSpec | None]:
+    return [StageSpec(query.filter, ())], None
+
+
+@expand_stages.register
+def _(query: n.SequenceQuery) -> tuple[list[StageSpec], StageSpec | None]:
+    until = query.until
     until_spec = StageSpec(until.filter, tuple(query.keys) + tuple(until.keys)) if until is not None else None
-    return stages, until_spec
+    return _expanded(query.stages, query.keys), until_spec
+
+
+@expand_stages.register
+def _(query: n.SampleQuery) -> tuple[list[StageSpec], StageSpec | None]:
+    return _expanded(query.stages, query.keys), None
+
+
+def _expanded(stages: tuple[n.Stage, ...], keys: tuple[n.Expr, ...]) -> list[StageSpec]:
+    specs = []
+    for stage in stages:
+        spec = StageSpec(stage.filter, tuple(keys) + tuple(stage.keys), stage.missing)
+        specs.extend([spec] * (stage.runs or 1))
+    return specs
 
 
 def null_fields(query: n.Query, schema: Schema | None) -> frozenset[str]:

@@ -66,8 +66,10 @@ def search(
         hits = {"events": _run_events(documents, plan, contexts, size, result_position)}
     elif isinstance(parsed, n.SequenceQuery):
         hits = {"sequences": _run_sequences(documents, plan, contexts, size, result_position)}
-    else:
+    elif isinstance(parsed, n.SampleQuery):
         hits = {"sequences": _run_samples(documents, plan, contexts, size, max_samples_per_key)}
+    else:
+        raise TypeError(f"cannot run {type(parsed).__name__}")
     return response_body(hits, took=int((time.monotonic() - started) * 1000))
 
 
