@@ -12,6 +12,13 @@ and `not` into a `bool` query and every leaf into either:
 
 `Compiler.filter` builds that structure; `Compiler.value` builds the three-valued evaluators used inside scripts and
 for constant folding.
+
+A function that raises (`FunctionError`: `number("abc")`, `/ by zero`) makes its script leaf false for that
+combination of values, and a constant that raises is no constant. Elasticsearch fails the shard instead:
+`runner.engine.functions.FunctionError` says how, and why the engine differs (tests/engine/test_function_errors.py).
+
+Every walk over the tree dispatches on the node's type (`functools.singledispatchmethod`) with a default that raises
+`TypeError`, so a node type the compiler was not taught fails loudly.
 """
 
 from __future__ import annotations
@@ -70,7 +77,7 @@ class Compiler:
         try:
             return self.value(expr, {})(())
         except FunctionError:
-            return _NOTHING
+            return _NOTHING  # no constant: Elasticsearch would fail while planning (see FunctionError)
 
     def _field(self, expr: n.Expr) -> n.Field | None:
         if isinstance(expr, n.Field) and not self._is_null_field(expr):
@@ -250,7 +257,7 @@ class Compiler:
             try:
                 return accept(evaluate(env))
             except FunctionError:
-                return False
+                return False  # the leaf is false: Elasticsearch would fail the shard (see FunctionError)
 
         if len(readers) == 1:
             (reader,) = readers
