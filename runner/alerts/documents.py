@@ -17,7 +17,7 @@ make building blocks, how a shell intersects its blocks, which fields `buildAler
 
 How it is built fast (the documents are those of Kibana's step-by-step algorithm, byte for byte): what is the same for
 every alert of a call is laid out once (`layout.CallPlan`); an event's fields are copied and cleaned in one pass
-(`source.alert_source_copy`); a sequence's shell is intersected root by root (`common.sequence_common`, the newest
+(`source.alert_source_copy`); a sequence's shell is intersected root by root (`intersection_fast.sequence_common`, the newest
 intersection; before 9.4 `intersection_keywise`, which needs no fast path). Documents that are not plain JSON take the
 general path (deepcopy, then the in-place steps).
 """
@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from runner.alerts.ancestry import build_ancestors, child_depth
-from runner.alerts.common import OUTER_FIELDS, Block, describe_block, sequence_common
+from runner.alerts.intersection_fast import OUTER_FIELDS, Block, describe_block, sequence_common
 from runner.alerts.context import AlertContext
 from runner.alerts.copying import NotPlainJson, copy_json, fresh_copy
 from runner.alerts.ids import building_block_ids, event_alert_id, shell_alert_id
@@ -207,7 +207,7 @@ def _document(plan: CallPlan, *parts: Mapping[str, Any]) -> dict[str, Any]:
 
 
 @dataclass
-class _BlockDraft:
+class BlockDraft:
     """A building block before its id is known."""
 
     document: dict[str, Any]
@@ -227,16 +227,8 @@ def _sequence_alerts(sequence: Mapping[str, Any], plan: CallPlan) -> list[Alert]
         return []
     if any(not isinstance(e.get("_id"), str) or not isinstance(e.get("_index"), str) for e in events):
         return []  # Kibana logs the failure at debug level and skips the sequence
-    drafts = [_block_draft(e, plan) for e in events]
-    ids = building_block_ids([d.document[ANCESTORS] for d in drafts], rule.uuid)
+    drafts, ids, blocks = sequence_blocks(events, plan)
     keywise = not plan.format.notation_intersection
-    blocks: list[Block] = []
-    for draft, block_id in zip(drafts, ids):
-        draft.document[UUID] = draft.varying[UUID] = block_id
-        # (before 9.4 no fast path reads the notes: see below)
-        blocks.append(describe_block(draft.document, None if keywise else draft.notes, draft.outer_in_event,
-                                     draft.varying))
-
     if keywise and len(blocks) > 1:
         # Kibana before 9.4: key by key, on the blocks as JavaScript holds them (the reference implementation)
         common: dict[str, Any] | None = keywise_array_intersection(
@@ -270,7 +262,22 @@ def _sequence_alerts(sequence: Mapping[str, Any], plan: CallPlan) -> list[Alert]
     return alerts
 
 
-def _block_draft(event: Mapping[str, Any], plan: CallPlan) -> _BlockDraft:
+def sequence_blocks(events: Sequence[Mapping[str, Any]], plan: CallPlan) -> tuple[list[BlockDraft], list[str], list[Block]]:
+    """The building blocks of a sequence's events: their drafts (ids set), their ids, and each described for the
+    intersection (`intersection_fast.describe_block`)."""
+    drafts = [block_draft(e, plan) for e in events]
+    ids = building_block_ids([d.document[ANCESTORS] for d in drafts], plan.rule.uuid)
+    keywise = not plan.format.notation_intersection
+    blocks: list[Block] = []
+    for draft, block_id in zip(drafts, ids, strict=True):
+        draft.document[UUID] = draft.varying[UUID] = block_id
+        # (before 9.4 no fast path reads the notes: see `_sequence_alerts`)
+        blocks.append(describe_block(draft.document, None if keywise else draft.notes, draft.outer_in_event,
+                                     draft.varying))
+    return drafts, ids, blocks
+
+
+def block_draft(event: Mapping[str, Any], plan: CallPlan) -> BlockDraft:
     """Kibana `transformHitToAlert` for a building block (no overrides), under a stand-in id."""
     notes = SourceNotes()
     hit = _Hit(event, plan.context.merge_strategy, plan.namespaces, notes)
@@ -284,7 +291,7 @@ def _block_draft(event: Mapping[str, Any], plan: CallPlan) -> _BlockDraft:
     # lodash `merge`: an undefined alert field leaves the event's value alone (undefined ones are not in `fields`)
     document.update(fields)
     varying = {key: fields[key] for key in BLOCK_VARYING if key in fields}
-    return _BlockDraft(document, outer_in_event, varying, notes if hit.plain else None, hit, event_keys)
+    return BlockDraft(document, outer_in_event, varying, notes if hit.plain else None, hit, event_keys)
 
 
 def _shell_document(plan: CallPlan, common: dict[str, Any] | None, shares: bool,
@@ -329,4 +336,4 @@ def _descends_from_rule(ancestors: Sequence[Mapping[str, Any]], rule_uuid: str) 
     return any(ancestor.get("rule") == rule_uuid for ancestor in ancestors)
 
 
-__all__ = ["NEITHER_EVENTS_NOR_SEQUENCES", "Alert", "AlertBuildError", "build_alerts"]
+__all__ = ["NEITHER_EVENTS_NOR_SEQUENCES", "Alert", "AlertBuildError", "BlockDraft", "block_draft", "build_alerts", "sequence_blocks"]

@@ -139,6 +139,32 @@ class IndexPlan:
     keys: list[KeyExtractor]  # per stage, the until clause last
     ordinal: OrdinalReader
 
+    def sequence_keys(
+        self, source: dict[str, Any], count: int
+    ) -> tuple[list[list[tuple[Any, ...]] | None], list[tuple[Any, ...]] | None] | None:
+        """What a sequence's matcher needs of an event: per stage (`count` of them) the join keys of each stage it
+        matches (None for the others), and its join keys as the until clause (stage `count`; None if it does not
+        match it); None when it is no candidate (a stage matched without a key counts as not matched). The one
+        implementation, for `search()` and for `search_many()`."""
+        stage_keys: list[list[tuple[Any, ...]] | None] | None = None
+        until_keys = None
+        for stage in self.dispatch(source):
+            if self.conditions[stage](source):
+                found = self.keys[stage](source)
+                if not found:
+                    continue
+                if stage == count:
+                    until_keys = found
+                    continue
+                if stage_keys is None:
+                    stage_keys = [None] * count
+                stage_keys[stage] = found
+        if stage_keys is None:
+            if not until_keys:
+                return None
+            stage_keys = [None] * count
+        return stage_keys, until_keys
+
 
 def category_dispatcher(reader: FieldReader, categories: list[str | None]) -> Callable[[dict[str, Any]], tuple[int, ...]]:
     """The stages whose category (None for `any`) a keyword category field's values name, from one lookup."""

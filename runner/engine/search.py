@@ -128,7 +128,9 @@ class _Contexts:
 def _documents(
     documents: Iterable[Mapping[str, Any]], plan: QueryPlan, contexts: _Contexts
 ) -> Iterator[tuple[int, Mapping[str, Any], dict[str, Any], IndexPlan]]:
-    """Each document with its position in the stream, its `_source` and the query compiled for its index."""
+    """Each document with its position in the stream, its `_source` and the query compiled for its index.
+
+    The reference loop over documents (sequences and samples read through it); `_run_events` inlines it."""
     by_index: dict[Any, IndexPlan] = {}
     for position, doc in enumerate(documents):
         try:
@@ -166,6 +168,10 @@ def _describe(value: Any) -> str:
 def _run_events(
     documents: Iterable[Mapping[str, Any]], plan: QueryPlan, contexts: _Contexts, size: int, result_position: str
 ) -> list[dict[str, Any]]:
+    """Fast path of `_documents` followed by the event filter: the loop of `_documents` inlined (its generator costs
+    some 15% of an event query, the hot path of every rule). Checked against `_documents` (which sequences and samples
+    read through) by tests/engine/test_fast_paths.py::test_the_inlined_document_loop_is_the_reference_loop, and
+    against `search_many` by tests/engine/test_multi.py::test_every_corpus_rule_batched_equals_one_by_one."""
     window: Window[Mapping[str, Any]] = Window(limit_chain(plan.query, size, result_position))
     add = window.add
     by_index: dict[Any, IndexPlan] = {}
@@ -267,38 +273,13 @@ def _feed_in_order(candidates: Iterator[Candidate], matcher: SequenceMatcher) ->
 def _sequence_candidates(documents: Iterable[Mapping[str, Any]], plan: QueryPlan, contexts: _Contexts) -> Iterator[Candidate]:
     """Events that match at least one stage (or the until clause), with their ordinal and join keys per stage."""
     count = len(plan.stages)
-    by_index: dict[Any, IndexPlan] = {}
-    for position, doc in enumerate(documents):
-        try:
-            index = doc["_index"]
-            source = doc["_source"]
-            compiled = by_index.get(index)
-        except (KeyError, TypeError):
-            raise _bad_document(position, doc) from None
-        if type(source) is not dict:
-            raise _bad_source(position, doc)
-        if compiled is None:
-            compiled = by_index[index] = plan.for_index(contexts.get(str(index)), source)
-        stage_keys: list[list[tuple] | None] | None = None
-        until_keys = None
-        for stage in compiled.dispatch(source):
-            if compiled.conditions[stage](source):
-                found = compiled.keys[stage](source)
-                if not found:
-                    continue
-                if stage == count:
-                    until_keys = found
-                    continue
-                if stage_keys is None:
-                    stage_keys = [None] * count
-                stage_keys[stage] = found
-        if stage_keys is None:
-            if not until_keys:
-                continue
-            stage_keys = [None] * count
+    for position, doc, source, compiled in _documents(documents, plan, contexts):
+        found = compiled.sequence_keys(source, count)
+        if found is None:
+            continue
         ordinal = compiled.ordinal.ordinal(doc, position, strict=True)
         assert ordinal is not None
-        yield ordinal, doc, stage_keys, until_keys
+        yield ordinal, doc, found[0], found[1]
 
 
 # ---- samples -----------------------------------------------------------------------------------------------------------

@@ -1,8 +1,10 @@
 """The fields a sequence's shell alert copies from its building blocks: `objectArrayIntersection` of the blocks, fast.
 
-This is the fast path of the newest intersection (Kibana 9.4 on, kibana#254830), checked against its reference
-implementation (`intersection.py`: tests/alerts/test_fast_paths.py, bench/alerts_golden.py). Releases before 9.4
-intersect key by key (`intersection_keywise.py`, used as it is: `AlertFormat.notation_intersection` decides).
+Fast path of `intersection.object_array_intersection` (the reference: the newest intersection, Kibana 9.4 on,
+kibana#254830, step by step); checked against it on random blocks by
+tests/alerts/test_fast_paths.py::test_sequence_common_is_the_reference_intersection (and by bench/alerts_golden.py).
+Releases before 9.4 intersect key by key (`intersection_keywise.py`, used as it is: `AlertFormat.notation_intersection`
+decides).
 
 `intersection.object_array_intersection` is Kibana's algorithm step by step: flatten both documents to paths,
 rebuild them as trees, walk the trees together, prune, flatten again. On building blocks (some 170 paths each, 95 of
