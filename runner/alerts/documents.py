@@ -32,10 +32,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from runner.alerts.ancestry import build_ancestors, child_depth
-from runner.alerts.intersection_fast import OUTER_FIELDS, Block, describe_block, sequence_common
 from runner.alerts.context import AlertContext
 from runner.alerts.copying import NotPlainJson, copy_json, fresh_copy
 from runner.alerts.ids import building_block_ids, event_alert_id, shell_alert_id
+from runner.alerts.intersection_fast import OUTER_FIELDS, Block, describe_block, sequence_common
 from runner.alerts.intersection_keywise import UNDEFINED, block_view, keywise_array_intersection
 from runner.alerts.layout import (
     ANCESTORS,
@@ -238,7 +238,7 @@ def _sequence_alerts(sequence: Mapping[str, Any], plan: CallPlan) -> list[Alert]
         common, shares = sequence_common(blocks, plan)
     # `buildAncestors` of each block (an alert of this rule: its own ancestors, then itself as a signal)
     shell_ancestors = []
-    for block, block_id in zip(blocks, ids):
+    for block, block_id in zip(blocks, ids, strict=True):
         shell_ancestors.extend(block.varying[ANCESTORS])
         shell_ancestors.append({"id": block_id, "type": "signal", "index": "", "depth": block.varying[DEPTH],
                                 "rule": rule.uuid})
@@ -250,7 +250,7 @@ def _sequence_alerts(sequence: Mapping[str, Any], plan: CallPlan) -> list[Alert]
         url=plan.url_of(shell_id) if plan.url else UNSET, own=True,
     )
     alerts = [Alert(shell_id, _shell_document(plan, common, shares, shell_fields), group_id=shell_id)]
-    for index, (block, block_id, draft) in enumerate(zip(blocks, ids, drafts)):
+    for index, (block, block_id, draft) in enumerate(zip(blocks, ids, drafts, strict=True)):
         document = plan.make_own(_document(plan, block.document))
         document["kibana.alert.building_block_type"] = "default"
         document["kibana.alert.group.id"] = shell_id

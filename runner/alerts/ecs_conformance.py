@@ -130,9 +130,9 @@ def _never(value: Any) -> bool:
 
 def scalar_check(rule: int) -> Callable[[Any], bool] | None:
     """How a value that is neither an object nor an array is checked under `rule`: None when any such value fits."""
-    if rule == ANY or rule == LEAF:
+    if rule in (ANY, LEAF):
         return None
-    if rule == OBJECT or rule == INVALID:
+    if rule in (OBJECT, INVALID):
         return _never
     return _SCALAR_CHECKS[rule]
 

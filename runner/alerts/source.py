@@ -426,7 +426,7 @@ def _checked_in_order(document: dict[str, Any], where: Node | _Exact, removed: l
         elif kind is list:
             value = _checked_array(value, rule, scalar_check(rule), node, path, removed)
         elif kind in ATOMIC:
-            if rule == LEAF or rule == ANY or fits(rule, value):
+            if rule in (LEAF, ANY) or fits(rule, value):
                 continue
             removed.append(path)
             del result[key]

@@ -169,7 +169,7 @@ def _epoch_parser(unit_nanos: int) -> RangeParser:
         if isinstance(value, int):
             return value * unit_nanos, "exact"
         if isinstance(value, float):
-            return int(round(value * unit_nanos)), "exact"
+            return round(value * unit_nanos), "exact"
         if isinstance(value, str) and number.match(value):
             if "." in value:
                 whole, fraction = value.split(".")
@@ -337,10 +337,7 @@ def format_iso(nanos: int, precision_nanos: bool = False) -> str:
     """Elasticsearch's default rendering of a date: `2022-05-04T12:00:00.000Z` (9 fraction digits for nanos)."""
     seconds, rest = divmod(nanos, 1_000_000_000)
     moment = _EPOCH + timedelta(seconds=seconds)
-    if precision_nanos:
-        fraction = f"{rest:09d}"
-    else:
-        fraction = f"{rest // NANOS_PER_MILLI:03d}"
+    fraction = f"{rest:09d}" if precision_nanos else f"{rest // NANOS_PER_MILLI:03d}"
     return moment.strftime("%Y-%m-%dT%H:%M:%S") + f".{fraction}Z"
 
 

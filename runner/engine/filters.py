@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 from runner.engine.fields import MISSING, FieldReader
 
@@ -71,7 +71,7 @@ class Negation:
     part: Node
 
 
-Node = Union[Const, Leaf, AllOf, AnyOf, Negation]
+Node = Const | Leaf | AllOf | AnyOf | Negation
 
 
 def all_of(*parts: Node) -> Node:

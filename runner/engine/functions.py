@@ -11,8 +11,8 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from runner.engine.semantics import CidrError, cidr_matcher, fold, ip_of
 from runner.engine.field_types import to_text
+from runner.engine.semantics import CidrError, cidr_matcher, fold, ip_of
 from runner.errors import RuleRunnerError
 
 

@@ -161,7 +161,7 @@ def search_many(documents: Sequence[Mapping[str, Any]], searches: Sequence[Query
             entries.append(None)
     tables: dict[str, _IndexTable] = {}
     by_index: dict[str, list[_Entry]] = {}
-    for entry, spec in zip(entries, searches):
+    for entry, spec in zip(entries, searches, strict=True):
         if entry is not None:
             for index in spec.indices:
                 by_index.setdefault(index, []).append(entry)

@@ -8,8 +8,8 @@ import json
 from typing import Any, NamedTuple
 
 from runner.engine.dates import iso_millis_nanos
-from runner.engine.fields import MISSING, FieldReader
 from runner.engine.field_types import DateType
+from runner.engine.fields import MISSING, FieldReader
 from runner.errors import RuleRunnerError
 
 

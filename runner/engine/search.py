@@ -17,8 +17,7 @@ from runner.engine.samples import SampleCollector
 from runner.engine.sequences import SequenceMatcher
 from runner.eql import check, parse, verify
 from runner.eql import nodes as n
-from runner.eql.schema import IndexMapping
-from runner.eql.schema import MappingError, Schema
+from runner.eql.schema import IndexMapping, MappingError, Schema
 from runner.errors import RuleRunnerError
 
 

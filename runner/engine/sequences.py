@@ -18,6 +18,7 @@ than `maxspan` and bookkeeping that can no longer matter are swept as the stream
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,13 +92,13 @@ class SequenceMatcher:
         self.window = Window(self.chain)
         self.positives = [i for i, m in enumerate(self.missing) if not m]
         first, last = self.positives[0], self.positives[-1]
-        self.leading = [i for i in range(first)]
-        self.trailing = [i for i in range(last + 1, len(self.missing))]
+        self.leading = list(range(first))
+        self.trailing = list(range(last + 1, len(self.missing)))
         self.previous_positive = {}
         self.between = {}
-        for before, after in zip(self.positives, self.positives[1:]):
+        for before, after in itertools.pairwise(self.positives):
             self.previous_positive[after] = before
-            self.between[after] = [i for i in range(before + 1, after)]
+            self.between[after] = list(range(before + 1, after))
 
     @property
     def maxspan_ms(self) -> int | None:

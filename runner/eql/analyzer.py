@@ -35,10 +35,7 @@ def _ordinal(index: int) -> str:
 
 
 def _short_ordinal(number: int) -> str:
-    if 10 <= number % 100 <= 20:
-        suffix = "th"
-    else:
-        suffix = {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
     return f"{number}{suffix}"
 
 
@@ -291,9 +288,9 @@ class _Analyzer:
                     )
 
     def event_filter(self, event_filter: n.EventFilter) -> None:
-        if event_filter.category is not None and self.schema is not None:
-            if not self.schema.lookup(self.category_field):
-                self.fail(event_filter, f"Unknown column [{self.category_field}]")
+        if (event_filter.category is not None and self.schema is not None
+                and not self.schema.lookup(self.category_field)):
+            self.fail(event_filter, f"Unknown column [{self.category_field}]")
         before = len(self.problems)
         self.expression(event_filter.condition)
         if len(self.problems) > before:
@@ -494,16 +491,14 @@ class _Analyzer:
                 self.fail(expr, f"Comparisons against fields are not (currently) supported; offender [{offender}] in [{text}]")
                 return
         subject_type = self.type_of(expr.subject)
-        if expr.case_insensitive:
-            if subject_type is not None and subject_type not in ("null", "conflict") and type_family(
-                subject_type
-            ) not in ("keyword", "text"):
-                self.fail(
-                    expr,
-                    f"first argument of [:] must be [string], found value [{_source(expr.subject)}] type "
-                    f"[{subject_type}]; consider using [==] instead",
-                )
-                return
+        if (expr.case_insensitive and subject_type is not None and subject_type not in ("null", "conflict")
+                and type_family(subject_type) not in ("keyword", "text")):
+            self.fail(
+                expr,
+                f"first argument of [:] must be [string], found value [{_source(expr.subject)}] type "
+                f"[{subject_type}]; consider using [==] instead",
+            )
+            return
         self.require_exact(expr, None, expr.subject, text)
         if subject_type is None or subject_type in ("null", "conflict"):
             return

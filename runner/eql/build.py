@@ -127,10 +127,7 @@ class _Builder(Transformer):
 
     def event_filter(self, meta, children):
         category_item, _where, condition = children
-        if isinstance(category_item, Token) and category_item.type == "ANY":
-            category = None
-        else:
-            category = category_item
+        category = None if isinstance(category_item, Token) and category_item.type == "ANY" else category_item
         return n.EventFilter(category=category, condition=condition, span=n.Span(meta.line, meta.column))
 
     def event_value(self, meta, children):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from functools import lru_cache
 from importlib import resources
 
@@ -84,10 +85,8 @@ def _translate(text: str, err: UnexpectedInput) -> EqlSyntaxError:
         else:
             line, column = token.line or 1, token.column or 1
         expected: set[str] | frozenset[str] = err.expected
-        try:
+        with contextlib.suppress(Exception):
             expected = err.interactive_parser.accepts() or expected
-        except Exception:
-            pass
         return EqlSyntaxError(
             line, column, f"mismatched input '{_token_text(token)}' expecting {_expecting(expected)}"
         )

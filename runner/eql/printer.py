@@ -38,7 +38,7 @@ def string_literal(value: str, raw: bool = False) -> str:
         if ch in _STRING_ESCAPES:
             out.append(_STRING_ESCAPES[ch])
         elif ord(ch) < 0x20:
-            out.append("\\u{%04x}" % ord(ch))
+            out.append(f"\\u{{{ord(ch):04x}}}")
         else:
             out.append(ch)
     return '"' + "".join(out) + '"'

@@ -24,9 +24,9 @@ from typing import Any
 import pytest
 
 from runner.alerts import object_array_intersection
-from runner.alerts.intersection_fast import Block, sequence_common
 from runner.alerts.copying import NotPlainJson, compile_copier, copy_json
 from runner.alerts.documents import sequence_blocks
+from runner.alerts.intersection_fast import Block, sequence_common
 from runner.alerts.layout import CallPlan
 from runner.alerts.source import NAMESPACES, NAMESPACES_8_16, SourceNotes, alert_source, alert_source_copy
 from tests.alerts.support import SEQUENCE_QUERY, make_context, write_rule

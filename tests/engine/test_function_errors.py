@@ -36,9 +36,9 @@ def test_the_analyzer_and_the_engine_know_the_same_functions() -> None:
 def test_functions_raise_elasticsearchs_messages() -> None:
     with pytest.raises(FunctionError, match=r"^Unable to convert \[abc\] to number of base \[10\]$"):
         FUNCTIONS["number"](["abc"], False)
-    with pytest.raises(FunctionError, match="^/ by zero$"):
+    with pytest.raises(FunctionError, match=r"^/ by zero$"):
         arithmetic("/", 7, 0)
-    with pytest.raises(FunctionError, match="^/ by zero$"):
+    with pytest.raises(FunctionError, match=r"^/ by zero$"):
         arithmetic("%", 7, 0)
     assert issubclass(FunctionError, RuleRunnerError)
     assert not issubclass(FunctionError, ValueError)

@@ -42,7 +42,7 @@ def test_every_corpus_rule_batched_equals_one_by_one() -> None:
     assert len(items) > 1000
     batched = events.eql_search_many(items)
     compared = with_hits = 0
-    for (request, _query), many in zip(items, batched):
+    for (request, _query), many in zip(items, batched, strict=False):
         try:
             one = events.eql_search(request)
         except Exception as error:
@@ -80,7 +80,7 @@ def test_anchors_and_limits() -> None:
     searches = [QuerySearch(q, frozenset({"logs"}), None, 100) for q in queries]
     from runner.engine import search
 
-    for query, many in zip(queries, search_many(docs, searches)):
+    for query, many in zip(queries, search_many(docs, searches), strict=False):
         one = search(docs, query, size=100)
         assert many["hits"] | {"total": None} == one["hits"] | {"total": None}, query
     sequences = [r for r in search_many(docs, searches) if "sequences" in r["hits"]]
@@ -113,7 +113,7 @@ def test_a_stage_that_matches_nothing_in_an_index_is_never_offered(monkeypatch) 
 
     monkeypatch.setattr(multi._Compiled, "offer", counting)
     searches = [QuerySearch(q, frozenset({"logs"}), {"logs": {"mappings": mapping}}, 100) for q in queries]
-    for query, many in zip(queries, search_many(docs, searches)):
+    for query, many in zip(queries, search_many(docs, searches), strict=False):
         one = search(docs, query, mappings={"logs": {"mappings": mapping}}, size=100)
         assert many["hits"] | {"total": None} == one["hits"] | {"total": None}, query
     assert 0 not in offered and 1 in offered  # the second query still sees its other stage's events
