@@ -258,7 +258,7 @@ def parse_ip(text: str) -> int | None:
         return None
     if address.version == 4:
         return 0xFFFF_0000_0000 | int(address)
-    mapped = address.ipv4_mapped  # type: ignore[union-attr]
+    mapped = address.ipv4_mapped
     if mapped is not None:
         return 0xFFFF_0000_0000 | int(mapped)
     return int(address)
@@ -294,11 +294,11 @@ _SEMVER = re.compile(
 )
 
 
-class VersionKey(tuple):
+class VersionKey(tuple[Any, ...]):
     """An ordering key for a `version` value; equality is on the original text."""
 
 
-def version_key(text: str) -> tuple:
+def version_key(text: str) -> tuple[Any, ...]:
     """Elasticsearch's `version` ordering: valid SemVer-like versions by their parts, prereleases before releases,
     invalid versions after every valid one, among themselves by their text."""
     match = _SEMVER.match(text)
@@ -307,7 +307,7 @@ def version_key(text: str) -> tuple:
     main = tuple(int(p) for p in match.group("main").split("."))
     pre = match.group("pre")
     if pre is None:
-        pre_key: tuple = (1,)
+        pre_key: tuple[Any, ...] = (1,)
     else:
         parts = []
         for part in pre.split("."):
@@ -341,7 +341,7 @@ class Version:
     text: str
 
     @property
-    def key(self) -> tuple:
+    def key(self) -> tuple[Any, ...]:
         return version_key(self.text)
 
     def __lt__(self, other: Version) -> bool:

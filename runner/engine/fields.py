@@ -13,6 +13,7 @@ float, boolean → boolean), and the decision sticks for the index.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from runner.engine.field_types import (
@@ -74,7 +75,7 @@ class SourcePath:
         self._keys = _split_keys(self.parts)
         self.get = self._fast_getter()
 
-    def _fast_getter(self):
+    def _fast_getter(self) -> Callable[[dict[str, Any]], Any]:
         parts = self.parts
         walk = self.walk
         if len(parts) == 1:
@@ -266,7 +267,7 @@ class FieldReader:
         if len(values) <= 1:
             return values
         assert self.ftype is not None
-        seen = []
+        seen: list[Any] = []
         for value in sorted(values, key=self.ftype.sort_key):
             if not seen or seen[-1] != value:
                 seen.append(value)

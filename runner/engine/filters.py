@@ -216,7 +216,8 @@ def _single(test: KeywordTest) -> _Code:
 def _code(code: _Code) -> Predicate:
     source = "def predicate(s):\n" + "\n".join(code.lines) + "\n"
     exec(compile(source, "<filter>", "exec"), code.namespace)
-    return code.namespace["predicate"]
+    predicate: Predicate = code.namespace["predicate"]
+    return predicate
 
 
 # ECS categorization and OS fields take a handful of values (`event.type == "start"`, `host.os.type == "linux"`), so

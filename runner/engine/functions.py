@@ -43,7 +43,8 @@ def _is_number(value: Any) -> bool:
 def _numeric(name: str, value: Any) -> int | float:
     if not _is_number(value):
         raise FunctionError(f"A number is required; received [{to_text(value)}]")
-    return value
+    number: int | float = value
+    return number
 
 
 def arithmetic(op: str, left: Any, right: Any) -> Any:

@@ -86,6 +86,7 @@ class _Compiled:
             return
         stage_keys, until_keys = found
         ordinal = self.ordinal.ordinal(doc, position, strict=True)
+        assert ordinal is not None  # strict: an error rather than None
         if entry.last is not None and ordinal < entry.last:
             entry.broken = True
             return
@@ -277,10 +278,10 @@ def _table(index: str, first: dict[str, Any], entries: list[_Entry]) -> _IndexTa
                 listed = bucket.setdefault(term, [])
                 if not listed or listed[-1] is not compiled:
                     listed.append(compiled)
-    for (group, name, folded), terms in maps.items():
+    for (group, name, folded), by_term in maps.items():
         anchors = table.anywhere if group is None else table.by_category[group]
         reader = readers[(name, folded)]
-        anchors.anchors.append((reader.get, reader.normalize, terms, folded))
+        anchors.anchors.append((reader.get, reader.normalize, by_term, folded))
     return table
 
 

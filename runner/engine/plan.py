@@ -71,7 +71,7 @@ def null_fields(query: n.Query, schema: Schema | None) -> frozenset[str]:
     return frozenset(names)
 
 
-KeyExtractor = Callable[[dict[str, Any]], "list[tuple] | None"]
+KeyExtractor = Callable[[dict[str, Any]], "list[tuple[Any, ...]] | None"]
 
 
 def key_extractor(readers: list[tuple[FieldReader | None, bool]], bucket: bool) -> KeyExtractor:
@@ -95,7 +95,7 @@ def key_extractor(readers: list[tuple[FieldReader | None, bool]], bucket: bool) 
                         rendered.append(shown)
         return rendered
 
-    def general(source: dict[str, Any]) -> list[tuple] | None:
+    def general(source: dict[str, Any]) -> list[tuple[Any, ...]] | None:
         columns: list[list[Any]] = []
         for reader, optional in readers:
             rendered = column(reader, source)
@@ -106,7 +106,7 @@ def key_extractor(readers: list[tuple[FieldReader | None, bool]], bucket: bool) 
             columns.append(rendered)
         return [tuple(combination) for combination in itertools.product(*columns)]
 
-    def extract(source: dict[str, Any]) -> list[tuple] | None:
+    def extract(source: dict[str, Any]) -> list[tuple[Any, ...]] | None:
         # the common case first: each key a single plain string in a keyword field, taken as it is
         key = []
         for reader, _optional in readers:
@@ -224,7 +224,7 @@ class QueryPlan:
     def for_index(self, ctx: IndexContext, first_source: dict[str, Any] | None = None) -> IndexPlan:
         """The query compiled for an index; fields the index maps dynamically take their type from the first
         document that has them, starting with `first_source`, so most predicates are specialised at once."""
-        plan = ctx.compiled
+        plan: IndexPlan | None = ctx.compiled
         if plan is None:
             if first_source is not None:
                 for name in self.field_names:

@@ -198,7 +198,7 @@ def _run_events(
 
 REORDER_WINDOW = 4096
 
-Candidate = tuple[Ordinal, Mapping[str, Any], list[list[tuple] | None], list[tuple] | None]
+Candidate = tuple[Ordinal, Mapping[str, Any], list[list[tuple[Any, ...]] | None], list[tuple[Any, ...]] | None]
 
 
 def _run_sequences(
@@ -243,7 +243,7 @@ def _feed_in_order(candidates: Iterator[Candidate], matcher: SequenceMatcher) ->
     by the window, whatever the length of the stream.
     """
     fifo: deque[Candidate] = deque()
-    heap: list[tuple[tuple, Candidate]] | None = None
+    heap: list[tuple[tuple[Any, ...], Candidate]] | None = None
     fed: Ordinal | None = None
     for candidate in candidates:
         ordinal = candidate[0]
@@ -290,7 +290,7 @@ def _run_samples(
     collector = SampleCollector(len(plan.stages), max_samples_per_key, limit_chain(plan.query, size, "head", samples=True))
     count = len(plan.stages)
     for position, doc, source, compiled in _documents(documents, plan, contexts):
-        stage_keys: list[list[tuple] | None] = [None] * count
+        stage_keys: list[list[tuple[Any, ...]] | None] = [None] * count
         for stage in compiled.dispatch(source):
             if compiled.conditions[stage](source):
                 stage_keys[stage] = compiled.keys[stage](source)
