@@ -92,7 +92,8 @@ def compile_copier(value: Any) -> Copier:
     if kind is dict or kind is list:
         children = value.values() if kind is dict else value
         if all(type(child) in ATOMIC for child in children):
-            return value.copy
+            shallow: Copier = value.copy
+            return shallow
         try:
             return _literal_function(value)
         except (NotPlainJson, RecursionError, ValueError):

@@ -448,13 +448,14 @@ _ids = itertools.count()
 def _call_shape(plan: CallPlan) -> _Shape | None:
     """The call's `_Shape`, or None when its alert fields do not allow the fast path. Cached on the plan; what does
     not depend on the call's values, on the rule's layout."""
-    shape = plan.facts.get("shape", MISSING)
-    if shape is not MISSING:
-        return shape
+    cached = plan.facts.get("shape", MISSING)
+    if cached is not MISSING:
+        known: _Shape | None = cached
+        return known
     facts = plan.layout.facts.get("shape", MISSING)
     if facts is MISSING:
         facts = plan.layout.facts["shape"] = _shape_facts(plan)
-    shape = None
+    shape: _Shape | None = None
     if facts is not None:
         structure, root_order, kibana_keys, kept = facts
         shape = _Shape(structure, root_order, kibana_keys, _constant_common(plan, kept))
@@ -537,15 +538,17 @@ def _kibana_fold(blocks: list[Block], plan: CallPlan,
         current = kept
     # what the cached plan depends on: the blocks' `kibana.*` keys, the types of their `original_*` copies (an array
     # meeting an object where another event had one is kept as `[]`, anything else dropped), what dropped when
-    key = (shape.structure, tuple((b.has_original_time, b.original_keys, tuple(map(type, map(b.varying.__getitem__,
-                                                                                          b.original_keys))))
-                                  for b in blocks), tuple(dropped_at))
-    kibana_plan = _KIBANA_PLANS.get(key, MISSING)
-    if kibana_plan is MISSING:
+    plan_key = (shape.structure,
+                tuple((b.has_original_time, b.original_keys, tuple(map(type, map(b.varying.__getitem__,
+                                                                                 b.original_keys))))
+                      for b in blocks), tuple(dropped_at))
+    if plan_key in _KIBANA_PLANS:
+        kibana_plan = _KIBANA_PLANS[plan_key]
+    else:
         kibana_plan = _kibana_plan(blocks, plan, shape, dropped_at)
         if len(_KIBANA_PLANS) >= _MAX_PLANS:
             _KIBANA_PLANS.clear()
-        _KIBANA_PLANS[key] = kibana_plan
+        _KIBANA_PLANS[plan_key] = kibana_plan
     if kibana_plan is None:
         return None
     template = shape.templates.get(kibana_plan)
@@ -601,7 +604,7 @@ def _kibana_plan(blocks: list[Block], plan: CallPlan, shape: _Shape,
     assert result is not None
     varying = set().union(*(block.varying for block in blocks))
     stand_in_ids = {id(value) for value in stand_ins}
-    entries = []
+    entries: list[tuple[str, int, Any]] = []
     for key, value in result.items():
         if key in varying:
             entries.append((key, _V, None))

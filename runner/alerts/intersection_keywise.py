@@ -103,6 +103,7 @@ def keywise_pair_intersection(a: dict[str, Any] | None, b: dict[str, Any] | None
             b_value = _FUNCTION
         else:
             continue
+        value: Any
         if isinstance(a_value, dict) and isinstance(b_value, dict):
             value = keywise_pair_intersection(a_value, b_value)
             if value is None:

@@ -131,11 +131,12 @@ def alert_source_copy(source: dict[str, Any], notes: SourceNotes | None = None,
                 del document[key]
                 continue
         else:
-            node = children.get(key)
-            if node is not None:
-                rule, path = node.rule, node.path
+            found = children.get(key)
+            node: Node | _Exact | None
+            if found is not None:
+                rule, node, path = found.rule, found, found.path
             elif key and "." not in key:  # outside ECS: nothing below is checked
-                rule, path = ANY, key
+                rule, node, path = ANY, None, key
             else:
                 rule, node, path = _beyond(None, key)
             if kind is dict:
