@@ -164,6 +164,8 @@ def test_rules_by_path() -> None:
 
 
 def test_kibana_validator_cases() -> None:
+    date: Any
+    number: Any
     # is_valid_date_type.test.ts
     for date in ("2015-01-01T12:10:30.666Z", "2015-01-01T12:10:30.666", "2015-01-01T12:10:30Z", "2015-01-01T12:10:30",
                  "2015-01-01T12:10Z", "2015-01-01T12:10", "2015-01-01T12Z", "2015-01-01T12", "2015-01-01T",
