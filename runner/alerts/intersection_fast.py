@@ -627,4 +627,4 @@ def _holds_stand_in(value: Any, stand_in_ids: set[int]) -> bool:
     return False
 
 
-__all__ = ["Block", "describe_block", "sequence_common"]
+__all__ = ["OUTER_FIELDS", "Block", "describe_block", "sequence_common"]

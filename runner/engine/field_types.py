@@ -294,10 +294,6 @@ _SEMVER = re.compile(
 )
 
 
-class VersionKey(tuple[Any, ...]):
-    """An ordering key for a `version` value; equality is on the original text."""
-
-
 def version_key(text: str) -> tuple[Any, ...]:
     """Elasticsearch's `version` ordering: valid SemVer-like versions by their parts, prereleases before releases,
     invalid versions after every valid one, among themselves by their text."""

@@ -299,9 +299,6 @@ class IndexContext:
             self._readers[name] = reader
         return reader
 
-    def is_mapped(self, name: str) -> bool:
-        return self.mapping.resolve(name) is not None
-
 
 __all__ = [
     "MISSING",
