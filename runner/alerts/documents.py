@@ -17,7 +17,7 @@ make building blocks, how a shell intersects its blocks, which fields `buildAler
 
 How it is built fast (the documents are those of Kibana's step-by-step algorithm, byte for byte): what is the same for
 every alert of a call is laid out once (`layout.CallPlan`); an event's fields are copied and cleaned in one pass
-(`source.alert_source_copy`); a sequence's shell is intersected root by root (`intersection_fast.sequence_common`, the newest
+(`source_fast.alert_source_copy`); a sequence's shell is intersected root by root (`intersection_fast.sequence_common`, the newest
 intersection; before 9.4 `intersection_keywise`, which needs no fast path). Documents that are not plain JSON take the
 general path (deepcopy, then the in-place steps).
 """
@@ -52,7 +52,8 @@ from runner.alerts.overrides import risk_score_override, rule_name_override, sev
 from runner.alerts.paths import MISSING
 from runner.alerts.reason import build_reason
 from runner.alerts.rule_fields import UNSET, Overrides
-from runner.alerts.source import SourceNotes, alert_source, alert_source_copy
+from runner.alerts.source import alert_source
+from runner.alerts.source_fast import SourceNotes, alert_source_copy
 from runner.alerts.times import original_time_of
 from runner.errors import RuleRunnerError
 

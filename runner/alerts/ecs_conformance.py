@@ -169,7 +169,7 @@ class Node:
     # plain keywords or outside ECS, whose scalars always fit
     strict: dict[str, Callable[[Any], bool]] = field(default_factory=dict)
     # keys met below this node that are plain (not empty, no dot) and not in `strict`: filled by the walk that
-    # copies events (`source.alert_source_copy`), so that an object of only such keys is known at one set operation
+    # copies events (`source_fast.alert_source_copy`), so that an object of only such keys is known at one set operation
     safe: set[str] = field(default_factory=set)
 
 

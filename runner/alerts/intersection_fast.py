@@ -49,7 +49,7 @@ from runner.alerts.intersection import (
 )
 from runner.alerts.layout import BLOCK_VARYING, ORIGINAL_TIME, CallPlan
 from runner.alerts.paths import MISSING, is_index
-from runner.alerts.source import SourceNotes
+from runner.alerts.source_fast import SourceNotes
 
 KIBANA = "kibana"
 _DIGITS = frozenset("0123456789")

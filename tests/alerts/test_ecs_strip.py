@@ -30,7 +30,8 @@ from runner.alerts.ecs_conformance import (
     path_rule,
 )
 from runner.alerts.ecs_types import is_valid_boolean, is_valid_date, is_valid_ip, is_valid_long, is_valid_numeric
-from runner.alerts.source import alert_source, alert_source_copy
+from runner.alerts.source import alert_source
+from runner.alerts.source_fast import alert_source_copy
 from tests.alerts.support import SEQUENCE_QUERY, make_context, office_event, write_rule
 
 # (document, expected result, expected removed paths): `traverse_and_mutate_doc.test.ts`, case by case

@@ -28,7 +28,8 @@ from runner.alerts.copying import NotPlainJson, compile_copier, copy_json
 from runner.alerts.documents import sequence_blocks
 from runner.alerts.intersection_fast import Block, sequence_common
 from runner.alerts.layout import CallPlan
-from runner.alerts.source import NAMESPACES, NAMESPACES_8_16, SourceNotes, alert_source, alert_source_copy
+from runner.alerts.source import NAMESPACES, NAMESPACES_8_16, alert_source
+from runner.alerts.source_fast import SourceNotes, alert_source_copy
 from tests.alerts.support import SEQUENCE_QUERY, make_context, write_rule
 
 TOP_KEYS = ["host", "process", "user", "event", "data_stream", "file", "source", "destination", "labels", "tags",
