@@ -17,7 +17,7 @@ make building blocks, how a shell intersects its blocks, which fields `buildAler
 
 How it is built fast (the documents are those of Kibana's step-by-step algorithm, byte for byte): what is the same for
 every alert of a call is laid out once (`layout.CallPlan`); an event's fields are copied and cleaned in one pass
-(`source.alert_source_copy`); a sequence's shell is intersected root by root (`common.sequence_common`, the newest
+(`source_fast.alert_source_copy`); a sequence's shell is intersected root by root (`intersection_fast.sequence_common`, the newest
 intersection; before 9.4 `intersection_keywise`, which needs no fast path). Documents that are not plain JSON take the
 general path (deepcopy, then the in-place steps).
 """
@@ -32,10 +32,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from runner.alerts.ancestry import build_ancestors, child_depth
-from runner.alerts.common import OUTER_FIELDS, Block, describe_block, sequence_common
 from runner.alerts.context import AlertContext
 from runner.alerts.copying import NotPlainJson, copy_json, fresh_copy
 from runner.alerts.ids import building_block_ids, event_alert_id, shell_alert_id
+from runner.alerts.intersection_fast import OUTER_FIELDS, Block, describe_block, sequence_common
 from runner.alerts.intersection_keywise import UNDEFINED, block_view, keywise_array_intersection
 from runner.alerts.layout import (
     ANCESTORS,
@@ -52,7 +52,8 @@ from runner.alerts.overrides import risk_score_override, rule_name_override, sev
 from runner.alerts.paths import MISSING
 from runner.alerts.reason import build_reason
 from runner.alerts.rule_fields import UNSET, Overrides
-from runner.alerts.source import SourceNotes, alert_source, alert_source_copy
+from runner.alerts.source import alert_source
+from runner.alerts.source_fast import SourceNotes, alert_source_copy
 from runner.alerts.times import original_time_of
 from runner.errors import RuleRunnerError
 
@@ -207,7 +208,7 @@ def _document(plan: CallPlan, *parts: Mapping[str, Any]) -> dict[str, Any]:
 
 
 @dataclass
-class _BlockDraft:
+class BlockDraft:
     """A building block before its id is known."""
 
     document: dict[str, Any]
@@ -227,16 +228,8 @@ def _sequence_alerts(sequence: Mapping[str, Any], plan: CallPlan) -> list[Alert]
         return []
     if any(not isinstance(e.get("_id"), str) or not isinstance(e.get("_index"), str) for e in events):
         return []  # Kibana logs the failure at debug level and skips the sequence
-    drafts = [_block_draft(e, plan) for e in events]
-    ids = building_block_ids([d.document[ANCESTORS] for d in drafts], rule.uuid)
+    drafts, ids, blocks = sequence_blocks(events, plan)
     keywise = not plan.format.notation_intersection
-    blocks: list[Block] = []
-    for draft, block_id in zip(drafts, ids):
-        draft.document[UUID] = draft.varying[UUID] = block_id
-        # (before 9.4 no fast path reads the notes: see below)
-        blocks.append(describe_block(draft.document, None if keywise else draft.notes, draft.outer_in_event,
-                                     draft.varying))
-
     if keywise and len(blocks) > 1:
         # Kibana before 9.4: key by key, on the blocks as JavaScript holds them (the reference implementation)
         common: dict[str, Any] | None = keywise_array_intersection(
@@ -246,7 +239,7 @@ def _sequence_alerts(sequence: Mapping[str, Any], plan: CallPlan) -> list[Alert]
         common, shares = sequence_common(blocks, plan)
     # `buildAncestors` of each block (an alert of this rule: its own ancestors, then itself as a signal)
     shell_ancestors = []
-    for block, block_id in zip(blocks, ids):
+    for block, block_id in zip(blocks, ids, strict=True):
         shell_ancestors.extend(block.varying[ANCESTORS])
         shell_ancestors.append({"id": block_id, "type": "signal", "index": "", "depth": block.varying[DEPTH],
                                 "rule": rule.uuid})
@@ -258,7 +251,7 @@ def _sequence_alerts(sequence: Mapping[str, Any], plan: CallPlan) -> list[Alert]
         url=plan.url_of(shell_id) if plan.url else UNSET, own=True,
     )
     alerts = [Alert(shell_id, _shell_document(plan, common, shares, shell_fields), group_id=shell_id)]
-    for index, (block, block_id, draft) in enumerate(zip(blocks, ids, drafts)):
+    for index, (block, block_id, draft) in enumerate(zip(blocks, ids, drafts, strict=True)):
         document = plan.make_own(_document(plan, block.document))
         document["kibana.alert.building_block_type"] = "default"
         document["kibana.alert.group.id"] = shell_id
@@ -270,7 +263,22 @@ def _sequence_alerts(sequence: Mapping[str, Any], plan: CallPlan) -> list[Alert]
     return alerts
 
 
-def _block_draft(event: Mapping[str, Any], plan: CallPlan) -> _BlockDraft:
+def sequence_blocks(events: Sequence[Mapping[str, Any]], plan: CallPlan) -> tuple[list[BlockDraft], list[str], list[Block]]:
+    """The building blocks of a sequence's events: their drafts (ids set), their ids, and each described for the
+    intersection (`intersection_fast.describe_block`)."""
+    drafts = [block_draft(e, plan) for e in events]
+    ids = building_block_ids([d.document[ANCESTORS] for d in drafts], plan.rule.uuid)
+    keywise = not plan.format.notation_intersection
+    blocks: list[Block] = []
+    for draft, block_id in zip(drafts, ids, strict=True):
+        draft.document[UUID] = draft.varying[UUID] = block_id
+        # (before 9.4 no fast path reads the notes: see `_sequence_alerts`)
+        blocks.append(describe_block(draft.document, None if keywise else draft.notes, draft.outer_in_event,
+                                     draft.varying))
+    return drafts, ids, blocks
+
+
+def block_draft(event: Mapping[str, Any], plan: CallPlan) -> BlockDraft:
     """Kibana `transformHitToAlert` for a building block (no overrides), under a stand-in id."""
     notes = SourceNotes()
     hit = _Hit(event, plan.context.merge_strategy, plan.namespaces, notes)
@@ -284,7 +292,7 @@ def _block_draft(event: Mapping[str, Any], plan: CallPlan) -> _BlockDraft:
     # lodash `merge`: an undefined alert field leaves the event's value alone (undefined ones are not in `fields`)
     document.update(fields)
     varying = {key: fields[key] for key in BLOCK_VARYING if key in fields}
-    return _BlockDraft(document, outer_in_event, varying, notes if hit.plain else None, hit, event_keys)
+    return BlockDraft(document, outer_in_event, varying, notes if hit.plain else None, hit, event_keys)
 
 
 def _shell_document(plan: CallPlan, common: dict[str, Any] | None, shares: bool,
@@ -329,4 +337,4 @@ def _descends_from_rule(ancestors: Sequence[Mapping[str, Any]], rule_uuid: str) 
     return any(ancestor.get("rule") == rule_uuid for ancestor in ancestors)
 
 
-__all__ = ["NEITHER_EVENTS_NOR_SEQUENCES", "Alert", "AlertBuildError", "build_alerts"]
+__all__ = ["NEITHER_EVENTS_NOR_SEQUENCES", "Alert", "AlertBuildError", "BlockDraft", "block_draft", "build_alerts", "sequence_blocks"]

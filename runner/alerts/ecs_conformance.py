@@ -130,9 +130,9 @@ def _never(value: Any) -> bool:
 
 def scalar_check(rule: int) -> Callable[[Any], bool] | None:
     """How a value that is neither an object nor an array is checked under `rule`: None when any such value fits."""
-    if rule == ANY or rule == LEAF:
+    if rule in (ANY, LEAF):
         return None
-    if rule == OBJECT or rule == INVALID:
+    if rule in (OBJECT, INVALID):
         return _never
     return _SCALAR_CHECKS[rule]
 
@@ -169,7 +169,7 @@ class Node:
     # plain keywords or outside ECS, whose scalars always fit
     strict: dict[str, Callable[[Any], bool]] = field(default_factory=dict)
     # keys met below this node that are plain (not empty, no dot) and not in `strict`: filled by the walk that
-    # copies events (`source.alert_source_copy`), so that an object of only such keys is known at one set operation
+    # copies events (`source_fast.alert_source_copy`), so that an object of only such keys is known at one set operation
     safe: set[str] = field(default_factory=set)
 
 

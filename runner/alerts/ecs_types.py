@@ -332,7 +332,7 @@ def _moment_iso(text: str) -> bool:
     if match is None:
         return False
     date_part, _, time_part, offset_part = match.groups()
-    for pattern, kind, allow_time in _DATE_FORMS:
+    for pattern, kind, allow_time in _DATE_FORMS:  # noqa: B007 (the form found is read after the loop)
         found = pattern.search(date_part)  # moment picks the first form found anywhere in the date part
         if found:
             break

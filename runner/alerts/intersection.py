@@ -9,6 +9,9 @@ name the same path; a path is kept when it is in both and its values intersect:
   arrays of objects from different events intersect to `[]`;
 - anything else is dropped, and objects left empty are dropped with it.
 A path dotted in both inputs stays a dotted top-level key; every other path is nested.
+
+This is the reference implementation, Kibana's algorithm step by step; `intersection_fast.sequence_common` is its fast
+path for building blocks (checked against it by tests/alerts/test_fast_paths.py).
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ What JavaScript makes of it, reproduced here:
   arrays of objects intersect to `[]`.
 
 This is the reference implementation and the only one for these releases: one walk over the blocks' keys, no copy,
-cheap enough without a fast path (`common.py` is the fast path of the newest intersection only).
+cheap enough without a fast path (`intersection_fast.py` is the fast path of the newest intersection only).
 """
 
 from __future__ import annotations
@@ -103,6 +103,7 @@ def keywise_pair_intersection(a: dict[str, Any] | None, b: dict[str, Any] | None
             b_value = _FUNCTION
         else:
             continue
+        value: Any
         if isinstance(a_value, dict) and isinstance(b_value, dict):
             value = keywise_pair_intersection(a_value, b_value)
             if value is None:

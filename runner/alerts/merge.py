@@ -89,8 +89,7 @@ def _keep_entry(key: str, value: list[Any], keys: Sequence[str]) -> bool:
     """`filterFieldEntry`."""
     return not (
         key == "_ignored"  # elastic/elasticsearch#77152: EQL returns it among the fields
-        or key.startswith("signal.")
-        or key.startswith(".")
+        or key.startswith(("signal.", "."))
         or ".." in key
         or _is_multi_field(key, keys)
         or _is_type_object(value)

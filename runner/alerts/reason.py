@@ -97,7 +97,7 @@ def build_reason(
 
     For a sequence shell, `source` is the intersection of the building blocks (None when they share nothing).
     """
-    document = fields if not source else source
+    document = source if source else fields
     values = _values(document) if isinstance(document, dict) else dict.fromkeys(_FIELDS)
     text = [f"{values['event_category']} event" if _present(values["event_category"]) else "event"]
     if any(values[key] is not None for key in _OF_INTEREST):

@@ -24,7 +24,7 @@ boundary is a minor's first release and no patch release matters:
 - `missing_events_excluded`: 9.2.0 (no 8.x). kibana#235133 (2025-09): a sequence's `missing: true` events (`!`
   clauses) make no building block and take no part in the shell's intersection; before, each is an empty block.
 - `notation_intersection`: 9.4.0 (no 8.x). kibana#254830 (2026-03): the shell's `objectPairIntersection` treats
-  dotted keys and nested objects as one path (`intersection.py`, fast path `common.py`); before, key by key
+  dotted keys and nested objects as one path (`intersection.py`, fast path `intersection_fast.py`); before, key by key
   (`intersection_keywise.py`: the function as kibana#166751 left it in 8.11, unchanged through 9.3).
 
 Also checked, and the same in every release written here:

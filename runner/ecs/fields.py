@@ -25,7 +25,8 @@ from typing import Any
 @lru_cache(maxsize=1)
 def _data() -> dict[str, Any]:
     text = resources.files("runner.ecs").joinpath("ecs_fields.json").read_text(encoding="utf-8")
-    return json.loads(text)
+    data: dict[str, Any] = json.loads(text)
+    return data
 
 
 def ecs_version() -> str:

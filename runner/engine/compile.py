@@ -12,15 +12,24 @@ and `not` into a `bool` query and every leaf into either:
 
 `Compiler.filter` builds that structure; `Compiler.value` builds the three-valued evaluators used inside scripts and
 for constant folding.
+
+A function that raises (`FunctionError`: `number("abc")`, `/ by zero`) makes its script leaf false for that
+combination of values, and a constant that raises is no constant. Elasticsearch fails the shard instead:
+`runner.engine.functions.FunctionError` says how, and why the engine differs (tests/engine/test_function_errors.py).
+
+Every walk over the tree dispatches on the node's type (`functools.singledispatchmethod`) with a default that raises
+`TypeError`, so a node type the compiler was not taught fails loudly.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from functools import singledispatchmethod
 from typing import Any
 
 from runner.engine import semantics as sem
+from runner.engine.field_types import FieldType, to_text
 from runner.engine.fields import MISSING, FieldReader, IndexContext
 from runner.engine.filters import (
     Const,
@@ -34,7 +43,6 @@ from runner.engine.filters import (
     negation,
 )
 from runner.engine.functions import FUNCTIONS, FunctionError, arithmetic, negate
-from runner.engine.types import FieldType, to_text
 from runner.eql import nodes as n
 from runner.eql.analyzer import fields_of
 
@@ -69,7 +77,7 @@ class Compiler:
         try:
             return self.value(expr, {})(())
         except FunctionError:
-            return _NOTHING
+            return _NOTHING  # no constant: Elasticsearch would fail while planning (see FunctionError)
 
     def _field(self, expr: n.Expr) -> n.Field | None:
         if isinstance(expr, n.Field) and not self._is_null_field(expr):
@@ -82,30 +90,61 @@ class Compiler:
         """The condition as one predicate over `_source`."""
         return generate(self.plan(expr))
 
+    @singledispatchmethod
     def plan(self, expr: n.Expr) -> Node:
         """The condition as Elasticsearch's query translator shapes it: bool clauses over query or script leaves."""
-        if isinstance(expr, n.And):
-            return all_of(self.plan(expr.left), self.plan(expr.right))
-        if isinstance(expr, n.Or):
-            return any_of(self.plan(expr.left), self.plan(expr.right))
-        if isinstance(expr, n.Not):
-            return negation(self.plan(expr.operand))
+        raise TypeError(f"cannot compile {type(expr).__name__}")
+
+    @plan.register
+    def _(self, expr: n.And) -> Node:
+        return all_of(self.plan(expr.left), self.plan(expr.right))
+
+    @plan.register
+    def _(self, expr: n.Or) -> Node:
+        return any_of(self.plan(expr.left), self.plan(expr.right))
+
+    @plan.register
+    def _(self, expr: n.Not) -> Node:
+        return negation(self.plan(expr.operand))
+
+    @plan.register
+    def _(
+        self, expr: n.Literal | n.Field | n.Comparison | n.Arithmetic | n.Negate | n.PatternMatch | n.In | n.FunctionCall
+    ) -> Node:
         if not self._reads_document(expr):
             return Const(self.constant(expr) is True)
-        if isinstance(expr, n.Comparison):
-            return self._comparison(expr)
-        if isinstance(expr, n.PatternMatch):
-            query = self._pattern_query(expr)
-        elif isinstance(expr, n.In):
-            query = self._in_query(expr)
-        elif isinstance(expr, n.FunctionCall):
-            query = self._function_query(expr)
-        elif isinstance(expr, n.Field):
-            reader = self.ctx.reader(expr.name)
-            query = leaf(lambda s: True in reader.values(s))  # a boolean field: `field == true`
-        else:
-            query = None
+        query = self._query(expr)
         return query if query is not None else leaf(self.script(expr))
+
+    @singledispatchmethod
+    def _query(self, expr: n.Expr) -> Node | None:
+        """A leaf that reads a document as a query (term, range, wildcard...), or None: it runs as a script."""
+        raise TypeError(f"cannot compile {type(expr).__name__}")
+
+    @_query.register
+    def _(self, expr: n.Literal | n.Arithmetic | n.Negate) -> Node | None:
+        return None
+
+    @_query.register
+    def _(self, expr: n.Field) -> Node | None:
+        reader = self.ctx.reader(expr.name)
+        return leaf(lambda s: True in reader.values(s))  # a boolean field: `field == true`
+
+    @_query.register
+    def _(self, expr: n.Comparison) -> Node | None:
+        return self._comparison(expr)
+
+    @_query.register
+    def _(self, expr: n.PatternMatch) -> Node | None:
+        return self._pattern_query(expr)
+
+    @_query.register
+    def _(self, expr: n.In) -> Node | None:
+        return self._in_query(expr)
+
+    @_query.register
+    def _(self, expr: n.FunctionCall) -> Node | None:
+        return self._function_query(expr)
 
     def _comparison(self, expr: n.Comparison) -> Node:
         op, left, right = expr.op, expr.left, expr.right
@@ -218,7 +257,7 @@ class Compiler:
             try:
                 return accept(evaluate(env))
             except FunctionError:
-                return False
+                return False  # the leaf is false: Elasticsearch would fail the shard (see FunctionError)
 
         if len(readers) == 1:
             (reader,) = readers
@@ -235,43 +274,66 @@ class Compiler:
 
         return many
 
+    @singledispatchmethod
     def value(self, expr: n.Expr, slots: dict[str, int]) -> Evaluator:
         """A three-valued evaluator; fields read their value from `env[slots[name]]`."""
-        if isinstance(expr, n.Literal):
-            constant = expr.value
-            return lambda _e: constant
-        if isinstance(expr, n.Field):
-            if self._is_null_field(expr):
-                return lambda _e: None
-            slot = slots[expr.name]
-            return lambda e: e[slot]
-        if isinstance(expr, n.And):
-            left, right = self.value(expr.left, slots), self.value(expr.right, slots)
-            return lambda e: sem.and3(left(e), right(e))
-        if isinstance(expr, n.Or):
-            left, right = self.value(expr.left, slots), self.value(expr.right, slots)
-            return lambda e: sem.or3(left(e), right(e))
-        if isinstance(expr, n.Not):
-            inner = self.value(expr.operand, slots)
-            return lambda e: sem.not3(inner(e))
-        if isinstance(expr, n.Comparison):
-            return self._value_comparison(expr, slots)
-        if isinstance(expr, n.Arithmetic):
-            left, right, op = self.value(expr.left, slots), self.value(expr.right, slots), expr.op
-            return lambda e: arithmetic(op, left(e), right(e))
-        if isinstance(expr, n.Negate):
-            inner = self.value(expr.operand, slots)
-            return lambda e: negate(inner(e))
-        if isinstance(expr, n.PatternMatch):
-            return self._value_pattern(expr, slots)
-        if isinstance(expr, n.In):
-            return self._value_in(expr, slots)
-        if isinstance(expr, n.FunctionCall):
-            impl = FUNCTIONS[expr.name]
-            args = [self.value(a, slots) for a in expr.args]
-            ci = expr.case_insensitive
-            return lambda e: impl([a(e) for a in args], ci)
         raise TypeError(f"cannot evaluate {type(expr).__name__}")
+
+    @value.register
+    def _(self, expr: n.Literal, slots: dict[str, int]) -> Evaluator:
+        constant = expr.value
+        return lambda _e: constant
+
+    @value.register
+    def _(self, expr: n.Field, slots: dict[str, int]) -> Evaluator:
+        if self._is_null_field(expr):
+            return lambda _e: None
+        slot = slots[expr.name]
+        return lambda e: e[slot]
+
+    @value.register
+    def _(self, expr: n.And, slots: dict[str, int]) -> Evaluator:
+        left, right = self.value(expr.left, slots), self.value(expr.right, slots)
+        return lambda e: sem.and3(left(e), right(e))
+
+    @value.register
+    def _(self, expr: n.Or, slots: dict[str, int]) -> Evaluator:
+        left, right = self.value(expr.left, slots), self.value(expr.right, slots)
+        return lambda e: sem.or3(left(e), right(e))
+
+    @value.register
+    def _(self, expr: n.Not, slots: dict[str, int]) -> Evaluator:
+        inner = self.value(expr.operand, slots)
+        return lambda e: sem.not3(inner(e))
+
+    @value.register
+    def _(self, expr: n.Comparison, slots: dict[str, int]) -> Evaluator:
+        return self._value_comparison(expr, slots)
+
+    @value.register
+    def _(self, expr: n.Arithmetic, slots: dict[str, int]) -> Evaluator:
+        left, right, op = self.value(expr.left, slots), self.value(expr.right, slots), expr.op
+        return lambda e: arithmetic(op, left(e), right(e))
+
+    @value.register
+    def _(self, expr: n.Negate, slots: dict[str, int]) -> Evaluator:
+        inner = self.value(expr.operand, slots)
+        return lambda e: negate(inner(e))
+
+    @value.register
+    def _(self, expr: n.PatternMatch, slots: dict[str, int]) -> Evaluator:
+        return self._value_pattern(expr, slots)
+
+    @value.register
+    def _(self, expr: n.In, slots: dict[str, int]) -> Evaluator:
+        return self._value_in(expr, slots)
+
+    @value.register
+    def _(self, expr: n.FunctionCall, slots: dict[str, int]) -> Evaluator:
+        impl = FUNCTIONS[expr.name]
+        args = [self.value(a, slots) for a in expr.args]
+        ci = expr.case_insensitive
+        return lambda e: impl([a(e) for a in args], ci)
 
     def _value_comparison(self, expr: n.Comparison, slots: dict[str, int]) -> Evaluator:
         op = expr.op

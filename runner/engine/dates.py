@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from typing import Any, TypeAlias
 
 DEFAULT_FORMAT = "strict_date_optional_time||epoch_millis"
 NANOS_PER_MILLI = 1_000_000
@@ -17,7 +18,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 Parser = Callable[[object], "int | None"]
 # A parsed value: epoch nanoseconds and the smallest field the text specified ("year" ... "second", or "exact").
-Parsed = "tuple[int, str] | None"
+Parsed: TypeAlias = "tuple[int, str] | None"
 RangeParser = Callable[[object], Parsed]
 _PRECISIONS = ("year", "month", "day", "hour", "minute", "second")
 
@@ -64,7 +65,7 @@ def _to_nanos(
     return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + nanos
 
 
-def _next_period(year: int, month: int, day: int, hour: int, minute: int, second: int, precision: str) -> tuple:
+def _next_period(year: int, month: int, day: int, hour: int, minute: int, second: int, precision: str) -> tuple[int, int, int, int, int, int]:
     """The start of the period after the one a partial date names (2017 → 2018-01-01, 2017-08 → 2017-09-01...)."""
     if precision == "year":
         return (year + 1, 1, 1, 0, 0, 0)
@@ -77,7 +78,7 @@ def _next_period(year: int, month: int, day: int, hour: int, minute: int, second
     return (moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second)
 
 
-def _parsed(groups: dict, year: int) -> Parsed:
+def _parsed(groups: dict[str, Any], year: int) -> Parsed:
     fraction = groups.get("fraction") or ""
     nanos = int((fraction + "000000000")[:9]) if fraction else 0
     parts = (
@@ -169,7 +170,7 @@ def _epoch_parser(unit_nanos: int) -> RangeParser:
         if isinstance(value, int):
             return value * unit_nanos, "exact"
         if isinstance(value, float):
-            return int(round(value * unit_nanos)), "exact"
+            return round(value * unit_nanos), "exact"
         if isinstance(value, str) and number.match(value):
             if "." in value:
                 whole, fraction = value.split(".")
@@ -337,14 +338,11 @@ def format_iso(nanos: int, precision_nanos: bool = False) -> str:
     """Elasticsearch's default rendering of a date: `2022-05-04T12:00:00.000Z` (9 fraction digits for nanos)."""
     seconds, rest = divmod(nanos, 1_000_000_000)
     moment = _EPOCH + timedelta(seconds=seconds)
-    if precision_nanos:
-        fraction = f"{rest:09d}"
-    else:
-        fraction = f"{rest // NANOS_PER_MILLI:03d}"
+    fraction = f"{rest:09d}" if precision_nanos else f"{rest // NANOS_PER_MILLI:03d}"
     return moment.strftime("%Y-%m-%dT%H:%M:%S") + f".{fraction}Z"
 
 
-_FORMAT_LETTERS = {
+_FORMAT_LETTERS: dict[str, Callable[[datetime, int], str]] = {
     "yyyy": lambda d, ns: f"{d.year:04d}",
     "uuuu": lambda d, ns: f"{d.year:04d}",
     "yy": lambda d, ns: f"{d.year % 100:02d}",

@@ -13,9 +13,10 @@ float, boolean → boolean), and the decision sticks for the index.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
-from runner.engine.types import (
+from runner.engine.field_types import (
     BooleanType,
     DateType,
     FieldType,
@@ -24,7 +25,7 @@ from runner.engine.types import (
     RationalType,
     field_type,
 )
-from runner.eql.schema import FieldMapping, Mapping, type_family
+from runner.eql.schema import FieldMapping, IndexMapping, type_family
 
 # Elasticsearch's dynamic_date_formats: strict_date_optional_time, "yyyy/MM/dd HH:mm:ss Z||yyyy/MM/dd Z"
 _DATE_LIKE = re.compile(
@@ -74,7 +75,7 @@ class SourcePath:
         self._keys = _split_keys(self.parts)
         self.get = self._fast_getter()
 
-    def _fast_getter(self):
+    def _fast_getter(self) -> Callable[[dict[str, Any]], Any]:
         parts = self.parts
         walk = self.walk
         if len(parts) == 1:
@@ -161,7 +162,7 @@ class FieldReader:
     __slots__ = ("_date", "_dynamic", "_mapping", "ftype", "get", "ignore_above", "name", "null_value", "source")
 
     def __init__(
-        self, name: str, mapping: Mapping, resolved: FieldMapping | None, source_path: str, date: bool = False
+        self, name: str, mapping: IndexMapping, resolved: FieldMapping | None, source_path: str, date: bool = False
     ) -> None:
         self.name = name
         self._date = date  # dynamically mapped as a date whatever its first value (the timestamp field)
@@ -266,7 +267,7 @@ class FieldReader:
         if len(values) <= 1:
             return values
         assert self.ftype is not None
-        seen = []
+        seen: list[Any] = []
         for value in sorted(values, key=self.ftype.sort_key):
             if not seen or seen[-1] != value:
                 seen.append(value)
@@ -278,9 +279,9 @@ class IndexContext:
 
     __slots__ = ("_readers", "compiled", "date_fields", "mapping", "name")
 
-    def __init__(self, name: str, mapping: Mapping | None, date_fields: frozenset[str] = frozenset()) -> None:
+    def __init__(self, name: str, mapping: IndexMapping | None, date_fields: frozenset[str] = frozenset()) -> None:
         self.name = name
-        self.mapping = mapping if mapping is not None else Mapping()
+        self.mapping = mapping if mapping is not None else IndexMapping()
         # fields that, when not mapped, are mapped as dates (like a data stream's @timestamp) rather than by value
         self.date_fields = date_fields
         self._readers: dict[str, FieldReader] = {}
@@ -297,9 +298,6 @@ class IndexContext:
             reader = FieldReader(target, self.mapping, resolved, source_path, date=target in self.date_fields)
             self._readers[name] = reader
         return reader
-
-    def is_mapped(self, name: str) -> bool:
-        return self.mapping.resolve(name) is not None
 
 
 __all__ = [

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 from runner.engine.fields import MISSING, FieldReader
 
@@ -71,7 +71,7 @@ class Negation:
     part: Node
 
 
-Node = Union[Const, Leaf, AllOf, AnyOf, Negation]
+Node = Const | Leaf | AllOf | AnyOf | Negation
 
 
 def all_of(*parts: Node) -> Node:
@@ -216,7 +216,8 @@ def _single(test: KeywordTest) -> _Code:
 def _code(code: _Code) -> Predicate:
     source = "def predicate(s):\n" + "\n".join(code.lines) + "\n"
     exec(compile(source, "<filter>", "exec"), code.namespace)
-    return code.namespace["predicate"]
+    predicate: Predicate = code.namespace["predicate"]
+    return predicate
 
 
 # ECS categorization and OS fields take a handful of values (`event.type == "start"`, `host.os.type == "linux"`), so

@@ -1,7 +1,8 @@
 """EQL functions evaluated on script values, keyed by the canonical names of `runner.eql.signatures`.
 
 Every function returns null when an input it needs is null, like Elasticsearch's function processors.
-Integer arithmetic follows Java (`/` and `%` truncate toward zero).
+Integer arithmetic follows Java (`/` and `%` truncate toward zero). A value a function cannot work with raises
+`FunctionError`: see there what Elasticsearch makes of it, and what the engine does instead.
 """
 
 from __future__ import annotations
@@ -10,12 +11,29 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from runner.engine.field_types import to_text
 from runner.engine.semantics import CidrError, cidr_matcher, fold, ip_of
-from runner.engine.types import to_text
+from runner.errors import RuleRunnerError
 
 
-class FunctionError(ValueError):
-    """A function given a value it cannot work with (Elasticsearch fails the search with this message)."""
+class FunctionError(RuleRunnerError):
+    """A function or operator given a value it cannot work with (`number("abc")`, an integer `/ by zero`), with
+    Elasticsearch's message.
+
+    In Elasticsearch the function runs in the shard's script query and nothing catches what it throws
+    (Elasticsearch source: `ToNumberFunctionProcessor` throws `EqlIllegalArgumentException("Unable to convert [..]
+    to number of base [..]")`, QL `Arithmetics.div` divides Java longs and throws `ArithmeticException("/ by zero")`).
+    So the *shard* fails, not the document: with `allow_partial_search_results: false` the whole search fails; with
+    `true` (what Kibana sends) the answer drops that shard's hits and lists it in `shard_failures`, and a sequence
+    query returns no sequence (../shared/reference/elasticsearch-api.md, "Partial results default"). A constant
+    expression that throws fails when the query is planned.
+
+    The engine does not reproduce that: `runner.engine.compile.Compiler` makes the script leaf false for a
+    combination of values that raises (the document is left out, or let through by a `not` around the leaf, and
+    nothing reports it), and reads a constant that raises as no constant (its leaf matches nothing).
+    tests/engine/test_function_errors.py pins this; the divergence is left open (issue 11's note): reproducing
+    Elasticsearch changes the engine's answers and the embedded backend's.
+    """
 
 
 def _is_number(value: Any) -> bool:
@@ -25,7 +43,8 @@ def _is_number(value: Any) -> bool:
 def _numeric(name: str, value: Any) -> int | float:
     if not _is_number(value):
         raise FunctionError(f"A number is required; received [{to_text(value)}]")
-    return value
+    number: int | float = value
+    return number
 
 
 def arithmetic(op: str, left: Any, right: Any) -> Any:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -73,7 +74,7 @@ class Window(Generic[T]):
 
     def results(self) -> list[T]:
         """The kept items in ascending key order, with the whole chain applied."""
-        unwrap = (lambda rank: rank) if self._tail else (lambda rank: rank.key)
+        unwrap: Callable[[Any], Any] = (lambda rank: rank) if self._tail else (lambda rank: rank.key)
         ordered = sorted(self._heap, key=lambda entry: unwrap(entry[0]))
         return apply_chain([item for _, item in ordered], self.chain)
 
@@ -87,7 +88,8 @@ class _Reversed:
         self.key = key
 
     def __lt__(self, other: _Reversed) -> bool:
-        return other.key < self.key
+        less: bool = other.key < self.key
+        return less
 
 
 __all__ = ["Limit", "Window", "apply_chain", "limit_chain"]

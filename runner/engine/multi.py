@@ -64,15 +64,13 @@ class _Entry:
 class _Compiled:
     """One query compiled for one index: `offer(position, doc, source)` runs it on a document."""
 
-    __slots__ = ("conditions", "count", "dispatch", "entry", "keys", "ordinal", "predicate")
+    __slots__ = ("compiled", "count", "entry", "ordinal", "predicate")
 
     def __init__(self, entry: _Entry, compiled: IndexPlan) -> None:
         self.entry = entry
+        self.compiled = compiled
         self.ordinal = compiled.ordinal
         self.predicate = compiled.filters[0] if compiled.filters else None
-        self.dispatch = compiled.dispatch
-        self.conditions = compiled.conditions
-        self.keys = compiled.keys
         self.count = len(entry.plan.stages)
 
     def offer(self, position: int, doc: Mapping[str, Any], source: dict[str, Any]) -> None:
@@ -83,26 +81,12 @@ class _Compiled:
             return
         if entry.broken:
             return
-        # the loop of search._sequence_candidates, for one document
-        count = self.count
-        stage_keys: list[list[tuple] | None] | None = None
-        until_keys = None
-        for stage in self.dispatch(source):
-            if self.conditions[stage](source):
-                found = self.keys[stage](source)
-                if not found:
-                    continue
-                if stage == count:
-                    until_keys = found
-                    continue
-                if stage_keys is None:
-                    stage_keys = [None] * count
-                stage_keys[stage] = found
-        if stage_keys is None:
-            if not until_keys:
-                return
-            stage_keys = [None] * count
+        found = self.compiled.sequence_keys(source, self.count)
+        if found is None:
+            return
+        stage_keys, until_keys = found
         ordinal = self.ordinal.ordinal(doc, position, strict=True)
+        assert ordinal is not None  # strict: an error rather than None
         if entry.last is not None and ordinal < entry.last:
             entry.broken = True
             return
@@ -178,7 +162,7 @@ def search_many(documents: Sequence[Mapping[str, Any]], searches: Sequence[Query
             entries.append(None)
     tables: dict[str, _IndexTable] = {}
     by_index: dict[str, list[_Entry]] = {}
-    for entry, spec in zip(entries, searches):
+    for entry, spec in zip(entries, searches, strict=True):
         if entry is not None:
             for index in spec.indices:
                 by_index.setdefault(index, []).append(entry)
@@ -294,10 +278,10 @@ def _table(index: str, first: dict[str, Any], entries: list[_Entry]) -> _IndexTa
                 listed = bucket.setdefault(term, [])
                 if not listed or listed[-1] is not compiled:
                     listed.append(compiled)
-    for (group, name, folded), terms in maps.items():
+    for (group, name, folded), by_term in maps.items():
         anchors = table.anywhere if group is None else table.by_category[group]
         reader = readers[(name, folded)]
-        anchors.anchors.append((reader.get, reader.normalize, terms, folded))
+        anchors.anchors.append((reader.get, reader.normalize, by_term, folded))
     return table
 
 

@@ -5,11 +5,12 @@ tiebreaker is already in order)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from runner.engine.dates import iso_millis_nanos
+from runner.engine.field_types import DateType
 from runner.engine.fields import MISSING, FieldReader
-from runner.engine.types import DateType
 from runner.errors import RuleRunnerError
 
 
@@ -17,7 +18,7 @@ class OrderingError(RuleRunnerError):
     """A document whose timestamp or tiebreaker cannot order it (Elasticsearch: `invalid_argument_exception`)."""
 
 
-def value_rank(value: Any) -> tuple:
+def value_rank(value: Any) -> tuple[Any, ...]:
     """A total order over mixed scalar values: numbers, then strings, then booleans; null last."""
     if value is None:
         return (3,)
@@ -32,7 +33,7 @@ class Ordinal(NamedTuple):
     """Where an event sits in the stream; compares like Elasticsearch's `Ordinal` (plus load order), as a tuple."""
 
     timestamp: int  # epoch nanoseconds
-    tiebreaker: tuple
+    tiebreaker: tuple[Any, ...]
     position: int
 
     @property
@@ -76,21 +77,22 @@ class OrdinalReader:
         values = reader.values(source)
         if len(values) != 1 or reader.family != "date":
             return None
-        return values[0]
+        value: int = values[0]
+        return value
 
-    def event_key(self, source: dict[str, Any], position: int) -> tuple:
+    def event_key(self, source: dict[str, Any], position: int) -> tuple[Any, ...]:
         """The sort key of an event query's hit; events without a single timestamp sort last."""
         timestamp = self._timestamp(source)
         if timestamp is None:
             return (1, position)
-        tiebreak: tuple = (3,)
+        tiebreak: tuple[Any, ...] = (3,)
         if self.tiebreaker is not None:
             tb_values = self.tiebreaker.values(source)
             if len(tb_values) == 1:
                 tiebreak = value_rank(tb_values[0])
         return (0, timestamp, tiebreak, position)
 
-    def ordinal(self, doc: dict[str, Any], position: int, strict: bool) -> Ordinal | None:
+    def ordinal(self, doc: Mapping[str, Any], position: int, strict: bool) -> Ordinal | None:
         """The document's ordinal; None (or, when `strict`, an error) if its timestamp is missing or multi-valued."""
         source = doc["_source"]
         timestamp = self._timestamp(source)
@@ -103,7 +105,7 @@ class OrdinalReader:
                 f"Expected timestamp field [{self.timestamp_field}] to be mapped as [date] or [date_nanos] and to "
                 f"hold a single value but got [{shown}] (document [{doc.get('_id')}] of index [{doc.get('_index')}])"
             )
-        tiebreak: tuple = (3,)
+        tiebreak: tuple[Any, ...] = (3,)
         if self.tiebreaker is not None:
             tb_values = self.tiebreaker.values(source)
             if len(tb_values) > 1:

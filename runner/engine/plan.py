@@ -5,12 +5,13 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import singledispatch
 from typing import Any
 
 from runner.engine.compile import Compiler, Predicate
+from runner.engine.field_types import KeywordType
 from runner.engine.fields import FieldReader, IndexContext
 from runner.engine.ordering import OrdinalReader
-from runner.engine.types import KeywordType
 from runner.eql import nodes as n
 from runner.eql.analyzer import fields_of
 from runner.eql.schema import Schema
@@ -25,17 +26,35 @@ class StageSpec:
     missing: bool = False
 
 
+@singledispatch
 def expand_stages(query: n.Query) -> tuple[list[StageSpec], StageSpec | None]:
-    if isinstance(query, n.EventQuery):
-        return [StageSpec(query.filter, ())], None
-    assert isinstance(query, (n.SequenceQuery, n.SampleQuery))
-    stages = []
-    for stage in query.stages:
-        spec = StageSpec(stage.filter, tuple(query.keys) + tuple(stage.keys), stage.missing)
-        stages.extend([spec] * (stage.runs or 1))
-    until = getattr(query, "until", None)
+    """The stages of a query with `runs` expanded and the query's keys prepended to each stage's; and its `until`."""
+    raise TypeError(f"no stages known for {type(query).__name__}")
+
+
+@expand_stages.register
+def _(query: n.EventQuery) -> tuple[list[StageSpec], StageSpec | None]:
+    return [StageSpec(query.filter, ())], None
+
+
+@expand_stages.register
+def _(query: n.SequenceQuery) -> tuple[list[StageSpec], StageSpec | None]:
+    until = query.until
     until_spec = StageSpec(until.filter, tuple(query.keys) + tuple(until.keys)) if until is not None else None
-    return stages, until_spec
+    return _expanded(query.stages, query.keys), until_spec
+
+
+@expand_stages.register
+def _(query: n.SampleQuery) -> tuple[list[StageSpec], StageSpec | None]:
+    return _expanded(query.stages, query.keys), None
+
+
+def _expanded(stages: tuple[n.Stage, ...], keys: tuple[n.Expr, ...]) -> list[StageSpec]:
+    specs = []
+    for stage in stages:
+        spec = StageSpec(stage.filter, tuple(keys) + tuple(stage.keys), stage.missing)
+        specs.extend([spec] * (stage.runs or 1))
+    return specs
 
 
 def null_fields(query: n.Query, schema: Schema | None) -> frozenset[str]:
@@ -52,7 +71,7 @@ def null_fields(query: n.Query, schema: Schema | None) -> frozenset[str]:
     return frozenset(names)
 
 
-KeyExtractor = Callable[[dict[str, Any]], "list[tuple] | None"]
+KeyExtractor = Callable[[dict[str, Any]], "list[tuple[Any, ...]] | None"]
 
 
 def key_extractor(readers: list[tuple[FieldReader | None, bool]], bucket: bool) -> KeyExtractor:
@@ -76,7 +95,7 @@ def key_extractor(readers: list[tuple[FieldReader | None, bool]], bucket: bool) 
                         rendered.append(shown)
         return rendered
 
-    def general(source: dict[str, Any]) -> list[tuple] | None:
+    def general(source: dict[str, Any]) -> list[tuple[Any, ...]] | None:
         columns: list[list[Any]] = []
         for reader, optional in readers:
             rendered = column(reader, source)
@@ -87,7 +106,7 @@ def key_extractor(readers: list[tuple[FieldReader | None, bool]], bucket: bool) 
             columns.append(rendered)
         return [tuple(combination) for combination in itertools.product(*columns)]
 
-    def extract(source: dict[str, Any]) -> list[tuple] | None:
+    def extract(source: dict[str, Any]) -> list[tuple[Any, ...]] | None:
         # the common case first: each key a single plain string in a keyword field, taken as it is
         key = []
         for reader, _optional in readers:
@@ -119,6 +138,32 @@ class IndexPlan:
     conditions: list[Predicate]
     keys: list[KeyExtractor]  # per stage, the until clause last
     ordinal: OrdinalReader
+
+    def sequence_keys(
+        self, source: dict[str, Any], count: int
+    ) -> tuple[list[list[tuple[Any, ...]] | None], list[tuple[Any, ...]] | None] | None:
+        """What a sequence's matcher needs of an event: per stage (`count` of them) the join keys of each stage it
+        matches (None for the others), and its join keys as the until clause (stage `count`; None if it does not
+        match it); None when it is no candidate (a stage matched without a key counts as not matched). The one
+        implementation, for `search()` and for `search_many()`."""
+        stage_keys: list[list[tuple[Any, ...]] | None] | None = None
+        until_keys = None
+        for stage in self.dispatch(source):
+            if self.conditions[stage](source):
+                found = self.keys[stage](source)
+                if not found:
+                    continue
+                if stage == count:
+                    until_keys = found
+                    continue
+                if stage_keys is None:
+                    stage_keys = [None] * count
+                stage_keys[stage] = found
+        if stage_keys is None:
+            if not until_keys:
+                return None
+            stage_keys = [None] * count
+        return stage_keys, until_keys
 
 
 def category_dispatcher(reader: FieldReader, categories: list[str | None]) -> Callable[[dict[str, Any]], tuple[int, ...]]:
@@ -179,7 +224,7 @@ class QueryPlan:
     def for_index(self, ctx: IndexContext, first_source: dict[str, Any] | None = None) -> IndexPlan:
         """The query compiled for an index; fields the index maps dynamically take their type from the first
         document that has them, starting with `first_source`, so most predicates are specialised at once."""
-        plan = ctx.compiled
+        plan: IndexPlan | None = ctx.compiled
         if plan is None:
             if first_source is not None:
                 for name in self.field_names:

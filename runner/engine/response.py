@@ -15,7 +15,7 @@ def missing_event() -> dict[str, Any]:
     return {"_index": "", "_id": "", "_source": {}, "missing": True}
 
 
-def sequence_hit(join_keys: tuple | None, events: list[Mapping[str, Any] | None]) -> dict[str, Any]:
+def sequence_hit(join_keys: tuple[Any, ...] | None, events: list[Mapping[str, Any] | None]) -> dict[str, Any]:
     hit: dict[str, Any] = {}
     if join_keys:
         hit["join_keys"] = list(join_keys)

@@ -23,13 +23,13 @@ class SampleCollector:
     max_samples_per_key: int
     chain: list[Limit]
     # (stage, key) -> first events, kept sorted by (index, position)
-    buckets: dict[tuple[int, tuple], list[tuple[tuple[str, int], Any]]] = field(default_factory=dict)
+    buckets: dict[tuple[int, tuple[Any, ...]], list[tuple[tuple[str, int], Any]]] = field(default_factory=dict)
 
     @property
     def per_key(self) -> int:
         return self.stages + self.max_samples_per_key - 1
 
-    def feed(self, doc: Any, index: str, position: int, stage_keys: list[list[tuple] | None]) -> None:
+    def feed(self, doc: Any, index: str, position: int, stage_keys: list[list[tuple[Any, ...]] | None]) -> None:
         order = (index, position)
         for stage, keys in enumerate(stage_keys):
             if not keys:
@@ -42,12 +42,12 @@ class SampleCollector:
                 if len(bucket) > self.per_key:
                     bucket.pop()
 
-    def results(self) -> list[tuple[tuple, list[Any]]]:
+    def results(self) -> list[tuple[tuple[Any, ...], list[Any]]]:
         keys = {key for stage, key in self.buckets if stage == 0}
         candidates = [k for k in keys if all((s, k) in self.buckets for s in range(1, self.stages))]
         candidates.sort(key=_composite_rank)
         wanted = _first_count(self.chain)
-        samples: list[tuple[tuple, list[Any]]] = []
+        samples: list[tuple[tuple[Any, ...], list[Any]]] = []
         for key in candidates:
             if wanted is not None and len(samples) >= wanted:
                 break
@@ -62,7 +62,7 @@ def _first_count(chain: list[Limit]) -> int | None:
     return first.count if first.kind == "head" else None
 
 
-def _composite_rank(key: tuple) -> tuple:
+def _composite_rank(key: tuple[Any, ...]) -> tuple[Any, ...]:
     # a composite aggregation orders each source ascending with the missing bucket first
     return tuple((0,) if v is None else (1, *value_rank(v)) for v in key)
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
-from runner.engine.types import CidrError, Version, parse_cidr, parse_ip
+from runner.engine.field_types import CidrError, Version, parse_cidr, parse_ip
 from runner.eql.lucene_regex import compile_lucene_regex
 
 Matcher = Callable[[str], bool]

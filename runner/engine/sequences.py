@@ -18,6 +18,7 @@ than `maxspan` and bookkeeping that can no longer matter are swept as the stream
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,7 +30,7 @@ _SWEEP_EVERY = 4096
 
 @dataclass(slots=True)
 class Sequence:
-    key: tuple
+    key: tuple[Any, ...]
     start: Ordinal
     last: Ordinal
     events: list[Any]  # per stage: the document, or None for a missing-event placeholder
@@ -63,7 +64,7 @@ class _Awaiting:
     reference: int | None  # ms the first trailing event is measured from (None: accepted once anything decides)
 
 
-def key_rank(key: tuple) -> tuple:
+def key_rank(key: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple(value_rank(v) for v in key)
 
 
@@ -74,16 +75,16 @@ class SequenceMatcher:
     missing: list[bool]
     maxspan: int | None  # nanoseconds
     chain: list[Limit]
-    window: Window = field(init=False)
+    window: Window[Any] = field(init=False)
     positives: list[int] = field(init=False)
     previous_positive: dict[int, int] = field(init=False)
     leading: list[int] = field(init=False)
     trailing: list[int] = field(init=False)
     between: dict[int, list[int]] = field(init=False)  # positive stage -> missing stages right before it
-    pending: dict[tuple[int, tuple], Sequence] = field(default_factory=dict)
-    untils: dict[tuple, Ordinal] = field(default_factory=dict)
-    hits: dict[tuple[int, tuple], _Hits] = field(default_factory=dict)
-    awaiting: dict[tuple, list[_Awaiting]] = field(default_factory=dict)
+    pending: dict[tuple[int, tuple[Any, ...]], Sequence] = field(default_factory=dict)
+    untils: dict[tuple[Any, ...], Ordinal] = field(default_factory=dict)
+    hits: dict[tuple[int, tuple[Any, ...]], _Hits] = field(default_factory=dict)
+    awaiting: dict[tuple[Any, ...], list[_Awaiting]] = field(default_factory=dict)
     _fed: int = 0
     _now: int = 0
 
@@ -91,13 +92,13 @@ class SequenceMatcher:
         self.window = Window(self.chain)
         self.positives = [i for i, m in enumerate(self.missing) if not m]
         first, last = self.positives[0], self.positives[-1]
-        self.leading = [i for i in range(first)]
-        self.trailing = [i for i in range(last + 1, len(self.missing))]
+        self.leading = list(range(first))
+        self.trailing = list(range(last + 1, len(self.missing)))
         self.previous_positive = {}
         self.between = {}
-        for before, after in zip(self.positives, self.positives[1:]):
+        for before, after in itertools.pairwise(self.positives):
             self.previous_positive[after] = before
-            self.between[after] = [i for i in range(before + 1, after)]
+            self.between[after] = list(range(before + 1, after))
 
     @property
     def maxspan_ms(self) -> int | None:
@@ -105,7 +106,7 @@ class SequenceMatcher:
 
     # ---- feeding ---------------------------------------------------------------------------------------------------
 
-    def feed(self, doc: Any, ordinal: Ordinal, stage_keys: list[list[tuple] | None], until_keys: list[tuple] | None) -> None:
+    def feed(self, doc: Any, ordinal: Ordinal, stage_keys: list[list[tuple[Any, ...]] | None], until_keys: list[tuple[Any, ...]] | None) -> None:
         self._now = ordinal.timestamp
         ms = ordinal.millis
         for stage, keys in enumerate(stage_keys):
@@ -124,7 +125,7 @@ class SequenceMatcher:
         if self._fed % _SWEEP_EVERY == 0:
             self._sweep()
 
-    def _missing_hit(self, stage: int, key: tuple, ms: int) -> None:
+    def _missing_hit(self, stage: int, key: tuple[Any, ...], ms: int) -> None:
         slot = (stage, key)
         found = self.hits.get(slot)
         if found is None:
@@ -145,7 +146,7 @@ class SequenceMatcher:
                 else:
                     del self.awaiting[key]
 
-    def _match(self, stage: int, key: tuple, ordinal: Ordinal, doc: Any) -> None:
+    def _match(self, stage: int, key: tuple[Any, ...], ordinal: Ordinal, doc: Any) -> None:
         if stage == self.positives[0]:
             events: list[Any] = [None] * len(self.missing)
             events[stage] = doc
@@ -159,9 +160,10 @@ class SequenceMatcher:
                         latest = before
                 sequence.last_leading = latest
         else:
-            sequence = self.pending.pop((self.previous_positive[stage], key), None)  # type: ignore[assignment]
-            if sequence is None:
+            pending = self.pending.pop((self.previous_positive[stage], key), None)
+            if pending is None:
                 return
+            sequence = pending
             if self.maxspan is not None and ordinal.timestamp - sequence.start.timestamp > self.maxspan:
                 return
             until = self.untils.get(key)

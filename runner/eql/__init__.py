@@ -12,7 +12,7 @@ from runner.eql.errors import EqlError, EqlSyntaxError, EqlVerificationError, Pr
 from runner.eql.nodes import EventQuery, Query, SampleQuery, SequenceQuery
 from runner.eql.parser import parse_tree
 from runner.eql.printer import to_eql
-from runner.eql.schema import Mapping, Schema
+from runner.eql.schema import IndexMapping, Schema
 
 
 def parse(text: str) -> Query:
@@ -29,7 +29,7 @@ __all__ = [
     "EqlSyntaxError",
     "EqlVerificationError",
     "EventQuery",
-    "Mapping",
+    "IndexMapping",
     "Problem",
     "Query",
     "SampleQuery",

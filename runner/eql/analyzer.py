@@ -4,12 +4,16 @@
 comparisons, regular expressions, CIDR literals); `parse` calls it. `verify(query, schema)` adds the rules that need
 the indices' mappings (unknown fields unless `?optional`, `text` without an exact sub-field, argument and key types).
 Both collect every problem and raise one `EqlVerificationError` ("Found N problems"), as Elasticsearch does.
+
+Every walk over the tree dispatches on the node's type (`functools.singledispatch`) with a default that raises
+`TypeError`: a node type added to `runner.eql.nodes` and not taught to a walk fails loudly instead of being skipped.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import singledispatch, singledispatchmethod
 
 from runner.eql import nodes as n
 from runner.eql.errors import EqlVerificationError, Problem
@@ -31,10 +35,7 @@ def _ordinal(index: int) -> str:
 
 
 def _short_ordinal(number: int) -> str:
-    if 10 <= number % 100 <= 20:
-        suffix = "th"
-    else:
-        suffix = {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
     return f"{number}{suffix}"
 
 
@@ -79,36 +80,88 @@ def _family_matches(kind: ArgKind, es_type: str) -> bool:
     return True
 
 
+@singledispatch
+def children(expr: n.Expr) -> tuple[n.Expr, ...]:
+    """The sub-expressions of an expression, left to right."""
+    raise TypeError(f"no children known for {type(expr).__name__}")
+
+
+@children.register
+def _(expr: n.Literal | n.Field) -> tuple[n.Expr, ...]:
+    return ()
+
+
+@children.register
+def _(expr: n.And | n.Or | n.Comparison | n.Arithmetic) -> tuple[n.Expr, ...]:
+    return (expr.left, expr.right)
+
+
+@children.register
+def _(expr: n.Not | n.Negate) -> tuple[n.Expr, ...]:
+    return (expr.operand,)
+
+
+@children.register
+def _(expr: n.PatternMatch) -> tuple[n.Expr, ...]:
+    # the patterns are literals, not part of what the expression reads
+    return (expr.subject,)
+
+
+@children.register
+def _(expr: n.In) -> tuple[n.Expr, ...]:
+    return (expr.subject, *expr.options)
+
+
+@children.register
+def _(expr: n.FunctionCall) -> tuple[n.Expr, ...]:
+    return expr.args
+
+
 def _walk(expr: n.Expr) -> Iterator[n.Expr]:
     yield expr
-    if isinstance(expr, (n.And, n.Or, n.Comparison, n.Arithmetic)):
-        yield from _walk(expr.left)
-        yield from _walk(expr.right)
-    elif isinstance(expr, (n.Not, n.Negate)):
-        yield from _walk(expr.operand)
-    elif isinstance(expr, n.PatternMatch):
-        yield from _walk(expr.subject)
-    elif isinstance(expr, n.In):
-        yield from _walk(expr.subject)
-        for option in expr.options:
-            yield from _walk(option)
-    elif isinstance(expr, n.FunctionCall):
-        for arg in expr.args:
-            yield from _walk(arg)
+    for child in children(expr):
+        yield from _walk(child)
 
 
 def fields_of(expr: n.Expr) -> list[n.Field]:
     return [e for e in _walk(expr) if isinstance(e, n.Field)]
 
 
+@singledispatch
 def query_stages(query: n.Query) -> list[n.Stage]:
-    if isinstance(query, n.EventQuery):
-        return [n.Stage(filter=query.filter)]
-    stages = list(query.stages)  # type: ignore[attr-defined]
-    until = getattr(query, "until", None)
-    if until is not None:
-        stages.append(until)
-    return stages
+    """The stages of a query, its `until` last; an event query is one stage without keys."""
+    raise TypeError(f"no stages known for {type(query).__name__}")
+
+
+@query_stages.register
+def _(query: n.EventQuery) -> list[n.Stage]:
+    return [n.Stage(filter=query.filter)]
+
+
+@query_stages.register
+def _(query: n.SequenceQuery) -> list[n.Stage]:
+    return [*query.stages, query.until] if query.until is not None else list(query.stages)
+
+
+@query_stages.register
+def _(query: n.SampleQuery) -> list[n.Stage]:
+    return list(query.stages)
+
+
+@singledispatch
+def query_keys(query: n.Query) -> tuple[n.Expr, ...]:
+    """The keys a sequence or sample joins every stage by (`sequence by ...`); none for an event query."""
+    raise TypeError(f"no keys known for {type(query).__name__}")
+
+
+@query_keys.register
+def _(query: n.EventQuery) -> tuple[n.Expr, ...]:
+    return ()
+
+
+@query_keys.register
+def _(query: n.SequenceQuery | n.SampleQuery) -> tuple[n.Expr, ...]:
+    return query.keys
 
 
 class _Analyzer:
@@ -148,52 +201,64 @@ class _Analyzer:
             return FieldInfo(mapping.type, exact)
         return FieldInfo(mapping.type)
 
+    @singledispatchmethod
     def type_of(self, expr: n.Expr) -> str | None:
         """The Elasticsearch type of an expression, None when it cannot be known without a mapping."""
-        if isinstance(expr, n.Literal):
-            return _literal_type(expr.value)
-        if isinstance(expr, n.Field):
-            info = self.field_info(expr)
-            return info.es_type if info is not None else None
-        if isinstance(expr, (n.And, n.Or, n.Not, n.Comparison, n.PatternMatch, n.In)):
-            return "boolean"
-        if isinstance(expr, n.Negate):
-            return self.type_of(expr.operand)
-        if isinstance(expr, n.Arithmetic):
-            left, right = self.type_of(expr.left), self.type_of(expr.right)
-            if left is None or right is None:
+        raise TypeError(f"no type known for {type(expr).__name__}")
+
+    @type_of.register
+    def _(self, expr: n.Literal) -> str | None:
+        return _literal_type(expr.value)
+
+    @type_of.register
+    def _(self, expr: n.Field) -> str | None:
+        info = self.field_info(expr)
+        return info.es_type if info is not None else None
+
+    @type_of.register
+    def _(self, expr: n.And | n.Or | n.Not | n.Comparison | n.PatternMatch | n.In) -> str | None:
+        return "boolean"
+
+    @type_of.register
+    def _(self, expr: n.Negate) -> str | None:
+        return self.type_of(expr.operand)
+
+    @type_of.register
+    def _(self, expr: n.Arithmetic) -> str | None:
+        left, right = self.type_of(expr.left), self.type_of(expr.right)
+        if left is None or right is None:
+            return None
+        if "double" in (left, right) or "float" in (left, right) or type_family(left) == "rational":
+            return "double"
+        if type_family(right) == "rational":
+            return "double"
+        return "long" if "long" in (left, right) else left
+
+    @type_of.register
+    def _(self, expr: n.FunctionCall) -> str | None:
+        sig = signature(expr.name)
+        if sig is None:
+            return None
+        if sig.returns == "number":
+            types = [self.type_of(a) for a in expr.args]
+            if any(t is None for t in types):
                 return None
-            if "double" in (left, right) or "float" in (left, right) or type_family(left) == "rational":
+            if any(type_family(t) == "rational" for t in types if t):
                 return "double"
-            if type_family(right) == "rational":
-                return "double"
-            return "long" if "long" in (left, right) else left
-        if isinstance(expr, n.FunctionCall):
-            sig = signature(expr.name)
-            if sig is None:
-                return None
-            if sig.returns == "number":
-                types = [self.type_of(a) for a in expr.args]
-                if any(t is None for t in types):
-                    return None
-                if any(type_family(t) == "rational" for t in types if t):
-                    return "double"
-                return "long"
-            if sig.name == "number":
-                return "double"
-            return sig.returns
-        return None
+            return "long"
+        if sig.name == "number":
+            return "double"
+        return sig.returns
 
     # ---- entry -----------------------------------------------------------------------------------------------------
 
     def query(self, query: n.Query) -> None:
-        if isinstance(query, n.EventQuery):
-            self.event_filter(query.filter)
-            return
         stages = query_stages(query)
         for stage in stages:
             self.event_filter(stage.filter)
-        keys_per_stage = [list(query.keys) + list(stage.keys) for stage in stages]  # type: ignore[attr-defined]
+        if isinstance(query, n.EventQuery):
+            return
+        keys_per_stage = [list(query_keys(query)) + list(stage.keys) for stage in stages]
         for keys in keys_per_stage:
             for key in keys:
                 self.key(key)
@@ -223,9 +288,9 @@ class _Analyzer:
                     )
 
     def event_filter(self, event_filter: n.EventFilter) -> None:
-        if event_filter.category is not None and self.schema is not None:
-            if not self.schema.lookup(self.category_field):
-                self.fail(event_filter, f"Unknown column [{self.category_field}]")
+        if (event_filter.category is not None and self.schema is not None
+                and not self.schema.lookup(self.category_field)):
+            self.fail(event_filter, f"Unknown column [{self.category_field}]")
         before = len(self.problems)
         self.expression(event_filter.condition)
         if len(self.problems) > before:
@@ -243,44 +308,65 @@ class _Analyzer:
 
     # ---- expressions -----------------------------------------------------------------------------------------------
 
+    @singledispatchmethod
     def expression(self, expr: n.Expr) -> None:
-        if isinstance(expr, n.Field):
-            self.field_reference(expr)
-        elif isinstance(expr, (n.And, n.Or)):
-            self.expression(expr.left)
-            self.expression(expr.right)
-        elif isinstance(expr, n.Not):
-            self.expression(expr.operand)
-        elif isinstance(expr, n.Comparison):
-            self.expression(expr.left)
-            self.expression(expr.right)
-            self.comparison(expr)
-        elif isinstance(expr, n.Arithmetic):
-            self.expression(expr.left)
-            self.expression(expr.right)
-            for index, side in enumerate((expr.left, expr.right)):
-                self.require(expr, index, side, ArgKind.NUMERIC, _source(expr))
-        elif isinstance(expr, n.Negate):
-            self.expression(expr.operand)
-            operand_type = self.type_of(expr.operand)
-            if operand_type is not None and not _family_matches(ArgKind.NUMERIC, operand_type):
-                self.fail(
-                    expr,
-                    f"argument of [{_source(expr)}] must be [numeric], found value [{_source(expr.operand)}] "
-                    f"type [{operand_type}]",
-                )
-        elif isinstance(expr, n.PatternMatch):
-            self.expression(expr.subject)
-            self.pattern(expr)
-        elif isinstance(expr, n.In):
-            self.expression(expr.subject)
-            for option in expr.options:
-                self.expression(option)
-            self.in_list(expr)
-        elif isinstance(expr, n.FunctionCall):
-            for arg in expr.args:
-                self.expression(arg)
-            self.function(expr)
+        """Check an expression and everything under it."""
+        raise TypeError(f"cannot check {type(expr).__name__}")
+
+    @expression.register
+    def _(self, expr: n.Literal) -> None:
+        pass
+
+    @expression.register
+    def _(self, expr: n.Field) -> None:
+        self.field_reference(expr)
+
+    @expression.register
+    def _(self, expr: n.And | n.Or | n.Not) -> None:
+        for child in children(expr):
+            self.expression(child)
+
+    @expression.register
+    def _(self, expr: n.Comparison) -> None:
+        self.expression(expr.left)
+        self.expression(expr.right)
+        self.comparison(expr)
+
+    @expression.register
+    def _(self, expr: n.Arithmetic) -> None:
+        self.expression(expr.left)
+        self.expression(expr.right)
+        for index, side in enumerate((expr.left, expr.right)):
+            self.require(expr, index, side, ArgKind.NUMERIC, _source(expr))
+
+    @expression.register
+    def _(self, expr: n.Negate) -> None:
+        self.expression(expr.operand)
+        operand_type = self.type_of(expr.operand)
+        if operand_type is not None and not _family_matches(ArgKind.NUMERIC, operand_type):
+            self.fail(
+                expr,
+                f"argument of [{_source(expr)}] must be [numeric], found value [{_source(expr.operand)}] "
+                f"type [{operand_type}]",
+            )
+
+    @expression.register
+    def _(self, expr: n.PatternMatch) -> None:
+        self.expression(expr.subject)
+        self.pattern(expr)
+
+    @expression.register
+    def _(self, expr: n.In) -> None:
+        self.expression(expr.subject)
+        for option in expr.options:
+            self.expression(option)
+        self.in_list(expr)
+
+    @expression.register
+    def _(self, expr: n.FunctionCall) -> None:
+        for arg in expr.args:
+            self.expression(arg)
+        self.function(expr)
 
     def field_reference(self, field: n.Field) -> None:
         if self.schema is None:
@@ -405,16 +491,14 @@ class _Analyzer:
                 self.fail(expr, f"Comparisons against fields are not (currently) supported; offender [{offender}] in [{text}]")
                 return
         subject_type = self.type_of(expr.subject)
-        if expr.case_insensitive:
-            if subject_type is not None and subject_type not in ("null", "conflict") and type_family(
-                subject_type
-            ) not in ("keyword", "text"):
-                self.fail(
-                    expr,
-                    f"first argument of [:] must be [string], found value [{_source(expr.subject)}] type "
-                    f"[{subject_type}]; consider using [==] instead",
-                )
-                return
+        if (expr.case_insensitive and subject_type is not None and subject_type not in ("null", "conflict")
+                and type_family(subject_type) not in ("keyword", "text")):
+            self.fail(
+                expr,
+                f"first argument of [:] must be [string], found value [{_source(expr.subject)}] type "
+                f"[{subject_type}]; consider using [==] instead",
+            )
+            return
         self.require_exact(expr, None, expr.subject, text)
         if subject_type is None or subject_type in ("null", "conflict"):
             return
@@ -480,4 +564,4 @@ def verify(query: n.Query, schema: Schema, event_category_field: str = "event.ca
         raise EqlVerificationError(analyzer.problems)
 
 
-__all__ = ["check", "fields_of", "query_stages", "verify"]
+__all__ = ["check", "children", "fields_of", "query_keys", "query_stages", "verify"]

@@ -7,9 +7,11 @@ The grammar accepts a few constructs only so that they can be rejected here with
 from __future__ import annotations
 
 import re
+from typing import Any, NoReturn
 
 from lark import Token, Transformer, Tree, v_args
 from lark.exceptions import VisitError
+from lark.tree import Meta
 
 from runner.eql import nodes as n
 from runner.eql.errors import EqlSyntaxError, EqlVerificationError, Problem
@@ -112,35 +114,32 @@ _SUPPORTED_PIPES = ("head", "tail")
 
 
 @v_args(meta=True)
-class _Builder(Transformer):
+class _Builder(Transformer[Token, n.Query]):
     """Bottom-up conversion; every method receives the lark meta (positions) and the converted children."""
 
     # -- statements --
 
-    def start(self, meta, children):
+    def start(self, meta: Meta, children: list[Any]) -> n.Query:
         query, *pipes = children
         return _with_pipes(query, tuple(pipes))
 
-    def event_query(self, meta, children):
+    def event_query(self, meta: Meta, children: list[Any]) -> n.EventQuery:
         (event_filter,) = children
         return n.EventQuery(filter=event_filter, span=event_filter.span)
 
-    def event_filter(self, meta, children):
+    def event_filter(self, meta: Meta, children: list[Any]) -> n.EventFilter:
         category_item, _where, condition = children
-        if isinstance(category_item, Token) and category_item.type == "ANY":
-            category = None
-        else:
-            category = category_item
+        category = None if isinstance(category_item, Token) and category_item.type == "ANY" else category_item
         return n.EventFilter(category=category, condition=condition, span=n.Span(meta.line, meta.column))
 
-    def event_value(self, meta, children):
+    def event_value(self, meta: Meta, children: list[Any]) -> str:
         (token,) = children
         if token.type == "STRING":
             value, _raw = unquote_string(token)
             return value
         return _identifier(token)
 
-    def sequence(self, meta, children):
+    def sequence(self, meta: Meta, children: list[Any]) -> n.SequenceQuery:
         span = n.Span(meta.line, meta.column)
         keys: tuple[n.Expr, ...] = ()
         maxspan = None
@@ -165,7 +164,7 @@ class _Builder(Transformer):
             raise _error(span, "A sequence with missing events ([![...]]) requires [with maxspan]")
         return n.SequenceQuery(stages=tuple(stages), keys=keys, maxspan=maxspan, until=until, span=span)
 
-    def sequence_header(self, meta, children):
+    def sequence_header(self, meta: Meta, children: list[Any]) -> _Header:
         keys: tuple[n.Expr, ...] = ()
         maxspan = None
         for child in children:
@@ -177,10 +176,10 @@ class _Builder(Transformer):
                 keys = child
         return _Header(keys, maxspan)
 
-    def sequence_params(self, meta, children):
+    def sequence_params(self, meta: Meta, children: list[Any]) -> Any:
         return children[-1]
 
-    def time_unit(self, meta, children):
+    def time_unit(self, meta: Meta, children: list[Any]) -> n.TimeSpan:
         number = children[0]
         value = number.value
         text = _print_literal(number)
@@ -200,10 +199,10 @@ class _Builder(Transformer):
             )
         return n.TimeSpan(value=value, unit=unit, span=number.span)
 
-    def until(self, meta, children):
+    def until(self, meta: Meta, children: list[Any]) -> _Until:
         return _Until(children[-1])
 
-    def sample(self, meta, children):
+    def sample(self, meta: Meta, children: list[Any]) -> n.SampleQuery:
         span = n.Span(meta.line, meta.column)
         keys: tuple[n.Expr, ...] = ()
         stages: list[n.Stage] = []
@@ -222,22 +221,22 @@ class _Builder(Transformer):
             raise _error(span, "A sample requires join keys: use [sample by ...] or [by ...] after each query")
         return n.SampleQuery(stages=tuple(stages), keys=keys, span=span)
 
-    def join(self, meta, children):
+    def join(self, meta: Meta, children: list[Any]) -> NoReturn:
         raise EqlVerificationError([Problem(meta.line, meta.column, "JOIN command is not supported")])
 
-    def join_keys(self, meta, children):
+    def join_keys(self, meta: Meta, children: list[Any]) -> tuple[n.Expr, ...]:
         keys = tuple(children[1:])
         for key in keys:
             if not isinstance(key, n.Field):
                 raise _error(key, f"Unsupported join key [{_print_literal(key)}]")
         return keys
 
-    def join_term(self, meta, children):
+    def join_term(self, meta: Meta, children: list[Any]) -> n.Stage:
         subquery = children[0]
         keys = children[1] if len(children) > 1 else ()
         return n.Stage(filter=subquery.filter, keys=keys, missing=subquery.missing, span=subquery.span)
 
-    def sequence_term(self, meta, children):
+    def sequence_term(self, meta: Meta, children: list[Any]) -> n.Stage:
         subquery = children[0]
         keys: tuple[n.Expr, ...] = ()
         runs = None
@@ -258,11 +257,11 @@ class _Builder(Transformer):
                 raise _error(value, f"A query cannot be repeated more than {_MAX_RUNS} times; found [{runs}]")
         return n.Stage(filter=subquery.filter, keys=keys, runs=runs, missing=subquery.missing, span=subquery.span)
 
-    def subquery(self, meta, children):
+    def subquery(self, meta: Meta, children: list[Any]) -> _Subquery:
         opener, event_filter = children
         return _Subquery(event_filter, opener.type == "MISSING_OPEN", n.Span(meta.line, meta.column))
 
-    def pipe(self, meta, children):
+    def pipe(self, meta: Meta, children: list[Any]) -> n.Pipe:
         bar, kind_token, *args = children
         kind = str(kind_token)
         if kind not in _KNOWN_PIPES:
@@ -278,32 +277,32 @@ class _Builder(Transformer):
 
     # -- boolean expressions --
 
-    def logical_or(self, meta, children):
+    def logical_or(self, meta: Meta, children: list[Any]) -> n.Or:
         left, _op, right = children
         return n.Or(left, right, span=n.Span(meta.line, meta.column))
 
-    def logical_and(self, meta, children):
+    def logical_and(self, meta: Meta, children: list[Any]) -> n.And:
         left, _op, right = children
         return n.And(left, right, span=n.Span(meta.line, meta.column))
 
-    def logical_not(self, meta, children):
+    def logical_not(self, meta: Meta, children: list[Any]) -> n.Not:
         _op, operand = children
         return n.Not(operand, span=n.Span(meta.line, meta.column))
 
-    def process_check(self, meta, children):
+    def process_check(self, meta: Meta, children: list[Any]) -> NoReturn:
         raise _error(children[0], "Process relationships are not supported")
 
     # -- value expressions --
 
-    def comparison(self, meta, children):
+    def comparison(self, meta: Meta, children: list[Any]) -> n.Comparison:
         left, op, right = children
         return n.Comparison(str(op), left, right, span=n.Span(meta.line, meta.column))  # type: ignore[arg-type]
 
-    def arithmetic(self, meta, children):
+    def arithmetic(self, meta: Meta, children: list[Any]) -> n.Arithmetic:
         left, op, right = children
         return n.Arithmetic(str(op), left, right, span=n.Span(meta.line, meta.column))  # type: ignore[arg-type]
 
-    def negate(self, meta, children):
+    def negate(self, meta: Meta, children: list[Any]) -> n.Expr:
         _op, operand = children
         span = n.Span(meta.line, meta.column)
         if isinstance(operand, n.Literal) and isinstance(operand.value, (int, float)) and not isinstance(
@@ -312,10 +311,11 @@ class _Builder(Transformer):
             return n.Literal(-operand.value, span=span)
         return n.Negate(operand, span=span)
 
-    def plus(self, meta, children):
-        return children[1]
+    def plus(self, meta: Meta, children: list[Any]) -> n.Expr:
+        operand: n.Expr = children[1]
+        return operand
 
-    def predicated(self, meta, children):
+    def predicated(self, meta: Meta, children: list[Any]) -> n.Expr:
         subject, predicate = children
         span = n.Span(meta.line, meta.column)
         if predicate[0] == "in":
@@ -324,7 +324,7 @@ class _Builder(Transformer):
         _, kind, insensitive, patterns, grouped = predicate
         return n.PatternMatch(kind, insensitive, subject, tuple(patterns), grouped=grouped, span=span)
 
-    def in_predicate(self, meta, children):
+    def in_predicate(self, meta: Meta, children: list[Any]) -> tuple[Any, ...]:
         negated = False
         if isinstance(children[0], Token) and children[0].type == "NOT":
             negated = True
@@ -332,26 +332,27 @@ class _Builder(Transformer):
         op, *options = children
         return ("in", negated, op.type == "IN_INSENSITIVE", options)
 
-    def pattern_op(self, meta, children):
-        return children[0]
+    def pattern_op(self, meta: Meta, children: list[Any]) -> Token:
+        op: Token = children[0]
+        return op
 
-    def pattern_predicate(self, meta, children):
+    def pattern_predicate(self, meta: Meta, children: list[Any]) -> tuple[Any, ...]:
         op, constant = children
         return self._pattern(op, [constant], grouped=False)
 
-    def pattern_group_predicate(self, meta, children):
+    def pattern_group_predicate(self, meta: Meta, children: list[Any]) -> tuple[Any, ...]:
         op, *constants = children
         return self._pattern(op, constants, grouped=True)
 
     @staticmethod
-    def _pattern(op: Token, constants: list[n.Literal], grouped: bool):
+    def _pattern(op: Token, constants: list[n.Literal], grouped: bool) -> tuple[Any, ...]:
         text = str(op)
         if text == ":":
             return ("pattern", ":", True, constants, grouped)
         kind = text.rstrip("~")
         return ("pattern", kind, text.endswith("~"), constants, grouped)
 
-    def function_call(self, meta, children):
+    def function_call(self, meta: Meta, children: list[Any]) -> n.FunctionCall:
         name_token, *args = children
         spelling = str(name_token)
         insensitive = spelling.endswith("~")
@@ -372,7 +373,7 @@ class _Builder(Transformer):
             span=span,
         )
 
-    def qualified_name(self, meta, children):
+    def qualified_name(self, meta: Meta, children: list[Any]) -> n.Field:
         optional = False
         if isinstance(children[0], Token) and children[0].type == "OPTIONAL":
             optional = True
@@ -388,27 +389,28 @@ class _Builder(Transformer):
             path.append(child)
         return n.Field(tuple(path), optional=optional, span=n.Span(meta.line, meta.column))
 
-    def identifier(self, meta, children):
+    def identifier(self, meta: Meta, children: list[Any]) -> str:
         return _identifier(children[0])
 
     # -- constants --
 
-    def constant(self, meta, children):
-        return children[0]
+    def constant(self, meta: Meta, children: list[Any]) -> n.Literal:
+        literal: n.Literal = children[0]
+        return literal
 
-    def null(self, meta, children):
+    def null(self, meta: Meta, children: list[Any]) -> n.Literal:
         return n.Literal(None, span=n.Span(meta.line, meta.column))
 
-    def true(self, meta, children):
+    def true(self, meta: Meta, children: list[Any]) -> n.Literal:
         return n.Literal(True, span=n.Span(meta.line, meta.column))
 
-    def false(self, meta, children):
+    def false(self, meta: Meta, children: list[Any]) -> n.Literal:
         return n.Literal(False, span=n.Span(meta.line, meta.column))
 
-    def number(self, meta, children):
+    def number(self, meta: Meta, children: list[Any]) -> n.Literal:
         return n.Literal(_number(children[0]), span=n.Span(meta.line, meta.column))
 
-    def string(self, meta, children):
+    def string(self, meta: Meta, children: list[Any]) -> n.Literal:
         values = []
         raw = False
         for token in children:
@@ -466,7 +468,7 @@ def _with_pipes(query: n.Query, pipes: tuple[n.Pipe, ...]) -> n.Query:
     return replace(query, pipes=pipes)  # type: ignore[type-var]
 
 
-def build(tree: Tree) -> n.Query:
+def build(tree: Tree[Token]) -> n.Query:
     """Convert a parse tree from `runner.eql.parser.parse_tree` into a `Query`."""
     try:
         return _Builder().transform(tree)

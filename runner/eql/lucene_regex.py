@@ -12,8 +12,10 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from runner.errors import RuleRunnerError
 
-class LuceneRegexError(ValueError):
+
+class LuceneRegexError(RuleRunnerError):
     """An invalid Lucene regular expression."""
 
 
@@ -65,11 +67,11 @@ class _Parser:
 
     def concatenation(self, top: bool) -> str:
         out = []
-        while self.more() and self.peek() not in "|&)":
+        while self.more() and self.text[self.pos] not in "|&)":
             tail_allowed = top
             atom_start = self.pos
             piece = self.repeat(tail_allowed)
-            if self._complement_used and (not top or (self.more() and self.peek() not in "|&")):
+            if self._complement_used and (not top or (self.more() and self.text[self.pos] not in "|&")):
                 self.pos = atom_start
                 raise self.fail("[~] is only supported at the end of a top-level pattern")
             self._complement_used = False
@@ -78,7 +80,7 @@ class _Parser:
 
     def repeat(self, top: bool = False) -> str:
         atom = self.complement()
-        if self._complement_used and self.more() and self.peek() in "?*+{":
+        if self._complement_used and self.more() and self.text[self.pos] in "?*+{":
             raise self.fail("[~] cannot be repeated")
         while self.more():
             ch = self.peek()

@@ -9,8 +9,8 @@ part in equality, so `parse(print(q)) == q` is the round-trip property.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 from typing import Literal as TypingLiteral
-from typing import Union
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,10 +27,6 @@ class Span:
 NO_SPAN = Span(0, 0)
 
 
-def _span() -> Span:
-    return field(default=NO_SPAN, compare=False, repr=False)  # type: ignore[return-value]
-
-
 # --------------------------------------------------------------------------------------------------------------------
 # Expressions
 
@@ -42,7 +38,7 @@ class Expr:
     span: Span
 
 
-LiteralValue = Union[str, int, float, bool, None]
+LiteralValue = str | int | float | bool | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +50,7 @@ class Literal(Expr):
 
     value: LiteralValue
     raw: bool = field(default=False, compare=False)
-    span: Span = _span()
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +62,7 @@ class Field(Expr):
 
     path: tuple[str, ...]
     optional: bool = False
-    span: Span = _span()
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
     @property
     def name(self) -> str:
@@ -77,21 +73,21 @@ class Field(Expr):
 @dataclass(frozen=True, slots=True)
 class Not(Expr):
     operand: Expr
-    span: Span = _span()
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
 class And(Expr):
     left: Expr
     right: Expr
-    span: Span = _span()
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
 class Or(Expr):
     left: Expr
     right: Expr
-    span: Span = _span()
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
 ComparisonOp = TypingLiteral["==", "!=", "<", "<=", ">", ">="]
@@ -102,7 +98,7 @@ class Comparison(Expr):
     op: ComparisonOp
     left: Expr
     right: Expr
-    span: Span = _span()
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
 ArithmeticOp = TypingLiteral["+", "-", "*", "/", "%"]
@@ -113,7 +109,7 @@ class Arithmetic(Expr):
     op: ArithmeticOp
     left: Expr
     right: Expr
-    span: Span = _span()
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +117,7 @@ class Negate(Expr):
     """Unary minus on a non-literal (`-serial_event_id`). `-5` is folded into `Literal(-5)` by the builder."""
 
     operand: Expr
-    span: Span = _span()
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
 PatternKind = TypingLiteral[":", "like", "regex"]
@@ -140,7 +136,7 @@ class PatternMatch(Expr):
     subject: Expr
     patterns: tuple[Literal, ...]
     grouped: bool = field(default=False, compare=False)
-    span: Span = _span()
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
     @property
     def operator(self) -> str:
@@ -157,7 +153,7 @@ class In(Expr):
     options: tuple[Expr, ...]
     case_insensitive: bool = False
     negated: bool = False
-    span: Span = _span()
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
     @property
     def operator(self) -> str:
@@ -175,7 +171,7 @@ class FunctionCall(Expr):
     args: tuple[Expr, ...]
     case_insensitive: bool = False
     spelling: str = field(default="", compare=False)
-    span: Span = _span()
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -188,7 +184,7 @@ class EventFilter:
 
     category: str | None
     condition: Expr
-    span: Span = _span()
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,9 +193,9 @@ class TimeSpan:
 
     value: int | float
     unit: str
-    span: Span = _span()
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
-    _MILLIS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
+    _MILLIS: ClassVar[dict[str, int]] = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
 
     @property
     def millis(self) -> int:
@@ -214,7 +210,7 @@ class Stage:
     keys: tuple[Expr, ...] = ()
     runs: int | None = None
     missing: bool = False
-    span: Span = _span()
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
 PipeKind = TypingLiteral["head", "tail"]
@@ -224,7 +220,7 @@ PipeKind = TypingLiteral["head", "tail"]
 class Pipe:
     kind: PipeKind
     count: int
-    span: Span = _span()
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
 class Query:
@@ -239,7 +235,7 @@ class Query:
 class EventQuery(Query):
     filter: EventFilter
     pipes: tuple[Pipe, ...] = ()
-    span: Span = _span()
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,7 +245,7 @@ class SequenceQuery(Query):
     maxspan: TimeSpan | None = None
     until: Stage | None = None
     pipes: tuple[Pipe, ...] = ()
-    span: Span = _span()
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,7 +253,7 @@ class SampleQuery(Query):
     stages: tuple[Stage, ...]
     keys: tuple[Expr, ...] = ()
     pipes: tuple[Pipe, ...] = ()
-    span: Span = _span()
+    span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
 __all__ = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from functools import lru_cache
 from importlib import resources
 
@@ -75,7 +76,7 @@ def _expecting(expected: set[str] | frozenset[str]) -> str:
 
 def _translate(text: str, err: UnexpectedInput) -> EqlSyntaxError:
     if isinstance(err, UnexpectedCharacters):
-        bad = _unrecognized(text, err.pos_in_stream).replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
+        bad = _unrecognized(text, err.pos_in_stream or 0).replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
         return EqlSyntaxError(err.line, err.column, f"token recognition error at: '{bad}'")
     if isinstance(err, UnexpectedToken):
         token = err.token
@@ -84,10 +85,9 @@ def _translate(text: str, err: UnexpectedInput) -> EqlSyntaxError:
         else:
             line, column = token.line or 1, token.column or 1
         expected: set[str] | frozenset[str] = err.expected
-        try:
-            expected = err.interactive_parser.accepts() or expected
-        except Exception:
-            pass
+        with contextlib.suppress(Exception):
+            # lark leaves InteractiveParser.accepts unannotated; it returns the set of terminal names
+            expected = err.interactive_parser.accepts() or expected  # type: ignore[no-untyped-call]
         return EqlSyntaxError(
             line, column, f"mismatched input '{_token_text(token)}' expecting {_expecting(expected)}"
         )
@@ -139,7 +139,7 @@ def _unrecognized(text: str, start: int) -> str:
     return opener
 
 
-def parse_tree(text: str) -> Tree:
+def parse_tree(text: str) -> Tree[Token]:
     """Parse EQL text into lark's tree; raise `EqlSyntaxError` naming `line L:C` on malformed input."""
     try:
         return _lark().parse(text)

@@ -1,4 +1,8 @@
-"""`runner.eql.nodes` → canonical EQL text. `parse(to_eql(q)) == q` for every query `parse` returns."""
+"""`runner.eql.nodes` → canonical EQL text. `parse(to_eql(q)) == q` for every query `parse` returns.
+
+Every walk dispatches on the node's type (`functools.singledispatch`) with a default that raises `TypeError`, so a
+node type the printer was not taught fails loudly.
+"""
 
 from __future__ import annotations
 
@@ -34,7 +38,7 @@ def string_literal(value: str, raw: bool = False) -> str:
         if ch in _STRING_ESCAPES:
             out.append(_STRING_ESCAPES[ch])
         elif ord(ch) < 0x20:
-            out.append("\\u{%04x}" % ord(ch))
+            out.append(f"\\u{{{ord(ch):04x}}}")
         else:
             out.append(ch)
     return '"' + "".join(out) + '"'
@@ -52,24 +56,56 @@ def _number(value: int | float) -> str:
     return text
 
 
+@singledispatch
 def _precedence(expr: n.Expr) -> int:
-    if isinstance(expr, n.Or):
-        return _OR
-    if isinstance(expr, n.And):
-        return _AND
-    if isinstance(expr, n.Not):
-        return _NOT
-    if isinstance(expr, n.Comparison):
-        return _COMPARISON
-    if isinstance(expr, n.Arithmetic):
-        return _ARITHMETIC_LEVEL[expr.op]
-    if isinstance(expr, n.Negate):
-        return _UNARY
-    if isinstance(expr, n.Literal) and isinstance(expr.value, (int, float)) and not isinstance(expr.value, bool):
+    raise TypeError(f"no precedence known for {type(expr).__name__}")
+
+
+@_precedence.register
+def _(expr: n.Or) -> int:
+    return _OR
+
+
+@_precedence.register
+def _(expr: n.And) -> int:
+    return _AND
+
+
+@_precedence.register
+def _(expr: n.Not) -> int:
+    return _NOT
+
+
+@_precedence.register
+def _(expr: n.Comparison) -> int:
+    return _COMPARISON
+
+
+@_precedence.register
+def _(expr: n.Arithmetic) -> int:
+    return _ARITHMETIC_LEVEL[expr.op]
+
+
+@_precedence.register
+def _(expr: n.Negate) -> int:
+    return _UNARY
+
+
+@_precedence.register
+def _(expr: n.Literal) -> int:
+    if isinstance(expr.value, int | float) and not isinstance(expr.value, bool):
         # "-5" reads back as unary minus applied to 5
         return _UNARY if expr.value < 0 else _PRIMARY
-    if isinstance(expr, (n.PatternMatch, n.In)):
-        return _PREDICATE
+    return _PRIMARY
+
+
+@_precedence.register
+def _(expr: n.PatternMatch | n.In) -> int:
+    return _PREDICATE
+
+
+@_precedence.register
+def _(expr: n.Field | n.FunctionCall) -> int:
     return _PRIMARY
 
 
@@ -191,20 +227,33 @@ def to_eql(node: n.Query | n.Expr) -> str:
     """Print a query (one clause per line) or an expression."""
     if isinstance(node, n.Expr):
         return expression(node)
-    if isinstance(node, n.EventQuery):
-        lines = [_event_filter(node.filter)]
-    elif isinstance(node, n.SequenceQuery):
-        head = "sequence" + _keys(node.keys)
-        if node.maxspan is not None:
-            head += f" with maxspan={_timespan(node.maxspan)}"
-        lines = [head, *("  " + _stage(s) for s in node.stages)]
-        if node.until is not None:
-            lines.append("until " + _stage(node.until))
-    elif isinstance(node, n.SampleQuery):
-        lines = ["sample" + _keys(node.keys), *("  " + _stage(s) for s in node.stages)]
-    else:
-        raise TypeError(f"cannot print {type(node).__name__}")
-    return "\n".join(lines + _pipes(node))
+    return "\n".join(_clauses(node) + _pipes(node))
+
+
+@singledispatch
+def _clauses(query: n.Query) -> list[str]:
+    raise TypeError(f"cannot print {type(query).__name__}")
+
+
+@_clauses.register
+def _(query: n.EventQuery) -> list[str]:
+    return [_event_filter(query.filter)]
+
+
+@_clauses.register
+def _(query: n.SequenceQuery) -> list[str]:
+    head = "sequence" + _keys(query.keys)
+    if query.maxspan is not None:
+        head += f" with maxspan={_timespan(query.maxspan)}"
+    lines = [head, *("  " + _stage(s) for s in query.stages)]
+    if query.until is not None:
+        lines.append("until " + _stage(query.until))
+    return lines
+
+
+@_clauses.register
+def _(query: n.SampleQuery) -> list[str]:
+    return ["sample" + _keys(query.keys), *("  " + _stage(s) for s in query.stages)]
 
 
 __all__ = ["KEYWORDS", "expression", "identifier", "string_literal", "to_eql"]

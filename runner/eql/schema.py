@@ -1,6 +1,6 @@
 """Elasticsearch mappings, flattened into what EQL needs to know about each field.
 
-A mapping body (`{"properties": {...}}`, optionally wrapped in `{"mappings": ...}`) becomes a `Mapping`: dotted field
+A mapping body (`{"properties": {...}}`, optionally wrapped in `{"mappings": ...}`) becomes an `IndexMapping`: dotted field
 name → `FieldMapping` with its type, its exact (keyword-family) sub-field for `text`, `null_value`, `ignore_above`,
 date `format`, and alias targets resolved. `Schema` merges the mappings of several indices the way a search over an
 index pattern sees them (field caps): the analyzer verifies a query against it.
@@ -8,9 +8,11 @@ index pattern sees them (field caps): the analyzer verifies a query against it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping as AbcMapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from runner.errors import RuleRunnerError
 
 KEYWORD_FAMILY = frozenset({"keyword", "constant_keyword", "wildcard"})
 TEXT_FAMILY = frozenset({"text", "match_only_text"})
@@ -55,12 +57,12 @@ def type_family(es_type: str) -> str:
     return es_type
 
 
-class MappingError(ValueError):
+class MappingError(RuleRunnerError):
     """A mapping body that is not an Elasticsearch mapping."""
 
 
 @dataclass(slots=True)
-class Mapping:
+class IndexMapping:
     """The flattened mapping of one index."""
 
     fields: dict[str, FieldMapping] = field(default_factory=dict)
@@ -69,25 +71,25 @@ class Mapping:
     dynamic: str = "true"  # "true", "false", "strict", "runtime" (root setting)
 
     @classmethod
-    def from_body(cls, body: AbcMapping[str, Any] | None) -> Mapping:
+    def from_body(cls, body: Mapping[str, Any] | None) -> IndexMapping:
         mapping = cls()
         if not body:
             return mapping
-        if "mappings" in body and isinstance(body["mappings"], AbcMapping):
+        if "mappings" in body and isinstance(body["mappings"], Mapping):
             body = body["mappings"]
-        if not isinstance(body, AbcMapping):
+        if not isinstance(body, Mapping):
             raise MappingError(f"a mapping must be an object, not {type(body).__name__}")
         dynamic = body.get("dynamic", True)
         mapping.dynamic = str(dynamic).lower()
         mapping._add_properties("", body.get("properties") or {})
         return mapping
 
-    def _add_properties(self, prefix: str, properties: AbcMapping[str, Any]) -> None:
-        if not isinstance(properties, AbcMapping):
+    def _add_properties(self, prefix: str, properties: Mapping[str, Any]) -> None:
+        if not isinstance(properties, Mapping):
             raise MappingError(f"'properties' of [{prefix or '<root>'}] must be an object")
         for name, spec in properties.items():
             path = f"{prefix}{name}"
-            if not isinstance(spec, AbcMapping):
+            if not isinstance(spec, Mapping):
                 raise MappingError(f"mapping of [{path}] must be an object")
             es_type = spec.get("type")
             if es_type is None or (es_type in OBJECT_TYPES and "properties" in spec):
@@ -102,14 +104,14 @@ class Mapping:
                 continue
             self.add_field(path, spec)
 
-    def add_field(self, path: str, spec: AbcMapping[str, Any]) -> FieldMapping:
+    def add_field(self, path: str, spec: Mapping[str, Any]) -> FieldMapping:
         es_type = str(spec.get("type"))
         exact = None
         exact_type = None
         for sub_name, sub_spec in (spec.get("fields") or {}).items():
-            sub_type = sub_spec.get("type") if isinstance(sub_spec, AbcMapping) else None
+            sub_type = sub_spec.get("type") if isinstance(sub_spec, Mapping) else None
             sub_path = f"{path}.{sub_name}"
-            if isinstance(sub_spec, AbcMapping) and sub_type:
+            if isinstance(sub_spec, Mapping) and sub_type:
                 self.fields[sub_path] = _field(sub_path, sub_spec, source=path)
                 if exact is None and sub_type in KEYWORD_FAMILY and es_type in TEXT_FAMILY:
                     exact, exact_type = sub_path, sub_type
@@ -131,7 +133,7 @@ class Mapping:
 
 def _field(
     path: str,
-    spec: AbcMapping[str, Any],
+    spec: Mapping[str, Any],
     exact: str | None = None,
     exact_type: str | None = None,
     source: str | None = None,
@@ -154,13 +156,13 @@ def _field(
 class Schema:
     """The mappings of every index a search covers."""
 
-    indices: dict[str, Mapping] = field(default_factory=dict)
+    indices: dict[str, IndexMapping] = field(default_factory=dict)
 
     @classmethod
-    def from_mappings(cls, mappings: AbcMapping[str, Any] | None) -> Schema:
+    def from_mappings(cls, mappings: Mapping[str, Any] | None) -> Schema:
         schema = cls()
         for index, body in (mappings or {}).items():
-            schema.indices[index] = body if isinstance(body, Mapping) else Mapping.from_body(body)
+            schema.indices[index] = body if isinstance(body, IndexMapping) else IndexMapping.from_body(body)
         return schema
 
     def __bool__(self) -> bool:
@@ -193,7 +195,7 @@ __all__ = [
     "RATIONAL_TYPES",
     "TEXT_FAMILY",
     "FieldMapping",
-    "Mapping",
+    "IndexMapping",
     "MappingError",
     "Schema",
     "type_family",

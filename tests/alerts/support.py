@@ -92,7 +92,8 @@ def make_context(rule: Rule, **overrides: Any) -> AlertContext:
 
 def reference_example(name: str) -> dict[str, Any]:
     """One of ../shared/reference/es-examples/*.json (the test is skipped when ../shared is absent)."""
-    return json.loads(shared_path("reference", "es-examples", name).read_text(encoding="utf-8"))
+    example: dict[str, Any] = json.loads(shared_path("reference", "es-examples", name).read_text(encoding="utf-8"))
+    return example
 
 
 def eql_test_hit(doc_id: str) -> dict[str, Any]:

@@ -30,7 +30,8 @@ from runner.alerts.ecs_conformance import (
     path_rule,
 )
 from runner.alerts.ecs_types import is_valid_boolean, is_valid_date, is_valid_ip, is_valid_long, is_valid_numeric
-from runner.alerts.source import alert_source, alert_source_copy
+from runner.alerts.source import alert_source
+from runner.alerts.source_fast import alert_source_copy
 from tests.alerts.support import SEQUENCE_QUERY, make_context, office_event, write_rule
 
 # (document, expected result, expected removed paths): `traverse_and_mutate_doc.test.ts`, case by case
@@ -164,6 +165,8 @@ def test_rules_by_path() -> None:
 
 
 def test_kibana_validator_cases() -> None:
+    date: Any
+    number: Any
     # is_valid_date_type.test.ts
     for date in ("2015-01-01T12:10:30.666Z", "2015-01-01T12:10:30.666", "2015-01-01T12:10:30Z", "2015-01-01T12:10:30",
                  "2015-01-01T12:10Z", "2015-01-01T12:10", "2015-01-01T12Z", "2015-01-01T12", "2015-01-01T",

@@ -8,6 +8,7 @@ import json
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -140,7 +141,7 @@ def test_a_single_event_alert_has_every_kibana_field(tmp_path: Path) -> None:
                    "kibana.alert.rule.timeline_id", "kibana.alert.rule.meta", "host.asset.criticality",
                    "kibana.alert.maintenance_window_ids"):
         assert absent not in s, absent
-    assert None not in [v for v in s.values()]
+    assert None not in list(s.values())
     json.dumps(s)  # plain JSON
 
 
@@ -218,8 +219,8 @@ def test_a_response_without_hits_is_an_error(tmp_path: Path) -> None:
 
 def test_overrides_apply_to_events(tmp_path: Path) -> None:
     rule = write_rule(tmp_path, extra=OVERRIDES)
-    event = office_event(rule={"name": "Office ran cmd"},
-                         **{"event.severity": 21, "event.risk_score": ["12", 99.5, 400]})
+    overrides: dict[str, Any] = {"event.severity": 21, "event.risk_score": ["12", 99.5, 400]}
+    event = office_event(rule={"name": "Office ran cmd"}, **overrides)
     s = one(build_alerts({"hits": {"events": [event]}}, make_context(rule))).source
     # both severity mappings match: the highest severity wins
     assert (s["kibana.alert.severity"], s["kibana.alert.risk_score"], s["kibana.alert.rule.name"]) == (

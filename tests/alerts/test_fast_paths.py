@@ -9,7 +9,7 @@
 
 The random documents mix what makes the algorithms differ: dotted keys beside nested objects, keys that read as array
 indices, empty values, arrays of objects, `event`/`data_stream` as values, the alert's own keys, booleans next to
-numbers, NaN.
+numbers, NaN. Only public functions are called: the blocks come from `documents.sequence_blocks`, as alerts get them.
 """
 
 from __future__ import annotations
@@ -24,12 +24,12 @@ from typing import Any
 import pytest
 
 from runner.alerts import object_array_intersection
-from runner.alerts.common import describe_block, sequence_common
 from runner.alerts.copying import NotPlainJson, compile_copier, copy_json
-from runner.alerts.documents import _block_draft
-from runner.alerts.ids import building_block_ids
-from runner.alerts.layout import ANCESTORS, UUID, CallPlan
-from runner.alerts.source import NAMESPACES, NAMESPACES_8_16, SourceNotes, alert_source, alert_source_copy
+from runner.alerts.documents import sequence_blocks
+from runner.alerts.intersection_fast import Block, sequence_common
+from runner.alerts.layout import CallPlan
+from runner.alerts.source import NAMESPACES, NAMESPACES_8_16, alert_source
+from runner.alerts.source_fast import SourceNotes, alert_source_copy
 from tests.alerts.support import SEQUENCE_QUERY, make_context, write_rule
 
 TOP_KEYS = ["host", "process", "user", "event", "data_stream", "file", "source", "destination", "labels", "tags",
@@ -158,14 +158,8 @@ def plans(tmp_path_factory: pytest.TempPathFactory) -> dict[str, CallPlan]:
     }
 
 
-def _blocks(events: list[dict[str, Any]], plan: CallPlan) -> list[Any]:
-    drafts = [_block_draft(event, plan) for event in events]
-    ids = building_block_ids([d.document[ANCESTORS] for d in drafts], plan.rule.uuid)
-    blocks = []
-    for draft, block_id in zip(drafts, ids):
-        draft.document[UUID] = draft.varying[UUID] = block_id
-        blocks.append(describe_block(draft.document, draft.notes, draft.outer_in_event, draft.varying))
-    return blocks
+def _blocks(events: list[dict[str, Any]], plan: CallPlan) -> list[Block]:
+    return sequence_blocks(events, plan)[2]
 
 
 def test_sequence_common_is_the_reference_intersection(plans: dict[str, CallPlan]) -> None:

@@ -59,7 +59,7 @@ def test_service_enrichment_fields_are_undefined_in_shells_from_8_18(tmp_path: P
     old = build(tmp_path, sequences(*events), "8.17.9", SEQUENCE_QUERY)
     new = build(tmp_path, sequences(*events), "8.18.0", SEQUENCE_QUERY)
     assert differences(old[0].source, new[0].source) == {"service.asset.criticality": ("high_impact", ABSENT)}
-    for old_block, new_block in zip(old[1:], new[1:]):  # a block keeps its event's value (lodash merge skips it)
+    for old_block, new_block in zip(old[1:], new[1:], strict=False):  # a block keeps its event's value (lodash merge skips it)
         assert differences(old_block.source, new_block.source) == {}
         assert new_block.source["service.asset.criticality"] == "high_impact"
 
@@ -99,7 +99,7 @@ def test_shells_intersect_key_by_key_before_9_4(tmp_path: Path) -> None:
                                 "event by root on web-1 created high alert Suspicious Office Child Process."),
     }
     assert old[0].id == new[0].id
-    for old_block, new_block in zip(old[1:], new[1:]):
+    for old_block, new_block in zip(old[1:], new[1:], strict=False):
         assert differences(old_block.source, new_block.source) == {}
     # what both keep: equal nested values, arrays intersected
     for shell in (old[0], new[0]):

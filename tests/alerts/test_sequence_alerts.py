@@ -50,7 +50,7 @@ def check_group(alerts: list[Alert], events: list[dict[str, Any]], rule_uuid: st
     block_ids = [sha(base + str(i)) for i in range(len(events))]
     assert [b.id for b in blocks] == block_ids
     ancestors = []
-    for event, block_id in zip(events, block_ids):
+    for event, block_id in zip(events, block_ids, strict=False):
         ancestors += [{"id": event["_id"], "type": "event", "index": event["_index"], "depth": 0},
                       {"id": block_id, "type": "signal", "index": "", "depth": 1, "rule": rule_uuid}]
     shell_id = sha("".join(a["id"] + a["index"] for a in ancestors) + rule_uuid)
@@ -65,7 +65,7 @@ def check_group(alerts: list[Alert], events: list[dict[str, Any]], rule_uuid: st
     # the shell's original time is its first building block's @timestamp, i.e. now (spec: inferred from the code)
     assert s["kibana.alert.original_time"] == NOW_ISO
 
-    for index, (block, event) in enumerate(zip(blocks, events)):
+    for index, (block, event) in enumerate(zip(blocks, events, strict=False)):
         b = block.source
         assert (block.building_block, block.group_id, block.group_index, block.counts_as_alert) == (
             True, shell_id, index, False)
@@ -123,7 +123,7 @@ def test_a_seed_rule_sequence(tmp_path: Path) -> None:
         "created medium alert Suspicious APT Package Manager Network Connection.")
     assert second["destination"] == {"ip": "10.0.0.9", "port": 443}
 
-    for alert, source in zip(alerts, (shell, first, second)):
+    for alert, source in zip(alerts, (shell, first, second), strict=False):
         assert source["kibana.alert.url"] == (
             f"https://kibana.example.com/app/security/alerts/redirect/{alert.id}"
             f"?index=.alerts-security.alerts-default&timestamp={NOW_ISO}")

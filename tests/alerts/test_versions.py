@@ -70,7 +70,7 @@ def test_an_older_cluster_is_refused_with_what_differs(cluster: str, why: str) -
 def test_an_unreadable_or_unwritten_version_is_refused() -> None:
     with pytest.raises(UnsupportedKibanaVersion, match="cannot read the cluster's version '\\?'"):
         kibana_version_for("?")
-    with pytest.raises(UnsupportedKibanaVersion, match="Kibana 8.15.0: rule-runner does not write its alert format"):
+    with pytest.raises(UnsupportedKibanaVersion, match=r"Kibana 8.15.0: rule-runner does not write its alert format"):
         format_for("8.15.0")
     with pytest.raises(UnsupportedKibanaVersion, match="cannot read the Kibana version 'x'"):
         format_for("x")

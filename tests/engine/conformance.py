@@ -106,16 +106,18 @@ def load_cases(spec_dir: Path) -> list[Case]:
 def _read_data(path: Path) -> list[dict[str, Any]]:
     # Elasticsearch's JSON parser accepts `//` comment lines (missing-events.data has them)
     text = "\n".join(line for line in path.read_text(encoding="utf-8").splitlines() if not line.lstrip().startswith("//"))
-    return json.loads(text)
+    data: list[dict[str, Any]] = json.loads(text)
+    return data
 
 
 def _read_mapping(path: Path, keyword_type: str) -> dict[str, Any]:
     text = "\n".join(line for line in path.read_text(encoding="utf-8").splitlines() if not line.lstrip().startswith("#"))
-    return json.loads(text.replace("[runtime_random_keyword_type]", keyword_type))
+    mapping: dict[str, Any] = json.loads(text.replace("[runtime_random_keyword_type]", keyword_type))
+    return mapping
 
 
 @cache
-def load_index(spec_dir: Path, index: str, endgame_timestamps: bool, keyword_type: str) -> tuple[tuple, str]:
+def load_index(spec_dir: Path, index: str, endgame_timestamps: bool, keyword_type: str) -> tuple[tuple[dict[str, Any], ...], str]:
     """Documents and the mapping Elasticsearch ends up with after loading them (explicit + dynamic fields)."""
     sources = _read_data(spec_dir / "data" / f"{index}.data")
     if endgame_timestamps:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import sys
 from datetime import UTC
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from runner.backends.embedded.memory import MemoryEvents
 from runner.catalog import load_rules
@@ -16,10 +19,16 @@ from tests.conftest import shared_path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def generated(count: int) -> list[dict]:
+def _body(result: dict[str, Any] | Exception) -> dict[str, Any]:
+    """A response body of `search_many` (an exception there fails the test, as indexing it would)."""
+    assert isinstance(result, dict), result
+    return result
+
+
+def generated(count: int) -> list[dict[str, Any]]:
     sys.path.insert(0, str(ROOT / "bench"))
     try:
-        import generate
+        import generate  # type: ignore[import-not-found]  # bench/ is on sys.path for this import only
     finally:
         sys.path.remove(str(ROOT / "bench"))
     return list(generate.generate(count, seed=11, hosts=20))
@@ -42,7 +51,7 @@ def test_every_corpus_rule_batched_equals_one_by_one() -> None:
     assert len(items) > 1000
     batched = events.eql_search_many(items)
     compared = with_hits = 0
-    for (request, _query), many in zip(items, batched):
+    for (request, _query), many in zip(items, batched, strict=False):
         try:
             one = events.eql_search(request)
         except Exception as error:
@@ -80,14 +89,14 @@ def test_anchors_and_limits() -> None:
     searches = [QuerySearch(q, frozenset({"logs"}), None, 100) for q in queries]
     from runner.engine import search
 
-    for query, many in zip(queries, search_many(docs, searches)):
+    for query, many in zip(queries, search_many(docs, searches), strict=False):
         one = search(docs, query, size=100)
-        assert many["hits"] | {"total": None} == one["hits"] | {"total": None}, query
-    sequences = [r for r in search_many(docs, searches) if "sequences" in r["hits"]]
+        assert _body(many)["hits"] | {"total": None} == one["hits"] | {"total": None}, query
+    sequences = [_body(r) for r in search_many(docs, searches) if "sequences" in _body(r)["hits"]]
     assert len(sequences) == 5 and all(r["hits"]["sequences"] for r in sequences[:2])
 
 
-def test_a_stage_that_matches_nothing_in_an_index_is_never_offered(monkeypatch) -> None:
+def test_a_stage_that_matches_nothing_in_an_index_is_never_offered(monkeypatch: pytest.MonkeyPatch) -> None:
     # an optional field the index does not map reads as null (Elasticsearch): `?f == "x"` can match nothing there
     import runner.engine.multi as multi
     from runner.engine import search
@@ -107,14 +116,14 @@ def test_a_stage_that_matches_nothing_in_an_index_is_never_offered(monkeypatch) 
     offered: list[int] = []
     original = multi._Compiled.offer
 
-    def counting(self, position, doc, source) -> None:
+    def counting(self: Any, position: int, doc: Any, source: Any) -> None:
         offered.append(self.entry.number)
         original(self, position, doc, source)
 
     monkeypatch.setattr(multi._Compiled, "offer", counting)
     searches = [QuerySearch(q, frozenset({"logs"}), {"logs": {"mappings": mapping}}, 100) for q in queries]
-    for query, many in zip(queries, search_many(docs, searches)):
+    for query, many in zip(queries, search_many(docs, searches), strict=False):
         one = search(docs, query, mappings={"logs": {"mappings": mapping}}, size=100)
-        assert many["hits"] | {"total": None} == one["hits"] | {"total": None}, query
+        assert _body(many)["hits"] | {"total": None} == one["hits"] | {"total": None}, query
     assert 0 not in offered and 1 in offered  # the second query still sees its other stage's events
     assert len(search(docs, queries[2], mappings={"logs": {"mappings": mapping}}, size=100)["hits"]["sequences"]) == 2

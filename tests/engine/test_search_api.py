@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -129,7 +130,7 @@ def test_dynamic_mapping_of_fields_seen_again_in_other_shapes() -> None:
 def test_documents_are_streamed() -> None:
     seen = []
 
-    def generate():
+    def generate() -> Iterator[dict[str, Any]]:
         for doc in DOCS:
             seen.append(doc["_id"])
             yield doc

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -224,15 +224,15 @@ def test_unselective_tests_move_last_but_never_past_a_script() -> None:
 def test_patterns_are_tested_after_exact_tests() -> None:
     from runner.engine.compile import Compiler
     from runner.engine.fields import IndexContext
-    from runner.engine.filters import AllOf, _selective_first
-    from runner.eql import parse
-    from runner.eql.schema import Mapping
+    from runner.engine.filters import AllOf, KeywordTest, Leaf, _selective_first
+    from runner.eql import EventQuery, parse
+    from runner.eql.schema import IndexMapping
 
-    mapping = Mapping.from_body({"properties": {
+    mapping = IndexMapping.from_body({"properties": {
         "host": {"properties": {"os": {"properties": {"type": {"type": "keyword"}}}}},
         "process": {"properties": {"command_line": {"type": "wildcard"}, "name": {"type": "keyword"}}}}})
     query = parse('process where host.os.type == "linux" and process.command_line : "*curl*" and process.name == "sh"')
-    node = Compiler(IndexContext("i", mapping), frozenset()).plan(query.filter.condition)
+    node = Compiler(IndexContext("i", mapping), frozenset()).plan(cast(EventQuery, query).filter.condition)
     assert isinstance(node, AllOf)
-    names = [part.keyword.reader.name for part in _selective_first(node.parts)]
+    names = [cast(KeywordTest, cast(Leaf, part).keyword).reader.name for part in _selective_first(node.parts)]
     assert names == ["process.name", "host.os.type", "process.command_line"]

@@ -21,7 +21,8 @@ def event(i: int, category: str, ms: int | None = None, **fields: Any) -> dict[s
 
 def run(documents: Any, query: str, **kwargs: Any) -> list[dict[str, Any]]:
     kwargs.setdefault("size", 100)
-    return search(documents, query, tiebreaker_field="seq", **kwargs)["hits"]["sequences"]
+    sequences: list[dict[str, Any]] = search(documents, query, tiebreaker_field="seq", **kwargs)["hits"]["sequences"]
+    return sequences
 
 
 def ids(sequences: list[dict[str, Any]]) -> list[list[str]]:

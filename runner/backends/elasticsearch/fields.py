@@ -4,7 +4,7 @@
 list its `indices` only when the field has several types across them, otherwise every index of the answer has it.
 Each index's fields are rebuilt into a mapping body (objects as `properties`, a field under a leaf field as one of its
 multi-`fields`, so that a `text` field finds its `keyword` sub-field); indices with the same fields share one
-`Mapping`. Metadata fields (`_id`, `_index`, ...) and unmapped entries are left out.
+`IndexMapping`. Metadata fields (`_id`, `_index`, ...) and unmapped entries are left out.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from elastic_transport import TransportError
 from elasticsearch import ApiError, Elasticsearch
 
 from runner.backends.elasticsearch.errors import classify
-from runner.eql.schema import OBJECT_TYPES, Mapping
+from runner.eql.schema import OBJECT_TYPES, IndexMapping
 
 
-def index_mappings(client: Elasticsearch, patterns: Sequence[str]) -> dict[str, Mapping]:
+def index_mappings(client: Elasticsearch, patterns: Sequence[str]) -> dict[str, IndexMapping]:
     """The mapping of every index `patterns` resolve to (none: no index matches them)."""
     try:
         body = client.field_caps(index=list(patterns), fields="*", allow_no_indices=True,
@@ -30,8 +30,8 @@ def index_mappings(client: Elasticsearch, patterns: Sequence[str]) -> dict[str, 
     return mappings_from_field_caps(body)
 
 
-def mappings_from_field_caps(body: AbcMapping[str, Any]) -> dict[str, Mapping]:
-    """Index name → `Mapping`, from a `_field_caps` response body."""
+def mappings_from_field_caps(body: AbcMapping[str, Any]) -> dict[str, IndexMapping]:
+    """Index name → `IndexMapping`, from a `_field_caps` response body."""
     indices = [str(index) for index in body.get("indices") or []]
     fields: dict[str, dict[str, str]] = {index: {} for index in indices}
     for name, by_type in (body.get("fields") or {}).items():
@@ -43,12 +43,12 @@ def mappings_from_field_caps(body: AbcMapping[str, Any]) -> dict[str, Mapping]:
                 continue
             for index in caps.get("indices") or indices:
                 fields.setdefault(str(index), {})[name] = str(es_type)
-    shared: dict[tuple[tuple[str, str], ...], Mapping] = {}
-    result: dict[str, Mapping] = {}
+    shared: dict[tuple[tuple[str, str], ...], IndexMapping] = {}
+    result: dict[str, IndexMapping] = {}
     for index, types in fields.items():
         key = tuple(sorted(types.items()))
         if key not in shared:
-            shared[key] = Mapping.from_body(_mapping_body(types))
+            shared[key] = IndexMapping.from_body(_mapping_body(types))
         result[index] = shared[key]
     return result
 

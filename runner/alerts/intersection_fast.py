@@ -1,8 +1,10 @@
 """The fields a sequence's shell alert copies from its building blocks: `objectArrayIntersection` of the blocks, fast.
 
-This is the fast path of the newest intersection (Kibana 9.4 on, kibana#254830), checked against its reference
-implementation (`intersection.py`: tests/alerts/test_fast_paths.py, bench/alerts_golden.py). Releases before 9.4
-intersect key by key (`intersection_keywise.py`, used as it is: `AlertFormat.notation_intersection` decides).
+Fast path of `intersection.object_array_intersection` (the reference: the newest intersection, Kibana 9.4 on,
+kibana#254830, step by step); checked against it on random blocks by
+tests/alerts/test_fast_paths.py::test_sequence_common_is_the_reference_intersection (and by bench/alerts_golden.py).
+Releases before 9.4 intersect key by key (`intersection_keywise.py`, used as it is: `AlertFormat.notation_intersection`
+decides).
 
 `intersection.object_array_intersection` is Kibana's algorithm step by step: flatten both documents to paths,
 rebuild them as trees, walk the trees together, prune, flatten again. On building blocks (some 170 paths each, 95 of
@@ -47,7 +49,7 @@ from runner.alerts.intersection import (
 )
 from runner.alerts.layout import BLOCK_VARYING, ORIGINAL_TIME, CallPlan
 from runner.alerts.paths import MISSING, is_index
-from runner.alerts.source import SourceNotes
+from runner.alerts.source_fast import SourceNotes
 
 KIBANA = "kibana"
 _DIGITS = frozenset("0123456789")
@@ -446,13 +448,14 @@ _ids = itertools.count()
 def _call_shape(plan: CallPlan) -> _Shape | None:
     """The call's `_Shape`, or None when its alert fields do not allow the fast path. Cached on the plan; what does
     not depend on the call's values, on the rule's layout."""
-    shape = plan.facts.get("shape", MISSING)
-    if shape is not MISSING:
-        return shape
+    cached = plan.facts.get("shape", MISSING)
+    if cached is not MISSING:
+        known: _Shape | None = cached
+        return known
     facts = plan.layout.facts.get("shape", MISSING)
     if facts is MISSING:
         facts = plan.layout.facts["shape"] = _shape_facts(plan)
-    shape = None
+    shape: _Shape | None = None
     if facts is not None:
         structure, root_order, kibana_keys, kept = facts
         shape = _Shape(structure, root_order, kibana_keys, _constant_common(plan, kept))
@@ -535,15 +538,17 @@ def _kibana_fold(blocks: list[Block], plan: CallPlan,
         current = kept
     # what the cached plan depends on: the blocks' `kibana.*` keys, the types of their `original_*` copies (an array
     # meeting an object where another event had one is kept as `[]`, anything else dropped), what dropped when
-    key = (shape.structure, tuple((b.has_original_time, b.original_keys, tuple(map(type, map(b.varying.__getitem__,
-                                                                                          b.original_keys))))
-                                  for b in blocks), tuple(dropped_at))
-    kibana_plan = _KIBANA_PLANS.get(key, MISSING)
-    if kibana_plan is MISSING:
+    plan_key = (shape.structure,
+                tuple((b.has_original_time, b.original_keys, tuple(map(type, map(b.varying.__getitem__,
+                                                                                 b.original_keys))))
+                      for b in blocks), tuple(dropped_at))
+    if plan_key in _KIBANA_PLANS:
+        kibana_plan = _KIBANA_PLANS[plan_key]
+    else:
         kibana_plan = _kibana_plan(blocks, plan, shape, dropped_at)
         if len(_KIBANA_PLANS) >= _MAX_PLANS:
             _KIBANA_PLANS.clear()
-        _KIBANA_PLANS[key] = kibana_plan
+        _KIBANA_PLANS[plan_key] = kibana_plan
     if kibana_plan is None:
         return None
     template = shape.templates.get(kibana_plan)
@@ -599,7 +604,7 @@ def _kibana_plan(blocks: list[Block], plan: CallPlan, shape: _Shape,
     assert result is not None
     varying = set().union(*(block.varying for block in blocks))
     stand_in_ids = {id(value) for value in stand_ins}
-    entries = []
+    entries: list[tuple[str, int, Any]] = []
     for key, value in result.items():
         if key in varying:
             entries.append((key, _V, None))
@@ -622,4 +627,4 @@ def _holds_stand_in(value: Any, stand_in_ids: set[int]) -> bool:
     return False
 
 
-__all__ = ["Block", "describe_block", "sequence_common"]
+__all__ = ["OUTER_FIELDS", "Block", "describe_block", "sequence_common"]

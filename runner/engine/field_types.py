@@ -17,6 +17,7 @@ from typing import Any
 
 from runner.engine.dates import NANOS_PER_MILLI, date_parser, date_range, format_date, iso_millis_nanos
 from runner.eql.schema import FieldMapping, type_family
+from runner.errors import RuleRunnerError
 
 
 def java_double(value: float) -> str:
@@ -257,14 +258,14 @@ def parse_ip(text: str) -> int | None:
         return None
     if address.version == 4:
         return 0xFFFF_0000_0000 | int(address)
-    mapped = address.ipv4_mapped  # type: ignore[union-attr]
+    mapped = address.ipv4_mapped
     if mapped is not None:
         return 0xFFFF_0000_0000 | int(mapped)
     return int(address)
 
 
-class CidrError(ValueError):
-    pass
+class CidrError(RuleRunnerError):
+    """A text that is neither an IP address nor a CIDR range."""
 
 
 @lru_cache(maxsize=4096)
@@ -293,11 +294,7 @@ _SEMVER = re.compile(
 )
 
 
-class VersionKey(tuple):
-    """An ordering key for a `version` value; equality is on the original text."""
-
-
-def version_key(text: str) -> tuple:
+def version_key(text: str) -> tuple[Any, ...]:
     """Elasticsearch's `version` ordering: valid SemVer-like versions by their parts, prereleases before releases,
     invalid versions after every valid one, among themselves by their text."""
     match = _SEMVER.match(text)
@@ -306,7 +303,7 @@ def version_key(text: str) -> tuple:
     main = tuple(int(p) for p in match.group("main").split("."))
     pre = match.group("pre")
     if pre is None:
-        pre_key: tuple = (1,)
+        pre_key: tuple[Any, ...] = (1,)
     else:
         parts = []
         for part in pre.split("."):
@@ -340,7 +337,7 @@ class Version:
     text: str
 
     @property
-    def key(self) -> tuple:
+    def key(self) -> tuple[Any, ...]:
         return version_key(self.text)
 
     def __lt__(self, other: Version) -> bool:
