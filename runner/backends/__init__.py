@@ -1,11 +1,20 @@
-"""Where searches run and alerts go: the embedded store, or Elasticsearch."""
+"""Where searches run and alerts go: the embedded store, or Elasticsearch, behind one interface (`Backend`).
 
-from runner.backends.base import Backend, WriteOutcome
+`open_backend` opens the configured one; `describe` says what it is without opening it. Everything above this
+layer uses these names only, never a backend's own package.
+"""
+
+from runner.backends.base import Access, Backend, IngestResult, WriteResult
+from runner.backends.configured import BackendInfo, describe, open_backend
+from runner.backends.embedded.memory import MemoryEvents
+from runner.backends.embedded.store import StoreDamaged
 from runner.backends.errors import (
     AccessError,
     BackendError,
+    CannotOpen,
     IncompleteAnswer,
     IndexNotFound,
+    NoStore,
     QueryError,
     RecordNotStored,
     Rejected,
@@ -17,20 +26,29 @@ from runner.backends.errors import (
 from runner.backends.request import EqlRequest, build_request, iso
 
 __all__ = [
+    "Access",
     "AccessError",
     "Backend",
     "BackendError",
+    "BackendInfo",
+    "CannotOpen",
     "EqlRequest",
     "IncompleteAnswer",
     "IndexNotFound",
+    "IngestResult",
+    "MemoryEvents",
+    "NoStore",
     "QueryError",
     "RecordNotStored",
     "Rejected",
     "StateBusy",
     "StateNotSaved",
+    "StoreDamaged",
     "TransientError",
     "WriteError",
-    "WriteOutcome",
+    "WriteResult",
     "build_request",
+    "describe",
     "iso",
+    "open_backend",
 ]

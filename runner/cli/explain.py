@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
 
 from rich.text import Text
 
-from runner.alerts import KIBANA_VERSION
-from runner.backends import BackendError, build_request, iso
-from runner.backends.elasticsearch import ElasticsearchBackend, cluster_info
+from runner.backends import (
+    Access,
+    BackendError,
+    CannotOpen,
+    NoStore,
+    StoreDamaged,
+    build_request,
+    describe,
+    iso,
+)
 from runner.catalog import Rule, UuidSource
-from runner.cli.context import CommandError, Context, err, out, parse_instant
+from runner.cli.context import CommandError, Context, err, opening_failed, out, parse_instant
 from runner.execution.windows import instant, plan_windows, resume_from
 from runner.service import select_rules
 
@@ -30,24 +38,7 @@ def run(args: argparse.Namespace) -> int:
                            f"{', '.join(str(p) for p in settings.rules.paths)})", code=1)
     rule, uuid_note = _kibana_uuid(context, rule)
     now = parse_instant(args.now)
-    unknown = ""
-    state: dict = {}
-    if settings.backend == "embedded":
-        store = context.store(read_only=True)
-        state = (store.rule_state(rule.rule_id) if store is not None else None) or {}
-    else:  # the state lives in the cluster; explain still works without it (windows as for a first run)
-        try:
-            cluster = ElasticsearchBackend.from_settings(settings, KIBANA_VERSION)
-            try:
-                # the server's identity first: another server's 404 would pass for "no state recorded"
-                cluster.cluster = cluster_info(cluster.client)
-                state = cluster.rule_state(rule.rule_id) or {}
-            finally:
-                cluster.close()
-        except BackendError as error:
-            unknown = f"unknown, Elasticsearch not reached ({error}): windows shown as for a first run"
-            if args.format == "json":
-                err.print(f"warning: the rule's state was not read: {unknown}")
+    state, unknown = _state(context, rule, args.format)
     previous = resume_from(state, to=rule.params.to, started_at=now)
     plan = plan_windows(from_=rule.params.from_, to=rule.params.to, interval=rule.params.interval,
                         started_at=now, previous_started_at=previous)
@@ -74,13 +65,34 @@ def run(args: argparse.Namespace) -> int:
         out.print(Text.assemble("\n", (f"window {number}", "bold"), f": {window['from']} .. {window['to']}"))
         out.print(f"POST /{','.join(item['index'])}/_eql/search?allow_no_indices=true")
         out.print_json(json.dumps(item["body"]))
-    if settings.backend == "elasticsearch" and settings.elasticsearch is not None:
+    connection = describe(settings).connection
+    if connection is not None:
         out.print("\nconnection:")
-        out.print_json(json.dumps(settings.redacted().get("elasticsearch")))
+        out.print_json(json.dumps(connection))
     if settings.kibana.url is not None or settings.kibana.public_base_url is not None:
         out.print("\nkibana:")
         out.print_json(json.dumps(settings.redacted().get("kibana")))
     return 0
+
+
+def _state(context: Context, rule: Rule, form: str) -> tuple[dict[str, Any], str]:
+    """The rule's saved state (empty: none yet), and why it is unknown when the backend could not be asked. A
+    backend that is not reached (a cluster down, a store busy) leaves the windows as for a first run; a store that
+    cannot be opened or is damaged is an error, as for every command."""
+    try:
+        with context.open_backend(Access.READ) as backend:
+            backend.check()  # the server's identity first: another server's 404 would pass for "no state recorded"
+            return backend.rule_state(rule.rule_id) or {}, ""
+    except NoStore:
+        return {}, ""
+    except (StoreDamaged, CannotOpen) as error:
+        raise opening_failed(error) from None
+    except BackendError as error:
+        title = describe(context.settings).title
+        unknown = f"unknown, {title} not reached ({error}): windows shown as for a first run"
+        if form == "json":
+            err.print(f"warning: the rule's state was not read: {unknown}")
+        return {}, unknown
 
 
 def _kibana_uuid(context: Context, rule: Rule) -> tuple[Rule, str]:

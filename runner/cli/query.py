@@ -7,8 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from runner.backends import QueryError
-from runner.backends.embedded.memory import MemoryEvents
+from runner.backends import MemoryEvents, QueryError
 from runner.backends.request import EqlRequest
 from runner.cli.context import CommandError
 from runner.cli.ndjson import ReadReport, read_documents

@@ -110,7 +110,7 @@ def test_the_eql_request_is_kibanas_body_as_it_is(tmp_path: Path, stub: Stub) ->
 
 def test_an_unsupported_server_version_is_refused(tmp_path: Path, stub: Stub) -> None:
     stub.always("GET", "/", Reply(200, {**INFO, "version": {"number": "7.17.9"}}))
-    with pytest.raises(AccessError, match="7.17.9 is not supported"):
+    with pytest.raises(AccessError, match=r"7\.17\.9 is not supported"):
         backend_for(tmp_path, stub).start()
 
 

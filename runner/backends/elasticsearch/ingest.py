@@ -57,7 +57,7 @@ def ingest_events(
             response = client.bulk(operations=operations)
         except (ApiError, TransportError) as error:
             raise classify(error, "bulk ingest") from None
-        for doc, item in zip(batch, response.body.get("items") or []):
+        for doc, item in zip(batch, response.body.get("items") or [], strict=False):  # a missing item is not counted
             result = item.get("create") or {}
             status = result.get("status", 0)
             if 200 <= status < 300:

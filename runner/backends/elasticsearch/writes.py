@@ -24,18 +24,12 @@ from elastic_transport import TransportError
 from elasticsearch import ApiError, Elasticsearch
 from elasticsearch.serializer import JsonSerializer
 
-from runner.backends.base import EXECUTION_UUID
+from runner.backends.base import EXECUTION_UUID, WriteResult
 from runner.backends.elasticsearch.errors import classify
 from runner.backends.errors import Rejected, TransientError, WriteError
 
 ID_CHUNK = 10_000  # an ids query returns at most index.max_result_window hits
 BULK_DOCS = 500
-
-
-@dataclass(frozen=True)
-class WriteResult:
-    created: tuple[str, ...] = ()
-    duplicates: tuple[str, ...] = ()
 
 
 # the content errors of a document the index's mapping refuses, and the field each message names (its full path)
@@ -139,7 +133,7 @@ def _classify_items(body: Mapping[str, Any], ids: list[str], outcome: _Outcome) 
     items = body.get("items") or []
     if len(items) != len(ids):  # never count what was not acknowledged one by one
         outcome.failed.extend(f"{i}: no item in the bulk response" for i in ids[len(items):])
-    for alert_id, item in zip(ids, items):
+    for alert_id, item in zip(ids, items, strict=False):  # the missing ones failed (above)
         result = item.get("create") or next(iter(item.values()), {})
         status = result.get("status", 0)
         error = result.get("error") or {}
@@ -174,4 +168,4 @@ def _chunks(alerts: Sequence[tuple[str, Mapping[str, Any]]]) -> Iterator[Sequenc
         yield alerts[start:start + BULK_DOCS]
 
 
-__all__ = ["MAPPING_REJECTIONS", "WriteResult", "create_alerts", "existing_ids", "refresh", "rejected_field"]
+__all__ = ["MAPPING_REJECTIONS", "create_alerts", "existing_ids", "refresh", "rejected_field"]

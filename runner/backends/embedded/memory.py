@@ -80,7 +80,7 @@ class MemoryEvents:
             numbers.append(number)
         if searches:
             documents = self.documents(available)
-            for number, result in zip(numbers, search_many(documents, searches)):
+            for number, result in zip(numbers, search_many(documents, searches), strict=True):
                 if isinstance(result, OutOfOrder):  # sub-millisecond disorder: the single search reorders it
                     try:
                         result = self.eql_search(items[number][0])

@@ -31,14 +31,13 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from runner.backends.base import EXECUTION_UUID
+from runner.backends.base import EXECUTION_UUID, IngestResult, WriteResult
 from runner.backends.errors import BackendError
 from runner.ecs import ecs_mapping
 from runner.engine import dynamic_mapping
@@ -76,6 +75,11 @@ class StoreError(RuleRunnerError):
     """The store cannot be opened or written: the path and the reason."""
 
 
+class StoreBusy(StoreError):
+    """Another connection holds the lock SQLite needed (`database is locked`, `database table is locked`) for
+    longer than the busy timeout: nothing was written, and trying again may pass."""
+
+
 class StoreDamaged(StoreError, BackendError):
     """The store file is not an SQLite database or is corrupt: nothing can be trusted from it. A `BackendError` too,
     so that an execution meeting it fails with this message (not a traceback)."""
@@ -83,20 +87,6 @@ class StoreDamaged(StoreError, BackendError):
 
 class BadDocument(RuleRunnerError):
     """A document the store refuses (no `_source` object, no readable `@timestamp`)."""
-
-
-@dataclass(frozen=True)
-class IngestResult:
-    added: int
-    duplicates: int
-
-
-@dataclass(frozen=True)
-class WriteResult:
-    """Which alert ids the store committed now, and which it already held."""
-
-    created: tuple[str, ...]
-    duplicates: tuple[str, ...]
 
 
 def millis(value: Any) -> int | None:
@@ -182,9 +172,13 @@ class Store:
         )
 
     def _error(self, err: BaseException, doing: str, *, opening: bool = False) -> StoreError:
-        """`StoreDamaged` for SQLite's corruption errors, else a `StoreError` saying what failed."""
-        if getattr(err, "sqlite_errorname", None) in ("SQLITE_CORRUPT", "SQLITE_NOTADB"):
+        """`StoreDamaged` for SQLite's corruption errors, `StoreBusy` for a lock held too long, else a `StoreError`
+        saying what failed."""
+        name = getattr(err, "sqlite_errorname", None)
+        if name in ("SQLITE_CORRUPT", "SQLITE_NOTADB"):
             return self._damaged(str(err), opening=opening)
+        if name in ("SQLITE_BUSY", "SQLITE_LOCKED"):
+            return StoreBusy(f"{doing}: {err}")
         return StoreError(f"{doing}: {err}")
 
     @contextmanager
@@ -283,7 +277,7 @@ class Store:
         if pending:
             a, d = self._insert(pending)
             added, duplicates = added + a, duplicates + d
-        return IngestResult(added, duplicates)
+        return IngestResult(added, duplicates, str(self.path))
 
     @staticmethod
     def _row(doc: Mapping[str, Any]) -> tuple[str, str, int, int | None, str, Mapping[str, Any]]:
@@ -344,13 +338,13 @@ class Store:
         with self._reading():
             db = self._connection()
             if indices is None:
-                return db.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+                return int(db.execute("SELECT COUNT(*) FROM events").fetchone()[0])
             marks = ",".join("?" * len(indices))
-            return db.execute(f"SELECT COUNT(*) FROM events WHERE idx IN ({marks})", list(indices)).fetchone()[0]
+            return int(db.execute(f"SELECT COUNT(*) FROM events WHERE idx IN ({marks})", list(indices)).fetchone()[0])
 
     def events(
         self, indices: Sequence[str], *, ranges: Sequence[tuple[str, int | None, int | None]] = ()
-    ) -> Iterator[dict[str, Any]]:
+    ) -> Generator[dict[str, Any]]:
         """The documents of `indices` in timestamp order. `ranges` narrows the read to documents whose `ts` or
         `ingested` column (epoch millis) lies in one of the given inclusive ranges; the caller applies the exact
         filter afterwards, so this only has to be a superset."""
@@ -461,7 +455,7 @@ class Store:
             raise self._error(err, f"cannot record an execution in {self.path}") from None
 
     def executions(self, rule_id: str | None = None, *, limit: int = 100) -> list[dict[str, Any]]:
-        sql, args = "SELECT record FROM executions", []
+        sql, args = "SELECT record FROM executions", list[Any]()
         if rule_id is not None:
             sql += " WHERE rule_id = ?"
             args.append(rule_id)
@@ -476,8 +470,8 @@ def _token() -> str:
 
 
 def _value(source: Mapping[str, Any], path: SourcePath) -> Any:
-    raw = path.get(source)  # type: ignore[arg-type]
+    raw = path.get(source)
     return None if raw is MISSING else raw
 
 
-__all__ = ["BadDocument", "IngestResult", "Store", "StoreDamaged", "StoreError", "WriteResult", "document_id", "millis"]
+__all__ = ["BadDocument", "Store", "StoreBusy", "StoreDamaged", "StoreError", "document_id", "millis"]
