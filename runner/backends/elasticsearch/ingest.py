@@ -65,8 +65,8 @@ def ingest_events(
             elif status == 409:
                 duplicates += 1
             else:
-                error = result.get("error") or {}
-                on_bad(doc, f"HTTP {status} {error.get('type', '')}: {error.get('reason', '')}")
+                refusal = result.get("error") or {}
+                on_bad(doc, f"HTTP {status} {refusal.get('type', '')}: {refusal.get('reason', '')}")
         batch.clear()
 
     for doc in documents:

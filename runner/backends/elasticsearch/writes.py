@@ -51,7 +51,9 @@ def existing_ids(client: Elasticsearch, target: str, ids: Sequence[str]) -> dict
         try:
             response = client.search(
                 index=target, query={"ids": {"values": chunk}}, size=len(chunk), source=False,
-                fields=[EXECUTION_UUID], track_total_hits=False, ignore_unavailable=True, allow_no_indices=True,
+                # the client's stubs type `fields` entries as objects only; Elasticsearch takes a field name too
+                fields=[EXECUTION_UUID],  # type: ignore[list-item]
+                track_total_hits=False, ignore_unavailable=True, allow_no_indices=True,
             )
         except (ApiError, TransportError) as error:
             raise classify(error, f"looking up known alert ids in [{target}]") from None
@@ -134,7 +136,7 @@ def _classify_items(body: Mapping[str, Any], ids: list[str], outcome: _Outcome) 
     if len(items) != len(ids):  # never count what was not acknowledged one by one
         outcome.failed.extend(f"{i}: no item in the bulk response" for i in ids[len(items):])
     for alert_id, item in zip(ids, items, strict=False):  # the missing ones failed (above)
-        result = item.get("create") or next(iter(item.values()), {})
+        result: dict[str, Any] = item.get("create") or next(iter(item.values()), {})
         status = result.get("status", 0)
         error = result.get("error") or {}
         kind = error.get("type", "") if isinstance(error, dict) else str(error)

@@ -46,6 +46,7 @@ from runner.engine.fields import MISSING, SourcePath
 from runner.errors import RuleRunnerError
 
 SCHEMA_VERSION = 1
+BUSY_TIMEOUT = 30.0  # seconds a statement waits for another connection's lock (SQLite serialises the writers)
 SQLITE_HEADER = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite database file
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -109,11 +110,13 @@ def document_id(source: Mapping[str, Any]) -> str:
 class Store:
     """One SQLite file. Thread-safe: each thread gets its own connection."""
 
-    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
+    def __init__(self, path: str | Path, *, read_only: bool = False, busy_timeout: float = BUSY_TIMEOUT) -> None:
         """Open (with `read_only`: only an existing store, never changed) and check the store; `StoreDamaged` when
-        it is not a sound SQLite database, `StoreError` when it cannot be opened."""
+        it is not a sound SQLite database, `StoreError` when it cannot be opened. `busy_timeout`: how long a
+        statement waits for a lock another connection holds before it fails (`StoreBusy`)."""
         self.path = Path(path)
         self.read_only = read_only
+        self.busy_timeout = busy_timeout
         self._local = threading.local()
         self._mapping_lock = threading.Lock()
         try:
@@ -204,14 +207,14 @@ class Store:
 
     def _connect(self) -> sqlite3.Connection:
         if not self.read_only:
-            return sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            return sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
         # mode=ro: SQLite never writes the file (and cannot create it). Reading a WAL database still needs its -shm
         # index beside it, which SQLite cannot create in a read-only directory (SQLITE_READONLY_DIRECTORY, or
         # SQLITE_CANTOPEN when the directory is immutable). With no -wal file either, every committed transaction is
         # in the main file (the last writer checkpointed it, and nobody is writing: a writer keeps a -wal), so the
         # main file alone is read (`immutable=1`).
         uri = self.path.resolve().as_uri() + "?mode=ro"
-        db = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)
+        db = sqlite3.connect(uri, uri=True, timeout=self.busy_timeout, isolation_level=None)
         try:
             db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
         except sqlite3.OperationalError as err:
@@ -219,7 +222,7 @@ class Store:
             if err.sqlite_errorname not in ("SQLITE_READONLY_DIRECTORY", "SQLITE_CANTOPEN") or \
                     Path(f"{self.path}-wal").exists():
                 raise
-            db = sqlite3.connect(uri + "&immutable=1", uri=True, timeout=30, isolation_level=None)
+            db = sqlite3.connect(uri + "&immutable=1", uri=True, timeout=self.busy_timeout, isolation_level=None)
         return db
 
     def _connection(self) -> sqlite3.Connection:
