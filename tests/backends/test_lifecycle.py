@@ -105,9 +105,9 @@ def test_a_locked_store_is_transient_and_never_a_raw_sqlite_error(locked: Backen
 
 
 def test_verify_is_the_first_step_of_a_search(tmp_path: Path) -> None:
-    with EmbeddedBackend.open(tmp_path / "store.db") as backend:
-        with pytest.raises(IndexNotFound, match=r"no such index \[logs-\*\]"):
-            backend.verify(EqlRequest(("logs-*",), {"query": "any where true"}))
+    with EmbeddedBackend.open(tmp_path / "store.db") as backend, \
+            pytest.raises(IndexNotFound, match=r"no such index \[logs-\*\]"):
+        backend.verify(EqlRequest(("logs-*",), {"query": "any where true"}))
 
 
 def test_no_cli_module_names_a_backend() -> None:
