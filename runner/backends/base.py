@@ -25,7 +25,6 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any, Protocol, Self
 
 from runner.backends.request import EqlRequest
@@ -75,8 +74,8 @@ class Backend(Protocol):
 
     def __enter__(self) -> Self: ...
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None: ...
+    def __exit__(self, *_: object) -> None:
+        """`close()`."""
 
     def check(self) -> None:
         """Make sure the backend is what it claims to be (idempotent), without changing anything."""

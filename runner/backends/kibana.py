@@ -76,7 +76,7 @@ class KibanaClient:
     def __enter__(self) -> KibanaClient:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, *_: object) -> None:
         self.close()
 
     def installed_rule_uuids(self, rule_ids: Sequence[str], space_id: str = "default") -> dict[str, str]:

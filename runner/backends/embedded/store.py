@@ -118,7 +118,6 @@ class Store:
         self.read_only = read_only
         self.busy_timeout = busy_timeout
         self._local = threading.local()
-        self._mapping_lock = threading.Lock()
         try:
             if read_only and not self.path.is_file():
                 raise StoreError(f"no embedded store at {self.path}")
