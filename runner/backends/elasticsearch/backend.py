@@ -22,7 +22,7 @@ from runner.backends.elasticsearch.fields import index_mappings
 from runner.backends.elasticsearch.ingest import ingest_events
 from runner.backends.elasticsearch.state import ClusterState
 from runner.backends.elasticsearch.writes import create_alerts, existing_ids, refresh
-from runner.backends.embedded.backend import run_query
+from runner.backends.eql_engine import run_query
 from runner.backends.errors import AccessError, IndexNotFound
 from runner.backends.request import EqlRequest
 from runner.eql.schema import Schema

@@ -20,8 +20,8 @@ from runner.alerts import KIBANA_VERSION
 from runner.backends.base import Access, IngestResult, WriteResult
 from runner.backends.embedded.dsl import UnsupportedQuery, compile_query, matches_everything
 from runner.backends.embedded.store import Store, StoreBusy, StoreDamaged, StoreError, millis
+from runner.backends.eql_engine import run_query
 from runner.backends.errors import (
-    BackendError,
     CannotOpen,
     IndexNotFound,
     NoStore,
@@ -32,9 +32,7 @@ from runner.backends.errors import (
     TransientError,
 )
 from runner.backends.request import EqlRequest
-from runner.engine import DocumentError, OrderingError, SearchRequestError, search
 from runner.engine.dates import date_range
-from runner.eql import EqlError
 from runner.eql.schema import Schema
 
 _BACKING = re.compile(r"^\.ds-(?P<stream>.+)-\d{4}\.\d{2}\.\d{2}-\d{6}$")
@@ -120,35 +118,6 @@ def request_filter(query: Any) -> Callable[[Mapping[str, Any]], bool] | None:
         return compile_query(query)
     except UnsupportedQuery as err:
         raise QueryError("parsing_exception", f"the request filter cannot be evaluated here: {err}") from None
-
-
-def search_error(error: Exception) -> BackendError:
-    """What Elasticsearch would answer for an error of our engine: a 400 with its type and reason."""
-    if isinstance(error, BackendError):
-        return error
-    if isinstance(error, EqlError):
-        return QueryError(error.es_type, str(error))
-    if isinstance(error, (SearchRequestError, OrderingError, DocumentError)):
-        return QueryError("illegal_argument_exception", str(error))
-    raise error  # not a search error: a bug, which must not pass for a rule's failure
-
-
-def run_query(documents: Iterable[Mapping[str, Any]], body: Mapping[str, Any], schema: Schema) -> dict[str, Any]:
-    """The request body's query and options through the engine, errors as Elasticsearch would give them."""
-    try:
-        return search(
-            documents,
-            body["query"],
-            mappings=schema,
-            timestamp_field=body.get("timestamp_field") or "@timestamp",
-            tiebreaker_field=body.get("tiebreaker_field"),
-            event_category_field=body.get("event_category_field") or "event.category",
-            size=body.get("size", 10),
-            result_position=body.get("result_position", "tail"),
-            max_samples_per_key=body.get("max_samples_per_key", 1),
-        )
-    except (EqlError, SearchRequestError, OrderingError, DocumentError) as err:
-        raise search_error(err) from None
 
 
 class EmbeddedBackend:
