@@ -1,5 +1,6 @@
-"""`alerts`: the alerts in the configured backend (the embedded store, or behind the Elasticsearch alerts alias), as a
-table or one JSON document per line, read through the `Backend` interface. The table has one line per alert (its reason shortened); `--format ndjson` has everything."""
+"""`alerts`: the alerts in the configured backend (the embedded store, or behind the Elasticsearch alerts alias), read
+through the `Backend` interface, as a table or one JSON document per line. The table has one line per alert (its
+reason shortened); `--format ndjson` has everything."""
 
 from __future__ import annotations
 

@@ -7,8 +7,9 @@ Beyond loading, it checks what the run would otherwise find out late or never:
   configuration may serve several rule sets);
 - the fields of each enabled rule's query against the indices it searches, when the backend can tell
   (`Backend.verify`, the first step of a search): the embedded store's mappings (when it exists), or the cluster's
-  `_field_caps` with `--backend` (without it validate never contacts the cluster). An unknown field or a type mismatch is an error worded as the execution would report it;
-  a rule whose index patterns match no index there is listed as such, not as an error.
+  `_field_caps` with `--backend` (without it validate never contacts the cluster). An unknown field or a type
+  mismatch is an error worded as the execution would report it; a rule whose index patterns match no index there is
+  listed as such, not as an error.
 """
 
 from __future__ import annotations

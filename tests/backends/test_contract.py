@@ -229,7 +229,7 @@ def test_search_failures_by_class(harness: Harness) -> None:
         harness.backend.eql_search(EqlRequest(("inexistent*",), {"query": "any where true"}))
 
 
-# ---- alerts: create-only, exactly once --------------------------------------------------------------------------------
+# ---- alerts: create-only, exactly once -------------------------------------------------------------------------------
 
 
 def alert(alert_id: str, execution: str) -> tuple[str, dict[str, Any]]:
@@ -258,7 +258,7 @@ def test_an_alert_without_an_execution_uuid_is_known_with_none(harness: Harness)
     assert harness.backend.existing_alerts(["x", "y"]) == {"x": None}
 
 
-# ---- rule state and execution records ---------------------------------------------------------------------------------
+# ---- rule state and execution records --------------------------------------------------------------------------------
 
 
 def test_state_is_none_then_what_was_saved(harness: Harness) -> None:
@@ -300,7 +300,7 @@ def test_a_state_refused_for_now_is_state_busy(harness: Harness) -> None:
                                            {"uuid": "u", "rule_id": "r1", "started_at": "x", "status": "failed"})
 
 
-# ---- failures by class ------------------------------------------------------------------------------------------------
+# ---- failures by class -----------------------------------------------------------------------------------------------
 
 
 def test_an_overloaded_or_locked_store_is_worth_trying_again(harness: Harness) -> None:

@@ -120,7 +120,7 @@ def test_no_cli_module_names_a_backend() -> None:
             if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith(
                     ("runner.backends.embedded", "runner.backends.elasticsearch")):
                 problems.append(f"{path.name}:{node.lineno} imports {node.module}")
-            if isinstance(node, ast.Compare) and any(
-                    isinstance(side, ast.Attribute) and side.attr == "backend" for side in (node.left, *node.comparators)):
+            sides = (node.left, *node.comparators) if isinstance(node, ast.Compare) else ()
+            if any(isinstance(side, ast.Attribute) and side.attr == "backend" for side in sides):
                 problems.append(f"{path.name}:{node.lineno} compares the backend's name")
     assert not problems, "\n".join(problems)
