@@ -22,8 +22,8 @@ from runner.backends.elasticsearch.fields import index_mappings
 from runner.backends.elasticsearch.ingest import ingest_events
 from runner.backends.elasticsearch.state import ClusterState
 from runner.backends.elasticsearch.writes import create_alerts, existing_ids, refresh
-from runner.backends.eql_engine import run_query
 from runner.backends.errors import AccessError, IndexNotFound
+from runner.backends.local_search import run_query
 from runner.backends.request import EqlRequest
 from runner.eql.schema import Schema
 from runner.settings import ElasticsearchSettings, Settings

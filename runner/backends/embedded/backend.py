@@ -20,7 +20,6 @@ from runner.alerts import KIBANA_VERSION
 from runner.backends.base import Access, IngestResult, WriteResult
 from runner.backends.embedded.dsl import UnsupportedQuery, compile_query, matches_everything
 from runner.backends.embedded.store import Store, StoreBusy, StoreDamaged, StoreError, millis
-from runner.backends.eql_engine import run_query
 from runner.backends.errors import (
     CannotOpen,
     IndexNotFound,
@@ -31,6 +30,7 @@ from runner.backends.errors import (
     StateNotSaved,
     TransientError,
 )
+from runner.backends.local_search import run_query
 from runner.backends.request import EqlRequest
 from runner.engine.dates import date_range
 from runner.eql.schema import Schema

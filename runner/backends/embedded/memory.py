@@ -10,8 +10,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from runner.backends.embedded.backend import request_filter, resolve_indices
-from runner.backends.eql_engine import run_query, search_error
 from runner.backends.errors import BackendError, IndexNotFound
+from runner.backends.local_search import run_query, search_error
 from runner.backends.request import EqlRequest
 from runner.ecs import ecs_mapping
 from runner.engine import dynamic_mapping
