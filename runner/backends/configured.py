@@ -35,8 +35,9 @@ class BackendInfo:
 
 def describe(settings: Settings) -> BackendInfo:
     """What the commands need to know of the configured backend, without opening it."""
-    es = settings.elasticsearch
-    if settings.backend == "elasticsearch" and es is not None:
+    if settings.backend == "elasticsearch":
+        es = settings.elasticsearch
+        assert es is not None  # Settings requires the section for this backend
         return BackendInfo(name=settings.backend, title=ElasticsearchBackend.title,
                            where=ElasticsearchBackend.where_of(es), remote=True,
                            connection=settings.redacted().get("elasticsearch"), max_retries=es.max_retries,

@@ -1,5 +1,5 @@
-"""Our EQL engine answering a request body locally, as Elasticsearch would: the search of the embedded store and of events
-held in memory, and the verifier that stands in for a cluster's when `validate` checks a rule's fields.
+"""Our EQL engine answering a request body locally, as Elasticsearch would: the search of the embedded store and of
+events held in memory, and the verifier that stands in for a cluster's when `validate` checks a rule's fields.
 
 `run_query` runs the body's query and options through `runner.engine.search` with the indices' mappings;
 `search_error` is the one translation of the engine's errors into what Elasticsearch answers (a 400 with its type
