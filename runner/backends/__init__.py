@@ -1,11 +1,20 @@
-"""Where searches run and alerts go: the embedded store, or Elasticsearch."""
+"""Where searches run and alerts go: the embedded store, or Elasticsearch, behind one interface (`Backend`).
 
-from runner.backends.base import Backend, WriteOutcome
+`open_backend` opens the configured one; `describe` says what it is without opening it. Everything above this
+layer uses these names only, never a backend's own package.
+"""
+
+from runner.backends.base import Access, Backend, IngestResult, WriteResult
+from runner.backends.configured import BackendInfo, describe, open_backend
+from runner.backends.embedded.memory import MemoryEvents
+from runner.backends.embedded.store import StoreDamaged
 from runner.backends.errors import (
     AccessError,
     BackendError,
+    CannotOpen,
     IncompleteAnswer,
     IndexNotFound,
+    NoStore,
     QueryError,
     RecordNotStored,
     Rejected,
@@ -17,18 +26,27 @@ from runner.backends.errors import (
 from runner.backends.request import EqlRequest
 
 __all__ = [
+    "Access",
     "AccessError",
     "Backend",
     "BackendError",
+    "BackendInfo",
+    "CannotOpen",
     "EqlRequest",
     "IncompleteAnswer",
     "IndexNotFound",
+    "IngestResult",
+    "MemoryEvents",
+    "NoStore",
     "QueryError",
     "RecordNotStored",
     "Rejected",
     "StateBusy",
     "StateNotSaved",
+    "StoreDamaged",
     "TransientError",
     "WriteError",
-    "WriteOutcome",
+    "WriteResult",
+    "describe",
+    "open_backend",
 ]

@@ -1,10 +1,31 @@
-"""What the execution needs from a backend. Both backends answer a search with the body of an `_eql/search`
-response, so everything after the search is backend-agnostic."""
+"""What the execution and the commands need from a backend: one interface, whichever backend is configured.
+
+Both backends answer a search with the body of an `_eql/search` response, so everything after the search is
+backend-agnostic; the commands (`ingest`, `alerts`, `explain`, `validate`, `run`) reach the store through the same
+interface, so that no command knows which backend it talks to.
+
+The lifecycle, in the manner of APScheduler 4's data stores and httpx's transports:
+
+- **open**: `runner.backends.open_backend(settings, access=...)` makes the configured backend: the embedded store
+  opened and checked, or the cluster's client made (no request yet). An `Access` says what the caller will do; a
+  store that does not exist where the caller only looks is `NoStore`, cleanly, never a new empty store.
+- **check** (`check()`): the backend is what it claims to be (`GET /` of a cluster: a server that is not
+  Elasticsearch, or a version rule-runner cannot serve, is refused). Idempotent; a `TransientError` is worth trying
+  again.
+- **start** (`start()`): check, then prepare what writes need (the alerts target and the state indices of a
+  cluster). Idempotent; the service tries it again until it passes, so it stays a step of its own, after opening.
+- **close** (`close()`, or leaving a `with` block): connections and files released.
+
+Every failure leaves a backend as one of the classes of `runner.backends.errors`: the storage's own exceptions
+(`sqlite3`, the Elasticsearch client's) are translated at this boundary, and the caller decides by class.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+import enum
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, Self
 
 from runner.backends.request import EqlRequest
 
@@ -12,19 +33,55 @@ from runner.backends.request import EqlRequest
 EXECUTION_UUID = "kibana.alert.rule.execution.uuid"
 
 
-class WriteOutcome(Protocol):
-    created: tuple[str, ...]
-    duplicates: tuple[str, ...]
+class Access(enum.Enum):
+    """What a command does with the backend it opens (the embedded store's file; a cluster is opened alike)."""
+
+    WRITE = "write"  # writes: the store is made when there is none
+    EXISTING = "existing"  # only a store that exists (`NoStore` otherwise), opened as for writing
+    READ = "read"  # only looks: a store that exists (`NoStore` otherwise), never made or changed
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """Which alert ids the backend acknowledged as written now, and which it already held (create-only writes)."""
+
+    created: tuple[str, ...] = ()
+    duplicates: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """Events stored by `ingest`: how many were added, how many were already there (same index and id), and where
+    they went (for the command's summary line)."""
+
+    added: int
+    duplicates: int
+    target: str
 
 
 class Backend(Protocol):
+    """The interface of both backends (`EmbeddedBackend`, `ElasticsearchBackend`); see the module docstring for the
+    lifecycle. Methods raise the classes of `runner.backends.errors` only."""
+
+    # the configured backend's name (`backend:` in the settings): "embedded" or "elasticsearch"
     name: str
+    # what messages call it ("Elasticsearch", "the embedded store") and where it is, with its hosts or path
+    title: str
+    where: str
     # the Kibana release whose alert format alerts written here follow (`kibana.version`): where a Kibana reads
     # them, its own (known once the backend started), else the newest format rule-runner writes
     kibana_version: str
 
+    def __enter__(self) -> Self: ...
+
+    def __exit__(self, *_: object) -> None:
+        """`close()`."""
+
+    def check(self) -> None:
+        """Make sure the backend is what it claims to be (idempotent), without changing anything."""
+
     def start(self) -> object:
-        """Make the backend ready (idempotent): e.g. check the cluster and prepare its indices. Raises a
+        """Check, then make the backend ready for writes (idempotent): e.g. prepare a cluster's indices. Raises a
         `BackendError`; a `TransientError` is worth trying again."""
 
     def close(self) -> None:
@@ -32,6 +89,11 @@ class Backend(Protocol):
 
     def eql_search(self, request: EqlRequest) -> dict[str, Any]:
         """The response body; raises a `BackendError` subclass."""
+
+    def verify(self, request: EqlRequest) -> None:
+        """Check the request's query against the fields of the indices it searches, without searching: what the
+        first search would meet. `IndexNotFound` when its index patterns match no index, `QueryError` when the
+        query does not verify against those indices' mappings."""
 
     def existing_alerts(self, ids: Sequence[str]) -> dict[str, str | None]:
         """Which of these alert ids are already written (in any index the alerts alias covers), each with the
@@ -41,15 +103,24 @@ class Backend(Protocol):
         """Make every write the alerts index applied visible to `existing_alerts`, including writes whose
         acknowledgement was lost."""
 
-    def create_alerts(self, index: str, alerts: Sequence[tuple[str, Mapping[str, Any]]]) -> WriteOutcome:
+    def create_alerts(self, index: str, alerts: Sequence[tuple[str, Mapping[str, Any]]]) -> WriteResult:
         """Create-only writes: an existing id is a duplicate. Returns only after the writes are acknowledged."""
+
+    def list_alerts(self, *, rule_id: str | None = None,
+                    include_building_blocks: bool = True) -> Iterator[dict[str, Any]]:
+        """The stored alerts (of one rule), oldest first, as `{"_index", "_id", "_source"}`."""
+
+    def ingest(self, documents: Iterable[Mapping[str, Any]],
+               on_bad: Callable[[Mapping[str, Any], str], None]) -> IngestResult:
+        """Store `{"_index", "_id"?, "_source"}` events, create-only (an id already stored is a duplicate); a
+        document the backend refuses goes to `on_bad` with the reason, and the rest are stored."""
 
     def rule_state(self, rule_id: str) -> dict[str, Any] | None:
         """The rule's saved state, or None."""
 
     def save_rule_state(self, rule_id: str, state: Mapping[str, Any]) -> None:
-        """Replace the rule's state. Raises `StateNotSaved` if the store refused it, a `TransientError` if the
-        outcome is unknown."""
+        """Replace the rule's state. Raises `StateNotSaved` if the store refused it (`StateBusy` if only for now),
+        a `TransientError` if the outcome is unknown."""
 
     def complete_execution(self, rule_id: str, state: Mapping[str, Any] | None, record: Mapping[str, Any]) -> None:
         """Save the rule's new state (None: it stays) and the execution record, in that order and in as few
@@ -59,4 +130,4 @@ class Backend(Protocol):
         not stored."""
 
 
-__all__ = ["EXECUTION_UUID", "Backend", "WriteOutcome"]
+__all__ = ["EXECUTION_UUID", "Access", "Backend", "IngestResult", "WriteResult"]

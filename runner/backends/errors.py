@@ -4,6 +4,8 @@ The execution decides from the class alone: a `QueryError` fails the execution w
 not retried (the query will not get better); `IndexNotFound` is a warning (no data yet); `TransientError` is retried
 and, when retries run out, leaves the window pending; `IncompleteAnswer` is a transient error too (an answer that says
 it is not whole is never taken for a searched window); `AccessError` is a configuration problem worth its own message.
+`NoStore` is a backend opened only to look (or to use what exists) where nothing was stored yet; `CannotOpen` is a
+backend that cannot be opened as configured (a store path that cannot be opened or made): a configuration problem.
 A `WriteError` says which alerts were written before the rest failed, which ones the index refused for their content
 (`rejected`, with the field it named), and whether the outcome of the failed request is unknown (`unknown`: it may
 have been applied although no answer came back). `StateNotSaved` is a state write that was refused; a
@@ -53,6 +55,16 @@ class IncompleteAnswer(TransientError):
         self.shard_failures = shard_failures
 
 
+class NoStore(BackendError):
+    """Opened to look (or to use only what exists) where there is no store yet: nothing was ingested or run. Never
+    answered by making an empty store."""
+
+
+class CannotOpen(BackendError):
+    """The configured backend cannot be opened: its store's path cannot be opened or made, or is not a store. A
+    configuration problem, not a failure of the work."""
+
+
 class StateNotSaved(BackendError):
     """The store refused the rule's state: it was not saved, and the rule's next execution searches the same time
     again (which writes no alert twice)."""
@@ -95,6 +107,6 @@ class WriteError(BackendError):
 
 
 __all__ = [
-    "AccessError", "BackendError", "IncompleteAnswer", "IndexNotFound", "QueryError", "RecordNotStored", "Rejected", "StateBusy",
-    "StateNotSaved", "TransientError", "WriteError",
+    "AccessError", "BackendError", "CannotOpen", "IncompleteAnswer", "IndexNotFound", "NoStore", "QueryError",
+    "RecordNotStored", "Rejected", "StateBusy", "StateNotSaved", "TransientError", "WriteError",
 ]

@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from elastic_transport import ConnectionError as TransportConnectionError
-from elastic_transport import ConnectionTimeout, TlsError, TransportError, Urllib3HttpNode
+from elastic_transport import ConnectionTimeout, HttpHeaders, TlsError, TransportError, Urllib3HttpNode
 from elastic_transport.client_utils import basic_auth_to_header, url_to_node_config
 
 from runner.backends.errors import AccessError, BackendError, TransientError
@@ -76,7 +76,7 @@ class KibanaClient:
     def __enter__(self) -> KibanaClient:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, *_: object) -> None:
         self.close()
 
     def installed_rule_uuids(self, rule_ids: Sequence[str], space_id: str = "default") -> dict[str, str]:
@@ -120,7 +120,8 @@ class KibanaClient:
 
     def _get(self, target: str, space_id: str) -> dict[str, Any]:
         try:
-            response = self.node.perform_request("GET", target, headers=self.headers, request_timeout=self.timeout)
+            response = self.node.perform_request("GET", target, headers=HttpHeaders(self.headers),
+                                                 request_timeout=self.timeout)
         except TransportError as error:
             raise self._failed(error) from None
         status = response.meta.status

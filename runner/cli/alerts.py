@@ -1,5 +1,6 @@
-"""`alerts`: the alerts in the embedded store (or behind the Elasticsearch alerts alias), as a table or one JSON
-document per line. The table has one line per alert (its reason shortened); `--format ndjson` has everything."""
+"""`alerts`: the alerts in the configured backend (the embedded store, or behind the Elasticsearch alerts alias), read
+through the `Backend` interface, as a table or one JSON document per line. The table has one line per alert (its
+reason shortened); `--format ndjson` has everything."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-from runner.backends import BackendError
+from runner.backends import Access, BackendError, NoStore
 from runner.cli.context import CommandError, Context, out
 from runner.cli.render import Column, shorten, table
 
@@ -24,15 +25,15 @@ def _checked(alerts: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
 def run(args: argparse.Namespace) -> int:
     context = Context.load(args.config)
     everything = args.format == "ndjson" or args.all
-    if context.settings.backend == "elasticsearch":
-        cluster = context.cluster(prepare=False)
-        alerts = _checked(cluster.list_alerts(rule_id=args.rule, include_building_blocks=everything))
-    else:
-        store = context.store(read_only=True)
-        if store is None:
-            raise CommandError(f"no embedded store at {context.settings.embedded.path} (nothing ingested or run yet)",
-                               code=1)
-        alerts = store.alerts(rule_id=args.rule, include_building_blocks=everything)
+    try:
+        backend = context.backend(start=False, check=True, access=Access.READ)
+    except NoStore as error:
+        raise CommandError(f"{error} (nothing ingested or run yet)", code=1) from None
+    with backend:
+        return _print(args, _checked(backend.list_alerts(rule_id=args.rule, include_building_blocks=everything)))
+
+
+def _print(args: argparse.Namespace, alerts: Iterator[dict[str, Any]]) -> int:
     if args.format == "ndjson":
         for alert in alerts:
             sys.stdout.write(json.dumps(alert, separators=(",", ":")) + "\n")

@@ -14,17 +14,14 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console, ConsoleDimensions
 
 from runner.alerts import KIBANA_VERSION
-from runner.backends import Backend, BackendError
-from runner.backends.elasticsearch import ElasticsearchBackend, cluster_info
-from runner.backends.embedded import EmbeddedBackend, Store, StoreDamaged, StoreError
+from runner.backends import Access, Backend, BackendError, NoStore, StoreDamaged, describe, open_backend
 from runner.backends.kibana import KibanaClient
 from runner.catalog import Catalog, Rule, UuidSource, load_rules
 from runner.errors import RuleRunnerError
@@ -43,7 +40,7 @@ class _Console(Console):
     def __init__(self, *, stderr: bool = False) -> None:
         super().__init__(stderr=stderr, markup=False, emoji=False, highlight=False, soft_wrap=True)
 
-    @property  # type: ignore[override]
+    @property
     def size(self) -> ConsoleDimensions:
         size = super().size
         if self._width is None and "COLUMNS" not in os.environ and not self.is_terminal:
@@ -141,68 +138,53 @@ class Context:
             raise CommandError(f"cannot read the rules' ids from Kibana, so rule-runner does not start (its alerts "
                                f"would not match Kibana's rules): {error}", code=1) from None
 
-    def store(self, *, create: bool = True, read_only: bool = False) -> Store | None:
-        """The embedded store, opened and checked. `read_only` (commands that only look): opened with SQLite's
-        `mode=ro`, never created or changed, None when there is none (as with `create=False`). A damaged store is
-        exit 1 (the work cannot be done), a path that cannot be opened exit 2 (configuration)."""
-        path = self.settings.embedded.path
-        if (read_only or not create) and not Path(path).exists():
-            return None
-        try:
-            return Store(path, read_only=read_only)
-        except StoreDamaged as error:
-            raise CommandError(str(error), code=1) from None
-        except StoreError as error:
-            raise CommandError(str(error)) from None
+    def open_backend(self, access: Access = Access.WRITE) -> Backend:
+        """The configured backend, opened for `access`; not checked, not started. Raises the backend's error
+        (`NoStore` when `access` only uses what exists and nothing was stored yet); `opening_failed` words the
+        others."""
+        return open_backend(self.settings, access=access, kibana_version=KIBANA_VERSION)
 
-    def backend(self, *, start: bool = True) -> Backend:
-        """The configured backend: the embedded store opened, or the cluster's client made; with `start`, ready
-        (the cluster checked and prepared, see `cluster`). Without it the caller starts it (the service waits for
-        its cluster)."""
-        if self.settings.backend == "elasticsearch":
-            return self.cluster(prepare=start, check=start)
-        store = self.store()
-        assert store is not None
-        return EmbeddedBackend(store)
-
-    def cluster(self, *, prepare: bool = True, check: bool = True) -> ElasticsearchBackend:
-        """The Elasticsearch backend; with `check`, its cluster checked (`GET /`), with `prepare` the alerts and state
-        indices too. A failure that may pass (a refused or reset connection, overload) is tried again with the
-        configured backoff; a cluster that cannot be reached or used is a failure of the work (exit 1), a client
-        that cannot be configured a configuration error (exit 2)."""
-        hosts = ", ".join(self.settings.elasticsearch.hosts) if self.settings.elasticsearch else "?"
+    def backend(self, *, start: bool = True, check: bool = False, access: Access = Access.WRITE) -> Backend:
+        """The configured backend, opened for `access` (`NoStore` passes through); with `start`, ready (checked
+        and prepared: the cluster's alerts and state indices), else with `check` checked (`GET /` of a cluster).
+        Without either the caller starts it (the service waits for its cluster). A failure that may pass (a refused
+        or reset connection, overload) is tried again with the configured backoff; a backend that cannot be reached
+        or used is a failure of the work (exit 1), one that cannot be opened as configured exit 2 (a damaged store:
+        exit 1)."""
         try:
-            backend = ElasticsearchBackend.from_settings(self.settings, KIBANA_VERSION)
+            backend = self.open_backend(access)
+        except NoStore:
+            raise
         except BackendError as error:
-            raise CommandError(f"Elasticsearch ({hosts}): {error}") from None
-        if not check:
+            raise opening_failed(error) from None
+        if not (start or check):
             return backend
 
-        def attempt() -> None:
-            if prepare:
-                backend.start()
-            else:
-                backend.cluster = cluster_info(backend.client)
-
         def retrying(error: BaseException, seconds: float) -> None:
-            log.warning("Elasticsearch (%s): %s; trying again in %gs", hosts, error, seconds)
+            log.warning("%s: %s; trying again in %gs", backend.where, error, seconds)
 
         try:
-            self.options().retry.call(attempt, on_retry=retrying)
+            self.options().retry.call(backend.start if start else backend.check, on_retry=retrying)
         except BackendError as error:
             backend.close()
-            raise CommandError(f"Elasticsearch ({hosts}): {error}", code=1) from None
+            raise CommandError(f"{backend.where}: {error}", code=1) from None
         return backend
 
     def options(self) -> ExecutionOptions:
-        alerts, scheduler, es = self.settings.alerts, self.settings.scheduler, self.settings.elasticsearch
-        retries = {}
-        if self.settings.backend == "elasticsearch" and es is not None:
-            retries = {"retries": es.max_retries, "retry_backoff": es.retry_backoff.total_seconds()}
-        return ExecutionOptions(space_id=alerts.space_id, alerts_index=alerts.index_name,
-                                timeout=scheduler.execution_timeout.total_seconds(),
-                                max_window_splits=scheduler.max_window_splits,
-                                public_base_url=self.settings.kibana.links_base_url, **retries)
+        alerts, scheduler, backend = self.settings.alerts, self.settings.scheduler, describe(self.settings)
+        options = ExecutionOptions(space_id=alerts.space_id, alerts_index=alerts.index_name,
+                                   timeout=scheduler.execution_timeout.total_seconds(),
+                                   max_window_splits=scheduler.max_window_splits,
+                                   public_base_url=self.settings.kibana.links_base_url)
+        if backend.max_retries is not None and backend.retry_backoff is not None:  # else the execution's defaults
+            options = replace(options, retries=backend.max_retries, retry_backoff=backend.retry_backoff)
+        return options
+
+
+def opening_failed(error: BackendError) -> CommandError:
+    """A backend that could not be opened: a damaged store is a failure of the work (exit 1), anything else a
+    configuration problem (exit 2: a store path that cannot be opened, a client that cannot be configured)."""
+    return CommandError(str(error), code=1 if isinstance(error, StoreDamaged) else 2)
 
 
 class JsonFormatter(logging.Formatter):
@@ -275,4 +257,5 @@ def _duration(delta: timedelta) -> str:
     return " ".join(parts[:2]) or "0 seconds"
 
 
-__all__ = ["NOW_SKEW", "PIPE_WIDTH", "CommandError", "Context", "err", "out", "parse_instant", "setup_logging"]
+__all__ = ["NOW_SKEW", "PIPE_WIDTH", "CommandError", "Context", "err", "opening_failed", "out", "parse_instant",
+           "setup_logging"]

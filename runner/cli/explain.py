@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
 
 from rich.text import Text
 
-from runner.alerts import KIBANA_VERSION
-from runner.backends import BackendError
-from runner.backends.elasticsearch import ElasticsearchBackend, cluster_info
+from runner.backends import (
+    Access,
+    BackendError,
+    CannotOpen,
+    NoStore,
+    StoreDamaged,
+    describe,
+)
 from runner.catalog import Rule, UuidSource, iso
-from runner.cli.context import CommandError, Context, err, out, parse_instant
-from runner.execution import build_request
-from runner.execution.windows import instant, plan_windows, resume_from
+from runner.cli.context import CommandError, Context, err, opening_failed, out, parse_instant
+from runner.execution import plan
 from runner.service import select_rules
 
 
@@ -31,31 +36,10 @@ def run(args: argparse.Namespace) -> int:
                            f"{', '.join(str(p) for p in settings.rules.paths)})", code=1)
     rule, uuid_note = _kibana_uuid(context, rule)
     now = parse_instant(args.now)
-    unknown = ""
-    state: dict = {}
-    if settings.backend == "embedded":
-        store = context.store(read_only=True)
-        state = (store.rule_state(rule.rule_id) if store is not None else None) or {}
-    else:  # the state lives in the cluster; explain still works without it (windows as for a first run)
-        try:
-            cluster = ElasticsearchBackend.from_settings(settings, KIBANA_VERSION)
-            try:
-                # the server's identity first: another server's 404 would pass for "no state recorded"
-                cluster.cluster = cluster_info(cluster.client)
-                state = cluster.rule_state(rule.rule_id) or {}
-            finally:
-                cluster.close()
-        except BackendError as error:
-            unknown = f"unknown, Elasticsearch not reached ({error}): windows shown as for a first run"
-            if args.format == "json":
-                err.print(f"warning: the rule's state was not read: {unknown}")
-    previous = resume_from(state, to=rule.params.to, started_at=now)
-    plan = plan_windows(from_=rule.params.from_, to=rule.params.to, interval=rule.params.interval,
-                        started_at=now, previous_started_at=previous)
-    requests = []
-    for window in plan.windows:
-        request = build_request(rule, window.start, window.end)
-        requests.append({"window": {"from": iso(window.start), "to": iso(window.end)}, **request.to_dict()})
+    state, unknown = _state(context, rule, args.format)
+    planned = plan(rule, started_at=now, state=state)
+    requests = [{"window": {"from": iso(window.start), "to": iso(window.end)}, **request.to_dict()}
+                for window, request in planned.searches()]
     uuid = {"uuid": rule.uuid, "source": rule.uuid_source.value, **({"note": uuid_note} if uuid_note else {})}
     document = {"rule_id": rule.rule_id, "rule_uuid": uuid, "requests": requests}
     if args.format == "json":
@@ -64,24 +48,45 @@ def run(args: argparse.Namespace) -> int:
     out.print(f"rule {rule.rule_id}: {rule.name}")
     out.print(f"rule uuid: {rule.uuid} ({rule.uuid_source.describe()}" + (f"; {uuid_note}" if uuid_note else "") + ")")
     out.print(f"backend: {settings.backend}; interval {rule.params.interval}, from {rule.params.from_}, to {rule.params.to}")
-    pending = instant(state.get("pending_since")) if "previous_started_at" not in state else None
+    previous, pending = planned.previous_started_at, planned.pending_since
     shown = (previous.isoformat() if previous and not pending else
              f"none completed; pending since {pending.isoformat()}" if pending else unknown or "none recorded")
     out.print(f"previous start: {shown}; this start: {now.isoformat()}")
-    if plan.gap is not None:
-        out.print(Text.assemble(("gap:", "red"), f" {plan.gap.message()}"))
+    if planned.gap is not None:
+        out.print(Text.assemble(("gap:", "red"), f" {planned.gap.message()}"))
     for number, item in enumerate(requests, 1):
         window = item["window"]
         out.print(Text.assemble("\n", (f"window {number}", "bold"), f": {window['from']} .. {window['to']}"))
         out.print(f"POST /{','.join(item['index'])}/_eql/search?allow_no_indices=true")
         out.print_json(json.dumps(item["body"]))
-    if settings.backend == "elasticsearch" and settings.elasticsearch is not None:
+    connection = describe(settings).connection
+    if connection is not None:
         out.print("\nconnection:")
-        out.print_json(json.dumps(settings.redacted().get("elasticsearch")))
+        out.print_json(json.dumps(connection))
     if settings.kibana.url is not None or settings.kibana.public_base_url is not None:
         out.print("\nkibana:")
         out.print_json(json.dumps(settings.redacted().get("kibana")))
     return 0
+
+
+def _state(context: Context, rule: Rule, form: str) -> tuple[dict[str, Any], str]:
+    """The rule's saved state (empty: none yet), and why it is unknown when the backend could not be asked. A
+    backend that is not reached (a cluster down, a store busy) leaves the windows as for a first run; a store that
+    cannot be opened or is damaged is an error, as for every command."""
+    try:
+        with context.open_backend(Access.READ) as backend:
+            backend.check()  # the server's identity first: another server's 404 would pass for "no state recorded"
+            return backend.rule_state(rule.rule_id) or {}, ""
+    except NoStore:
+        return {}, ""
+    except (StoreDamaged, CannotOpen) as error:
+        raise opening_failed(error) from None
+    except BackendError as error:
+        title = describe(context.settings).title
+        unknown = f"unknown, {title} not reached ({error}): windows shown as for a first run"
+        if form == "json":
+            err.print(f"warning: the rule's state was not read: {unknown}")
+        return {}, unknown
 
 
 def _kibana_uuid(context: Context, rule: Rule) -> tuple[Rule, str]:

@@ -1,18 +1,18 @@
-"""`ingest`: NDJSON events into the embedded store (or, with the Elasticsearch backend, into the cluster's data
-streams), with a progress bar; bad lines reported and skipped."""
+"""`ingest`: NDJSON events into the configured backend (the embedded store, or the cluster's data streams) through
+the `Backend` interface, with a progress bar; bad lines reported and skipped."""
 
 from __future__ import annotations
 
 import argparse
 import re
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
-from runner.backends import BackendError
-from runner.backends.elasticsearch import ingest_events
+from runner.backends import Backend, BackendError, StoreDamaged
 from runner.cli.context import CommandError, Context, err, out
 from runner.cli.ndjson import BadLine, ReadReport, read_documents
 from runner.cli.render import report_skipped
@@ -26,9 +26,13 @@ def run(args: argparse.Namespace) -> int:
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
         raise CommandError(f"no such file: {', '.join(missing)}")
-    cluster = context.cluster(prepare=False) if context.settings.backend == "elasticsearch" else None
-    store = context.store() if cluster is None else None
-    transform = None
+    backend = context.backend(start=False, check=True)
+    with backend:
+        return _ingest(args, paths, backend)
+
+
+def _ingest(args: argparse.Namespace, paths: list[Path], backend: Backend) -> int:
+    transform: Callable[[dict[str, Any]], dict[str, Any]] | None = None
     if args.shift_to_now:
         scanned = ReadReport()
         latest = _latest_timestamp(paths, args.index, scanned)
@@ -37,7 +41,9 @@ def run(args: argparse.Namespace) -> int:
         if latest is None:
             raise CommandError("--shift-to-now: no document with an ISO 8601 @timestamp in the files")
         shift = datetime.now(UTC) - timedelta(seconds=5) - latest
-        transform = lambda doc: {**doc, "_source": _shifted(doc["_source"], shift)}  # noqa: E731
+
+        def transform(doc: dict[str, Any]) -> dict[str, Any]:
+            return {**doc, "_source": _shifted(doc["_source"], shift)}
     report = ReadReport()
     where: list[tuple[str, int]] = [("", 0)]
     bad_documents: list[BadLine] = []
@@ -50,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         def advanced(position: int) -> None:
             progress.update(task, completed=done[0] + position)
 
-        def documents():
+        def documents() -> Iterator[dict[str, Any]]:
             for path in paths:
                 for file, line, doc in read_documents([path], index=args.index, report=report, on_bytes=advanced,
                                                       transform=transform):
@@ -61,18 +67,13 @@ def run(args: argparse.Namespace) -> int:
         def on_bad(_doc: Any, reason: str) -> None:
             bad_documents.append(BadLine(where[0][0], where[0][1], reason))
 
-        if cluster is not None:
-            try:
-                result = ingest_events(cluster.client, documents(), on_bad=on_bad)
-            except BackendError as error:
-                raise CommandError(f"ingest into Elasticsearch stopped at {where[0][0]}:{where[0][1]}: {error}") from None
-            finally:
-                cluster.close()
-            target = ", ".join(result.targets) or "Elasticsearch"
-        else:
-            assert store is not None
-            result = store.ingest(documents(), on_bad=on_bad)
-            target = str(store.path)
+        try:
+            result = backend.ingest(documents(), on_bad)
+        except StoreDamaged:
+            raise  # the store, not this input: said as it is (exit 1)
+        except BackendError as error:
+            raise CommandError(f"ingest into {backend.title} stopped at {where[0][0]}:{where[0][1]}: {error}") from None
+        target = result.target
     report_skipped(report.bad + bad_documents)
     for unreadable in report.unreadable:  # what was read before it is ingested (committed) and counted below
         err.print(f"error: {unreadable}")

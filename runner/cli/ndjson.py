@@ -13,10 +13,10 @@ import gzip
 import json
 import os
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 
 @dataclass
@@ -79,7 +79,7 @@ def _lines(path: Path, report: ReadReport, on_bytes: Callable[[int], None] | Non
         try:
             head = raw.read(8)
             raw.seek(0)
-            stream: IO[bytes] = gzip.GzipFile(fileobj=raw) if path.suffix == ".gz" else raw
+            stream: Iterable[bytes] = gzip.GzipFile(fileobj=raw) if path.suffix == ".gz" else raw
             for line in stream:
                 number += 1
                 data += len(line)

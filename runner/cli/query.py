@@ -7,8 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from runner.backends import EqlRequest, QueryError
-from runner.backends.embedded.memory import MemoryEvents
+from runner.backends import EqlRequest, MemoryEvents, QueryError
 from runner.cli.context import CommandError
 from runner.cli.ndjson import ReadReport, read_documents
 from runner.cli.render import report_skipped

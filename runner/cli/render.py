@@ -54,7 +54,7 @@ def table(title: str | None, columns: Sequence[Column]) -> Table:
     room = out.width - 3 * len(columns) - 1 - sum(keeps)  # each column takes its padding and a border
     share = max(room // long_texts, 10) if long_texts else None
     result = Table(title=title, title_justify="left")
-    for column, keep in zip(columns, keeps):
+    for column, keep in zip(columns, keeps, strict=True):
         result.add_column(column.name, justify="right" if column.numeric else "left", no_wrap=True,
                           overflow="ellipsis", min_width=keep or None, max_width=None if keep else share)
     return result

@@ -5,10 +5,11 @@ Beyond loading, it checks what the run would otherwise find out late or never:
   `rules.overrides`;
 - rule ids in `rules.include`, `rules.exclude` and `rules.overrides` that name no loaded rule (warnings: the
   configuration may serve several rule sets);
-- the fields of each enabled rule's query against the indices it searches, when the backend can tell: the embedded
-  store's mappings (when it exists), or the cluster's `_field_caps` with `--backend` (without it validate never
-  contacts the cluster). An unknown field or a type mismatch is an error worded as the execution would report it;
-  a rule whose index patterns match no index there is listed as such, not as an error.
+- the fields of each enabled rule's query against the indices it searches, when the backend can tell
+  (`Backend.verify`, the first step of a search): the embedded store's mappings (when it exists), or the cluster's
+  `_field_caps` with `--backend` (without it validate never contacts the cluster). An unknown field or a type
+  mismatch is an error worded as the execution would report it; a rule whose index patterns match no index there is
+  listed as such, not as an error.
 """
 
 from __future__ import annotations
@@ -21,8 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 from rich.text import Text
 
-from runner.backends import BackendError, IndexNotFound, QueryError
-from runner.backends.verify import ClusterFields, StoreFields
+from runner.backends import Access, Backend, BackendError, IndexNotFound, NoStore, QueryError, describe
 from runner.catalog import RUNNABLE_TYPES, Catalog, Rule, empty_window
 from runner.cli.context import CommandError, Context, err, out
 from runner.cli.render import Column, table
@@ -30,6 +30,7 @@ from runner.execution import build_request
 from runner.service import Selection, select_rules
 from runner.settings import RulesSettings
 
+_NO_TIME = datetime(1970, 1, 1, tzinfo=UTC)  # the fields do not depend on the window: the request of any one
 UNMATCHED_SHOWN = 10  # sets of index patterns matching nothing, listed one by one; the rest are counted
 
 
@@ -92,32 +93,22 @@ def _empty_windows(selection: Selection, settings: RulesSettings) -> list[str]:
 
 
 def _check_fields(context: Context, rules: tuple[Rule, ...], *, contact: bool) -> list[str]:
-    """Each rule's query against its indices' fields, where the backend can tell; the errors (also printed)."""
-    settings = context.settings
-    if settings.backend == "elasticsearch":
-        if not contact:
-            out.print("fields: not checked against the cluster (validate --backend checks them with _field_caps)")
-            return []
-        cluster = context.cluster(prepare=False)
-        hosts = ", ".join(settings.elasticsearch.hosts) if settings.elasticsearch else "?"
-        try:
-            return _report_fields(ClusterFields(cluster.client, f"Elasticsearch ({hosts})"), rules)
-        finally:
-            cluster.close()
-    store = context.store(create=False)
-    if store is None:
-        out.print(f"fields: not checked: no embedded store at {settings.embedded.path} (nothing ingested yet)")
+    """Each rule's query against its indices' fields, where the backend can tell; the errors (also printed). A
+    backend reached over the network is contacted only when asked (`--backend`); a store that does not exist yet
+    has no fields to tell."""
+    if describe(context.settings).remote and not contact:
+        out.print("fields: not checked against the cluster (validate --backend checks them with _field_caps)")
         return []
     try:
-        return _report_fields(StoreFields(store), rules)
-    finally:
-        store.close()
+        backend = context.backend(start=False, check=True, access=Access.EXISTING)
+    except NoStore as error:
+        out.print(f"fields: not checked: {error} (nothing ingested yet)")
+        return []
+    with backend:
+        return _report_fields(backend, rules)
 
 
-_NO_TIME = datetime(1970, 1, 1, tzinfo=UTC)  # the check searches nothing: any window does
-
-
-def _report_fields(checker: StoreFields | ClusterFields, rules: tuple[Rule, ...]) -> list[str]:
+def _report_fields(backend: Backend, rules: tuple[Rule, ...]) -> list[str]:
     """Check every rule (with a progress bar), print a summary line, the index patterns matching nothing and the
     errors; return the errors."""
     errors: list[str] = []
@@ -126,18 +117,18 @@ def _report_fields(checker: StoreFields | ClusterFields, rules: tuple[Rule, ...]
         task = progress.add_task("fields", total=len(rules))
         for rule in rules:
             try:
-                checker.check(build_request(rule, _NO_TIME, _NO_TIME))
+                backend.verify(build_request(rule, _NO_TIME, _NO_TIME))
             except IndexNotFound:
                 unmatched[tuple(rule.params.index_patterns)] += 1
             except QueryError as error:
                 reason = error.reason.replace("\n", "\n  ")
                 errors.append(f"{rule.path}: rule.query of rule {rule.rule_id} ({rule.name}) on "
                               f"{rule.params.index_patterns}: {error.es_type}: {reason}")
-            except BackendError as error:
-                raise CommandError(f"checking the fields against {checker.where}: {error}", code=1) from None
+            except BackendError as failure:
+                raise CommandError(f"checking the fields against {backend.where}: {failure}", code=1) from None
             progress.advance(task)
     skipped = sum(unmatched.values())
-    out.print(f"fields: {len(rules):,} enabled rule(s) checked against {checker.where}: "
+    out.print(f"fields: {len(rules):,} enabled rule(s) checked against {backend.where}: "
               f"{len(rules) - len(errors) - skipped:,} ok, {len(errors):,} with errors, {skipped:,} whose index "
               "patterns match no index there (not checked)")
     ranked = sorted(unmatched.items(), key=lambda item: (-item[1], item[0]))
@@ -147,6 +138,6 @@ def _report_fields(checker: StoreFields | ClusterFields, rules: tuple[Rule, ...]
         rest = sum(count for _, count in ranked[UNMATCHED_SHOWN:])
         out.print(f"  and {len(ranked) - UNMATCHED_SHOWN:,} more sets of index patterns matching no index: "
                   f"{rest:,} rule(s)")
-    for error in errors:
-        err.print(f"error: {error}")
+    for message in errors:
+        err.print(f"error: {message}")
     return errors

@@ -13,7 +13,7 @@ float, boolean → boolean), and the decision sticks for the index.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from runner.engine.field_types import (
@@ -75,13 +75,13 @@ class SourcePath:
         self._keys = _split_keys(self.parts)
         self.get = self._fast_getter()
 
-    def _fast_getter(self) -> Callable[[dict[str, Any]], Any]:
+    def _fast_getter(self) -> Callable[[Mapping[str, Any]], Any]:
         parts = self.parts
         walk = self.walk
         if len(parts) == 1:
             (key,) = parts
 
-            def get1(source: dict[str, Any]) -> Any:
+            def get1(source: Mapping[str, Any]) -> Any:
                 return source.get(key, MISSING)
 
             return get1
@@ -89,7 +89,7 @@ class SourcePath:
             a, b = parts
             ab = f"{a}.{b}"
 
-            def get2(source: dict[str, Any]) -> Any:
+            def get2(source: Mapping[str, Any]) -> Any:
                 node = source.get(a)
                 if type(node) is dict and ab not in source:
                     return node.get(b, MISSING)
@@ -102,7 +102,7 @@ class SourcePath:
             a, b, c = parts
             ab, abc, bc = f"{a}.{b}", f"{a}.{b}.{c}", f"{b}.{c}"
 
-            def get3(source: dict[str, Any]) -> Any:
+            def get3(source: Mapping[str, Any]) -> Any:
                 node = source.get(a)
                 if type(node) is dict and ab not in source and abc not in source:
                     inner = node.get(b)
@@ -117,7 +117,7 @@ class SourcePath:
             return get3
         return walk
 
-    def walk(self, source: dict[str, Any]) -> Any:
+    def walk(self, source: Mapping[str, Any]) -> Any:
         """The general walk: every value at the path, through arrays of objects and dotted keys."""
         out: list[Any] = []
         self._collect(source, 0, out)

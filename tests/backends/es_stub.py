@@ -25,7 +25,7 @@ from tests.conftest import SHARED, shared_path
 
 EXAMPLES = SHARED / "reference" / "es-examples"
 
-INFO = {
+INFO: dict[str, Any] = {
     "name": "es01",
     "cluster_name": "stub",
     "cluster_uuid": "stub",
@@ -38,7 +38,8 @@ INFO = {
 def example(name: str) -> dict[str, Any]:
     """A recorded example by file name prefix (`"20"` → `20_bulk_create_mixed_201_409.json`)."""
     [path] = sorted(shared_path("reference", "es-examples").glob(f"{name}*.json"))
-    return json.loads(path.read_text(encoding="utf-8"))
+    recorded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return recorded
 
 
 @dataclass

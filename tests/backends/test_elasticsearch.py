@@ -31,7 +31,7 @@ from runner.backends.elasticsearch import (
 )
 from runner.backends.elasticsearch.alerts_index import TEMPLATE_PRIORITY
 from runner.backends.elasticsearch.mappings import alerts_mapping
-from runner.catalog import load_rule_file
+from runner.catalog import Rule, load_rule_file
 from runner.execution import build_request
 from runner.settings import Settings, load_settings
 from tests.backends.es_stub import INFO, Recorded, Reply, Stub, bulk_ack, error_body, example, refused_url
@@ -58,7 +58,7 @@ def backend_for(tmp_path: Path, stub: Stub, extra: str = "") -> ElasticsearchBac
     return ElasticsearchBackend.from_settings(settings_for(tmp_path, stub.url, extra), KIBANA_VERSION)
 
 
-def seed_rule():
+def seed_rule() -> Rule:
     return load_rule_file(ROOT / "rules" / "persistence_apt_package_manager_netcon.toml")
 
 
@@ -110,7 +110,7 @@ def test_the_eql_request_is_kibanas_body_as_it_is(tmp_path: Path, stub: Stub) ->
 
 def test_an_unsupported_server_version_is_refused(tmp_path: Path, stub: Stub) -> None:
     stub.always("GET", "/", Reply(200, {**INFO, "version": {"number": "7.17.9"}}))
-    with pytest.raises(AccessError, match="7.17.9 is not supported"):
+    with pytest.raises(AccessError, match=r"7\.17\.9 is not supported"):
         backend_for(tmp_path, stub).start()
 
 
@@ -193,7 +193,7 @@ def test_connection_refused_is_transient(tmp_path: Path) -> None:
 # ---- alert writes ----------------------------------------------------------------------------------------------------
 
 
-def _alerts(n: int) -> list[tuple[str, dict]]:
+def _alerts(n: int) -> list[tuple[str, dict[str, Any]]]:
     return [(f"id-{i}", {"@timestamp": "2026-01-15T10:05:00.000Z", "kibana.alert.uuid": f"id-{i}"}) for i in range(n)]
 
 
@@ -413,7 +413,7 @@ def test_shared_examples_are_there() -> None:
 
 
 def test_alerts_are_read_back_a_page_at_a_time(tmp_path: Path, stub: Stub) -> None:
-    def page(request) -> Reply:
+    def page(request: Recorded) -> Reply:
         start = request.json.get("search_after", [0, ""])[0]
         hits = [{"_index": "i", "_id": f"a{n}", "_source": {"n": n}, "sort": [n, f"a{n}"]}
                 for n in range(start + 1, min(start + 3, 5) + 1)]

@@ -116,7 +116,7 @@ def test_rule_state_and_executions_survive_reopening(store: Store, tmp_path: Pat
 
 
 def test_a_failed_transaction_leaves_nothing(store: Store) -> None:
-    class Boom(dict):
+    class Boom(dict[str, Any]):
         def get(self, key: str, default: Any = None) -> Any:
             raise sqlite3.OperationalError("disk I/O error")
 

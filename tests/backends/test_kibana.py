@@ -3,6 +3,7 @@ base path, filter, paging, headers), what it reads from the answers, and how fai
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ def rule_ids_in(request: Recorded) -> list[str]:
     return [term[1:-1].replace('\\"', '"').replace("\\\\", "\\") for term in terms]
 
 
-def answer(installed: dict[str, str]):
+def answer(installed: dict[str, str]) -> Callable[[Recorded], Reply]:
     """Kibana's `_find` over the `installed` rules (rule_id → id), paged as asked: what a scripted reply can know."""
     def reply(request: Recorded) -> Reply:
         wanted = [rule_id for rule_id in rule_ids_in(request) if rule_id in installed]

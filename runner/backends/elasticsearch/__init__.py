@@ -5,7 +5,6 @@ from runner.backends.elasticsearch.backend import ElasticsearchBackend
 from runner.backends.elasticsearch.client import ClusterInfo, cluster_info, make_client
 from runner.backends.elasticsearch.errors import classify
 from runner.backends.elasticsearch.ingest import EventIngest, data_stream_of, ingest_events
-from runner.backends.elasticsearch.writes import WriteResult
 
 __all__ = [
     "AlertsIndexMissing",
@@ -13,7 +12,6 @@ __all__ = [
     "ClusterInfo",
     "ElasticsearchBackend",
     "EventIngest",
-    "WriteResult",
     "classify",
     "cluster_info",
     "data_stream_of",

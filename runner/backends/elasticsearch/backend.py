@@ -1,57 +1,89 @@
-"""The Elasticsearch backend: the rule's request as Kibana sends it, alerts written exactly once, state in the cluster."""
+"""The Elasticsearch backend: the rule's request as Kibana sends it, alerts written exactly once, state in the cluster.
+
+Opening makes the client and sends nothing; `check()` asks the server who it is (`GET /`), `start()` checks and
+prepares the alerts target and the state indices. Every client error leaves as a class of `runner.backends.errors`
+(`classify`)."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Self
 
 from elastic_transport import TransportError
 from elasticsearch import ApiError, Elasticsearch
 
 from runner.alerts import UnsupportedKibanaVersion, format_for, kibana_version_for, lacking
+from runner.backends.base import IngestResult, WriteResult
 from runner.backends.elasticsearch.alerts_index import AlertsTarget, ensure_alerts_target
 from runner.backends.elasticsearch.client import ClusterInfo, cluster_info, make_client
 from runner.backends.elasticsearch.errors import classify
+from runner.backends.elasticsearch.fields import index_mappings
+from runner.backends.elasticsearch.ingest import ingest_events
 from runner.backends.elasticsearch.state import ClusterState
-from runner.backends.elasticsearch.writes import WriteResult, create_alerts, existing_ids, refresh
-from runner.backends.errors import AccessError
+from runner.backends.elasticsearch.writes import create_alerts, existing_ids, refresh
+from runner.backends.errors import AccessError, IndexNotFound
+from runner.backends.local_search import run_query
 from runner.backends.request import EqlRequest
-from runner.settings import Settings
+from runner.eql.schema import Schema
+from runner.settings import ElasticsearchSettings, Settings
 
 log = logging.getLogger("runner.backends.elasticsearch")
 
 
 class ElasticsearchBackend:
-    """Searches, alert writes and state against one cluster. `start()` once before use (idempotent)."""
+    """Searches, alert writes and state against one cluster. `start()` once before writes (idempotent)."""
 
     name = "elasticsearch"
+    title = "Elasticsearch"
 
-    def __init__(self, client: Elasticsearch, alerts: AlertsTarget, state: ClusterState, kibana_version: str) -> None:
+    def __init__(self, client: Elasticsearch, alerts: AlertsTarget, state: ClusterState, kibana_version: str,
+                 where: str = "Elasticsearch") -> None:
         self.client = client
         self.alerts = alerts
         self.state = state
+        self.where = where
         # `kibana.version` of the alerts: as given (standalone mode), the cluster's Kibana's once started (Kibana mode)
         self.kibana_version = kibana_version
         self.cluster: ClusterInfo | None = None
+        self._schemas: dict[tuple[str, ...], Schema] = {}  # `verify`: the fields of each set of index patterns
 
     @classmethod
     def from_settings(cls, settings: Settings, kibana_version: str) -> ElasticsearchBackend:
+        """The backend of the `elasticsearch:` settings: the client made, nothing sent. An `AccessError` when the
+        client cannot be configured."""
         es = settings.elasticsearch
         assert es is not None  # Settings requires the section for this backend
         target = AlertsTarget(settings.alerts.mode, settings.alerts.index_name)
         client = make_client(es)
-        return cls(client, target, ClusterState(client, es.state_index, es.executions_index), kibana_version)
+        return cls(client, target, ClusterState(client, es.state_index, es.executions_index), kibana_version,
+                   where=cls.where_of(es))
+
+    @staticmethod
+    def where_of(settings: ElasticsearchSettings) -> str:
+        """What messages call the configured cluster: "Elasticsearch (https://es1:9200, https://es2:9200)"."""
+        return f"Elasticsearch ({', '.join(settings.hosts)})"
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def check(self) -> None:
+        """`GET /`: the server is Elasticsearch, of a version rule-runner serves (else an `AccessError`); before its
+        answers are believed (another server's 404 would pass for "no such document")."""
+        self.cluster = cluster_info(self.client)
 
     def start(self) -> ClusterInfo:
         """Check the cluster and prepare the alerts target and the state indices (idempotent: start-up tries it
         again after a failure). In Kibana mode the alerts take the cluster's Kibana's version, and so its format
         (`runner.alerts.versions`); a cluster whose Kibana's format rule-runner does not write is refused (an
         `AccessError`) before anything is prepared."""
-        self.cluster = cluster_info(self.client)
+        self.cluster = cluster = cluster_info(self.client)  # `check()`
         if self.alerts.mode == "kibana":
             try:
-                self.kibana_version = kibana_version_for(self.cluster.version)
+                self.kibana_version = kibana_version_for(cluster.version)
             except UnsupportedKibanaVersion as error:
                 raise AccessError(str(error)) from None
         ensure_alerts_target(self.client, self.alerts, self.kibana_version)
@@ -68,9 +100,27 @@ class ElasticsearchBackend:
 
     def eql_search(self, request: EqlRequest) -> dict[str, Any]:
         try:
-            return self.client.eql.search(index=list(request.index), **request.params, **request.body).body
+            body: dict[str, Any] = self.client.eql.search(index=list(request.index), **request.params,
+                                                          **request.body).body
         except (ApiError, TransportError) as error:
             raise classify(error, f"EQL search on {list(request.index)}") from None
+        return body
+
+    def verify(self, request: EqlRequest) -> None:
+        """The query verified against the fields `_field_caps` reports for the request's index patterns (one
+        request per set of patterns), by the engine's verifier, which reproduces Elasticsearch's."""
+        schema = self._schemas.get(request.index)
+        if schema is None:
+            schema = self._schemas[request.index] = Schema.from_mappings(index_mappings(self.client, request.index))
+        if not schema:
+            raise IndexNotFound(f"no such index [{','.join(request.index)}]")
+        run_query((), request.body, schema)
+
+    def ingest(self, documents: Iterable[Mapping[str, Any]],
+               on_bad: Callable[[Mapping[str, Any], str], None]) -> IngestResult:
+        """Events into the data streams their indices belong to (`ingest_events`)."""
+        result = ingest_events(self.client, documents, on_bad=on_bad)
+        return IngestResult(result.added, result.duplicates, ", ".join(result.targets) or self.title)
 
     def existing_alerts(self, ids: Sequence[str]) -> dict[str, str | None]:
         return existing_ids(self.client, self.alerts.alias, ids)

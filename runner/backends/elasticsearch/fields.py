@@ -61,11 +61,13 @@ def _mapping_body(types: AbcMapping[str, str]) -> dict[str, Any]:
     def children(path: str) -> dict[str, Any]:
         """The `properties` of the object at `path` (made on the way when `_field_caps` did not list it)."""
         if not path:
-            return root.setdefault("properties", {})
+            top: dict[str, Any] = root.setdefault("properties", {})
+            return top
         if path not in specs:
             parent, _, leaf = path.rpartition(".")
             specs[path] = children(parent).setdefault(leaf, {})
-        return specs[path].setdefault("properties", {})
+        below: dict[str, Any] = specs[path].setdefault("properties", {})
+        return below
 
     for name in sorted(types, key=lambda n: (n.count("."), n)):  # parents before their children
         es_type = types[name]

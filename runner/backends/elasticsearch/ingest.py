@@ -57,7 +57,7 @@ def ingest_events(
             response = client.bulk(operations=operations)
         except (ApiError, TransportError) as error:
             raise classify(error, "bulk ingest") from None
-        for doc, item in zip(batch, response.body.get("items") or []):
+        for doc, item in zip(batch, response.body.get("items") or [], strict=False):  # a missing item is not counted
             result = item.get("create") or {}
             status = result.get("status", 0)
             if 200 <= status < 300:
@@ -65,8 +65,8 @@ def ingest_events(
             elif status == 409:
                 duplicates += 1
             else:
-                error = result.get("error") or {}
-                on_bad(doc, f"HTTP {status} {error.get('type', '')}: {error.get('reason', '')}")
+                refusal = result.get("error") or {}
+                on_bad(doc, f"HTTP {status} {refusal.get('type', '')}: {refusal.get('reason', '')}")
         batch.clear()
 
     for doc in documents:

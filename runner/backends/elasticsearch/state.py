@@ -9,7 +9,7 @@ real-time GETs, so no refresh is needed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -87,7 +87,7 @@ class ClusterState:
                 if not isinstance(failure, TransientError):
                     raise StateNotSaved(str(failure)) from None
             raise failure from None
-        results = [next(iter(item.values()), {}) for item in items]
+        results: list[dict[str, Any]] = [next(iter(item.values()), {}) for item in items]
         if state is not None:
             status = results[0].get("status", 0) if results else 0
             if not 200 <= status < 300:
@@ -108,7 +108,7 @@ def _no_state(body: Any) -> bool:
                                        or error_cause(body)[0] == "index_not_found_exception")
 
 
-def _item_error(results: list[Mapping[str, Any]]) -> str:
+def _item_error(results: Sequence[Mapping[str, Any]]) -> str:
     if not results:
         return "no item in the bulk response"
     error = results[0].get("error") or {}

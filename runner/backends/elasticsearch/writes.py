@@ -24,18 +24,12 @@ from elastic_transport import TransportError
 from elasticsearch import ApiError, Elasticsearch
 from elasticsearch.serializer import JsonSerializer
 
-from runner.backends.base import EXECUTION_UUID
+from runner.backends.base import EXECUTION_UUID, WriteResult
 from runner.backends.elasticsearch.errors import classify
 from runner.backends.errors import Rejected, TransientError, WriteError
 
 ID_CHUNK = 10_000  # an ids query returns at most index.max_result_window hits
 BULK_DOCS = 500
-
-
-@dataclass(frozen=True)
-class WriteResult:
-    created: tuple[str, ...] = ()
-    duplicates: tuple[str, ...] = ()
 
 
 # the content errors of a document the index's mapping refuses, and the field each message names (its full path)
@@ -57,7 +51,9 @@ def existing_ids(client: Elasticsearch, target: str, ids: Sequence[str]) -> dict
         try:
             response = client.search(
                 index=target, query={"ids": {"values": chunk}}, size=len(chunk), source=False,
-                fields=[EXECUTION_UUID], track_total_hits=False, ignore_unavailable=True, allow_no_indices=True,
+                # the client's stubs type `fields` entries as objects only; Elasticsearch takes a field name too
+                fields=[EXECUTION_UUID],  # type: ignore[list-item]
+                track_total_hits=False, ignore_unavailable=True, allow_no_indices=True,
             )
         except (ApiError, TransportError) as error:
             raise classify(error, f"looking up known alert ids in [{target}]") from None
@@ -139,8 +135,8 @@ def _classify_items(body: Mapping[str, Any], ids: list[str], outcome: _Outcome) 
     items = body.get("items") or []
     if len(items) != len(ids):  # never count what was not acknowledged one by one
         outcome.failed.extend(f"{i}: no item in the bulk response" for i in ids[len(items):])
-    for alert_id, item in zip(ids, items):
-        result = item.get("create") or next(iter(item.values()), {})
+    for alert_id, item in zip(ids, items, strict=False):  # the missing ones failed (above)
+        result: dict[str, Any] = item.get("create") or next(iter(item.values()), {})
         status = result.get("status", 0)
         error = result.get("error") or {}
         kind = error.get("type", "") if isinstance(error, dict) else str(error)
@@ -174,4 +170,4 @@ def _chunks(alerts: Sequence[tuple[str, Mapping[str, Any]]]) -> Iterator[Sequenc
         yield alerts[start:start + BULK_DOCS]
 
 
-__all__ = ["MAPPING_REJECTIONS", "WriteResult", "create_alerts", "existing_ids", "refresh", "rejected_field"]
+__all__ = ["MAPPING_REJECTIONS", "create_alerts", "existing_ids", "refresh", "rejected_field"]

@@ -13,23 +13,26 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from pathlib import Path
+from typing import Any, Self
 
 from runner.alerts import KIBANA_VERSION
+from runner.backends.base import Access, IngestResult, WriteResult
 from runner.backends.embedded.dsl import UnsupportedQuery, compile_query, matches_everything
-from runner.backends.embedded.store import Store, StoreDamaged, StoreError, WriteResult, millis
+from runner.backends.embedded.store import Store, StoreBusy, StoreDamaged, StoreError, millis
 from runner.backends.errors import (
-    BackendError,
+    CannotOpen,
     IndexNotFound,
+    NoStore,
     QueryError,
     RecordNotStored,
+    StateBusy,
     StateNotSaved,
     TransientError,
 )
+from runner.backends.local_search import run_query
 from runner.backends.request import EqlRequest
-from runner.engine import DocumentError, OrderingError, SearchRequestError, search
 from runner.engine.dates import date_range
-from runner.eql import EqlError
 from runner.eql.schema import Schema
 
 _BACKING = re.compile(r"^\.ds-(?P<stream>.+)-\d{4}\.\d{2}\.\d{2}-\d{6}$")
@@ -117,47 +120,47 @@ def request_filter(query: Any) -> Callable[[Mapping[str, Any]], bool] | None:
         raise QueryError("parsing_exception", f"the request filter cannot be evaluated here: {err}") from None
 
 
-def search_error(error: Exception) -> BackendError:
-    """What Elasticsearch would answer for an error of our engine: a 400 with its type and reason."""
-    if isinstance(error, BackendError):
-        return error
-    if isinstance(error, EqlError):
-        return QueryError(error.es_type, str(error))
-    if isinstance(error, (SearchRequestError, OrderingError, DocumentError)):
-        return QueryError("illegal_argument_exception", str(error))
-    raise error  # not a search error: a bug, which must not pass for a rule's failure
-
-
-def run_query(documents: Iterable[Mapping[str, Any]], body: Mapping[str, Any], schema: Schema) -> dict[str, Any]:
-    """The request body's query and options through the engine, errors as Elasticsearch would give them."""
-    try:
-        return search(
-            documents,
-            body["query"],
-            mappings=schema,
-            timestamp_field=body.get("timestamp_field") or "@timestamp",
-            tiebreaker_field=body.get("tiebreaker_field"),
-            event_category_field=body.get("event_category_field") or "event.category",
-            size=body.get("size", 10),
-            result_position=body.get("result_position", "tail"),
-            max_samples_per_key=body.get("max_samples_per_key", 1),
-        )
-    except (EqlError, SearchRequestError, OrderingError, DocumentError) as err:
-        raise search_error(err) from None
-
-
 class EmbeddedBackend:
-    """Searches and alert writes against a `Store`."""
+    """Searches, alert writes, events and state against a `Store`. `open` opens the store for an `Access`;
+    constructed from a `Store`, the backend closes it when it is closed."""
 
     name = "embedded"
+    title = "the embedded store"
     kibana_version = KIBANA_VERSION  # no Kibana reads this store: the newest format
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self.where = self.where_of(store.path)
         # a Schema per set of indices, rebuilt when an ingest changes a mapping: building one from the ECS mapping
         # costs more than a typical search
         self._schemas: dict[tuple[str, tuple[str, ...]], Schema] = {}
         self._lock = threading.Lock()
+
+    @staticmethod
+    def where_of(path: str | Path) -> str:
+        """What messages call the store at `path`."""
+        return f"the embedded store {path}"
+
+    @classmethod
+    def open(cls, path: str | Path, access: Access = Access.WRITE) -> EmbeddedBackend:
+        """The store at `path`, opened and checked: made when there is none (`Access.WRITE`), else `NoStore`;
+        read-only with `Access.READ`. `StoreDamaged` when it is not a sound store, `CannotOpen` when it cannot be
+        opened or made."""
+        path = Path(path)
+        if access is not Access.WRITE and not path.exists():
+            raise NoStore(f"no embedded store at {path}")
+        try:
+            return cls(Store(path, read_only=access is Access.READ))
+        except StoreDamaged:
+            raise
+        except StoreError as err:
+            raise CannotOpen(str(err)) from None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
     def schema(self, indices: list[str]) -> Schema:
         key = (self.store.mappings_version(), tuple(indices))
@@ -171,6 +174,9 @@ class EmbeddedBackend:
                 self._schemas[key] = schema
         return schema
 
+    def check(self) -> None:
+        """Nothing to check: opening the store checked it (header and SQLite's `quick_check`)."""
+
     def start(self) -> None:
         """Nothing to prepare: the store was opened (and made) when this backend was."""
 
@@ -179,19 +185,29 @@ class EmbeddedBackend:
 
     def eql_search(self, request: EqlRequest) -> dict[str, Any]:
         body = request.body
-        indices = resolve_indices(request.index, self.store.indices())
-        if not indices:
-            raise IndexNotFound(f"no such index [{','.join(request.index)}]")
-        query_filter = body.get("filter")
-        accept = request_filter(query_filter)
-        ranges = time_ranges(query_filter) if query_filter else None
-        events = self.store.events(indices, ranges=ranges or ())
-        documents = events if accept is None else (doc for doc in events if accept(doc["_source"]))
-        try:
-            with _busy():
+        with _busy():
+            indices = resolve_indices(request.index, self.store.indices())
+            if not indices:
+                raise IndexNotFound(f"no such index [{','.join(request.index)}]")
+            query_filter = body.get("filter")
+            accept = request_filter(query_filter)
+            ranges = time_ranges(query_filter) if query_filter else None
+            events = self.store.events(indices, ranges=ranges or ())
+            documents = events if accept is None else (doc for doc in events if accept(doc["_source"]))
+            try:
                 return run_query(documents, body, self.schema(indices))
-        finally:
-            events.close()
+            finally:
+                events.close()
+
+    def verify(self, request: EqlRequest) -> None:
+        """The first step of `eql_search` without reading an event: the index patterns resolved against the
+        store's indices, the filter compiled, and the query verified against their mappings by the engine."""
+        with _busy():
+            indices = resolve_indices(request.index, self.store.indices())
+            if not indices:
+                raise IndexNotFound(f"no such index [{','.join(request.index)}]")
+            request_filter(request.body.get("filter"))  # a filter the store cannot evaluate fails its searches too
+            run_query((), request.body, self.schema(indices))
 
     def existing_alerts(self, ids: Sequence[str]) -> dict[str, str | None]:
         with _busy():
@@ -204,6 +220,18 @@ class EmbeddedBackend:
         with _busy():
             return self.store.create_alerts(index, alerts)
 
+    def list_alerts(self, *, rule_id: str | None = None,
+                    include_building_blocks: bool = True) -> Iterator[dict[str, Any]]:
+        with _busy():
+            yield from self.store.alerts(rule_id=rule_id, include_building_blocks=include_building_blocks)
+
+    def ingest(self, documents: Iterable[Mapping[str, Any]],
+               on_bad: Callable[[Mapping[str, Any], str], None]) -> IngestResult:
+        """Events into the store, a transaction per batch (what was committed before a failure stays). A failed
+        write raises the store's `StoreError` (`StoreBusy` when another writer held the lock too long), a damaged
+        store `StoreDamaged`."""
+        return self.store.ingest(documents, on_bad=on_bad)
+
     def rule_state(self, rule_id: str) -> dict[str, Any] | None:
         with _busy():
             return self.store.rule_state(rule_id)
@@ -212,7 +240,8 @@ class EmbeddedBackend:
         try:
             self.store.save_rule_state(rule_id, state)
         except (StoreError, sqlite3.Error) as err:
-            raise StateNotSaved(str(err)) from None
+            busy = isinstance(err, StoreBusy) or getattr(err, "sqlite_errorname", None) in _BUSY
+            raise (StateBusy if busy else StateNotSaved)(str(err)) from None
 
     def complete_execution(self, rule_id: str, state: Mapping[str, Any] | None, record: Mapping[str, Any]) -> None:
         if state is not None:
@@ -221,6 +250,9 @@ class EmbeddedBackend:
             self.store.record_execution(record)
         except (StoreError, sqlite3.Error) as err:
             raise RecordNotStored(f"the execution record was not stored: {err}") from None
+
+
+_BUSY = ("SQLITE_BUSY", "SQLITE_LOCKED")
 
 
 @contextmanager

@@ -31,7 +31,7 @@ def _path(field: str) -> SourcePath:
 
 
 def values(source: Mapping[str, Any], field: str) -> list[Any]:
-    raw = _path(field).get(source)  # type: ignore[arg-type]
+    raw = _path(field).get(source)
     if raw is MISSING or raw is None:
         return []
     return [v for v in (raw if isinstance(raw, list) else [raw]) if v is not None]

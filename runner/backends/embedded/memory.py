@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from runner.backends.embedded.backend import request_filter, resolve_indices, run_query, search_error
+from runner.backends.embedded.backend import request_filter, resolve_indices
 from runner.backends.errors import BackendError, IndexNotFound
+from runner.backends.local_search import run_query, search_error
 from runner.backends.request import EqlRequest
 from runner.ecs import ecs_mapping
 from runner.engine import dynamic_mapping
@@ -80,7 +81,7 @@ class MemoryEvents:
             numbers.append(number)
         if searches:
             documents = self.documents(available)
-            for number, result in zip(numbers, search_many(documents, searches)):
+            for number, result in zip(numbers, search_many(documents, searches), strict=True):
                 if isinstance(result, OutOfOrder):  # sub-millisecond disorder: the single search reorders it
                     try:
                         result = self.eql_search(items[number][0])

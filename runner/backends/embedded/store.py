@@ -31,14 +31,13 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from runner.backends.base import EXECUTION_UUID
+from runner.backends.base import EXECUTION_UUID, IngestResult, WriteResult
 from runner.backends.errors import BackendError
 from runner.ecs import ecs_mapping
 from runner.engine import dynamic_mapping
@@ -47,6 +46,7 @@ from runner.engine.fields import MISSING, SourcePath
 from runner.errors import RuleRunnerError
 
 SCHEMA_VERSION = 1
+BUSY_TIMEOUT = 30.0  # seconds a statement waits for another connection's lock (SQLite serialises the writers)
 SQLITE_HEADER = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite database file
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -76,6 +76,11 @@ class StoreError(RuleRunnerError):
     """The store cannot be opened or written: the path and the reason."""
 
 
+class StoreBusy(StoreError):
+    """Another connection holds the lock SQLite needed (`database is locked`, `database table is locked`) for
+    longer than the busy timeout: nothing was written, and trying again may pass."""
+
+
 class StoreDamaged(StoreError, BackendError):
     """The store file is not an SQLite database or is corrupt: nothing can be trusted from it. A `BackendError` too,
     so that an execution meeting it fails with this message (not a traceback)."""
@@ -83,20 +88,6 @@ class StoreDamaged(StoreError, BackendError):
 
 class BadDocument(RuleRunnerError):
     """A document the store refuses (no `_source` object, no readable `@timestamp`)."""
-
-
-@dataclass(frozen=True)
-class IngestResult:
-    added: int
-    duplicates: int
-
-
-@dataclass(frozen=True)
-class WriteResult:
-    """Which alert ids the store committed now, and which it already held."""
-
-    created: tuple[str, ...]
-    duplicates: tuple[str, ...]
 
 
 def millis(value: Any) -> int | None:
@@ -119,13 +110,14 @@ def document_id(source: Mapping[str, Any]) -> str:
 class Store:
     """One SQLite file. Thread-safe: each thread gets its own connection."""
 
-    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
+    def __init__(self, path: str | Path, *, read_only: bool = False, busy_timeout: float = BUSY_TIMEOUT) -> None:
         """Open (with `read_only`: only an existing store, never changed) and check the store; `StoreDamaged` when
-        it is not a sound SQLite database, `StoreError` when it cannot be opened."""
+        it is not a sound SQLite database, `StoreError` when it cannot be opened. `busy_timeout`: how long a
+        statement waits for a lock another connection holds before it fails (`StoreBusy`)."""
         self.path = Path(path)
         self.read_only = read_only
+        self.busy_timeout = busy_timeout
         self._local = threading.local()
-        self._mapping_lock = threading.Lock()
         try:
             if read_only and not self.path.is_file():
                 raise StoreError(f"no embedded store at {self.path}")
@@ -182,9 +174,13 @@ class Store:
         )
 
     def _error(self, err: BaseException, doing: str, *, opening: bool = False) -> StoreError:
-        """`StoreDamaged` for SQLite's corruption errors, else a `StoreError` saying what failed."""
-        if getattr(err, "sqlite_errorname", None) in ("SQLITE_CORRUPT", "SQLITE_NOTADB"):
+        """`StoreDamaged` for SQLite's corruption errors, `StoreBusy` for a lock held too long, else a `StoreError`
+        saying what failed."""
+        name = getattr(err, "sqlite_errorname", None)
+        if name in ("SQLITE_CORRUPT", "SQLITE_NOTADB"):
             return self._damaged(str(err), opening=opening)
+        if name in ("SQLITE_BUSY", "SQLITE_LOCKED"):
+            return StoreBusy(f"{doing}: {err}")
         return StoreError(f"{doing}: {err}")
 
     @contextmanager
@@ -210,14 +206,14 @@ class Store:
 
     def _connect(self) -> sqlite3.Connection:
         if not self.read_only:
-            return sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            return sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
         # mode=ro: SQLite never writes the file (and cannot create it). Reading a WAL database still needs its -shm
         # index beside it, which SQLite cannot create in a read-only directory (SQLITE_READONLY_DIRECTORY, or
         # SQLITE_CANTOPEN when the directory is immutable). With no -wal file either, every committed transaction is
         # in the main file (the last writer checkpointed it, and nobody is writing: a writer keeps a -wal), so the
         # main file alone is read (`immutable=1`).
         uri = self.path.resolve().as_uri() + "?mode=ro"
-        db = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)
+        db = sqlite3.connect(uri, uri=True, timeout=self.busy_timeout, isolation_level=None)
         try:
             db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
         except sqlite3.OperationalError as err:
@@ -225,7 +221,7 @@ class Store:
             if err.sqlite_errorname not in ("SQLITE_READONLY_DIRECTORY", "SQLITE_CANTOPEN") or \
                     Path(f"{self.path}-wal").exists():
                 raise
-            db = sqlite3.connect(uri + "&immutable=1", uri=True, timeout=30, isolation_level=None)
+            db = sqlite3.connect(uri + "&immutable=1", uri=True, timeout=self.busy_timeout, isolation_level=None)
         return db
 
     def _connection(self) -> sqlite3.Connection:
@@ -283,7 +279,7 @@ class Store:
         if pending:
             a, d = self._insert(pending)
             added, duplicates = added + a, duplicates + d
-        return IngestResult(added, duplicates)
+        return IngestResult(added, duplicates, str(self.path))
 
     @staticmethod
     def _row(doc: Mapping[str, Any]) -> tuple[str, str, int, int | None, str, Mapping[str, Any]]:
@@ -344,13 +340,13 @@ class Store:
         with self._reading():
             db = self._connection()
             if indices is None:
-                return db.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+                return int(db.execute("SELECT COUNT(*) FROM events").fetchone()[0])
             marks = ",".join("?" * len(indices))
-            return db.execute(f"SELECT COUNT(*) FROM events WHERE idx IN ({marks})", list(indices)).fetchone()[0]
+            return int(db.execute(f"SELECT COUNT(*) FROM events WHERE idx IN ({marks})", list(indices)).fetchone()[0])
 
     def events(
         self, indices: Sequence[str], *, ranges: Sequence[tuple[str, int | None, int | None]] = ()
-    ) -> Iterator[dict[str, Any]]:
+    ) -> Generator[dict[str, Any]]:
         """The documents of `indices` in timestamp order. `ranges` narrows the read to documents whose `ts` or
         `ingested` column (epoch millis) lies in one of the given inclusive ranges; the caller applies the exact
         filter afterwards, so this only has to be a superset."""
@@ -461,7 +457,7 @@ class Store:
             raise self._error(err, f"cannot record an execution in {self.path}") from None
 
     def executions(self, rule_id: str | None = None, *, limit: int = 100) -> list[dict[str, Any]]:
-        sql, args = "SELECT record FROM executions", []
+        sql, args = "SELECT record FROM executions", list[Any]()
         if rule_id is not None:
             sql += " WHERE rule_id = ?"
             args.append(rule_id)
@@ -476,8 +472,8 @@ def _token() -> str:
 
 
 def _value(source: Mapping[str, Any], path: SourcePath) -> Any:
-    raw = path.get(source)  # type: ignore[arg-type]
+    raw = path.get(source)
     return None if raw is MISSING else raw
 
 
-__all__ = ["BadDocument", "IngestResult", "Store", "StoreDamaged", "StoreError", "WriteResult", "document_id", "millis"]
+__all__ = ["BadDocument", "Store", "StoreBusy", "StoreDamaged", "StoreError", "document_id", "millis"]
