@@ -10,19 +10,20 @@ from runner.alerts.documents import NEITHER_EVENTS_NOR_SEQUENCES, Alert, AlertBu
 from runner.alerts.ids import building_block_ids, event_alert_id, shell_alert_id
 from runner.alerts.intersection import object_array_intersection, object_pair_intersection
 from runner.alerts.merge import MERGE_STRATEGIES, MergeStrategy
+from runner.alerts.paths import remove_field
 from runner.alerts.reason import build_reason
 from runner.alerts.versions import UnsupportedKibanaVersion, format_for, kibana_version_for, lacking
 
 __all__ = [
-    "DEFAULT_ALERTS_INDEX",
-    "KIBANA_VERSION",
-    "MERGE_STRATEGIES",
-    "NEITHER_EVENTS_NOR_SEQUENCES",
     "Alert",
     "AlertBuildError",
     "AlertContext",
+    "DEFAULT_ALERTS_INDEX",
     "ExecutionType",
+    "KIBANA_VERSION",
+    "MERGE_STRATEGIES",
     "MergeStrategy",
+    "NEITHER_EVENTS_NOR_SEQUENCES",
     "UnsupportedKibanaVersion",
     "build_alerts",
     "build_reason",
@@ -33,5 +34,6 @@ __all__ = [
     "lacking",
     "object_array_intersection",
     "object_pair_intersection",
+    "remove_field",
     "shell_alert_id",
 ]

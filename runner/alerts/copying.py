@@ -22,14 +22,17 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
+from runner.errors import RuleRunnerError
+
 Copier = Callable[[], Any]
 
 # immutable JSON scalars: shared between copies, as deepcopy shares them
 ATOMIC: frozenset[type] = frozenset({str, int, float, bool, type(None)})
 
 
-class NotPlainJson(Exception):
-    """A value that is not a plain JSON tree (a tuple, a dict subclass, ...): the caller takes the general path."""
+class NotPlainJson(RuleRunnerError):
+    """A value that is not a plain JSON tree (a tuple, a dict subclass, ...): the caller takes the general path.
+    A signal inside the alerts package, never raised out of it."""
 
 
 def copy_json(value: Any) -> Any:

@@ -1,4 +1,4 @@
-"""Alert documents from an `_eql/search` response, as Kibana's security detection engine writes them (spec §3, §4.1).
+"""Alert documents from an `_eql/search` response, as Kibana's security detection engine writes them (kibana-eql-execution.md §3, §4.1).
 
 - events (`hits.events`): one alert per event (`wrapHits`), with the rule's name/severity/risk-score overrides;
 - sequences (`hits.sequences`): per sequence, a shell alert holding what all its events share, then one building-block

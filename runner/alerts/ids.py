@@ -1,4 +1,4 @@
-"""Kibana's alert `_id` formulas (spec §4.1): sha256 hex digests of concatenated strings (UTF-8).
+"""Kibana's alert `_id` formulas (kibana-eql-execution.md §4.1): sha256 hex digests of concatenated strings (UTF-8).
 
 The same event(s), rule and space always give the same id, so an overlapping window re-finds an alert under the id it
 was first written with and the create-only write turns it into a duplicate rather than a second alert.
@@ -24,8 +24,8 @@ def event_alert_id(index: str, doc_id: str, space_id: str, rule_uuid: str, versi
     """`generateId(_index, _id, String(_version), "<space>:<rule uuid>")` for a single-event alert.
 
     EQL responses carry no `_version`, so Kibana hashes `String(undefined)`, the literal "undefined" (inferred from
-    the code, spec §4.1: needed to reproduce Kibana's ids); a hit that does carry one is hashed as JavaScript prints
-    it.
+    the code, kibana-eql-execution.md §4.1: needed to reproduce Kibana's ids); a hit that does carry one is hashed as
+    JavaScript prints it.
     """
     text = index + doc_id + js_string(version) + rule_key(space_id, rule_uuid)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -1,4 +1,4 @@
-"""Kibana's `objectArrayIntersection` (spec §3.2 step 5): what a sequence shell alert copies from its building blocks.
+"""Kibana's `objectArrayIntersection` (kibana-eql-execution.md §3.2 step 5): what a sequence shell alert copies from its building blocks.
 
 Newest `build_alert_group_from_sequence.ts`: each pair of documents is normalised so that dotted keys and nested objects
 name the same path; a path is kept when it is in both and its values intersect:

@@ -1,4 +1,4 @@
-"""The `kibana.alert.reason` sentence (spec §3.4, Kibana `reason_formatters.ts: buildReasonMessageUtil`).
+"""The `kibana.alert.reason` sentence (kibana-eql-execution.md §3.4, Kibana `reason_formatters.ts: buildReasonMessageUtil`).
 
 `[<category> ]event[ with][ process P,][ parent process PP,][ file F,][ source IP][:PORT,][ destination IP][:PORT,]
 [ by USER][ on HOST] created <severity> alert <rule name>.`

@@ -1,4 +1,4 @@
-"""The `kibana.*` fields an alert gets from the rule and the execution (spec §3.3).
+"""The `kibana.*` fields an alert gets from the rule and the execution (kibana-eql-execution.md §3.3).
 
 `alert_fields` is Kibana's `buildAlertFields` (every alert, shells included); `framework_fields` is what the rule
 registry's persistence wrapper adds when it writes (`augmentAlerts` + `getCommonAlertFields`). Kibana gives some keys

@@ -23,6 +23,7 @@ from runner.backends.errors import (
     TransientError,
     WriteError,
 )
+from runner.backends.kibana import KibanaClient
 from runner.backends.request import EqlRequest
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "IncompleteAnswer",
     "IndexNotFound",
     "IngestResult",
+    "KibanaClient",
     "MemoryEvents",
     "NoStore",
     "QueryError",

@@ -13,8 +13,7 @@ from typing import Any
 
 from runner.backends.errors import BackendError, QueryError
 from runner.engine import DocumentError, OrderingError, SearchRequestError, search
-from runner.eql import EqlError
-from runner.eql.schema import Schema
+from runner.eql import EqlError, Schema
 
 
 def search_error(error: Exception) -> BackendError:

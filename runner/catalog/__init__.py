@@ -14,9 +14,9 @@ from runner.catalog.source import RuleSource
 from runner.catalog.timing import DateMath, TimingError, empty_window, format_duration, iso, parse_duration
 
 __all__ = [
-    "RUNNABLE_TYPES",
     "Catalog",
     "DateMath",
+    "RUNNABLE_TYPES",
     "Rule",
     "RuleDocument",
     "RuleLoadError",

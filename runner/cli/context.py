@@ -21,8 +21,7 @@ from typing import Any
 from rich.console import Console, ConsoleDimensions
 
 from runner.alerts import KIBANA_VERSION
-from runner.backends import Access, Backend, BackendError, NoStore, StoreDamaged, describe, open_backend
-from runner.backends.kibana import KibanaClient
+from runner.backends import Access, Backend, BackendError, KibanaClient, NoStore, StoreDamaged, describe, open_backend
 from runner.catalog import Catalog, Rule, UuidSource, load_rules
 from runner.errors import RuleRunnerError
 from runner.execution import ExecutionOptions

@@ -1,10 +1,27 @@
 """EQL evaluation with Elasticsearch's semantics over in-memory documents.
 
-`search(documents, query, ...)` answers with the body of an Elasticsearch `_eql/search` response.
+`search(documents, query, ...)` answers with the body of an Elasticsearch `_eql/search` response; `search_many`
+answers several queries from one pass over the documents. `SourcePath` reads a `_source` field the way
+Elasticsearch indexes it; `date_range` parses a `range` filter's bounds as Elasticsearch does.
 """
 
+from runner.engine.dates import date_range
 from runner.engine.dynamic import dynamic_mapping
+from runner.engine.fields import MISSING, SourcePath
+from runner.engine.multi import OutOfOrder, QuerySearch, search_many
 from runner.engine.ordering import OrderingError
 from runner.engine.search import DocumentError, SearchRequestError, search
 
-__all__ = ["DocumentError", "OrderingError", "SearchRequestError", "dynamic_mapping", "search"]
+__all__ = [
+    "DocumentError",
+    "MISSING",
+    "OrderingError",
+    "OutOfOrder",
+    "QuerySearch",
+    "SearchRequestError",
+    "SourcePath",
+    "date_range",
+    "dynamic_mapping",
+    "search",
+    "search_many",
+]

@@ -43,8 +43,8 @@ from runner.engine.filters import (
     negation,
 )
 from runner.engine.functions import FUNCTIONS, FunctionError, arithmetic, negate
+from runner.eql import fields_of
 from runner.eql import nodes as n
-from runner.eql.analyzer import fields_of
 
 Predicate = Callable[[dict[str, Any]], bool]
 Env = tuple[Any, ...]
@@ -109,7 +109,7 @@ class Compiler:
 
     @plan.register
     def _(
-        self, expr: n.Literal | n.Field | n.Comparison | n.Arithmetic | n.Negate | n.PatternMatch | n.In | n.FunctionCall
+        self, expr: n.Constant | n.Field | n.Comparison | n.Arithmetic | n.Negate | n.PatternMatch | n.In | n.FunctionCall
     ) -> Node:
         if not self._reads_document(expr):
             return Const(self.constant(expr) is True)
@@ -122,7 +122,7 @@ class Compiler:
         raise TypeError(f"cannot compile {type(expr).__name__}")
 
     @_query.register
-    def _(self, expr: n.Literal | n.Arithmetic | n.Negate) -> Node | None:
+    def _(self, expr: n.Constant | n.Arithmetic | n.Negate) -> Node | None:
         return None
 
     @_query.register
@@ -280,7 +280,7 @@ class Compiler:
         raise TypeError(f"cannot evaluate {type(expr).__name__}")
 
     @value.register
-    def _(self, expr: n.Literal, slots: dict[str, int]) -> Evaluator:
+    def _(self, expr: n.Constant, slots: dict[str, int]) -> Evaluator:
         constant = expr.value
         return lambda _e: constant
 

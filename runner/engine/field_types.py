@@ -16,7 +16,7 @@ from functools import lru_cache
 from typing import Any
 
 from runner.engine.dates import NANOS_PER_MILLI, date_parser, date_range, format_date, iso_millis_nanos
-from runner.eql.schema import FieldMapping, type_family
+from runner.eql import FieldMapping, type_family
 from runner.errors import RuleRunnerError
 
 

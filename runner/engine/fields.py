@@ -25,7 +25,7 @@ from runner.engine.field_types import (
     RationalType,
     field_type,
 )
-from runner.eql.schema import FieldMapping, IndexMapping, type_family
+from runner.eql import FieldMapping, IndexMapping, type_family
 
 # Elasticsearch's dynamic_date_formats: strict_date_optional_time, "yyyy/MM/dd HH:mm:ss Z||yyyy/MM/dd Z"
 _DATE_LIKE = re.compile(

@@ -31,9 +31,8 @@ from runner.engine.response import event_hit, response_body, sequence_hit
 from runner.engine.search import SearchRequestError, _Contexts, _parse, _schema
 from runner.engine.semantics import fold
 from runner.engine.sequences import SequenceMatcher
+from runner.eql import Schema, verify
 from runner.eql import nodes as n
-from runner.eql import verify
-from runner.eql.schema import Schema
 
 
 @dataclass

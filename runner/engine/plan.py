@@ -12,9 +12,8 @@ from runner.engine.compile import Compiler, Predicate
 from runner.engine.field_types import KeywordType
 from runner.engine.fields import FieldReader, IndexContext
 from runner.engine.ordering import OrdinalReader
+from runner.eql import Schema, fields_of
 from runner.eql import nodes as n
-from runner.eql.analyzer import fields_of
-from runner.eql.schema import Schema
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,7 +217,7 @@ class QueryPlan:
     def condition(self, spec: StageSpec) -> n.Expr:
         if spec.filter.category is None:
             return spec.filter.condition
-        category = n.Comparison("==", n.Field(tuple(self.category_field.split("."))), n.Literal(spec.filter.category))
+        category = n.Comparison("==", n.Field(tuple(self.category_field.split("."))), n.Constant(spec.filter.category))
         return n.And(category, spec.filter.condition)
 
     def for_index(self, ctx: IndexContext, first_source: dict[str, Any] | None = None) -> IndexPlan:

@@ -15,9 +15,8 @@ from runner.engine.plan import IndexPlan, QueryPlan
 from runner.engine.response import event_hit, response_body, sequence_hit
 from runner.engine.samples import SampleCollector
 from runner.engine.sequences import SequenceMatcher
-from runner.eql import check, parse, verify
+from runner.eql import IndexMapping, MappingError, Schema, check, parse, verify
 from runner.eql import nodes as n
-from runner.eql.schema import IndexMapping, MappingError, Schema
 from runner.errors import RuleRunnerError
 
 

@@ -10,7 +10,7 @@ from functools import lru_cache
 from typing import Any
 
 from runner.engine.field_types import CidrError, Version, parse_cidr, parse_ip
-from runner.eql.lucene_regex import compile_lucene_regex
+from runner.eql import compile_lucene_regex
 
 Matcher = Callable[[str], bool]
 

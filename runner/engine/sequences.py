@@ -29,7 +29,7 @@ _SWEEP_EVERY = 4096
 
 
 @dataclass(slots=True)
-class Sequence:
+class SequenceMatch:
     key: tuple[Any, ...]
     start: Ordinal
     last: Ordinal
@@ -60,7 +60,7 @@ class _Hits:
 
 @dataclass(slots=True)
 class _Awaiting:
-    sequence: Sequence
+    sequence: SequenceMatch
     reference: int | None  # ms the first trailing event is measured from (None: accepted once anything decides)
 
 
@@ -81,7 +81,7 @@ class SequenceMatcher:
     leading: list[int] = field(init=False)
     trailing: list[int] = field(init=False)
     between: dict[int, list[int]] = field(init=False)  # positive stage -> missing stages right before it
-    pending: dict[tuple[int, tuple[Any, ...]], Sequence] = field(default_factory=dict)
+    pending: dict[tuple[int, tuple[Any, ...]], SequenceMatch] = field(default_factory=dict)
     untils: dict[tuple[Any, ...], Ordinal] = field(default_factory=dict)
     hits: dict[tuple[int, tuple[Any, ...]], _Hits] = field(default_factory=dict)
     awaiting: dict[tuple[Any, ...], list[_Awaiting]] = field(default_factory=dict)
@@ -150,7 +150,7 @@ class SequenceMatcher:
         if stage == self.positives[0]:
             events: list[Any] = [None] * len(self.missing)
             events[stage] = doc
-            sequence = Sequence(key, ordinal, ordinal, events)
+            sequence = SequenceMatch(key, ordinal, ordinal, events)
             if self.leading:
                 latest = None
                 for missing_stage in self.leading:
@@ -184,7 +184,7 @@ class SequenceMatcher:
 
     # ---- completion and the missing-event decision -----------------------------------------------------------------
 
-    def _complete(self, sequence: Sequence) -> None:
+    def _complete(self, sequence: SequenceMatch) -> None:
         if sequence.doomed:
             return
         if not self.leading and not self.trailing:
@@ -211,7 +211,7 @@ class SequenceMatcher:
         limit = self.maxspan_ms
         return limit is not None and later - earlier > limit
 
-    def _accept(self, sequence: Sequence) -> None:
+    def _accept(self, sequence: SequenceMatch) -> None:
         self.window.add((sequence.last, key_rank(sequence.key)), sequence)
 
     # ---- memory ----------------------------------------------------------------------------------------------------
@@ -240,7 +240,7 @@ class SequenceMatcher:
             else:
                 del self.awaiting[key]
 
-    def finish(self) -> list[Sequence]:
+    def finish(self) -> list[SequenceMatch]:
         """End of the stream: candidates still waiting for a trailing missing event saw none, so they are accepted."""
         for waiting in self.awaiting.values():
             for entry in waiting:
@@ -249,4 +249,4 @@ class SequenceMatcher:
         return self.window.results()
 
 
-__all__ = ["Sequence", "SequenceMatcher", "key_rank"]
+__all__ = ["SequenceMatch", "SequenceMatcher", "key_rank"]

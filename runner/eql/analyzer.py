@@ -87,7 +87,7 @@ def children(expr: n.Expr) -> tuple[n.Expr, ...]:
 
 
 @children.register
-def _(expr: n.Literal | n.Field) -> tuple[n.Expr, ...]:
+def _(expr: n.Constant | n.Field) -> tuple[n.Expr, ...]:
     return ()
 
 
@@ -207,7 +207,7 @@ class _Analyzer:
         raise TypeError(f"no type known for {type(expr).__name__}")
 
     @type_of.register
-    def _(self, expr: n.Literal) -> str | None:
+    def _(self, expr: n.Constant) -> str | None:
         return _literal_type(expr.value)
 
     @type_of.register
@@ -314,7 +314,7 @@ class _Analyzer:
         raise TypeError(f"cannot check {type(expr).__name__}")
 
     @expression.register
-    def _(self, expr: n.Literal) -> None:
+    def _(self, expr: n.Constant) -> None:
         pass
 
     @expression.register
@@ -477,7 +477,7 @@ class _Analyzer:
             elif expr.kind == "regex":
                 self.regex(pattern, isinstance(expr.subject, n.Field))
 
-    def regex(self, pattern: n.Literal, lucene: bool) -> None:
+    def regex(self, pattern: n.Constant, lucene: bool) -> None:
         problem = regex_problem(str(pattern.value), lucene)
         if problem is not None:
             self.fail(pattern, f"Invalid regular expression [{pattern.value}]: {problem}")
@@ -526,7 +526,7 @@ class _Analyzer:
             self.require(expr, index, arg, param.kind, text)
         if sig.name == "cidrMatch":
             for arg in expr.args[1:]:
-                if isinstance(arg, n.Literal) and isinstance(arg.value, str):
+                if isinstance(arg, n.Constant) and isinstance(arg.value, str):
                     problem = cidr_problem(arg.value)
                     if problem is not None:
                         self.fail(arg, problem)

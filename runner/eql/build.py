@@ -271,7 +271,7 @@ class _Builder(Transformer[Token, n.Query]):
         if len(args) != 1:
             raise _error(bar, f"Pipe [{kind}] expects exactly one argument but found [{len(args)}]")
         (arg,) = args
-        if not isinstance(arg, n.Literal) or isinstance(arg.value, bool) or not isinstance(arg.value, int) or arg.value < 0:
+        if not isinstance(arg, n.Constant) or isinstance(arg.value, bool) or not isinstance(arg.value, int) or arg.value < 0:
             raise _error(arg, f"Pipe [{kind}] expects a positive integer but found [{_print_literal(arg)}]")
         return n.Pipe(kind=kind, count=arg.value, span=_span_of(bar))  # type: ignore[arg-type]
 
@@ -305,10 +305,10 @@ class _Builder(Transformer[Token, n.Query]):
     def negate(self, meta: Meta, children: list[Any]) -> n.Expr:
         _op, operand = children
         span = n.Span(meta.line, meta.column)
-        if isinstance(operand, n.Literal) and isinstance(operand.value, (int, float)) and not isinstance(
+        if isinstance(operand, n.Constant) and isinstance(operand.value, (int, float)) and not isinstance(
             operand.value, bool
         ):
-            return n.Literal(-operand.value, span=span)
+            return n.Constant(-operand.value, span=span)
         return n.Negate(operand, span=span)
 
     def plus(self, meta: Meta, children: list[Any]) -> n.Expr:
@@ -345,7 +345,7 @@ class _Builder(Transformer[Token, n.Query]):
         return self._pattern(op, constants, grouped=True)
 
     @staticmethod
-    def _pattern(op: Token, constants: list[n.Literal], grouped: bool) -> tuple[Any, ...]:
+    def _pattern(op: Token, constants: list[n.Constant], grouped: bool) -> tuple[Any, ...]:
         text = str(op)
         if text == ":":
             return ("pattern", ":", True, constants, grouped)
@@ -394,29 +394,29 @@ class _Builder(Transformer[Token, n.Query]):
 
     # -- constants --
 
-    def constant(self, meta: Meta, children: list[Any]) -> n.Literal:
-        literal: n.Literal = children[0]
+    def constant(self, meta: Meta, children: list[Any]) -> n.Constant:
+        literal: n.Constant = children[0]
         return literal
 
-    def null(self, meta: Meta, children: list[Any]) -> n.Literal:
-        return n.Literal(None, span=n.Span(meta.line, meta.column))
+    def null(self, meta: Meta, children: list[Any]) -> n.Constant:
+        return n.Constant(None, span=n.Span(meta.line, meta.column))
 
-    def true(self, meta: Meta, children: list[Any]) -> n.Literal:
-        return n.Literal(True, span=n.Span(meta.line, meta.column))
+    def true(self, meta: Meta, children: list[Any]) -> n.Constant:
+        return n.Constant(True, span=n.Span(meta.line, meta.column))
 
-    def false(self, meta: Meta, children: list[Any]) -> n.Literal:
-        return n.Literal(False, span=n.Span(meta.line, meta.column))
+    def false(self, meta: Meta, children: list[Any]) -> n.Constant:
+        return n.Constant(False, span=n.Span(meta.line, meta.column))
 
-    def number(self, meta: Meta, children: list[Any]) -> n.Literal:
-        return n.Literal(_number(children[0]), span=n.Span(meta.line, meta.column))
+    def number(self, meta: Meta, children: list[Any]) -> n.Constant:
+        return n.Constant(_number(children[0]), span=n.Span(meta.line, meta.column))
 
-    def string(self, meta: Meta, children: list[Any]) -> n.Literal:
+    def string(self, meta: Meta, children: list[Any]) -> n.Constant:
         values = []
         raw = False
         for token in children:
             value, raw = unquote_string(token)
             values.append(value)
-        return n.Literal("".join(values), raw=raw and len(values) == 1, span=n.Span(meta.line, meta.column))
+        return n.Constant("".join(values), raw=raw and len(values) == 1, span=n.Span(meta.line, meta.column))
 
 
 def _check_key_counts(stages: list[n.Stage]) -> None:

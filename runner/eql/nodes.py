@@ -9,8 +9,7 @@ part in equality, so `parse(print(q)) == q` is the round-trip property.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar
-from typing import Literal as TypingLiteral
+from typing import ClassVar, Literal
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +41,7 @@ LiteralValue = str | int | float | bool | None
 
 
 @dataclass(frozen=True, slots=True)
-class Literal(Expr):
+class Constant(Expr):
     """A constant: string, integer, decimal, boolean or null.
 
     `raw` records that a string was written as a `\"\"\"raw\"\"\"` string; it is kept so printing preserves it.
@@ -90,7 +89,7 @@ class Or(Expr):
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
-ComparisonOp = TypingLiteral["==", "!=", "<", "<=", ">", ">="]
+ComparisonOp = Literal["==", "!=", "<", "<=", ">", ">="]
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +100,7 @@ class Comparison(Expr):
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
-ArithmeticOp = TypingLiteral["+", "-", "*", "/", "%"]
+ArithmeticOp = Literal["+", "-", "*", "/", "%"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,13 +113,13 @@ class Arithmetic(Expr):
 
 @dataclass(frozen=True, slots=True)
 class Negate(Expr):
-    """Unary minus on a non-literal (`-serial_event_id`). `-5` is folded into `Literal(-5)` by the builder."""
+    """Unary minus on a non-literal (`-serial_event_id`). `-5` is folded into `Constant(-5)` by the builder."""
 
     operand: Expr
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
-PatternKind = TypingLiteral[":", "like", "regex"]
+PatternKind = Literal[":", "like", "regex"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +133,7 @@ class PatternMatch(Expr):
     kind: PatternKind
     case_insensitive: bool
     subject: Expr
-    patterns: tuple[Literal, ...]
+    patterns: tuple[Constant, ...]
     grouped: bool = field(default=False, compare=False)
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
@@ -213,7 +212,7 @@ class Stage:
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
-PipeKind = TypingLiteral["head", "tail"]
+PipeKind = Literal["head", "tail"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,13 +260,13 @@ __all__ = [
     "And",
     "Arithmetic",
     "Comparison",
+    "Constant",
     "EventFilter",
     "EventQuery",
     "Expr",
     "Field",
     "FunctionCall",
     "In",
-    "Literal",
     "Negate",
     "Not",
     "Or",

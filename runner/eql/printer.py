@@ -92,7 +92,7 @@ def _(expr: n.Negate) -> int:
 
 
 @_precedence.register
-def _(expr: n.Literal) -> int:
+def _(expr: n.Constant) -> int:
     if isinstance(expr.value, int | float) and not isinstance(expr.value, bool):
         # "-5" reads back as unary minus applied to 5
         return _UNARY if expr.value < 0 else _PRIMARY
@@ -125,7 +125,7 @@ def _expression(expr: n.Expr) -> str:
 
 
 @_expression.register
-def _(expr: n.Literal) -> str:
+def _(expr: n.Constant) -> str:
     value = expr.value
     if value is None:
         return "null"

@@ -14,8 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from runner.alerts import Alert, AlertContext, build_alerts
-from runner.backends import BackendError, IndexNotFound, QueryError
-from runner.backends.embedded.memory import MemoryEvents
+from runner.backends import BackendError, IndexNotFound, MemoryEvents, QueryError
 from runner.catalog import Rule
 from runner.execution.answer import checked, result_count
 from runner.execution.execution_plan import PlanMode, plan

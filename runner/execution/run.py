@@ -33,8 +33,7 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
-from runner.alerts import Alert, AlertContext, build_alerts
-from runner.alerts.paths import remove_field
+from runner.alerts import Alert, AlertContext, build_alerts, remove_field
 from runner.backends import (
     Backend,
     BackendError,

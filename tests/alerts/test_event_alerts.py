@@ -1,4 +1,4 @@
-"""Single-event alerts (spec §3.1, §3.3, §3.5): one per event, every Kibana field, overrides, own alerts skipped."""
+"""Single-event alerts (kibana-eql-execution.md §3.1, §3.3, §3.5): one per event, every Kibana field, overrides, own alerts skipped."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Alert ids: Kibana's sha256 formulas (spec §4.1), pinned by literal digests so that a formula change shows."""
+"""Alert ids: Kibana's sha256 formulas (kibana-eql-execution.md §4.1), pinned by literal digests so that a formula change shows."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""What a sequence shell keeps from its building blocks: Kibana's `objectArrayIntersection` (spec §3.2 step 5).
+"""What a sequence shell keeps from its building blocks: Kibana's `objectArrayIntersection` (kibana-eql-execution.md §3.2 step 5).
 
 Most cases are Kibana's own unit tests (`build_alert_group_from_sequence.test.ts`), here in Python.
 """

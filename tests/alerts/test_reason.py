@@ -1,4 +1,4 @@
-"""The reason sentence (spec §3.4): the two documented examples and the rules for absent values."""
+"""The reason sentence (kibana-eql-execution.md §3.4): the two documented examples and the rules for absent values."""
 
 from __future__ import annotations
 

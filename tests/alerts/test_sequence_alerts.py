@@ -1,4 +1,4 @@
-"""Sequence alerts (spec §3.2, §3.6, §4.1): a shell, then one building block per present event."""
+"""Sequence alerts (kibana-eql-execution.md §3.2, §3.6, §4.1): a shell, then one building block per present event."""
 
 from __future__ import annotations
 

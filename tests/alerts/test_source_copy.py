@@ -1,5 +1,5 @@
 """The event's fields in the alert: `fields` merged into `_source` per strategy, Kibana-only keys dropped, `event.*`
-and `data_stream.*` preserved under `kibana.alert.original_*`, `event.kind` replaced (spec §3.1)."""
+and `data_stream.*` preserved under `kibana.alert.original_*`, `event.kind` replaced (kibana-eql-execution.md §3.1)."""
 
 from __future__ import annotations
 

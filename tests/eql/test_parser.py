@@ -18,7 +18,7 @@ def test_event_query_and_any() -> None:
     query = parse('process where process.name == "bash"')
     assert isinstance(query, n.EventQuery)
     assert query.filter.category == "process"
-    assert query.filter.condition == n.Comparison("==", n.Field(("process", "name")), n.Literal("bash"))
+    assert query.filter.condition == n.Comparison("==", n.Field(("process", "name")), n.Constant("bash"))
     assert parse("any where true").filter.category is None  # type: ignore[attr-defined]
     assert parse('"my category" where true').filter.category == "my category"  # type: ignore[attr-defined]
 
@@ -61,29 +61,29 @@ def test_cidrmatch_takes_ipv4_and_ipv6_ranges_mixed() -> None:
 
 
 def test_fields() -> None:
-    assert condition("@timestamp == 1") == n.Comparison("==", n.Field(("@timestamp",)), n.Literal(1))
-    assert condition("`a b`.c == 1") == n.Comparison("==", n.Field(("a b", "c")), n.Literal(1))
-    assert condition("`with``tick` == 1") == n.Comparison("==", n.Field(("with`tick",)), n.Literal(1))
+    assert condition("@timestamp == 1") == n.Comparison("==", n.Field(("@timestamp",)), n.Constant(1))
+    assert condition("`a b`.c == 1") == n.Comparison("==", n.Field(("a b", "c")), n.Constant(1))
+    assert condition("`with``tick` == 1") == n.Comparison("==", n.Field(("with`tick",)), n.Constant(1))
     optional = condition("?process.parent.name == null")
     assert isinstance(optional, n.Comparison)
     assert optional.left == n.Field(("process", "parent", "name"), optional=True)
-    assert condition("`sequence` == 1") == n.Comparison("==", n.Field(("sequence",)), n.Literal(1))
+    assert condition("`sequence` == 1") == n.Comparison("==", n.Field(("sequence",)), n.Constant(1))
 
 
 def test_literals() -> None:
-    assert condition('a == "tab\\there \\"q\\" \\\\ \\u{1F600}"').right == n.Literal('tab\there "q" \\ \U0001F600')  # type: ignore[attr-defined]
+    assert condition('a == "tab\\there \\"q\\" \\\\ \\u{1F600}"').right == n.Constant('tab\there "q" \\ \U0001F600')  # type: ignore[attr-defined]
     raw = condition('a == """C:\\Windows\\"""')
-    assert isinstance(raw, n.Comparison) and raw.right == n.Literal("C:\\Windows\\")
-    assert isinstance(raw.right, n.Literal) and raw.right.raw
-    assert condition("a == 1.5").right == n.Literal(1.5)  # type: ignore[attr-defined]
-    assert condition("a == 5e3").right == n.Literal(5000.0)  # type: ignore[attr-defined]
-    assert condition("a == -7").right == n.Literal(-7)  # type: ignore[attr-defined]
-    assert condition("a == true").right == n.Literal(True)  # type: ignore[attr-defined]
-    assert condition("a == null").right == n.Literal(None)  # type: ignore[attr-defined]
+    assert isinstance(raw, n.Comparison) and raw.right == n.Constant("C:\\Windows\\")
+    assert isinstance(raw.right, n.Constant) and raw.right.raw
+    assert condition("a == 1.5").right == n.Constant(1.5)  # type: ignore[attr-defined]
+    assert condition("a == 5e3").right == n.Constant(5000.0)  # type: ignore[attr-defined]
+    assert condition("a == -7").right == n.Constant(-7)  # type: ignore[attr-defined]
+    assert condition("a == true").right == n.Constant(True)  # type: ignore[attr-defined]
+    assert condition("a == null").right == n.Constant(None)  # type: ignore[attr-defined]
 
 
 def test_precedence() -> None:
-    a, b, c = (n.Comparison("==", n.Field((x,)), n.Literal(1)) for x in "abc")
+    a, b, c = (n.Comparison("==", n.Field((x,)), n.Constant(1)) for x in "abc")
     assert condition("not a == 1 and b == 1") == n.And(n.Not(a), b)
     assert condition("a == 1 or b == 1 and c == 1") == n.Or(a, n.And(b, c))
     assert condition("(a == 1 or b == 1) and c == 1") == n.And(n.Or(a, b), c)

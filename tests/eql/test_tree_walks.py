@@ -37,7 +37,7 @@ class MysteryQuery(nodes.Query):
 
 
 def _in_condition(expr: nodes.Expr) -> nodes.EventQuery:
-    return nodes.EventQuery(nodes.EventFilter("process", nodes.And(nodes.Literal(True), expr)))
+    return nodes.EventQuery(nodes.EventFilter("process", nodes.And(nodes.Constant(True), expr)))
 
 
 EXPRESSION_WALKS: dict[str, Callable[[nodes.Expr], Any]] = {

@@ -25,7 +25,7 @@ from runner.backends.elasticsearch.writes import create_alerts, existing_ids, re
 from runner.backends.errors import AccessError, IndexNotFound
 from runner.backends.local_search import run_query
 from runner.backends.request import EqlRequest
-from runner.eql.schema import Schema
+from runner.eql import Schema
 from runner.settings import ElasticsearchSettings, Settings
 
 log = logging.getLogger("runner.backends.elasticsearch")

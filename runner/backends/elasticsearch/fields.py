@@ -17,7 +17,7 @@ from elastic_transport import TransportError
 from elasticsearch import ApiError, Elasticsearch
 
 from runner.backends.elasticsearch.errors import classify
-from runner.eql.schema import OBJECT_TYPES, IndexMapping
+from runner.eql import OBJECT_TYPES, IndexMapping
 
 
 def index_mappings(client: Elasticsearch, patterns: Sequence[str]) -> dict[str, IndexMapping]:

@@ -32,8 +32,8 @@ from runner.backends.errors import (
 )
 from runner.backends.local_search import run_query
 from runner.backends.request import EqlRequest
-from runner.engine.dates import date_range
-from runner.eql.schema import Schema
+from runner.engine import date_range
+from runner.eql import Schema
 
 _BACKING = re.compile(r"^\.ds-(?P<stream>.+)-\d{4}\.\d{2}\.\d{2}-\d{6}$")
 _COLUMNS = {"@timestamp": "ts", "event.ingested": "ingested"}

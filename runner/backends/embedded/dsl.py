@@ -14,8 +14,7 @@ from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
 
-from runner.engine.dates import date_range
-from runner.engine.fields import MISSING, SourcePath
+from runner.engine import MISSING, SourcePath, date_range
 from runner.errors import RuleRunnerError
 
 Predicate = Callable[[Mapping[str, Any]], bool]

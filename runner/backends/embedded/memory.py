@@ -14,11 +14,9 @@ from runner.backends.errors import BackendError, IndexNotFound
 from runner.backends.local_search import run_query, search_error
 from runner.backends.request import EqlRequest
 from runner.ecs import ecs_mapping
-from runner.engine import dynamic_mapping
-from runner.engine.dates import date_range
-from runner.engine.multi import OutOfOrder, QuerySearch, search_many
+from runner.engine import OutOfOrder, QuerySearch, date_range, dynamic_mapping, search_many
+from runner.eql import Schema
 from runner.eql import nodes as n
-from runner.eql.schema import Schema
 
 
 class MemoryEvents:

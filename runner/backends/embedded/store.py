@@ -40,9 +40,7 @@ from typing import Any
 from runner.backends.base import EXECUTION_UUID, IngestResult, WriteResult
 from runner.backends.errors import BackendError
 from runner.ecs import ecs_mapping
-from runner.engine import dynamic_mapping
-from runner.engine.dates import date_range
-from runner.engine.fields import MISSING, SourcePath
+from runner.engine import MISSING, SourcePath, date_range, dynamic_mapping
 from runner.errors import RuleRunnerError
 
 SCHEMA_VERSION = 1
