@@ -26,7 +26,7 @@ from runner.backends import Access, Backend, BackendError, IndexNotFound, NoStor
 from runner.catalog import RUNNABLE_TYPES, Catalog, Rule, empty_window
 from runner.cli.context import CommandError, Context, err, out
 from runner.cli.render import Column, table
-from runner.execution import build_request
+from runner.execution import PlanMode, plan
 from runner.service import Selection, select_rules
 from runner.settings import RulesSettings
 
@@ -117,7 +117,8 @@ def _report_fields(backend: Backend, rules: tuple[Rule, ...]) -> list[str]:
         task = progress.add_task("fields", total=len(rules))
         for rule in rules:
             try:
-                backend.verify(build_request(rule, _NO_TIME, _NO_TIME))
+                # the request of a manual execution: the one a run sends, its window aside
+                backend.verify(plan(rule, started_at=_NO_TIME, mode=PlanMode.MANUAL).requests[0])
             except IndexNotFound:
                 unmatched[tuple(rule.params.index_patterns)] += 1
             except QueryError as error:
