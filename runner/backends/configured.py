@@ -15,7 +15,6 @@ from runner.alerts import KIBANA_VERSION
 from runner.backends.base import Access, Backend
 from runner.backends.elasticsearch import ElasticsearchBackend
 from runner.backends.embedded import EmbeddedBackend
-from runner.backends.errors import AccessError
 from runner.settings import Settings
 
 
@@ -50,12 +49,10 @@ def describe(settings: Settings) -> BackendInfo:
 def open_backend(settings: Settings, *, access: Access = Access.WRITE, kibana_version: str = KIBANA_VERSION) -> Backend:
     """The configured backend, opened for `access` (not checked or started: see `Backend.check` and `start`).
     Raises `NoStore` (nothing stored yet, when `access` only uses what exists), `StoreDamaged`, `CannotOpen` (the
-    embedded store's path), or an `AccessError` naming the cluster (a client that cannot be configured)."""
+    embedded store's path), or an `AccessError` (a client that cannot be configured; the message does not repeat
+    which backend: `describe(settings).where` says it)."""
     if settings.backend == "elasticsearch":
-        try:
-            return ElasticsearchBackend.from_settings(settings, kibana_version)
-        except AccessError as error:
-            raise AccessError(f"{describe(settings).where}: {error}") from None
+        return ElasticsearchBackend.from_settings(settings, kibana_version)
     return EmbeddedBackend.open(settings.embedded.path, access)
 
 

@@ -21,7 +21,17 @@ from typing import Any
 from rich.console import Console, ConsoleDimensions
 
 from runner.alerts import KIBANA_VERSION
-from runner.backends import Access, Backend, BackendError, KibanaClient, NoStore, StoreDamaged, describe, open_backend
+from runner.backends import (
+    Access,
+    Backend,
+    BackendError,
+    BackendInfo,
+    KibanaClient,
+    NoStore,
+    StoreDamaged,
+    describe,
+    open_backend,
+)
 from runner.catalog import Catalog, Rule, UuidSource, load_rules
 from runner.errors import RuleRunnerError
 from runner.execution import ExecutionOptions
@@ -155,7 +165,7 @@ class Context:
         except NoStore:
             raise
         except BackendError as error:
-            raise opening_failed(error) from None
+            raise opening_failed(error, describe(self.settings)) from None
         if not (start or check):
             return backend
 
@@ -180,10 +190,12 @@ class Context:
         return options
 
 
-def opening_failed(error: BackendError) -> CommandError:
+def opening_failed(error: BackendError, backend: BackendInfo) -> CommandError:
     """A backend that could not be opened: a damaged store is a failure of the work (exit 1), anything else a
-    configuration problem (exit 2: a store path that cannot be opened, a client that cannot be configured)."""
-    return CommandError(str(error), code=1 if isinstance(error, StoreDamaged) else 2)
+    configuration problem (exit 2: a store path that cannot be opened, a client that cannot be configured). A remote
+    backend's message names it and where it is (a store's errors name its path already)."""
+    message = f"{backend.where}: {error}" if backend.remote else str(error)
+    return CommandError(message, code=1 if isinstance(error, StoreDamaged) else 2)
 
 
 class JsonFormatter(logging.Formatter):

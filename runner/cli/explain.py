@@ -80,7 +80,7 @@ def _state(context: Context, rule: Rule, form: str) -> tuple[dict[str, Any], str
     except NoStore:
         return {}, ""
     except (StoreDamaged, CannotOpen) as error:
-        raise opening_failed(error) from None
+        raise opening_failed(error, describe(context.settings)) from None
     except BackendError as error:
         title = describe(context.settings).title
         unknown = f"unknown, {title} not reached ({error}): windows shown as for a first run"

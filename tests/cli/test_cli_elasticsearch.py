@@ -168,3 +168,19 @@ def test_ingest_into_the_clusters_data_streams(tmp_path: Path, stub: Stub, monke
     out = capsys.readouterr().out
     assert "ingested 91 events into logs-endpoint.events.network-default, logs-endpoint.events.process-default" in out
     assert "1 already there" in out
+
+
+def test_a_client_that_cannot_be_configured_is_named_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """http and https hosts mixed with TLS options: the client cannot be made. `run` says which cluster (exit 2,
+    configuration); `explain` still shows the windows, the state unknown, the client's reason as it is."""
+    path = config(tmp_path, '["http://127.0.0.1:9", "https://127.0.0.1:10"]', monkeypatch)
+    (tmp_path / "ca.pem").write_text("not read: the client refuses the hosts first\n")
+    path.write_text(path.read_text().replace("  retry_backoff: 0s\n", f"  retry_backoff: 0s\n  ca_certs: {tmp_path / 'ca.pem'}\n"))
+    assert main(["--config", str(path), "run", "--once"]) == 2
+    assert ("Elasticsearch (http://127.0.0.1:9, https://127.0.0.1:10): cannot configure the Elasticsearch client: "
+            in capsys.readouterr().err)
+    assert main(["--config", str(path), "explain", SEED_ID]) == 0
+    out = capsys.readouterr().out
+    assert "previous start: unknown, Elasticsearch not reached (cannot configure the Elasticsearch client: " in out
+    assert "window 1:" in out
