@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -99,7 +100,9 @@ def compile_copier(value: Any) -> Copier:
             return shallow
         try:
             return _literal_function(value)
-        except (NotPlainJson, RecursionError, ValueError):
+        # SystemError: CPython 3.11's "AST constructor recursion depth mismatch" (python/cpython#106905), which a
+        # compile in another thread can provoke; the copier is only faster, so the general path does the job
+        except (NotPlainJson, RecursionError, ValueError, SystemError):
             pass
     return lambda: copy.deepcopy(value)
 
@@ -108,8 +111,12 @@ def _literal_function(value: Any) -> Copier:
     no_arguments = ast.arguments(posonlyargs=[], args=[], kwonlyargs=[], kw_defaults=[], defaults=[])
     expression = ast.Expression(ast.Lambda(args=no_arguments, body=_literal(value)))
     ast.fix_missing_locations(expression)
-    function: Copier = eval(compile(expression, "<alert copier>", "eval"))
+    with _COMPILING:  # executions build alerts in several threads; the AST conversion keeps global state (3.11)
+        function: Copier = eval(compile(expression, "<alert copier>", "eval"))
     return function
+
+
+_COMPILING = threading.Lock()
 
 
 def _literal(value: Any) -> ast.expr:

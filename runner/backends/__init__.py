@@ -7,7 +7,6 @@ layer uses these names only, never a backend's own package.
 from runner.backends.base import Access, Backend, IngestResult, WriteResult
 from runner.backends.configured import BackendInfo, describe, open_backend
 from runner.backends.embedded.memory import MemoryEvents
-from runner.backends.embedded.store import StoreDamaged
 from runner.backends.errors import (
     AccessError,
     BackendError,
@@ -20,6 +19,7 @@ from runner.backends.errors import (
     Rejected,
     StateBusy,
     StateNotSaved,
+    StorageDamaged,
     TransientError,
     WriteError,
 )
@@ -45,7 +45,7 @@ __all__ = [
     "Rejected",
     "StateBusy",
     "StateNotSaved",
-    "StoreDamaged",
+    "StorageDamaged",
     "TransientError",
     "WriteError",
     "WriteResult",

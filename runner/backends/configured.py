@@ -48,7 +48,7 @@ def describe(settings: Settings) -> BackendInfo:
 
 def open_backend(settings: Settings, *, access: Access = Access.WRITE, kibana_version: str = KIBANA_VERSION) -> Backend:
     """The configured backend, opened for `access` (not checked or started: see `Backend.check` and `start`).
-    Raises `NoStore` (nothing stored yet, when `access` only uses what exists), `StoreDamaged`, `CannotOpen` (the
+    Raises `NoStore` (nothing stored yet, when `access` only uses what exists), `StorageDamaged`, `CannotOpen` (the
     embedded store's path), or an `AccessError` (a client that cannot be configured; the message does not repeat
     which backend: `describe(settings).where` says it)."""
     if settings.backend == "elasticsearch":

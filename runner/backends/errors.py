@@ -65,6 +65,11 @@ class CannotOpen(BackendError):
     configuration problem, not a failure of the work."""
 
 
+class StorageDamaged(BackendError):
+    """The backend's storage is damaged (e.g. an embedded store file that is not a database, or corrupt): nothing
+    read from it can be trusted and trying again cannot help. Said as it is, a failure of the work (exit 1)."""
+
+
 class StateNotSaved(BackendError):
     """The store refused the rule's state: it was not saved, and the rule's next execution searches the same time
     again (which writes no alert twice)."""
@@ -108,5 +113,5 @@ class WriteError(BackendError):
 
 __all__ = [
     "AccessError", "BackendError", "CannotOpen", "IncompleteAnswer", "IndexNotFound", "NoStore", "QueryError",
-    "RecordNotStored", "Rejected", "StateBusy", "StateNotSaved", "TransientError", "WriteError",
+    "RecordNotStored", "Rejected", "StateBusy", "StateNotSaved", "StorageDamaged", "TransientError", "WriteError",
 ]

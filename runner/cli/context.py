@@ -28,7 +28,7 @@ from runner.backends import (
     BackendInfo,
     KibanaClient,
     NoStore,
-    StoreDamaged,
+    StorageDamaged,
     describe,
     open_backend,
 )
@@ -195,7 +195,7 @@ def opening_failed(error: BackendError, backend: BackendInfo) -> CommandError:
     configuration problem (exit 2: a store path that cannot be opened, a client that cannot be configured). A remote
     backend's message names it and where it is (a store's errors name its path already)."""
     message = f"{backend.where}: {error}" if backend.remote else str(error)
-    return CommandError(message, code=1 if isinstance(error, StoreDamaged) else 2)
+    return CommandError(message, code=1 if isinstance(error, StorageDamaged) else 2)
 
 
 class JsonFormatter(logging.Formatter):

@@ -13,7 +13,7 @@ from runner.backends import (
     BackendError,
     CannotOpen,
     NoStore,
-    StoreDamaged,
+    StorageDamaged,
     describe,
 )
 from runner.catalog import Rule, UuidSource, iso
@@ -79,7 +79,7 @@ def _state(context: Context, rule: Rule, form: str) -> tuple[dict[str, Any], str
             return backend.rule_state(rule.rule_id) or {}, ""
     except NoStore:
         return {}, ""
-    except (StoreDamaged, CannotOpen) as error:
+    except (StorageDamaged, CannotOpen) as error:
         raise opening_failed(error, describe(context.settings)) from None
     except BackendError as error:
         title = describe(context.settings).title

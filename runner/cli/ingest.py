@@ -12,7 +12,7 @@ from typing import Any
 
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
-from runner.backends import Backend, BackendError, StoreDamaged
+from runner.backends import Backend, BackendError, StorageDamaged
 from runner.cli.context import CommandError, Context, err, out
 from runner.cli.ndjson import BadLine, ReadReport, read_documents
 from runner.cli.render import report_skipped
@@ -69,10 +69,11 @@ def _ingest(args: argparse.Namespace, paths: list[Path], backend: Backend) -> in
 
         try:
             result = backend.ingest(documents(), on_bad)
-        except StoreDamaged:
+        except StorageDamaged:
             raise  # the store, not this input: said as it is (exit 1)
-        except BackendError as error:
-            raise CommandError(f"ingest into {backend.title} stopped at {where[0][0]}:{where[0][1]}: {error}") from None
+        except BackendError as error:  # what was written before stays (documents have ids: ingest again to finish)
+            raise CommandError(f"ingest into {backend.title} stopped at {where[0][0]}:{where[0][1]}: {error}",
+                               code=1) from None
         target = result.target
     report_skipped(report.bad + bad_documents)
     for unreadable in report.unreadable:  # what was read before it is ingested (committed) and counted below

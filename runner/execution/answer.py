@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from runner.alerts import NEITHER_EVENTS_NOR_SEQUENCES
 from runner.backends import BackendError, IncompleteAnswer
 
 
@@ -30,8 +31,9 @@ def checked(response: dict[str, Any]) -> dict[str, Any]:
         raise IncompleteAnswer(f"the answer says {' and '.join(f'{key}: true' for key in marks)}",
                                shard_failures=False)
     hits = response.get("hits")
-    if not isinstance(hits, dict) or ("events" not in hits and "sequences" not in hits):
-        raise MalformedAnswer("eql query response should have either `sequences` or `events` but had neither")
+    # as the alerts are built: a key whose value is null counts as absent
+    if not isinstance(hits, dict) or (hits.get("events") is None and hits.get("sequences") is None):
+        raise MalformedAnswer(NEITHER_EVENTS_NOR_SEQUENCES)
     return response
 
 

@@ -95,7 +95,9 @@ def test_a_locked_store_is_transient_and_never_a_raw_sqlite_error(locked: Backen
     request = EqlRequest(("logs-*",), {"query": "any where true"})
     for call in (lambda: locked.rule_state("r1"), lambda: locked.existing_alerts(["a"]),
                  lambda: locked.create_alerts("i", [("a", {})]), lambda: list(locked.list_alerts()),
-                 lambda: locked.eql_search(request), lambda: locked.verify(request)):
+                 lambda: locked.eql_search(request), lambda: locked.verify(request),
+                 lambda: locked.ingest([{"_index": "logs-x", "_id": "e1", "_source": {"@timestamp": "2026-01-15T10:00:00Z"}}],
+                                       lambda _document, _reason: None)):
         with pytest.raises(TransientError, match="database is locked"):
             call()
     # the state was not saved, but only for now: worth trying again (a refusal would not be)

@@ -184,3 +184,18 @@ def test_a_client_that_cannot_be_configured_is_named_once(tmp_path: Path, monkey
     out = capsys.readouterr().out
     assert "previous start: unknown, Elasticsearch not reached (cannot configure the Elasticsearch client: " in out
     assert "window 1:" in out
+
+
+def test_an_ingest_that_stops_says_where_and_is_a_failure_of_the_work(tmp_path: Path, stub: Stub,
+                                                                      monkeypatch: pytest.MonkeyPatch,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """The cluster answers, then refuses every bulk (503, retries spent): the command names the file and line it
+    stopped at; exit 1, a failure of the work (exit 2 is for usage and configuration)."""
+    stub.always("GET", "/", Reply(200, INFO))
+    stub.always("PUT", "/_bulk", Reply(503, {"error": {"type": "unavailable_shards_exception", "reason": "busy"},
+                                             "status": 503}))
+    path = config(tmp_path, stub.url, monkeypatch)
+    path.write_text(path.read_text().replace("  retry_backoff: 0s\n", "  retry_backoff: 0s\n  max_retries: 0\n"))
+    samples = ROOT / "samples" / "seed_rule.ndjson"
+    assert main(["ingest", str(samples), "--config", str(path)]) == 1
+    assert f"ingest into Elasticsearch stopped at {samples}:" in capsys.readouterr().err

@@ -34,7 +34,10 @@ def test_an_answer_marked_incomplete_is_retried_never_taken(marks: dict[str, Any
     assert str(raised.value) == message
 
 
-@pytest.mark.parametrize("response", [{}, {"hits": []}, {"hits": {"total": 0}}])
+@pytest.mark.parametrize("response", [{}, {"hits": []}, {"hits": {"total": 0}},
+                                      {"hits": {"events": None}}, {"hits": {"events": None, "sequences": None}}])
 def test_an_answer_without_results_of_either_kind_is_malformed(response: dict[str, Any]) -> None:
+    """As the alerts are built (`build_alerts`): results that are null are no results, so an answer the execution
+    takes is one alerts can be built from."""
     with pytest.raises(MalformedAnswer, match="should have either `sequences` or `events` but had neither"):
         checked(response)

@@ -227,10 +227,11 @@ class EmbeddedBackend:
 
     def ingest(self, documents: Iterable[Mapping[str, Any]],
                on_bad: Callable[[Mapping[str, Any], str], None]) -> IngestResult:
-        """Events into the store, a transaction per batch (what was committed before a failure stays). A failed
-        write raises the store's `StoreError` (`StoreBusy` when another writer held the lock too long), a damaged
-        store `StoreDamaged`."""
-        return self.store.ingest(documents, on_bad=on_bad)
+        """Events into the store, a transaction per batch (what was committed before a failure stays). A damaged
+        store is `StoreDamaged`; a failed write (another writer holding the lock too long, a full disk) a
+        `TransientError`."""
+        with _busy():
+            return self.store.ingest(documents, on_bad=on_bad)
 
     def rule_state(self, rule_id: str) -> dict[str, Any] | None:
         with _busy():

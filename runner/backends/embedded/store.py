@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.backends.base import EXECUTION_UUID, IngestResult, WriteResult
-from runner.backends.errors import BackendError
+from runner.backends.errors import StorageDamaged
 from runner.ecs import ecs_mapping
 from runner.engine import MISSING, SourcePath, date_range, dynamic_mapping
 from runner.errors import RuleRunnerError
@@ -79,9 +79,9 @@ class StoreBusy(StoreError):
     longer than the busy timeout: nothing was written, and trying again may pass."""
 
 
-class StoreDamaged(StoreError, BackendError):
-    """The store file is not an SQLite database or is corrupt: nothing can be trusted from it. A `BackendError` too,
-    so that an execution meeting it fails with this message (not a traceback)."""
+class StoreDamaged(StoreError, StorageDamaged):
+    """The store file is not an SQLite database or is corrupt: nothing can be trusted from it. The backends'
+    `StorageDamaged` too, so that an execution or a command meeting it fails with this message (not a traceback)."""
 
 
 class BadDocument(RuleRunnerError):
