@@ -1,12 +1,16 @@
-"""One execution of one rule: its plan (windows and requests), searches, alerts, writes, state and its record."""
+"""One execution of one rule: its plan (windows and requests), searches, alerts, writes, state and its record.
+
+`plan()` is the one place an execution's windows and `_eql/search` requests are computed (Kibana's request builder
+and window arithmetic are its modules, not public names): `execute`, `hunt`, `explain` and `validate` all plan
+through it.
+"""
 
 from runner.execution.execution_plan import ExecutionPlan, PlanMode, plan
 from runner.execution.hunt import HuntResult, hunt
-from runner.execution.kibana_request import build_request, build_untimed_request
 from runner.execution.retry import Deadline, RetryPolicy
 from runner.execution.run import ExecutionOptions, ExecutionRecord, WindowResult, execute
 from runner.execution.status import ExecutionStatus, HuntStatus, WindowStatus
-from runner.execution.windows import Gap, Window, WindowPlan, plan_windows
+from runner.execution.windows import Gap, Window
 
 __all__ = [
     "Deadline",
@@ -20,13 +24,9 @@ __all__ = [
     "PlanMode",
     "RetryPolicy",
     "Window",
-    "WindowPlan",
     "WindowResult",
     "WindowStatus",
-    "build_request",
-    "build_untimed_request",
     "execute",
     "hunt",
     "plan",
-    "plan_windows",
 ]

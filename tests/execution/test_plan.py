@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from runner.catalog import Rule, iso, load_rule_file
-from runner.execution import PlanMode, Window, build_request, build_untimed_request, plan, plan_windows
-from runner.execution.kibana_request import rule_filter
+from runner.execution import PlanMode, Window, plan
+from runner.execution.kibana_request import build_request, build_untimed_request, rule_filter
+from runner.execution.windows import plan_windows
 
 ROOT = Path(__file__).resolve().parents[2]
 T = datetime(2026, 3, 31, 12, 0, tzinfo=UTC)
