@@ -38,7 +38,7 @@ from runner.alerts import KIBANA_VERSION, AlertContext, build_alerts  # noqa: E4
 from runner.backends.elasticsearch import ElasticsearchBackend  # noqa: E402
 from runner.catalog import load_rule_file  # noqa: E402
 from runner.engine import search  # noqa: E402
-from runner.execution import ExecutionOptions, execute  # noqa: E402
+from runner.execution import ExecutionOptions, ExecutionStatus, execute  # noqa: E402
 from runner.settings import load_settings  # noqa: E402
 
 SEED = ROOT / "rules" / "persistence_apt_package_manager_netcon.toml"
@@ -131,7 +131,7 @@ def main() -> int:
         record = execute(seed, backend, started_at=T + timedelta(seconds=n), options=options)
         cpus.append((time.process_time() - cpu) * 1000)
         walls.append((time.perf_counter() - wall) * 1000)
-        assert record.status == "succeeded", record.message
+        assert record.status == ExecutionStatus.SUCCEEDED, record.message
     cpu_mean = statistics.mean(cpus)
     rows.append(("execution without hits: runner CPU per execution", f"{cpu_mean:.2f} ms",
                  f"< {OVERHEAD_TARGET_MS:g} ms", f"{OVERHEAD_TARGET_MS / cpu_mean:.1f}x"))
@@ -164,7 +164,7 @@ def main() -> int:
         whole = ExecutionOptions(retry_backoff=0.0, max_window_splits=0)  # a full answer is not searched again here
         while time.perf_counter() - wall < args.seconds:
             record = execute(rule, backend, started_at=T, options=whole)
-            assert record.status in ("succeeded", "partial failure"), record.message
+            assert record.status in (ExecutionStatus.SUCCEEDED, ExecutionStatus.PARTIAL_FAILURE), record.message
             count += record.alerts_created
             runs += 1
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall

@@ -38,7 +38,7 @@ import generate  # noqa: E402
 from runner.backends.embedded.backend import resolve_indices  # noqa: E402
 from runner.backends.embedded.memory import MemoryEvents  # noqa: E402
 from runner.catalog import load_rules  # noqa: E402
-from runner.execution.hunt import hunt  # noqa: E402
+from runner.execution import HuntStatus, hunt  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "detection-rules"
 
@@ -67,8 +67,8 @@ def main() -> int:
     started = time.perf_counter()
     results = hunt(rules, events)
     rules_s = time.perf_counter() - started
-    working = [r.rule for r in results if r.status != "no index"]
-    failed = [r for r in results if r.status == "failed"]
+    working = [r.rule for r in results if r.status != HuntStatus.NO_INDEX]
+    failed = [r for r in results if r.status == HuntStatus.FAILED]
 
     # the sample: rules that search the generated indices and that eql can parse
     candidates = []

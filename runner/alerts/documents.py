@@ -47,7 +47,7 @@ from runner.alerts.layout import (
     CallPlan,
     rule_plan,
 )
-from runner.alerts.merge import merge_fields
+from runner.alerts.merge import MergeStrategy, merge_fields
 from runner.alerts.overrides import risk_score_override, rule_name_override, severity_override
 from runner.alerts.paths import MISSING
 from runner.alerts.reason import build_reason
@@ -111,7 +111,7 @@ class _Hit:
     """An event as Kibana's `transformHitToAlert` reads it (`source`: `_source` with `fields` merged in; `fields`)
     and the event's part of the alert (`event_part()`, once every read is done)."""
 
-    def __init__(self, hit: Mapping[str, Any], merge_strategy: str, namespaces: Mapping[str, str],
+    def __init__(self, hit: Mapping[str, Any], merge_strategy: MergeStrategy, namespaces: Mapping[str, str],
                  notes: SourceNotes | None = None) -> None:
         self.id = hit.get("_id")
         self.index = hit.get("_index")
@@ -127,7 +127,7 @@ class _Hit:
                 self.source = source
                 self._event = alert_source_copy(source, notes, self.removed, namespaces)
             else:
-                self.source = merge_fields(copy_json(source), fields, merge_strategy)  # type: ignore[arg-type]
+                self.source = merge_fields(copy_json(source), fields, merge_strategy)
                 self._event = alert_source_copy(self.source, notes, self.removed, namespaces)
             self.plain = True
         except NotPlainJson:
@@ -135,9 +135,10 @@ class _Hit:
             # the general path, as Kibana's steps go: a deep copy, merged, read, then cleaned in place
             copied = copy.deepcopy(dict(hit))
             self.fields = copied.get("fields")
-            source = copied.get("_source") if isinstance(copied.get("_source"), dict) else {}
+            copied_source = copied.get("_source")
+            source = copied_source if isinstance(copied_source, dict) else {}
             fields = self.fields if isinstance(self.fields, dict) else {}
-            self.source = merge_fields(source, fields, merge_strategy)  # type: ignore[arg-type]
+            self.source = merge_fields(source, fields, merge_strategy)
             self._event = None
             self.plain = False
         self.namespaces = namespaces

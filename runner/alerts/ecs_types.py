@@ -352,7 +352,9 @@ def _moment_iso(text: str) -> bool:
         ms = _milliseconds(time.group(4))
     offset = 0
     if offset_part is not None and offset_part != "Z":
-        sign, hours, minutes = _OFFSET.fullmatch(offset_part).groups()  # type: ignore[union-attr]
+        offset_match = _OFFSET.fullmatch(offset_part)
+        assert offset_match is not None  # the ISO patterns only let offsets of this shape through
+        sign, hours, minutes = offset_match.groups()
         offset = (int(hours) * 60 + int(minutes or 0)) * (1 if sign == "+" else -1)
     parts = found.groups()
     year = int(parts[0])

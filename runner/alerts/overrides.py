@@ -13,7 +13,8 @@ from typing import Any
 
 from runner.alerts.paths import is_number, js_number, lodash_get
 
-SEVERITY_ORDER = {"low": 0, "medium": 1, "high": 2, "critical": 3}
+# keyed by an entry's optional severity: an entry without one looks up None and finds no rank
+SEVERITY_ORDER: dict[str | None, int] = {"low": 0, "medium": 1, "high": 2, "critical": 3}
 _ECS_SEVERITY = "event.severity"
 _MAX_SAFE_INTEGER = 2**53 - 1
 
@@ -33,7 +34,7 @@ def sorted_severity_mapping(mapping: Sequence[Mapping[str, Any]]) -> list[Mappin
     `kibana.alert.rule.severity_mapping` and in the parameters.
     """
     def compare(a: Mapping[str, Any], b: Mapping[str, Any]) -> int:
-        ra, rb = SEVERITY_ORDER.get(a.get("severity")), SEVERITY_ORDER.get(b.get("severity"))  # type: ignore[arg-type]
+        ra, rb = SEVERITY_ORDER.get(a.get("severity")), SEVERITY_ORDER.get(b.get("severity"))
         return 0 if ra is None or rb is None else ra - rb  # JavaScript: an unknown severity compares as NaN
 
     return sorted(mapping, key=functools.cmp_to_key(compare))

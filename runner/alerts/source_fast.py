@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from enum import Enum
 from operator import itemgetter
-from typing import Any
+from typing import Any, Final, Literal, final
 
 from runner.alerts.copying import ATOMIC, NotPlainJson
 from runner.alerts.ecs_conformance import (
@@ -136,6 +137,7 @@ def _flatten_into(prefix: str, value: dict[str, Any], out: list[tuple[str, Any]]
 
 # ---- the one-pass copy: where ECS has fields, each value checked as the ECS tree says --------------------------------
 
+@final  # no subclass: `type(where) is _Exact` decides between the two kinds of place
 @dataclass(frozen=True, slots=True)
 class _Exact:
     """A path spelt with an empty part (a key `""`, `host..name`): Kibana's checks skip empty parts in the prefixes but
@@ -152,9 +154,18 @@ def _root() -> Node:
     return ecs_tree()
 
 
+class _Unknown(Enum):
+    """Not resolved yet (a typed sentinel: `None` is a resolved place, outside ECS)."""
+
+    UNKNOWN = 0
+
+
+_UNKNOWN: Final = _Unknown.UNKNOWN
+
+
 def _resolve(path: str) -> _Where:
     """Where a path reached through a dotted or empty key lies: its node, outside ECS, or `_Exact`."""
-    where = _RESOLVED.get(path, _UNKNOWN)
+    where: _Where | Literal[_Unknown.UNKNOWN] = _RESOLVED.get(path, _UNKNOWN)
     if where is _UNKNOWN:
         parts = path.split(".")
         if "" in parts:
@@ -167,10 +178,7 @@ def _resolve(path: str) -> _Where:
         if len(_RESOLVED) >= 65536:
             _RESOLVED.clear()
         _RESOLVED[path] = where
-    return where  # type: ignore[return-value]
-
-
-_UNKNOWN = object()
+    return where
 
 
 def _beyond(parent: str | None, key: str) -> tuple[int, _Where, str]:
@@ -185,7 +193,7 @@ def _checked_somewhere(document: dict[str, Any], where: Node | _Exact, removed: 
     if type(where) is _Exact:
         _note(document, unusual, top)
         return _checked_in_order(document, where, removed, unusual, top)
-    return _checked_object(document, where, removed, unusual, top)  # type: ignore[arg-type]
+    return _checked_object(document, where, removed, unusual, top)
 
 
 def _note(document: dict[str, Any], unusual: dict[str, int] | None, top: str) -> None:
@@ -273,21 +281,25 @@ def _all_simple(document: dict[str, Any]) -> bool:
 
 
 _SIMPLE_KEYS: set[str] = set()
+_NO_CHILDREN: dict[str, Node] = {}
 
 
 def _checked_in_order(document: dict[str, Any], where: Node | _Exact, removed: list[str],
                       unusual: dict[str, int] | None, top: str) -> dict[str, Any]:
     """`_checked_object` key by key, in the document's order (`unusual` already noted for this object)."""
     result = document.copy()
-    exact = type(where) is _Exact
-    children = None if exact else where.children  # type: ignore[union-attr]
+    children: dict[str, Node]
+    if type(where) is _Exact:
+        exact, children = True, _NO_CHILDREN  # not read: every key goes by its full path
+    else:
+        exact, children = False, where.children
     for key, value in document.items():
         kind = type(value)
         node: _Where
         if exact:
             rule, node, path = _beyond(where.path, key)
         else:
-            node = children.get(key)  # type: ignore[union-attr]
+            node = children.get(key)
             if node is not None:
                 rule, path = node.rule, node.path
             elif "." in key or not key:

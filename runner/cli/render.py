@@ -16,11 +16,17 @@ from rich.table import Table
 from rich.text import Text
 
 from runner.cli.context import err, out
+from runner.execution import ExecutionStatus, HuntStatus, WindowStatus
 
 MESSAGE_WIDTH = 120  # characters of a message in a table cell
 BAD_LINES_SHOWN = 20  # bad input lines listed one by one; the rest are counted
 
-_STYLES = {"failed": "red", "partial failure": "yellow", "max signals": "yellow", "no index": "yellow"}
+# by status string (a member equals its value, and "failed", "no index" are members of several enums)
+_STYLES: dict[str, str] = {
+    **dict.fromkeys((ExecutionStatus.FAILED, WindowStatus.FAILED, HuntStatus.FAILED), "red"),
+    **dict.fromkeys((ExecutionStatus.PARTIAL_FAILURE, HuntStatus.MAX_SIGNALS, HuntStatus.NO_INDEX, WindowStatus.NO_INDEX),
+                    "yellow"),
+}
 
 
 def shorten(text: str, width: int = MESSAGE_WIDTH) -> str:
@@ -60,7 +66,7 @@ def table(title: str | None, columns: Sequence[Column]) -> Table:
     return result
 
 
-STATUS = Column("status", keep=15)  # "partial failure"
+STATUS = Column("status", keep=len(ExecutionStatus.PARTIAL_FAILURE))  # the longest status shown: "partial failure"
 
 
 def status_summary(title: str, rows: Iterable[tuple[str, Sequence[int]]], numbers: Sequence[str],

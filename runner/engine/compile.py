@@ -26,6 +26,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from functools import singledispatchmethod
+from types import MethodWrapperType
 from typing import Any
 
 from runner.engine import semantics as sem
@@ -431,11 +432,10 @@ def _specialised(reader: FieldReader, test: ValuesTest, text_test: TextTest | No
             return raw is not MISSING and test(normalize(raw))
 
         return leaf(general)
-    equals = text_test.__self__ if isinstance(text_test, _StrEquals) else None  # type: ignore[attr-defined]
+    # a bound `str.__eq__` (a method-wrapper, whose `__self__` is the string) is plain equality
+    owner = text_test.__self__ if isinstance(text_test, MethodWrapperType) else None
+    equals = owner if isinstance(owner, str) else None
     return keyword_leaf(KeywordTest(reader, test, text_test, equals))
-
-
-_StrEquals = type("".__eq__)
 
 
 def _comparison_matcher(ftype: FieldType, op: str, value: Any) -> tuple[ValuesTest, TextTest | None]:

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import BuiltinMethodType
 from typing import Any
 
 from runner.engine.fields import MISSING, FieldReader
 
 Predicate = Callable[[dict[str, Any]], bool]
-_SetContains = type(set().__contains__)
 ValuesTest = Callable[[list[Any]], bool]
 TextTest = Callable[[str], bool]
 
@@ -39,8 +39,9 @@ class KeywordTest:
         if self.equals is not None:
             return frozenset({self.equals}), False
         text_test = self.text_test
-        if isinstance(text_test, _SetContains) and isinstance(text_test.__self__, (set, frozenset)):  # type: ignore[attr-defined]
-            return frozenset(text_test.__self__), False  # type: ignore[attr-defined]
+        # a bound `set.__contains__` (a builtin method, whose `__self__` is the set)
+        if isinstance(text_test, BuiltinMethodType) and isinstance(text_test.__self__, (set, frozenset)):
+            return frozenset(text_test.__self__), False
         folded = getattr(text_test, "folded_terms", None)
         return (folded, True) if isinstance(folded, frozenset) else None
 

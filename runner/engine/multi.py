@@ -63,7 +63,12 @@ class _Entry:
 class _Compiled:
     """One query compiled for one index: `offer(position, doc, source)` runs it on a document."""
 
-    __slots__ = ("compiled", "count", "entry", "ordinal", "predicate")
+    __slots__ = ("compiled", "count", "entry", "matcher", "ordinal", "predicate", "window")
+
+    # the entry's window (an event query) or matcher (a sequence), narrowed once here rather than per document;
+    # `offer` reads the window only with a predicate (an event query), the matcher only without
+    window: Window[Mapping[str, Any]]
+    matcher: SequenceMatcher
 
     def __init__(self, entry: _Entry, compiled: IndexPlan) -> None:
         self.entry = entry
@@ -71,13 +76,17 @@ class _Compiled:
         self.ordinal = compiled.ordinal
         self.predicate = compiled.filters[0] if compiled.filters else None
         self.count = len(entry.plan.stages)
+        if entry.window is not None:
+            self.window = entry.window
+        if entry.matcher is not None:
+            self.matcher = entry.matcher
 
     def offer(self, position: int, doc: Mapping[str, Any], source: dict[str, Any]) -> None:
-        entry = self.entry
         if self.predicate is not None:
             if self.predicate(source):
-                entry.window.add(self.ordinal.event_key(source, position), doc)  # type: ignore[union-attr]
+                self.window.add(self.ordinal.event_key(source, position), doc)
             return
+        entry = self.entry
         if entry.broken:
             return
         found = self.compiled.sequence_keys(source, self.count)
@@ -90,7 +99,7 @@ class _Compiled:
             entry.broken = True
             return
         entry.last = ordinal
-        entry.matcher.feed(doc, ordinal, stage_keys, until_keys)  # type: ignore[union-attr]
+        self.matcher.feed(doc, ordinal, stage_keys, until_keys)
 
 
 @dataclass

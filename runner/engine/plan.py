@@ -206,7 +206,7 @@ class QueryPlan:
         self.timestamp_field = timestamp_field
         self.tiebreaker_field = tiebreaker_field
         self.category_field = event_category_field
-        self.bucket_keys = isinstance(query, n.SampleQuery)
+        self.bucket_keys = _bucket_keys(query)
         specs = self.stages + ([self.until] if self.until is not None else [])
         names = {event_category_field, timestamp_field, *([tiebreaker_field] if tiebreaker_field else [])}
         for spec in specs:
@@ -246,6 +246,8 @@ class QueryPlan:
         if isinstance(self.query, n.EventQuery):
             (spec,) = self.stages
             return IndexPlan([compiler.filter(self.condition(spec))], _every(1), [], [], ordinal)
+        if not isinstance(self.query, (n.SequenceQuery, n.SampleQuery)):
+            raise TypeError(f"cannot compile {type(self.query).__name__}")
         specs = self.stages + ([self.until] if self.until is not None else [])
         keys = [self._keys(ctx, spec) for spec in specs]
         category = ctx.reader(self.category_field)
@@ -256,6 +258,15 @@ class QueryPlan:
             conditions = [compiler.filter(self.condition(spec)) for spec in specs]
             dispatch = _every(len(specs))
         return IndexPlan([], dispatch, conditions, keys, ordinal)
+
+
+def _bucket_keys(query: n.Query) -> bool:
+    """Whether join keys read as a sample's composite aggregation buckets (True) or as a sequence's fields."""
+    if isinstance(query, (n.EventQuery, n.SequenceQuery)):
+        return False
+    if isinstance(query, n.SampleQuery):
+        return True
+    raise TypeError(f"no join keys known for {type(query).__name__}")
 
 
 def _every(count: int) -> Callable[[dict[str, Any]], tuple[int, ...]]:

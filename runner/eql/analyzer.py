@@ -258,20 +258,26 @@ class _Analyzer:
             self.event_filter(stage.filter)
         if isinstance(query, n.EventQuery):
             return
+        if isinstance(query, n.SequenceQuery):
+            label = "Sequence"
+        elif isinstance(query, n.SampleQuery):
+            label = "Sample"
+        else:
+            raise TypeError(f"no join keys known for {type(query).__name__}")
         keys_per_stage = [list(query_keys(query)) + list(stage.keys) for stage in stages]
         for keys in keys_per_stage:
             for key in keys:
                 self.key(key)
-        self.key_types(query, keys_per_stage, stages)
+        self.key_types(label, keys_per_stage, stages)
 
     def key(self, key: n.Expr) -> None:
         if isinstance(key, n.Field):
             self.field_reference(key)
 
-    def key_types(self, query: n.Query, keys_per_stage: list[list[n.Expr]], stages: list[n.Stage]) -> None:
+    def key_types(self, label: str, keys_per_stage: list[list[n.Expr]], stages: list[n.Stage]) -> None:
+        """`label`: the statement the keys join ("Sequence", "Sample"), as the errors name it."""
         if self.schema is None or not keys_per_stage:
             return
-        label = "Sample" if isinstance(query, n.SampleQuery) else "Sequence"
         first = keys_per_stage[0]
         for keys in keys_per_stage[1:]:
             for position, key in enumerate(keys):

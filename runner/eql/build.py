@@ -7,7 +7,7 @@ The grammar accepts a few constructs only so that they can be rejected here with
 from __future__ import annotations
 
 import re
-from typing import Any, NoReturn
+from typing import Any, NoReturn, get_args
 
 from lark import Token, Transformer, Tree, v_args
 from lark.exceptions import VisitError
@@ -110,7 +110,11 @@ def _identifier(token: Token) -> str:
 # ---- the transformer -------------------------------------------------------------------------------------------------
 
 _KNOWN_PIPES = ("count", "filter", "head", "sort", "tail", "unique", "unique_count")
-_SUPPORTED_PIPES = ("head", "tail")
+# the supported pipes, and the grammar's operator tokens, as the node types spell them (an operator outside its table
+# is a grammar change the node types have not followed: a KeyError, not a node holding an operator nothing knows)
+_SUPPORTED_PIPES: dict[str, n.PipeKind] = {kind: kind for kind in get_args(n.PipeKind)}
+_COMPARISON_OPS: dict[str, n.ComparisonOp] = {op: op for op in get_args(n.ComparisonOp)}
+_ARITHMETIC_OPS: dict[str, n.ArithmeticOp] = {op: op for op in get_args(n.ArithmeticOp)}
 
 
 @v_args(meta=True)
@@ -273,7 +277,7 @@ class _Builder(Transformer[Token, n.Query]):
         (arg,) = args
         if not isinstance(arg, n.Constant) or isinstance(arg.value, bool) or not isinstance(arg.value, int) or arg.value < 0:
             raise _error(arg, f"Pipe [{kind}] expects a positive integer but found [{_print_literal(arg)}]")
-        return n.Pipe(kind=kind, count=arg.value, span=_span_of(bar))  # type: ignore[arg-type]
+        return n.Pipe(kind=_SUPPORTED_PIPES[kind], count=arg.value, span=_span_of(bar))
 
     # -- boolean expressions --
 
@@ -296,11 +300,11 @@ class _Builder(Transformer[Token, n.Query]):
 
     def comparison(self, meta: Meta, children: list[Any]) -> n.Comparison:
         left, op, right = children
-        return n.Comparison(str(op), left, right, span=n.Span(meta.line, meta.column))  # type: ignore[arg-type]
+        return n.Comparison(_COMPARISON_OPS[str(op)], left, right, span=n.Span(meta.line, meta.column))
 
     def arithmetic(self, meta: Meta, children: list[Any]) -> n.Arithmetic:
         left, op, right = children
-        return n.Arithmetic(str(op), left, right, span=n.Span(meta.line, meta.column))  # type: ignore[arg-type]
+        return n.Arithmetic(_ARITHMETIC_OPS[str(op)], left, right, span=n.Span(meta.line, meta.column))
 
     def negate(self, meta: Meta, children: list[Any]) -> n.Expr:
         _op, operand = children
@@ -465,7 +469,9 @@ def _with_pipes(query: n.Query, pipes: tuple[n.Pipe, ...]) -> n.Query:
         return query
     from dataclasses import replace
 
-    return replace(query, pipes=pipes)  # type: ignore[type-var]
+    if isinstance(query, (n.EventQuery, n.SequenceQuery, n.SampleQuery)):
+        return replace(query, pipes=pipes)
+    raise TypeError(f"no pipes for a {type(query).__name__}")
 
 
 def build(tree: Tree[Token]) -> n.Query:

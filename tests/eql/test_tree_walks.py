@@ -13,11 +13,13 @@ from typing import Any
 
 import pytest
 
-from runner.engine import search
+from runner.backends.embedded.memory import MemoryEvents
+from runner.backends.request import EqlRequest
+from runner.engine import plan, search
 from runner.engine.compile import Compiler
 from runner.engine.fields import IndexContext
-from runner.engine.plan import expand_stages
-from runner.eql import check, nodes, parse, to_eql
+from runner.engine.plan import QueryPlan, expand_stages
+from runner.eql import analyzer, check, nodes, parse, to_eql
 from runner.eql.analyzer import children, fields_of, query_keys, query_stages
 
 
@@ -69,6 +71,41 @@ def test_an_unknown_expression_fails_loudly(walk: str) -> None:
 def test_an_unknown_query_fails_loudly(walk: str) -> None:
     with pytest.raises(TypeError, match="MysteryQuery"):
         QUERY_WALKS[walk](MysteryQuery())
+
+
+# Past the walks above (which fail first on an unknown query), the places that choose between the query kinds: each
+# is reached here with the walks before it taught to pass, and must refuse the unknown kind rather than take the
+# sequence (or another) path.
+
+
+def test_the_analyzer_refuses_the_keys_of_an_unknown_query(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(analyzer, "query_stages", lambda _query: [])
+    with pytest.raises(TypeError, match="MysteryQuery"):
+        check(MysteryQuery())
+
+
+def test_a_query_plan_refuses_the_join_keys_of_an_unknown_query(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(plan, "expand_stages", lambda _query: ([], None))
+    monkeypatch.setattr(plan, "null_fields", lambda _query, _schema: frozenset())
+    with pytest.raises(TypeError, match="MysteryQuery"):
+        QueryPlan(MysteryQuery(), None, "@timestamp", None, "event.category")
+
+
+def test_a_query_plan_refuses_to_compile_an_unknown_query() -> None:
+    query_plan = QueryPlan(parse("sequence [process where true] [file where true]"), None, "@timestamp", None,
+                           "event.category")
+    query_plan.query = MysteryQuery()
+    with pytest.raises(TypeError, match="MysteryQuery"):
+        query_plan.for_index(IndexContext("logs", None))
+
+
+def test_the_embedded_store_refuses_to_tell_whether_an_unknown_query_batches() -> None:
+    events = MemoryEvents([])
+    request = EqlRequest(("logs",), {"query": "any where true"})
+    assert events.batchable(request, parse("any where true"))
+    assert not events.batchable(request, parse("sample by host.id [process where true] [file where true]"))
+    with pytest.raises(TypeError, match="MysteryQuery"):
+        events.batchable(request, MysteryQuery())
 
 
 def test_every_expression_type_has_its_children() -> None:

@@ -102,6 +102,7 @@ def create_alerts(client: Elasticsearch, alias: str, alerts: Sequence[tuple[str,
             operations.append(_json({"create": {"_index": alias, "_id": alert_id}}))
             operations.append(_json(source))
         try:
+            # the client's stubs type `operations` as objects only; its NDJSON serializer sends bytes lines as they are
             response = client.bulk(operations=operations, refresh="wait_for", require_alias=True)  # type: ignore[arg-type]
         except (ApiError, TransportError) as error:
             failure = classify(error, f"bulk create into [{alias}]")

@@ -55,10 +55,13 @@ class MemoryEvents:
     def batchable(self, request: EqlRequest, query: n.Query) -> bool:
         """Whether `eql_search_many` can take this request: an event or sequence query with the default timestamp,
         category and result position, and no filter beyond "everything"."""
+        if isinstance(query, n.SampleQuery):
+            return False
+        if not isinstance(query, (n.EventQuery, n.SequenceQuery)):
+            raise TypeError(f"cannot tell whether {type(query).__name__} can be batched")
         body = request.body
         return (
-            isinstance(query, (n.EventQuery, n.SequenceQuery))
-            and not body.get("timestamp_field") and not body.get("tiebreaker_field")
+            not body.get("timestamp_field") and not body.get("tiebreaker_field")
             and not body.get("event_category_field") and body.get("result_position", "tail") == "tail"
             and request_filter(body.get("filter")) is None
         )
