@@ -108,12 +108,24 @@ class Backend(Protocol):
 
     def list_alerts(self, *, rule_id: str | None = None,
                     include_building_blocks: bool = True) -> Iterator[dict[str, Any]]:
-        """The stored alerts (of one rule), oldest first, as `{"_index", "_id", "_source"}`."""
+        """The stored alerts as `{"_index", "_id", "_source"}` (`_source` as written; `_index` where the backend
+        holds it: the index written to, or on a cluster the concrete index behind the alias): those of `rule_id`
+        (`kibana.alert.rule.rule_id`) when given, and without the building blocks of sequences (the alerts with a
+        `kibana.alert.group.index`) unless `include_building_blocks`.
+
+        Oldest first: an alert written by a later `create_alerts` call, with a later `@timestamp`, comes after the
+        earlier one. Among alerts with the same `@timestamp` (one execution's), or written out of `@timestamp`
+        order, the order is the backend's own (the embedded store lists them as written, Elasticsearch by
+        `@timestamp`, then `kibana.alert.uuid`)."""
 
     def ingest(self, documents: Iterable[Mapping[str, Any]],
                on_bad: Callable[[Mapping[str, Any], str], None]) -> IngestResult:
-        """Store `{"_index", "_id"?, "_source"}` events, create-only (an id already stored is a duplicate); a
-        document the backend refuses goes to `on_bad` with the reason, and the rest are stored."""
+        """Store `{"_index", "_id"?, "_source"}` events, create-only: an `_id` already stored in its index is a
+        duplicate, left as it was, so ingesting the same documents again adds nothing (on a cluster: while the data
+        stream's write index is the one that holds them; after a rollover the same `_id` is new to the new write
+        index). A document the backend refuses (no `_index` or `_source`, a `@timestamp` it cannot read) goes to
+        `on_bad` with the reason, and the rest are stored. A document without `_id`: the embedded store derives one
+        from its content (again, nothing added), Elasticsearch makes a random one (added again)."""
 
     def rule_state(self, rule_id: str) -> dict[str, Any] | None:
         """The rule's saved state, or None."""

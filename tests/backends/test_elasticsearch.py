@@ -17,6 +17,7 @@ from runner.alerts import KIBANA_VERSION
 from runner.backends import (
     AccessError,
     IndexNotFound,
+    IngestResult,
     QueryError,
     StateNotSaved,
     TransientError,
@@ -403,6 +404,7 @@ def test_ingest_creates_into_data_streams(tmp_path: Path, stub: Stub) -> None:
     bad = []
     result = ingest_events(backend_for(tmp_path, stub).client, docs, lambda doc, why: bad.append(why))
     assert (result.added, result.duplicates, len(bad)) == (1, 1, 1) and "document_parsing_exception" in bad[0]
+    assert result == IngestResult(1, 1, ", ".join(sorted({data_stream_of(doc["_index"]) for doc in docs})))
     lines = stub.sent("PUT", "/_bulk")[0].ndjson
     assert lines[0]["create"]["_index"] == data_stream_of(docs[0]["_index"])
     assert lines[0]["create"]["_id"] == docs[0]["_id"] and lines[1] == docs[0]["_source"]

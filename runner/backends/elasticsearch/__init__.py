@@ -4,14 +4,13 @@ from runner.backends.elasticsearch.alerts_index import AlertsIndexMissing, Alert
 from runner.backends.elasticsearch.backend import ElasticsearchBackend
 from runner.backends.elasticsearch.client import ClusterInfo, cluster_info, make_client
 from runner.backends.elasticsearch.errors import classify
-from runner.backends.elasticsearch.ingest import EventIngest, data_stream_of, ingest_events
+from runner.backends.elasticsearch.ingest import data_stream_of, ingest_events
 
 __all__ = [
     "AlertsIndexMissing",
     "AlertsTarget",
     "ClusterInfo",
     "ElasticsearchBackend",
-    "EventIngest",
     "classify",
     "cluster_info",
     "data_stream_of",

@@ -119,8 +119,7 @@ class ElasticsearchBackend:
     def ingest(self, documents: Iterable[Mapping[str, Any]],
                on_bad: Callable[[Mapping[str, Any], str], None]) -> IngestResult:
         """Events into the data streams their indices belong to (`ingest_events`)."""
-        result = ingest_events(self.client, documents, on_bad=on_bad)
-        return IngestResult(result.added, result.duplicates, ", ".join(result.targets) or self.title)
+        return ingest_events(self.client, documents, on_bad=on_bad, nowhere=self.title)
 
     def existing_alerts(self, ids: Sequence[str]) -> dict[str, str | None]:
         return existing_ids(self.client, self.alerts.alias, ids)

@@ -2,19 +2,20 @@
 
 Exported hits carry the backing index (`.ds-logs-endpoint.events.process-default-2026.01.15-000001`); they are
 written to the data stream it belongs to (`logs-endpoint.events.process-default`), with their `_id`, create-only:
-ingesting the same file twice adds nothing.
+ingesting the same file twice adds nothing (a document without `_id` gets a random one from Elasticsearch, so it is
+added again). The result is the backends' `IngestResult`: its target names the data streams written.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from elastic_transport import TransportError
 from elasticsearch import ApiError, Elasticsearch
 
+from runner.backends.base import IngestResult
 from runner.backends.elasticsearch.errors import classify
 
 BATCH = 1000
@@ -27,19 +28,15 @@ def data_stream_of(index: str) -> str:
     return match.group("stream") if match else index
 
 
-@dataclass(frozen=True)
-class EventIngest:
-    added: int
-    duplicates: int
-    targets: tuple[str, ...]
-
-
 def ingest_events(
     client: Elasticsearch,
     documents: Iterable[Mapping[str, Any]],
     on_bad: Callable[[Mapping[str, Any], str], None],
-) -> EventIngest:
-    """Bulk-create `{"_index", "_id"?, "_source"}` documents; an item Elasticsearch refuses goes to `on_bad`."""
+    *,
+    nowhere: str = "Elasticsearch",
+) -> IngestResult:
+    """Bulk-create `{"_index", "_id"?, "_source"}` documents; an item Elasticsearch refuses goes to `on_bad`. The
+    result's target: the data streams written, sorted and comma-separated, or `nowhere` when none was."""
     added = duplicates = 0
     targets: set[str] = set()
     batch: list[Mapping[str, Any]] = []
@@ -83,7 +80,7 @@ def ingest_events(
             client.indices.refresh(index=sorted(targets))  # searchable for the next rule run, not in a second
         except (ApiError, TransportError) as error:
             raise classify(error, "refreshing the ingested data streams") from None
-    return EventIngest(added, duplicates, tuple(sorted(targets)))
+    return IngestResult(added, duplicates, ", ".join(sorted(targets)) or nowhere)
 
 
-__all__ = ["EventIngest", "data_stream_of", "ingest_events"]
+__all__ = ["data_stream_of", "ingest_events"]
