@@ -17,18 +17,19 @@ A function that raises (`FunctionError`: `number("abc")`, `/ by zero`) makes its
 combination of values, and a constant that raises is no constant. Elasticsearch fails the shard instead:
 `runner.engine.functions.FunctionError` says how, and why the engine differs (tests/engine/test_function_errors.py).
 
-Every walk over the tree dispatches on the node's type (`functools.singledispatchmethod`) with a default that raises
-`TypeError`, so a node type the compiler was not taught fails loudly.
+Every walk over the tree dispatches on the node's type (`runner.dispatch.dispatchmethod`, a cheaper
+`functools.singledispatchmethod`) with a default that raises `TypeError`, so a node type the compiler was not taught
+fails loudly.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from functools import singledispatchmethod
 from types import MethodWrapperType
 from typing import Any
 
+from runner.dispatch import dispatchmethod
 from runner.engine import semantics as sem
 from runner.engine.field_types import FieldType, to_text
 from runner.engine.fields import MISSING, FieldReader, IndexContext
@@ -91,7 +92,7 @@ class Compiler:
         """The condition as one predicate over `_source`."""
         return generate(self.plan(expr))
 
-    @singledispatchmethod
+    @dispatchmethod
     def plan(self, expr: n.Expr) -> Node:
         """The condition as Elasticsearch's query translator shapes it: bool clauses over query or script leaves."""
         raise TypeError(f"cannot compile {type(expr).__name__}")
@@ -117,7 +118,7 @@ class Compiler:
         query = self._query(expr)
         return query if query is not None else leaf(self.script(expr))
 
-    @singledispatchmethod
+    @dispatchmethod
     def _query(self, expr: n.Expr) -> Node | None:
         """A leaf that reads a document as a query (term, range, wildcard...), or None: it runs as a script."""
         raise TypeError(f"cannot compile {type(expr).__name__}")
@@ -275,7 +276,7 @@ class Compiler:
 
         return many
 
-    @singledispatchmethod
+    @dispatchmethod
     def value(self, expr: n.Expr, slots: dict[str, int]) -> Evaluator:
         """A three-valued evaluator; fields read their value from `env[slots[name]]`."""
         raise TypeError(f"cannot evaluate {type(expr).__name__}")

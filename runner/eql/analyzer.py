@@ -5,7 +5,7 @@ comparisons, regular expressions, CIDR literals); `parse` calls it. `verify(quer
 the indices' mappings (unknown fields unless `?optional`, `text` without an exact sub-field, argument and key types).
 Both collect every problem and raise one `EqlVerificationError` ("Found N problems"), as Elasticsearch does.
 
-Every walk over the tree dispatches on the node's type (`functools.singledispatch`) with a default that raises
+Every walk over the tree dispatches on the node's type (`functools.singledispatch`, or `runner.dispatch.dispatchmethod` for methods) with a default that raises
 `TypeError`: a node type added to `runner.eql.nodes` and not taught to a walk fails loudly instead of being skipped.
 """
 
@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import singledispatch, singledispatchmethod
+from functools import singledispatch
 
+from runner.dispatch import dispatchmethod
 from runner.eql import nodes as n
 from runner.eql.errors import EqlVerificationError, Problem
 from runner.eql.printer import expression as print_expression
@@ -201,7 +202,7 @@ class _Analyzer:
             return FieldInfo(mapping.type, exact)
         return FieldInfo(mapping.type)
 
-    @singledispatchmethod
+    @dispatchmethod
     def type_of(self, expr: n.Expr) -> str | None:
         """The Elasticsearch type of an expression, None when it cannot be known without a mapping."""
         raise TypeError(f"no type known for {type(expr).__name__}")
@@ -314,7 +315,7 @@ class _Analyzer:
 
     # ---- expressions -----------------------------------------------------------------------------------------------
 
-    @singledispatchmethod
+    @dispatchmethod
     def expression(self, expr: n.Expr) -> None:
         """Check an expression and everything under it."""
         raise TypeError(f"cannot check {type(expr).__name__}")
