@@ -107,16 +107,17 @@ def compile_copier(value: Any) -> Copier:
     return lambda: copy.deepcopy(value)
 
 
+# executions build alerts in several threads; on Python 3.11 the AST conversion keeps global state
+_COMPILING = threading.Lock()
+
+
 def _literal_function(value: Any) -> Copier:
     no_arguments = ast.arguments(posonlyargs=[], args=[], kwonlyargs=[], kw_defaults=[], defaults=[])
     expression = ast.Expression(ast.Lambda(args=no_arguments, body=_literal(value)))
     ast.fix_missing_locations(expression)
-    with _COMPILING:  # executions build alerts in several threads; the AST conversion keeps global state (3.11)
+    with _COMPILING:
         function: Copier = eval(compile(expression, "<alert copier>", "eval"))
     return function
-
-
-_COMPILING = threading.Lock()
 
 
 def _literal(value: Any) -> ast.expr:
