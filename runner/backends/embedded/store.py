@@ -5,7 +5,8 @@ Why SQLite: it ships with Python, a single file is easy to back up and move, and
 no trace. That gives the guarantees the runner relies on: an alert is reported written only after the transaction
 holding it committed, writing an alert id that exists is a no-op (the primary key), and a rule's state advances in
 its own transaction after the alerts. Several processes (the service, `ingest`, `alerts`) may open the same file;
-SQLite serialises the writers.
+SQLite serialises the writers. `ingest` alone trades that durability for speed (`synchronous=NORMAL`, large
+batches: see `Store.ingest`): what it may lose to a power loss, ingesting the same input again restores.
 
 Opening checks the file before anything else reads or writes it: a file that is not an SQLite database, or one
 that fails SQLite's `PRAGMA quick_check` (a page overwritten, a truncated file), is refused with one `StoreDamaged`
@@ -49,6 +50,11 @@ from runner.errors import RuleRunnerError
 SCHEMA_VERSION = 1
 INGEST_BATCH = 10_000  # documents per transaction of an ingest: one batch of rows is what ingest holds in memory
 BUSY_TIMEOUT = 30.0  # seconds a statement waits for another connection's lock (SQLite serialises the writers)
+# the connection's settings while it ingests, and after: the write-ahead log synced at checkpoints only (not at every
+# commit), and checkpoints every 10,000 pages instead of 1,000 (a larger page cache was measured too: 4% faster at
+# 1,000,000 events for 65 MiB more memory, not kept)
+_INGESTING = ("synchronous=NORMAL", "wal_autocheckpoint=10000")
+_SETTLED = ("synchronous=FULL", "wal_autocheckpoint=1000")
 SQLITE_HEADER = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite database file
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -292,15 +298,16 @@ class Store:
         It streams: memory holds one batch of serialised rows and one mapping per index, whatever the input's size.
         Each document extends its index's mapping as it is read (a field already mapped costs one lookup); a batch
         writes the mappings it changed in its own transaction, so events and the fields they brought commit together.
-        While ingesting, the connection runs with `synchronous=NORMAL` (the write-ahead log is not synced at every
-        commit): a crash or power loss may lose the last committed batches, never the store's consistency, and
+        While ingesting, the connection runs with `synchronous=NORMAL` (the write-ahead log is synced at checkpoints,
+        not at every commit) and rarer checkpoints (`_INGESTING`): a crash or power loss may lose the last committed batches, never the store's consistency, and
         ingesting the same input again restores them, because every document's id comes from the input (its `_id`,
         or a hash of its content) and a stored id is never added twice."""
         added = duplicates = 0
         pending: list[tuple[str, str, int, int | None, str]] = []
         mappings: dict[str, _IndexMapping] = {}
         db = self._connection()
-        db.execute("PRAGMA synchronous=NORMAL")
+        for setting in _INGESTING:
+            db.execute(f"PRAGMA {setting}")
         try:
             for doc in documents:
                 try:
@@ -323,7 +330,8 @@ class Store:
                 a, d = self._insert(pending, mappings)
                 added, duplicates = added + a, duplicates + d
         finally:
-            db.execute("PRAGMA synchronous=FULL")
+            for setting in _SETTLED:
+                db.execute(f"PRAGMA {setting}")
         return IngestResult(added, duplicates, str(self.path))
 
     @staticmethod
