@@ -34,9 +34,7 @@ THIRD_PARTY = {
     "apscheduler": {"service"},
     "elasticsearch": {"backends"},
     "elastic_transport": {"backends"},
-    # the cli's NDJSON reader (cli/ndjson.py) parses every line of the user's files with it: reading is the floor of
-    # `ingest`, `hunt` and `query`, and orjson halves it (issue 12); the backends serialise with it
-    "orjson": {"backends", "cli"},
+    "orjson": {"backends"},
 }
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import orjson
+from runner.backends import read_json
 
 PROGRESS_LINES = 1000  # `on_bytes` is told the position every this many lines (and at the end of the file)
 
@@ -97,24 +97,6 @@ def _lines(path: Path, report: ReadReport, on_bytes: Callable[[int], None] | Non
                                                     _reason(number, error, head)))
 
 
-_DIGITS = bytes(ord("0") if chr(byte).isdigit() and byte < 128 else ord(" ") for byte in range(256))
-_LONG_NUMBER = b"0" * 19  # 19 digits in a row: perhaps an integer beyond 64 bits, which orjson reads as a float
-
-
-def _parse(text: bytes) -> Any:
-    """One line's JSON, read exactly as `json` reads it, at orjson's speed (half `json`'s time; reading is the floor
-    of every command that reads files). `json` reads the lines orjson would read differently or refuse: those with
-    19 digits in a row (an integer beyond 64 bits, which orjson turns into a float; found at C speed, and 19 digits
-    inside a string only cost this line the slower parse), and those orjson refuses (NaN and Infinity, a number
-    beyond a double's range, a lone surrogate, and every bad line, so it is reported in `json`'s words)."""
-    if text.translate(_DIGITS).find(_LONG_NUMBER) != -1:
-        return json.loads(text)
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return json.loads(text)
-
-
 def read_documents(
     paths: list[Path],
     *,
@@ -137,7 +119,7 @@ def read_documents(
             if not text:
                 continue
             try:
-                value = _parse(text)
+                value = read_json(text)
             except (json.JSONDecodeError, UnicodeDecodeError) as err:
                 report.bad.append(BadLine(str(path), number, f"not JSON: {err}"))
                 continue

@@ -18,16 +18,27 @@ file or directory, never create or change a store, and check every table but the
 stay fast on a large store). A corruption met after opening is the same `StoreDamaged`, never a raw
 `sqlite3.DatabaseError`.
 
-Events are stored per index with their `@timestamp` and `event.ingested` as epoch milliseconds in indexed columns,
-so a window reads only its time range; the exact Query DSL filter is applied afterwards. Each index keeps the
-mapping Elasticsearch would have built for it: the ECS mapping of Elastic's templates, plus fields mapped
-dynamically from the documents.
+Events are stored per index with their `@timestamp` and `event.ingested` as epoch milliseconds in columns indexed
+per index (`(idx, ts)`, `(idx, ingested)`), so a window reads only its time range, whatever the size of the store:
+each index's rows come through its time index already in timestamp order (no sort of the window, rows streamed as
+SQLite steps), and the indices' streams are merged by `(ts, rowid)`, the order the engine gets. The query names the
+index it must use (`INDEXED BY`): the plan does not depend on SQLite's statistics, which the store never gathers.
+The exact Query DSL filter is applied afterwards.
+
+Schema versions: 1 indexed `ts` and `ingested` alone, so a window's read walked every row of its indices (SQLite
+planned it through the `(idx, id)` key plus a sort); 2 indexes them per index. Opening a store for writing migrates
+it in one transaction (an interrupted migration leaves version 1 as it was); a version-1 store opened read-only is
+read as it is, through SQLite's own plan.
+
+Each index keeps the mapping Elasticsearch would have built for it: the ECS mapping of Elastic's templates, plus
+fields mapped dynamically from the documents.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import heapq
 import json
 import os
 import sqlite3
@@ -43,11 +54,12 @@ import orjson
 
 from runner.backends.base import EXECUTION_UUID, IngestResult, WriteResult
 from runner.backends.errors import StorageDamaged
+from runner.backends.json_text import read_json
 from runner.ecs import ecs_mapping
 from runner.engine import MISSING, SourcePath, date_range, extend_mapping, merge_mapping
 from runner.errors import RuleRunnerError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 INGEST_BATCH = 10_000  # documents per transaction of an ingest: one batch of rows is what ingest holds in memory
 BUSY_TIMEOUT = 30.0  # seconds a statement waits for another connection's lock (SQLite serialises the writers)
 # the connection's settings while it ingests, and after: the write-ahead log synced at checkpoints only (not at every
@@ -62,8 +74,8 @@ CREATE TABLE IF NOT EXISTS events (
     idx TEXT NOT NULL, id TEXT NOT NULL, ts INTEGER NOT NULL, ingested INTEGER, source TEXT NOT NULL,
     PRIMARY KEY (idx, id)
 );
-CREATE INDEX IF NOT EXISTS events_by_time ON events (ts);
-CREATE INDEX IF NOT EXISTS events_by_ingested ON events (ingested);
+CREATE INDEX IF NOT EXISTS events_by_index_time ON events (idx, ts);
+CREATE INDEX IF NOT EXISTS events_by_index_ingested ON events (idx, ingested);
 CREATE TABLE IF NOT EXISTS mappings (idx TEXT PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS alerts (
     id TEXT PRIMARY KEY, idx TEXT NOT NULL, rule_id TEXT, rule_uuid TEXT, created TEXT NOT NULL,
@@ -76,6 +88,12 @@ CREATE TABLE IF NOT EXISTS executions (
 );
 CREATE INDEX IF NOT EXISTS executions_by_rule ON executions (rule_id, started);
 """
+# version 1 to 2: the time indices become per index (the new ones are made above, in the same transaction)
+_MIGRATION = """
+DROP INDEX IF EXISTS events_by_time;
+DROP INDEX IF EXISTS events_by_ingested;
+"""
+_WINDOW_INDICES = {"ts": "events_by_index_time", "ingested": "events_by_index_ingested"}
 _TIMESTAMP = SourcePath("@timestamp")
 _INGESTED = SourcePath("event.ingested")
 
@@ -159,8 +177,12 @@ class Store:
             if read_only and db.execute("SELECT 1 FROM sqlite_master WHERE name = 'alerts'").fetchone() is None:
                 raise StoreError(f"{self.path} is an SQLite database but not a rule-runner store (no alerts table)")
             self._check_integrity(db)
-            if not read_only:  # executescript commits on its own; every statement in it is idempotent
-                db.executescript(_SCHEMA + f"INSERT OR IGNORE INTO meta VALUES ('schema_version', '{SCHEMA_VERSION}');")
+            if not read_only:  # one transaction, every statement idempotent: made, or migrated, or left as it was
+                db.executescript("BEGIN IMMEDIATE;" + _SCHEMA + _MIGRATION + "INSERT OR REPLACE INTO meta VALUES "
+                                 f"('schema_version', '{SCHEMA_VERSION}'); COMMIT;")
+            self._indexed = not read_only or db.execute(
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name IN (?, ?)",
+                tuple(_WINDOW_INDICES.values())).fetchone()[0] == len(_WINDOW_INDICES)
         except StoreError:
             self.close()
             raise
@@ -422,37 +444,50 @@ class Store:
     def events(
         self, indices: Sequence[str], *, ranges: Sequence[tuple[str, int | None, int | None]] = ()
     ) -> Generator[dict[str, Any]]:
-        """The documents of `indices` in timestamp order. `ranges` narrows the read to documents whose `ts` or
-        `ingested` column (epoch millis) lies in one of the given inclusive ranges; the caller applies the exact
-        filter afterwards, so this only has to be a superset."""
+        """The documents of `indices` in timestamp order (`ts`, then insertion). `ranges` narrows the read to
+        documents whose `ts` or `ingested` column (epoch millis) lies in one of the given inclusive ranges; the caller
+        applies the exact filter afterwards, so this only has to be a superset.
+
+        One stream per index and range, each read through that index's time index in `(ts, rowid)` order, the `ts`
+        ranges first: a `ts` range needs no sort at all. A range's stream leaves out the rows an earlier range gave,
+        so every document comes once, and an `ingested` range (Kibana's timestamp override) sorts only the rows no
+        `ts` range gave: events ingested in the window but stamped outside it, usually few. The streams are merged
+        lazily."""
         if not indices:
             return
-        marks = ",".join("?" * len(indices))
-        sql = f"SELECT idx, id, source FROM events WHERE idx IN ({marks})"
-        args: list[Any] = list(indices)
-        if ranges:
-            parts = []
-            for column, low, high in ranges:
-                if column not in ("ts", "ingested"):
-                    raise ValueError(column)
-                bounds = [f"{column} IS NOT NULL"]
-                if low is not None:
-                    bounds.append(f"{column} >= ?")
-                    args.append(low)
-                if high is not None:
-                    bounds.append(f"{column} <= ?")
-                    args.append(high)
-                parts.append("(" + " AND ".join(bounds) + ")")
-            sql += " AND (" + " OR ".join(parts) + ")"
-        sql += " ORDER BY ts, rowid"
+        for column, _, _ in ranges:
+            if column not in _WINDOW_INDICES:
+                raise ValueError(column)
         # a connection of its own: the caller may write (alerts) while it still reads events
         with self._reading():
             db = self._connect()
             try:
-                for index, doc_id, source in db.execute(sql, args):
-                    yield {"_index": index, "_id": doc_id, "_source": json.loads(source)}
+                streams = [db.execute(sql, args) for sql, args in self._window_queries(indices, ranges)]
+                rows = streams[0] if len(streams) == 1 else heapq.merge(*streams)  # (ts, rowid) is unique
+                for _, _, index, doc_id, source in rows:
+                    yield {"_index": index, "_id": doc_id, "_source": _loads(source)}
             finally:
                 db.close()
+
+    def _window_queries(
+        self, indices: Sequence[str], ranges: Sequence[tuple[str, int | None, int | None]]
+    ) -> Iterator[tuple[str, list[Any]]]:
+        """The SQL of `events`: for each index, one query per range (one for the whole index without ranges)."""
+        for index in dict.fromkeys(indices):
+            if not ranges:
+                yield self._window_query("ts", ""), [index]
+                continue
+            earlier: list[tuple[str, list[Any]]] = []
+            for column, low, high in sorted(ranges, key=lambda r: r[0] != "ts"):
+                condition, args = _range_condition(column, low, high)
+                excluded = "".join(f" AND NOT {sql}" for sql, _ in earlier)
+                yield (self._window_query(column, f" AND {condition}{excluded}"),
+                       [index, *args, *(arg for _, more in earlier for arg in more)])
+                earlier.append((condition, args))
+
+    def _window_query(self, column: str, where: str) -> str:
+        using = f" INDEXED BY {_WINDOW_INDICES[column]}" if self._indexed else ""
+        return f"SELECT ts, rowid, idx, id, source FROM events{using} WHERE idx = ?{where} ORDER BY ts, rowid"
 
     # -- alerts ------------------------------------------------------------------------------------------------------
 
@@ -540,6 +575,24 @@ class Store:
         args.append(limit)
         with self._reading():
             return [json.loads(row[0]) for row in self._connection().execute(sql, args)]
+
+
+def _range_condition(column: str, low: int | None, high: int | None) -> tuple[str, list[Any]]:
+    """`column` (`ts` or `ingested`) in `[low, high]` as SQL that is never NULL (so `NOT` of it is exact)."""
+    bounds, args = [f"{column} IS NOT NULL"], list[Any]()
+    if low is not None:
+        bounds.append(f"{column} >= ?")
+        args.append(low)
+    if high is not None:
+        bounds.append(f"{column} <= ?")
+        args.append(high)
+    return "(" + " AND ".join(bounds) + ")", args
+
+
+def _loads(source: str) -> Any:
+    """A stored document, read as `json` reads what `json.dumps` or orjson wrote (NaN, integers beyond 64 bits:
+    `read_json`); `ValueError` when it cannot be read (damage)."""
+    return read_json(source)
 
 
 def _token() -> str:
