@@ -23,6 +23,7 @@ from runner.backends.errors import (
     TransientError,
     WriteError,
 )
+from runner.backends.json_text import read_json
 from runner.backends.kibana import KibanaClient
 from runner.backends.request import EqlRequest
 
@@ -51,4 +52,5 @@ __all__ = [
     "WriteResult",
     "describe",
     "open_backend",
+    "read_json",
 ]

@@ -18,6 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from runner.backends import read_json
+
+PROGRESS_LINES = 1000  # `on_bytes` is told the position every this many lines (and at the end of the file)
+
 
 @dataclass
 class BadLine:
@@ -83,9 +87,11 @@ def _lines(path: Path, report: ReadReport, on_bytes: Callable[[int], None] | Non
             for line in stream:
                 number += 1
                 data += len(line)
-                if on_bytes is not None:
+                if on_bytes is not None and not number % PROGRESS_LINES:
                     on_bytes(raw.tell())
                 yield number, line
+            if on_bytes is not None:
+                on_bytes(raw.tell())
         except (OSError, EOFError, zlib.error) as error:  # gzip.BadGzipFile is an OSError
             report.unreadable.append(UnreadableFile(str(path), number, data, raw.tell(), os.fstat(raw.fileno()).st_size,
                                                     _reason(number, error, head)))
@@ -113,7 +119,7 @@ def read_documents(
             if not text:
                 continue
             try:
-                value = json.loads(text)
+                value = read_json(text)
             except (json.JSONDecodeError, UnicodeDecodeError) as err:
                 report.bad.append(BadLine(str(path), number, f"not JSON: {err}"))
                 continue

@@ -6,7 +6,7 @@ Elasticsearch indexes it; `date_range` parses a `range` filter's bounds as Elast
 """
 
 from runner.engine.dates import date_range
-from runner.engine.dynamic import dynamic_mapping
+from runner.engine.dynamic import dynamic_mapping, extend_mapping, merge_mapping
 from runner.engine.fields import MISSING, SourcePath
 from runner.engine.multi import OutOfOrder, QuerySearch, search_many
 from runner.engine.ordering import OrderingError
@@ -22,6 +22,8 @@ __all__ = [
     "SourcePath",
     "date_range",
     "dynamic_mapping",
+    "extend_mapping",
+    "merge_mapping",
     "search",
     "search_many",
 ]

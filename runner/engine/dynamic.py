@@ -1,4 +1,11 @@
-"""The mapping an index would have after Elasticsearch indexed some documents with its default dynamic mapping."""
+"""The mapping an index would have after Elasticsearch indexed some documents with its default dynamic mapping.
+
+`dynamic_mapping` builds it from a base mapping and documents; `extend_mapping` adds one document's new fields to a
+mapping body in place and says whether it added any, so a long stream (ingest) keeps one body per index and writes
+it only when it changed. A field already mapped as a leaf ends the walk at once (one dictionary lookup per key), so
+once the first documents of each kind were seen a document costs one lookup per key it holds; `merge_mapping` adds
+one body's fields to another (first come, first kept).
+"""
 
 from __future__ import annotations
 
@@ -18,15 +25,40 @@ def dynamic_mapping(sources: Iterable[Mapping[str, Any]], base: Mapping[str, Any
     body: dict[str, Any] = copy.deepcopy(dict(base)) if base else {}
     if "mappings" in body and isinstance(body["mappings"], dict):
         body = body["mappings"]
-    properties = body.setdefault("properties", {})
-    if str(body.get("dynamic", "true")).lower() in ("false", "strict"):
-        return body
+    body.setdefault("properties", {})
     for source in sources:
-        _add_object(properties, source)
+        extend_mapping(body, source)
     return body
 
 
-def _add_object(properties: dict[str, Any], obj: Mapping[str, Any]) -> None:
+def extend_mapping(body: dict[str, Any], source: Mapping[str, Any]) -> bool:
+    """Add to `body` (a mapping body with `properties`, as `dynamic_mapping` returns), in place, the fields the
+    `_source` document `source` would add dynamically; true when it added any (a field or an object)."""
+    if str(body.get("dynamic", "true")).lower() in ("false", "strict"):
+        return False
+    return _add_object(body.setdefault("properties", {}), source)
+
+
+def merge_mapping(body: dict[str, Any], other: Mapping[str, Any]) -> bool:
+    """Add to `body`, in place, the fields of the mapping body `other` that `body` does not map (a field both map
+    keeps `body`'s type: it was there first); true when it added any."""
+    return _merge(body.setdefault("properties", {}), other.get("properties", {}))
+
+
+def _merge(properties: dict[str, Any], others: Mapping[str, Any]) -> bool:
+    added = False
+    for name, node in others.items():
+        mine = properties.get(name)
+        if mine is None:
+            properties[name] = copy.deepcopy(node)
+            added = True
+        elif "properties" in mine and "properties" in node:
+            added = _merge(mine["properties"], node["properties"]) or added
+    return added
+
+
+def _add_object(properties: dict[str, Any], obj: Mapping[str, Any]) -> bool:
+    added = False
     for key, value in obj.items():
         node = properties.get(key)
         if node is not None and "." not in key:
@@ -35,36 +67,46 @@ def _add_object(properties: dict[str, Any], obj: Mapping[str, Any]) -> None:
             if "properties" not in node:
                 continue
             if type(value) is dict:
-                _add_object(node["properties"], value)
+                if _add_object(node["properties"], value):
+                    added = True
                 continue
         parts = str(key).split(".")
         target = properties
         for part in parts[:-1]:
-            node = target.setdefault(part, {"properties": {}})
+            node = target.get(part)
+            if node is None:
+                node = target[part] = {"properties": {}}
+                added = True
             if "properties" not in node:
                 break  # a leaf already sits where an object would go; Elasticsearch would reject the document
             target = node["properties"]
         else:
-            _add_value(target, parts[-1], value)
+            if _add_value(target, parts[-1], value):
+                added = True
+    return added
 
 
-def _add_value(properties: dict[str, Any], name: str, value: Any) -> None:
+def _add_value(properties: dict[str, Any], name: str, value: Any) -> bool:
     if isinstance(value, list):
         for item in value:
             if item is not None:
-                _add_value(properties, name, item)
-                return
-        return
+                return _add_value(properties, name, item)
+        return False
     if isinstance(value, Mapping):
-        node = properties.setdefault(name, {"properties": {}})
+        node: dict[str, Any] | None = properties.get(name)
+        added = node is None
+        if node is None:
+            node = properties[name] = {"properties": {}}
         if "properties" in node:
-            _add_object(node["properties"], value)
-        return
+            added = _add_object(node["properties"], value) or added
+        return added
     if name in properties:
-        return
+        return False
     spec = dynamic_field_spec(value)
     if spec is not None:
         properties[name] = spec
+        return True
+    return False
 
 
-__all__ = ["dynamic_mapping"]
+__all__ = ["dynamic_mapping", "extend_mapping", "merge_mapping"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -115,6 +116,14 @@ def test_ingest_reports_bad_lines_and_keeps_the_good(setup: Path, capsys: pytest
     assert "ingested 3 events" in captured.out and "3 bad lines skipped" in captured.out
     assert cli("ingest", "--config", str(setup), str(data)) == 0
     assert "ingested 0 events" in capsys.readouterr().out  # the same file twice adds nothing
+
+
+def test_ingest_says_how_long_it_took_and_its_throughput(setup: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli("ingest", "--config", str(setup), str(SAMPLES)) == 0
+    line = capsys.readouterr().out.strip()
+    found = re.fullmatch(r"ingested ([\d,]+) events into .* lines read\) in (\d+\.\d) s, ([\d,]+) events/s", line)
+    assert found, line
+    assert int(found[1].replace(",", "")) == len(SAMPLES.read_text().splitlines()) and int(found[3].replace(",", "")) > 0
 
 
 def test_plain_documents_need_an_index(setup: Path, capsys: pytest.CaptureFixture[str]) -> None:
