@@ -465,7 +465,7 @@ class Store:
                 streams = [db.execute(sql, args) for sql, args in self._window_queries(indices, ranges)]
                 rows = streams[0] if len(streams) == 1 else heapq.merge(*streams)  # (ts, rowid) is unique
                 for _, _, index, doc_id, source in rows:
-                    yield {"_index": index, "_id": doc_id, "_source": _loads(source)}
+                    yield {"_index": index, "_id": doc_id, "_source": read_json(source)}
             finally:
                 db.close()
 
@@ -587,12 +587,6 @@ def _range_condition(column: str, low: int | None, high: int | None) -> tuple[st
         bounds.append(f"{column} <= ?")
         args.append(high)
     return "(" + " AND ".join(bounds) + ")", args
-
-
-def _loads(source: str) -> Any:
-    """A stored document, read as `json` reads what `json.dumps` or orjson wrote (NaN, integers beyond 64 bits:
-    `read_json`); `ValueError` when it cannot be read (damage)."""
-    return read_json(source)
 
 
 def _token() -> str:
