@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from runner.backends.embedded import Store
-from runner.engine import dynamic_mapping
+from runner.backends.embedded.store import millis
+from runner.engine import date_range, dynamic_mapping
 
 INDEX = "logs-test"
 
@@ -107,3 +108,19 @@ def test_documents_are_stored_as_json_reads_them_back(tmp_path: Path) -> None:
     for i, source in enumerate(sources):
         assert json.dumps(stored[str(i)], sort_keys=True) == json.dumps(source, sort_keys=True)
     assert math.isnan(stored["2"]["nan"]) and stored["2"]["inf"] == math.inf and stored["1"]["big"] == 2**70
+
+
+@pytest.mark.parametrize("value", [
+    "2026-01-15T10:00:01.123Z", "2026-01-15T10:00:01.123Z", "1969-12-31T23:59:59.999Z", "2026-01-15T10:00:01Z",
+    "2026-01-15T10:00:01.123456789Z", "2026-01-15T10:00:01.1Z", "2026-01-15T10:00:01.123+02:00",
+    "2026-01-15T10:00:01.12aZ", "2026-02-30T10:00:01.123Z", "2026-01-15 10:00:01.123Z", "2026-01-15",
+    "2026-01-15T10:00", "1768471201123", 1768471201123, 1768471201123.5, -5, True, None, "", "now",
+    ["2026-01-15T10:00:01.123Z", "2026-01-16T10:00:01.123Z"], [None, "2026-01-15T10:00:01.999Z"], [], {"a": 1},
+])
+def test_timestamp_columns_are_the_start_of_the_dates_range(value: Any) -> None:
+    """The `ts`/`ingested` columns' fast path for the usual timestamp shape agrees with the general date parser
+    (the first of several values; the start of the range a date names, in epoch millis)."""
+    first = next((v for v in value if v is not None), None) if isinstance(value, list) else value
+    interval = None if first is None or isinstance(first, bool) else date_range(first)
+    assert millis(value) == (None if interval is None else interval[0] // 1_000_000)
+    assert millis(value) == millis(value)  # the second time (its second remembered) the same

@@ -56,7 +56,7 @@ from runner.backends.base import EXECUTION_UUID, IngestResult, WriteResult
 from runner.backends.errors import StorageDamaged
 from runner.backends.json_text import read_json
 from runner.ecs import ecs_mapping
-from runner.engine import MISSING, SourcePath, date_range, extend_mapping, merge_mapping
+from runner.engine import MISSING, SourcePath, date_range, extend_mapping, iso_millis_nanos, merge_mapping
 from runner.errors import RuleRunnerError
 
 SCHEMA_VERSION = 2
@@ -117,7 +117,12 @@ class BadDocument(RuleRunnerError):
 
 
 def millis(value: Any) -> int | None:
-    """Epoch milliseconds of a date value (ISO string or epoch millis), the first of several."""
+    """Epoch milliseconds of a date value (ISO string or epoch millis), the first of several. The shape of nearly
+    every event's timestamp (`yyyy-MM-ddTHH:mm:ss.SSSZ`) takes two dictionary lookups once its second was seen."""
+    if type(value) is str:
+        nanos = iso_millis_nanos(value)
+        if nanos is not None:
+            return nanos // 1_000_000
     if isinstance(value, list):
         value = next((v for v in value if v is not None), None)
     if value is None or isinstance(value, bool):
