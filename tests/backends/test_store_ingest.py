@@ -29,23 +29,30 @@ def synchronous(store: Store) -> int:
     return int(store._connection().execute("PRAGMA synchronous").fetchone()[0])
 
 
+def cache_kib(store: Store) -> int:
+    """The page cache of the store's connection in this thread, in KiB (SQLite's negative `cache_size`)."""
+    return -int(store._connection().execute("PRAGMA cache_size").fetchone()[0])
+
+
 def test_batches_commit_as_they_fill_and_sync_is_normal_only_while_ingesting(tmp_path: Path) -> None:
     store = Store(tmp_path / "store.db")
-    seen: list[tuple[int, int]] = []
+    seen: list[tuple[int, int, int]] = []
 
     def documents() -> Iterator[dict[str, Any]]:
         for i in range(7):
-            # what another connection sees committed, and this connection's sync level, as document i is asked for
-            seen.append((Store(tmp_path / "store.db").count(),
-                         synchronous(store)))
+            # what another connection sees committed, and this connection's sync level and page cache, as document i
+            # is asked for
+            seen.append((Store(tmp_path / "store.db").count(), synchronous(store), cache_kib(store)))
             yield doc(i, n=i)
 
     result = store.ingest(documents(), batch=3)
     assert (result.added, result.duplicates) == (7, 0)
-    assert [count for count, _ in seen] == [0, 0, 0, 3, 3, 3, 6]  # each full batch committed before the next is read
-    assert {level for _, level in seen} == {1}  # NORMAL while ingesting
-    assert synchronous(store) == 2  # FULL again after, with SQLite's default checkpoints
+    assert [count for count, _, _ in seen] == [0, 0, 0, 3, 3, 3, 6]  # each full batch committed before the next is read
+    assert {level for _, level, _ in seen} == {1}  # NORMAL while ingesting
+    assert {cache for _, _, cache in seen} == {100_000}  # a page cache that holds the pages of a batch
+    assert synchronous(store) == 2  # FULL again after, with SQLite's default checkpoints and page cache
     assert store._connection().execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
+    assert cache_kib(store) == 2000
 
 
 def test_sync_is_full_again_after_a_failed_ingest(tmp_path: Path) -> None:
@@ -58,6 +65,7 @@ def test_sync_is_full_again_after_a_failed_ingest(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError):
         store.ingest(documents())
     assert synchronous(store) == 2
+    assert cache_kib(store) == 2000
 
 
 def test_the_mapping_across_batches_is_the_mapping_of_the_whole_stream(tmp_path: Path) -> None:
