@@ -31,7 +31,6 @@ class FileInput:
         self.index = index
         self.default_index = default_index
         self.on_bytes = on_bytes
-        self.size = sum(p.stat().st_size for p in paths)
         self._positions = [0] * len(paths)
         self._bad: dict[int, list[BadLine]] = {}  # per file, its bad lines, once it was read to its end
 
