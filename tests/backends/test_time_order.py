@@ -109,7 +109,13 @@ def test_temporary_files_go_after_a_normal_end_a_close_and_an_exception(tmp_path
     docs = [doc(i, 1000 - i) for i in range(500)]
     iterator = in_time_order([source(docs)], buffer=50, external={0}, spill_dir=tmp_path)
     next(iterator)
-    assert len(list(next(tmp_path.iterdir()).iterdir())) == 10  # the runs are on disk while it is read
+    # 10 runs of 50, merged two at a time (50 documents make no more than two records of the merge) into longer
+    # runs on disk, each merged run's file removed: two files remain for the last merge
+    assert len(list(next(tmp_path.iterdir()).iterdir())) == 2
+    assert [d["_id"] for d in iterator] == stable_sorted(docs)[1:]
+    assert list(tmp_path.iterdir()) == []
+    iterator = in_time_order([source(docs)], buffer=50, external={0}, spill_dir=tmp_path)
+    next(iterator)
     iterator.close()
     assert list(tmp_path.iterdir()) == []
 

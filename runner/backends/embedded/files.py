@@ -70,13 +70,13 @@ class FileEvents:
 
     # reading
 
-    def _reading(self, source: Source) -> Source:
-        """`source`, each document seen as read: its index's mapping extended, its missing `_id` given."""
+    def _reading(self, source: Source, *, extend: bool, ids: bool) -> Source:
+        """`source`, each document seen as read: with `extend`, its index's mapping extended; with `ids`, its
+        missing `_id` given."""
         def documents() -> Iterator[Mapping[str, Any]]:
             bodies = self.bodies
-            growing = not self._mapped  # after the mapping pass, the mappings are final
             for doc in source():
-                if growing:
+                if extend:
                     index = doc["_index"]
                     body = bodies.get(index)
                     if body is None:
@@ -84,7 +84,7 @@ class FileEvents:
                         self._stale.add(index)
                     if extend_mapping(body, doc["_source"]):
                         self._stale.add(index)
-                if doc.get("_id") is None:
+                if ids and doc.get("_id") is None:
                     doc = {**doc, "_id": document_id(doc["_source"])}
                 self.count += 1
                 yield doc
@@ -104,7 +104,7 @@ class FileEvents:
         self.count = 0
         self.passes += 1
         for source in self.sources:
-            for _doc in self._reading(source)():
+            for _doc in self._reading(source, extend=True, ids=False)():
                 pass
         self._mapped = True
 
@@ -121,8 +121,9 @@ class FileEvents:
     def _documents(self) -> Iterator[Mapping[str, Any]]:
         self.count = 0
         self.passes += 1
-        return in_time_order([self._reading(source) for source in self.sources], buffer=self.buffer,
-                             spill_dir=self.spill_dir, external=frozenset(self._external), on_sorting=self.on_sorting)
+        sources = [self._reading(source, extend=not self._mapped, ids=True) for source in self.sources]
+        return in_time_order(sources, buffer=self.buffer, spill_dir=self.spill_dir, external=frozenset(self._external),
+                             on_sorting=self.on_sorting)
 
     # mappings
 

@@ -20,6 +20,7 @@ ends, is closed half-way (`close()`, or the generator dropped) or stops on an ex
 from __future__ import annotations
 
 import heapq
+import itertools
 import marshal
 import pickle
 import tempfile
@@ -32,7 +33,7 @@ from runner.engine import date_range
 from runner.errors import RuleRunnerError
 
 REORDER_BUFFER = 10_000  # about 7 KiB per held event from a JSON reader: some 70 MiB; at 370 events/s, 27 s of disorder
-_CHUNK = 1024  # documents per record of a spilled run: one chunk per run is in memory while merging
+_CHUNK = 256  # documents per record of a spilled run: one record per run is in memory while merging
 _MARSHAL, _PICKLE = b"m", b"p"  # how a record is written
 
 Source = Callable[[], Iterable[Mapping[str, Any]]]
@@ -127,6 +128,7 @@ class _Spill:
         self.spill_dir = spill_dir
         self.directory: tempfile.TemporaryDirectory[str] | None = None
         self.files: list[IO[bytes]] = []
+        self.written = 0
 
     def __enter__(self) -> _Spill:
         return self
@@ -139,7 +141,9 @@ class _Spill:
 
     def sorted(self, number: int, documents: Iterable[Mapping[str, Any]], buffer: int,
                on_sorting: Callable[[int], None] | None) -> Iterator[_Item]:
-        """One source read whole into sorted runs of `buffer` documents on disk, merged back in key order."""
+        """One source read whole into sorted runs of `buffer` documents on disk, merged back in key order. The
+        merge holds one record of `_CHUNK` documents per run: when there are more runs than `buffer` documents
+        make records, runs are first merged into longer ones on disk (memory stays about `buffer` documents)."""
         if on_sorting is not None:
             on_sorting(number)
         runs: list[IO[bytes]] = []
@@ -147,6 +151,7 @@ class _Spill:
         for position, doc in enumerate(documents):
             run.append((document_time(doc), number, position, doc))
             if len(run) >= buffer:
+                run.sort(key=_key)
                 runs.append(self._write(run))
                 run = []
         run.sort(key=_key)
@@ -155,16 +160,24 @@ class _Spill:
             return
         if run:
             runs.append(self._write(run))
+        del run
+        fan_in = max(2, buffer // _CHUNK)
+        while len(runs) > fan_in:
+            merged = self._write(heapq.merge(*(_read(file) for file in runs[:fan_in])))
+            for file in runs[:fan_in]:
+                self._remove(file)
+            runs = [*runs[fan_in:], merged]
         yield from heapq.merge(*(_read(file) for file in runs))
 
-    def _write(self, run: list[_Item]) -> IO[bytes]:
-        run.sort(key=_key)
+    def _write(self, items: Iterable[_Item]) -> IO[bytes]:
+        """A run (`items` in key order) written to a new file, in records of `_CHUNK` documents."""
         if self.directory is None:
             self.directory = tempfile.TemporaryDirectory(prefix="rule-runner-sort-", dir=self.spill_dir)
-        file = open(Path(self.directory.name) / f"run-{len(self.files)}", "w+b")  # noqa: SIM115 - closed by __exit__
+        self.written += 1
+        file = open(Path(self.directory.name) / f"run-{self.written}", "w+b")  # noqa: SIM115 - closed by __exit__
         self.files.append(file)
-        for start in range(0, len(run), _CHUNK):
-            chunk = run[start:start + _CHUNK]
+        iterator = iter(items)
+        while chunk := list(itertools.islice(iterator, _CHUNK)):
             try:  # marshal: twice as fast as pickle, exact for what JSON readers make (NaN, any integer)
                 data, kind = marshal.dumps(chunk), _MARSHAL
             except ValueError:  # a value marshal does not take (a source yielding other objects)
@@ -174,6 +187,12 @@ class _Spill:
         file.flush()
         file.seek(0)
         return file
+
+    def _remove(self, file: IO[bytes]) -> None:
+        """A run merged into a longer one: its file goes at once (the disk holds the source about once)."""
+        file.close()
+        self.files.remove(file)
+        Path(file.name).unlink()
 
 
 def _key(item: _Item) -> tuple[int, int]:
