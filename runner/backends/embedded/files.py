@@ -13,7 +13,9 @@ included (a hit without an id makes no alert).
 The engine plans a search with the final mappings: the first pass over the input only builds them (`_map`), then
 each search is a pass of its own. `_pass` is where a search reads the documents, and where a search over a mapping
 still growing would start (the mapping pass then disappears; the bodies and `IndexMapping`s are already kept per
-index and refreshed when a document adds a field). A source found out of order beyond the buffer (`Disordered`)
+index and refreshed when a document adds a field). The switch: `_documents` reads with `extend=True`, `search_many`
+gets `growing=True` and a search answered `Remapped` runs again alone; the indices a request names must then be
+resolved without a first pass (today `indices()` reads them from the mapping pass). A source found out of order beyond the buffer (`Disordered`)
 makes the pass start again with that source sorted on disk, and later passes sort it at once. `count` is the number
 of documents the last pass read.
 """
