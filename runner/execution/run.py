@@ -258,13 +258,15 @@ class Execution:
         for window, request in planned.searches():
             result = WindowResult(iso(window.start), iso(window.end))
             record.windows.append(result)
-            if self.deadline.passed():
+            answer, self._answer = self._answer, None  # only the first window's first attempt (the only window)
+            # the timeout stops new searches; a window whose answer is in hand (searched with other rules', however
+            # long the batch took) is not one
+            if answer is None and self.deadline.passed():
                 result.status = WindowStatus.TIMED_OUT
                 record.errors.append(f"the execution timed out after {options.timeout:g}s before window {window}; "
                                      "the window stays pending for the next execution")
                 complete = False
                 continue
-            answer, self._answer = self._answer, None  # only the first window's first attempt (the only window)
             run = _WindowRun(self.rule, self.backend, planned, window, request, self.started_at, options,
                              self.manual, self.sleep, record, result, self.deadline, created, answer)
             outcome = run.run()

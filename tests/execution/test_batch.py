@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -175,3 +176,23 @@ def test_one_rule_alone_is_not_batched(tmp_path: Path) -> None:
     with ThreadPoolExecutor(1) as pool:
         [record] = execute_many(rules(tmp_path)[:1], backend, started_at=T, pool=pool, options=NO_WAIT)
     assert backend.batches == [] and backend.single == 1 and record.alerts_created == 30
+
+
+class SlowBatch(Counting):
+    def eql_search_many(self, requests: Sequence[EqlRequest]) -> list[dict[str, Any] | BackendError]:
+        time.sleep(0.3)
+        return super().eql_search_many(requests)
+
+
+def test_a_window_answered_by_a_long_batch_is_not_timed_out(tmp_path: Path) -> None:
+    """The execution timeout stops new searches; the batch searched the window already, however long it took."""
+    chosen = rules(tmp_path)[:2]
+    store = Store(tmp_path / "store.db")
+    store.ingest(samples())
+    backend = SlowBatch(store)
+    options = type(NO_WAIT)(retry_backoff=0.0, timeout=0.2)
+    with ThreadPoolExecutor(2) as pool:
+        records = execute_many(chosen, backend, started_at=T, pool=pool, options=options)
+    assert backend.batches == [2] and backend.single == 0
+    assert [r.status for r in records] == ["succeeded", "succeeded"] and records[0].alerts_created == 30
+    assert all(r.state_advanced for r in records)
