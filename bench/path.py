@@ -33,6 +33,8 @@ that store replaces the cached one.
 from __future__ import annotations
 
 import argparse
+import functools
+import importlib.util
 import json
 import os
 import platform
@@ -62,6 +64,12 @@ FLAT = 1.15  # "flat": the peak RSS at the largest N at most this times the peak
 MIB = 1024 * 1024
 
 
+# Keep this process lean: a child's peak RSS as the kernel reports it (ru_maxrss) is never below its parent's RSS at
+# the fork, since the high-water mark survives exec. So this process imports neither `runner` nor the rules nor a
+# file's events (children do that: `schema_version`, `corpus_overrides`, `window_file`), and `rich` only for the
+# report; its own peak (about 15 MiB) is printed as the floor of every figure.
+
+
 # ---- measuring one child ------------------------------------------------------------------------------------------------
 
 
@@ -78,6 +86,7 @@ class Measure:
     summary: str = ""  # the command's last line of output
     command: list[str] = field(default_factory=list)
     log: str = ""
+    harness_rss_mib: float | None = None  # this process's peak when the child started: the floor of peak_rss_mib
 
 
 def _limit_memory(limit: int) -> None:
@@ -87,7 +96,8 @@ def _limit_memory(limit: int) -> None:
 def measure(path: str, events: int, input_events: int, command: list[str], log: Path, *, timeout: float,
             mem_limit: int) -> Measure:
     """Run `command` in a fresh process (its own session), wall time and peak RSS from the kernel's accounting."""
-    result = Measure(path, events, input_events, command=command, log=str(log))
+    result = Measure(path, events, input_events, command=command, log=str(log),
+                     harness_rss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as out:
         started = time.perf_counter()
@@ -220,13 +230,21 @@ def run_now(file: Path) -> datetime:
 
 
 def window_file(file: Path, now: datetime) -> tuple[Path, int, str, str]:
-    """The events of [now - 9m, now] (Kibana's gte/lte) in a file of their own: (path, count, first, last)."""
-    low, high = iso(now - WINDOW), iso(now)
+    """The events of [now - 9m, now] (Kibana's gte/lte) in a file of their own: (path, count, first, last).
+    Extracted by a child (see `lean`), once: the file and its count are cached beside the events' file."""
     path = file.with_name(f"{file.stem}.window-{now.strftime('%Y%m%dT%H%M%S')}.ndjson")
     meta = path.with_name(path.name + ".json")
-    if path.exists() and meta.exists():
-        saved = json.loads(meta.read_text())
-        return path, saved["count"], saved["first"], saved["last"]
+    if not (path.exists() and meta.exists()):
+        subprocess.run([sys.executable, __file__, "_window", str(file), iso(now), str(path)], check=True, cwd=ROOT)
+    saved = json.loads(meta.read_text())
+    return path, saved["count"], saved["first"], saved["last"]
+
+
+def worker_window(source: str, now_iso: str, target: str) -> int:
+    file, path = Path(source), Path(target)
+    now = datetime.fromisoformat(now_iso.replace("Z", "+00:00"))
+    low, high = iso(now - WINDOW), iso(now)
+    meta = path.with_name(path.name + ".json")
     count, first, last, previous = 0, "", "", ""
     part = path.with_name(path.name + ".part")
     with file.open("rb") as f, part.open("wb") as out:
@@ -244,14 +262,20 @@ def window_file(file: Path, now: datetime) -> tuple[Path, int, str, str]:
                 last = ts
     part.rename(path)
     meta.write_text(json.dumps({"count": count, "first": first, "last": last, "low": low, "high": high}))
-    return path, count, first, last
+    return 0
+
+
+@functools.cache
+def schema_version() -> int:
+    """The store schema version of the `runner` this interpreter imports (asked of a child: see `lean`)."""
+    code = "from runner.backends.embedded.store import SCHEMA_VERSION; print(SCHEMA_VERSION)"
+    return int(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                              cwd=ROOT).stdout)
 
 
 def store_key(file: Path) -> dict[str, Any]:
-    from runner.backends.embedded.store import SCHEMA_VERSION
-
     stat = file.stat()
-    return {"schema_version": SCHEMA_VERSION, "data": file.name, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    return {"schema_version": schema_version(), "data": file.name, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
 
 
 def store_paths(data_dir: Path, file: Path) -> tuple[Path, Path]:
@@ -285,7 +309,15 @@ def first_run(store: Path) -> None:
 
 
 def corpus_overrides(corpus: Path) -> dict[str, dict[str, str]]:
-    """`from: now-9m` for every EQL rule of the corpus whose look-back is another: one window for all."""
+    """`from: now-9m` for every EQL rule of the corpus whose look-back is another: one window for all (read by a
+    child: see `lean`)."""
+    done = subprocess.run([sys.executable, __file__, "_overrides", str(corpus)], capture_output=True, text=True,
+                          check=True, cwd=ROOT)
+    overrides: dict[str, dict[str, str]] = json.loads(done.stdout)
+    return overrides
+
+
+def worker_overrides(corpus: Path) -> int:
     overrides: dict[str, dict[str, str]] = {}
     for toml in sorted(corpus.rglob("*.toml")):
         try:
@@ -294,7 +326,8 @@ def corpus_overrides(corpus: Path) -> dict[str, dict[str, str]]:
             continue  # the catalog reports bad files; nothing to align
         if rule.get("type") == "eql" and rule.get("rule_id") and rule.get("from", "now-6m") != LOOKBACK:
             overrides[rule["rule_id"]] = {"from": LOOKBACK}
-    return overrides
+    print(json.dumps(overrides))
+    return 0
 
 
 def write_config(work: Path, name: str, rules: Path, store: Path, overrides: dict[str, Any]) -> Path:
@@ -402,6 +435,10 @@ def main(argv: list[str] | None = None) -> int:
         return worker_floor(argv[1])
     if argv[:1] == ["_eql"]:
         return worker_eql(argv[1], argv[2])
+    if argv[:1] == ["_window"]:
+        return worker_window(argv[1], argv[2], argv[3])
+    if argv[:1] == ["_overrides"]:
+        return worker_overrides(Path(argv[1]))
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", default="1000000", help="comma-separated event counts (default 1000000)")
     parser.add_argument("--paths", default=",".join(PATHS), help=f"comma-separated subset of {', '.join(PATHS)}")
@@ -433,14 +470,10 @@ def main(argv: list[str] | None = None) -> int:
     limit = int(args.mem_limit * 2**30)
     overrides = corpus_overrides(args.corpus) if any("corpus" in p for p in wanted) else {}
     notes = [f"{sys.version.split()[0]} on {platform.platform()}, {os.cpu_count()} CPUs; rule-runner at "
-             f"{_commit()}; memory limit {args.mem_limit:g} GiB and {args.timeout:.0f} s per measurement",
-             f"corpus: {len(overrides)} EQL rules had another look-back than {LOOKBACK}: overridden to it"]
-    try:
-        import eql  # noqa: F401
-
-        have_eql = True
-    except ImportError:
-        have_eql = False
+             f"{_commit()}; memory limit {args.mem_limit:g} GiB and {args.timeout:.0f} s per measurement"]
+    if overrides:
+        notes.append(f"corpus: {len(overrides)} EQL rules had another look-back than {LOOKBACK}: overridden to it")
+    have_eql = importlib.util.find_spec("eql") is not None  # not imported here: see `lean`
     results: list[Measure] = []
 
     def run(path: str, n: int, inputs: int, command: list[str]) -> Measure:
@@ -500,6 +533,9 @@ def main(argv: list[str] | None = None) -> int:
                 first_run(store)
                 run(f"once-{rules}", n, count, [rule_runner, "run", "--once", "--config", str(configs[rules]),
                                                 "--now", now.strftime("%Y-%m-%dT%H:%M:%SZ")])
+    notes.append(f"peak RSS figures cannot read below this harness's own peak when it started them "
+                 f"({resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB): the high-water mark "
+                 "survives fork and exec")
     print_report(results, sizes, notes)
     target = args.json or BENCH / "results" / f"path-{run_stamp}.json"
     target.parent.mkdir(parents=True, exist_ok=True)
