@@ -86,6 +86,7 @@ class Measure:
     summary: str = ""  # the command's last line of output
     command: list[str] = field(default_factory=list)
     log: str = ""
+    alerts: int | None = None  # alert documents `hunt` wrote or `run --once` reported (its "total" row)
     harness_rss_mib: float | None = None  # this process's peak when the child started: the floor of peak_rss_mib
 
 
@@ -119,7 +120,9 @@ def measure(path: str, events: int, input_events: int, command: list[str], log: 
     result.peak_rss_mib = usage.ru_maxrss * 1024 / MIB  # KiB on Linux
     result.exit = os.waitstatus_to_exitcode(status)
     lines = [line for line in log.read_text(errors="replace").splitlines() if line.strip()]
-    result.summary = lines[-1].strip() if lines else ""
+    words = [line.strip() for line in lines if any(c.isalnum() for c in line)]  # not a table's border
+    result.summary = words[-1] if words else ""
+    result.alerts = alerts_of(lines)
     if result.status == "ok" and result.exit == 1 and completed(command, lines):
         result.note = "exit 1: some rules failed (see the log)"
     elif result.status == "ok" and result.exit != 0:
@@ -132,6 +135,19 @@ def measure(path: str, events: int, input_events: int, command: list[str], log: 
 
 _HUNT_DONE = re.compile(r"^[\d,]+ rules, [\d,]+ with hits, [\d,]+ failed;")
 _ONCE_DONE = re.compile(r"^[\d,]+ rule\(s\) run once at ")
+
+
+_HUNT_ALERTS = re.compile(r"; ([\d,]+) alert documents written")
+_ONCE_TOTAL = re.compile(r"^│\s*total\s*│\s*([\d,]+)\s*│\s*([\d,]+)\s*│\s*([\d,]+)\s*│")
+
+
+def alerts_of(lines: list[str]) -> int | None:
+    """The alert documents a `hunt` wrote (its last line) or a `run --once` reported (the total row)."""
+    for line in reversed(lines):
+        found = _HUNT_ALERTS.search(line) or _ONCE_TOTAL.match(line.strip())
+        if found:
+            return int(found.groups()[-1].replace(",", ""))
+    return None
 
 
 def completed(command: list[str], lines: list[str]) -> bool:
@@ -384,6 +400,10 @@ def targets(results: list[Measure], sizes: list[int]) -> list[Target]:
             ratio = _ratio(_get(results, f"once-{rules}", n), _get(results, f"hunt-window-{rules}", n))
             out.append(Target(f"once-{rules} {label(n)}: ≤ 1.5× hunt-window-{rules}",
                               "n/a" if ratio is None else f"{ratio:.2f}×", None if ratio is None else ratio <= 1.5))
+            once, window = _get(results, f"once-{rules}", n), _get(results, f"hunt-window-{rules}", n)
+            same = None if once is None or window is None else once.alerts == window.alerts
+            out.append(Target(f"once-{rules} {label(n)}: the same alerts as hunt-window-{rules}",
+                              "n/a" if same is None else f"{once.alerts} / {window.alerts}", same))
     if large != small:
         for path, what in (("hunt-seed", "rss"), ("hunt-corpus", "rss"), ("ingest", "rss"), ("once-corpus", "time"),
                            ("once-seed", "time")):
@@ -410,7 +430,7 @@ def print_report(results: list[Measure], sizes: list[int], notes: list[str]) -> 
         summary.add_row(t.name, t.measured, "—" if t.met is None else ("yes" if t.met else "[red]no[/red]"))
     console.print(summary)
     table = Table(title="The user's path: one fresh process per row", title_justify="left")
-    for column in ("path", "N", "input events", "seconds", "events/s", "peak RSS MiB", "× floor", "status"):
+    for column in ("path", "N", "input events", "seconds", "events/s", "peak RSS MiB", "× floor", "alerts", "status"):
         table.add_column(column, justify="left" if column in ("path", "status") else "right")
     for m in results:
         floor = _get(results, "floor", m.events)
@@ -419,7 +439,7 @@ def print_report(results: list[Measure], sizes: list[int], notes: list[str]) -> 
         table.add_row(m.path, label(m.events), f"{m.input_events:,}",
                       "" if m.seconds is None else f"{m.seconds:.1f}", rate,
                       "" if m.peak_rss_mib is None else f"{m.peak_rss_mib:,.0f}",
-                      "" if ratio is None else f"{ratio:.2f}×",
+                      "" if ratio is None else f"{ratio:.2f}×", "" if m.alerts is None else f"{m.alerts:,}",
                       m.status + (f": {m.note}" if m.note else ""))
     console.print(table)
     for note in notes:

@@ -61,6 +61,9 @@ def test_the_harness_runs_end_to_end_at_tiny_n(tmp_path: Path) -> None:
     targets = {t["name"]: t for t in report["targets"]}
     assert targets["hunt-seed 2k: ≤ 2× floor"]["met"] is not None
     assert targets["once-seed 2k: ≤ 1.5× hunt-window-seed"]["met"] is not None
+    # run --once over the window and hunt of the window's events agree (counts read from each command's output)
+    assert results["once-seed"]["alerts"] == results["hunt-window-seed"]["alerts"] is not None
+    assert targets["once-seed 2k: the same alerts as hunt-window-seed"]["met"] is True
     assert "Targets (issue 12)" in done.stdout and "The user's path" in done.stdout
 
     # again without ingest: the cached store serves run --once, not rebuilt; alerts and state emptied first
@@ -116,3 +119,14 @@ def test_exit_1_of_a_run_that_answered_every_rule_is_its_answer() -> None:
     once = ["rule-runner", "run", "--once"]
     assert harness.completed(once, ["1,081 rule(s) run once at 2026-11-29T00:45:00+00:00", "┏━━"])
     assert not harness.completed(["rule-runner", "ingest"], ["1 rules, 0 with hits, 0 failed;"])
+
+
+def test_alert_counts_read_from_the_commands_output() -> None:
+    harness = harness_module()
+    hunt = ["1 rules, 1 with hits, 0 failed; 21 alert documents written to out.ndjson; searched 1,000 events in 2s"]
+    assert harness.alerts_of(hunt) == 21
+    once = ["1 rule(s) run once at 2026-11-29T00:45:26+00:00", "┃ status ┃ rules ┃ hits ┃ alerts ┃ duplicates ┃",
+            "│ succeeded       │       1 │       1 │       3 │          0 │",
+            "│ total           │       1 │       1 │   1,203 │          0 │", "└──┘"]
+    assert harness.alerts_of(once) == 1203
+    assert harness.alerts_of(["floor: 2,000 lines parsed"]) is None
