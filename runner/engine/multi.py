@@ -18,7 +18,7 @@ reported so that the caller runs it alone, where the reorder window handles it.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -152,7 +152,7 @@ class _IndexTable:
         return found
 
 
-def search_many(documents: Sequence[Mapping[str, Any]], searches: Sequence[QuerySearch]) -> list[dict[str, Any] | Exception]:
+def search_many(documents: Iterable[Mapping[str, Any]], searches: Sequence[QuerySearch]) -> list[dict[str, Any] | Exception]:
     """For each search, the `_eql/search` response body, or the exception `search()` would have raised
     (`OutOfOrder`: run that one alone).
 
