@@ -2,7 +2,7 @@
 the `Backend` interface, with a progress bar; bad lines reported and skipped. The summary line ends with the time the
 ingest took and its throughput (documents stored or found already there, per second).
 
-It streams: the reader parses a line at a time and the backend writes in batches (the embedded store: 10,000
+It streams: the reader parses a line at a time and the backend writes in batches (the embedded store: 50,000
 documents a transaction), so memory stays flat whatever the files' size. A crash or an interrupted run keeps what
 was committed; ingesting the same files again adds only what is missing (documents have ids: their `_id`, or a hash
 of their content on the embedded store)."""

@@ -2,10 +2,11 @@
 
 `search(documents, query, ...)` answers with the body of an Elasticsearch `_eql/search` response; `search_many`
 answers several queries from one pass over the documents. `SourcePath` reads a `_source` field the way
-Elasticsearch indexes it; `date_range` parses a `range` filter's bounds as Elasticsearch does.
+Elasticsearch indexes it; `date_range` parses a `range` filter's bounds as Elasticsearch does;
+`iso_millis_nanos` reads the usual shape of an event's timestamp in two dictionary lookups.
 """
 
-from runner.engine.dates import date_range
+from runner.engine.dates import date_range, iso_millis_nanos
 from runner.engine.dynamic import dynamic_mapping, extend_mapping, merge_mapping
 from runner.engine.fields import MISSING, SourcePath
 from runner.engine.multi import OutOfOrder, QuerySearch, search_many
@@ -23,6 +24,7 @@ __all__ = [
     "date_range",
     "dynamic_mapping",
     "extend_mapping",
+    "iso_millis_nanos",
     "merge_mapping",
     "search",
     "search_many",

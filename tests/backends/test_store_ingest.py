@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from runner.backends.embedded import Store
-from runner.engine import dynamic_mapping
+from runner.backends.embedded.store import millis
+from runner.engine import date_range, dynamic_mapping
 
 INDEX = "logs-test"
 
@@ -28,23 +29,30 @@ def synchronous(store: Store) -> int:
     return int(store._connection().execute("PRAGMA synchronous").fetchone()[0])
 
 
+def cache_kib(store: Store) -> int:
+    """The page cache of the store's connection in this thread, in KiB (SQLite's negative `cache_size`)."""
+    return -int(store._connection().execute("PRAGMA cache_size").fetchone()[0])
+
+
 def test_batches_commit_as_they_fill_and_sync_is_normal_only_while_ingesting(tmp_path: Path) -> None:
     store = Store(tmp_path / "store.db")
-    seen: list[tuple[int, int]] = []
+    seen: list[tuple[int, int, int]] = []
 
     def documents() -> Iterator[dict[str, Any]]:
         for i in range(7):
-            # what another connection sees committed, and this connection's sync level, as document i is asked for
-            seen.append((Store(tmp_path / "store.db").count(),
-                         synchronous(store)))
+            # what another connection sees committed, and this connection's sync level and page cache, as document i
+            # is asked for
+            seen.append((Store(tmp_path / "store.db").count(), synchronous(store), cache_kib(store)))
             yield doc(i, n=i)
 
     result = store.ingest(documents(), batch=3)
     assert (result.added, result.duplicates) == (7, 0)
-    assert [count for count, _ in seen] == [0, 0, 0, 3, 3, 3, 6]  # each full batch committed before the next is read
-    assert {level for _, level in seen} == {1}  # NORMAL while ingesting
-    assert synchronous(store) == 2  # FULL again after, with SQLite's default checkpoints
+    assert [count for count, _, _ in seen] == [0, 0, 0, 3, 3, 3, 6]  # each full batch committed before the next is read
+    assert {level for _, level, _ in seen} == {1}  # NORMAL while ingesting
+    assert {cache for _, _, cache in seen} == {100_000}  # a page cache that holds the pages of a batch
+    assert synchronous(store) == 2  # FULL again after, with SQLite's default checkpoints and page cache
     assert store._connection().execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
+    assert cache_kib(store) == 2000
 
 
 def test_sync_is_full_again_after_a_failed_ingest(tmp_path: Path) -> None:
@@ -57,6 +65,7 @@ def test_sync_is_full_again_after_a_failed_ingest(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError):
         store.ingest(documents())
     assert synchronous(store) == 2
+    assert cache_kib(store) == 2000
 
 
 def test_the_mapping_across_batches_is_the_mapping_of_the_whole_stream(tmp_path: Path) -> None:
@@ -107,3 +116,19 @@ def test_documents_are_stored_as_json_reads_them_back(tmp_path: Path) -> None:
     for i, source in enumerate(sources):
         assert json.dumps(stored[str(i)], sort_keys=True) == json.dumps(source, sort_keys=True)
     assert math.isnan(stored["2"]["nan"]) and stored["2"]["inf"] == math.inf and stored["1"]["big"] == 2**70
+
+
+@pytest.mark.parametrize("value", [
+    "2026-01-15T10:00:01.123Z", "2026-01-15T10:00:01.123Z", "1969-12-31T23:59:59.999Z", "2026-01-15T10:00:01Z",
+    "2026-01-15T10:00:01.123456789Z", "2026-01-15T10:00:01.1Z", "2026-01-15T10:00:01.123+02:00",
+    "2026-01-15T10:00:01.12aZ", "2026-02-30T10:00:01.123Z", "2026-01-15 10:00:01.123Z", "2026-01-15",
+    "2026-01-15T10:00", "1768471201123", 1768471201123, 1768471201123.5, -5, True, None, "", "now",
+    ["2026-01-15T10:00:01.123Z", "2026-01-16T10:00:01.123Z"], [None, "2026-01-15T10:00:01.999Z"], [], {"a": 1},
+])
+def test_timestamp_columns_are_the_start_of_the_dates_range(value: Any) -> None:
+    """The `ts`/`ingested` columns' fast path for the usual timestamp shape agrees with the general date parser
+    (the first of several values; the start of the range a date names, in epoch millis)."""
+    first = next((v for v in value if v is not None), None) if isinstance(value, list) else value
+    interval = None if first is None or isinstance(first, bool) else date_range(first)
+    assert millis(value) == (None if interval is None else interval[0] // 1_000_000)
+    assert millis(value) == millis(value)  # the second time (its second remembered) the same
