@@ -19,8 +19,9 @@ A search's `accept` (a request's filter on `_source`) is applied to its candidat
 Growing mappings (`growing=True`): streaming a file, the caller maps each document (`LiveMapping.extend`) just
 before handing it over, so a `Schema` of live `IndexMapping`s grows during the pass. The engine reads it without
 copying it: a field's reader binds to the mapping's entry at its first value, the entry the first document having
-the field decided — the type the final mapping gives it. Searches are planned when the first document arrives
-(so its fields count as mapped); a verification failure then is deferred to the end of the pass, where each search
+the field decided — the type the final mapping gives it. Searches are planned once the first documents (`lookahead`
+of them, held in memory meanwhile) were read and mapped, so their fields count as mapped (anchors, category
+dispatch, types known at once: the speed of a static batch); a verification failure then is deferred to the end of the pass, where each search
 is checked against the final schema: a verification failure is its answer (as `search()` would raise with the
 final schema), and an answer whose plan took a decision that the final schema would take differently — an
 optional field read as null because nothing mapped it (`null_fields`), a reader made before its field was mapped
@@ -203,8 +204,15 @@ class _IndexTable:
         return found
 
 
+LOOKAHEAD = 4096  # growing batches: documents read (and so mapped) before the searches are planned
+
+
 def search_many(
-    documents: Iterable[Mapping[str, Any]], searches: Sequence[QuerySearch], *, growing: bool = False
+    documents: Iterable[Mapping[str, Any]],
+    searches: Sequence[QuerySearch],
+    *,
+    growing: bool = False,
+    lookahead: int = LOOKAHEAD,
 ) -> list[dict[str, Any] | Exception]:
     """For each search, the `_eql/search` response body, or the exception `search()` would have raised
     (`OutOfOrder`, `Remapped`: run that one alone).
@@ -212,15 +220,14 @@ def search_many(
     `documents` must be in the order `search()` would see them (by timestamp); each search sees the documents of
     its `indices` that its `accept` takes. Event, sequence and sample queries with the default timestamp, category
     and result position. `growing`: the searches' `Schema`s are extended by the caller, in place, with each document
-    before it is handed over (see the module's docstring).
+    before it is handed over (see the module's docstring); the searches are planned once the first `lookahead`
+    documents (at least one) have been read and mapped, so that the fields they hold count as mapped.
     """
     started = time.monotonic()
     stream = iter(documents)
     if growing:
-        # planned when the first document is there: its fields are mapped by then
-        first = next(stream, None)
-        if first is not None:
-            stream = itertools.chain((first,), stream)
+        ahead = list(itertools.islice(stream, max(1, lookahead)))
+        stream = itertools.chain(ahead, stream)
     results: list[dict[str, Any] | Exception | None] = [None] * len(searches)
     entries: list[_Entry | None] = []
     for number, spec in enumerate(searches):

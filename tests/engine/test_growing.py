@@ -89,7 +89,8 @@ def test_every_corpus_rule_over_a_growing_schema_equals_search_with_the_final_on
     assert len(queries) > 1000 and any(isinstance(q, n.SampleQuery) for q in queries)
     caller = Growing(ecs_mapping())
     searches = [QuerySearch(q, indices, caller.schema, 1000) for q in queries]
-    results = search_many(caller.stream(documents), searches, growing=True)
+    # planned at the first document (lookahead=1): the mappings grow the most while the batch runs
+    results = search_many(caller.stream(documents), searches, growing=True, lookahead=1)
     final = caller.final()
     remapped = compared = with_hits = 0
     for query, many in zip(queries, results, strict=True):
@@ -142,7 +143,7 @@ OUTSIDE_ECS = _docs([
 def test_fields_outside_ecs_over_a_growing_schema(query: str) -> None:
     caller = Growing(BASE)
     search_ = QuerySearch(query, frozenset({"logs"}), caller.schema, 100, max_samples_per_key=2)
-    (many,) = search_many(caller.stream(OUTSIDE_ECS), [search_], growing=True)
+    (many,) = search_many(caller.stream(OUTSIDE_ECS), [search_], growing=True, lookahead=1)
     one = _one(OUTSIDE_ECS, query, caller.final(), 100, samples=2)
     assert isinstance(many, Remapped) or _same(many, one), (many, one)
     live = caller.live["logs"]
@@ -157,11 +158,22 @@ def test_fields_outside_ecs_over_a_growing_schema(query: str) -> None:
             assert many["hits"].get("events") or many["hits"].get("sequences"), query
 
 
+def test_fields_mapped_within_the_lookahead_count_as_mapped_when_planned() -> None:
+    queries = ['process where ?late.word == "Hello"', 'process where late.word.keyword == "Hello"',
+               'process where mixed.keyword == "text"']
+    caller = Growing(BASE)
+    searches = [QuerySearch(q, frozenset({"logs"}), caller.schema, 100) for q in queries]
+    results = search_many(caller.stream(OUTSIDE_ECS), searches, growing=True)  # the default lookahead: all six
+    for query, many in zip(queries, results, strict=True):
+        one = _one(OUTSIDE_ECS, query, caller.final(), 100)
+        assert _same(many, one) and isinstance(one, dict) and one["hits"]["events"], (query, many)
+
+
 def test_a_query_refused_at_first_and_valid_at_the_end_is_answered() -> None:
     # `late.field` is unknown when the batch is planned (the first document lacks it): verification waits
     caller = Growing(BASE)
     searches = [QuerySearch("process where late.field == 4", frozenset({"logs"}), caller.schema, 100)]
-    (many,) = search_many(caller.stream(OUTSIDE_ECS), searches, growing=True)
+    (many,) = search_many(caller.stream(OUTSIDE_ECS), searches, growing=True, lookahead=1)
     assert isinstance(many, dict) and [h["_id"] for h in many["hits"]["events"]] == ["4"]
     # without growing, the same schema (now final) verifies it at once
     assert search_many(OUTSIDE_ECS, searches)[0]["hits"]["events"]  # type: ignore[index]
@@ -179,7 +191,7 @@ def test_an_index_first_seen_without_a_mapping_is_remapped_if_mapped_later() -> 
         schema.indices["logs"] = IndexMapping.from_body(BASE)
 
     found = search_many(stream(), [QuerySearch("process where true", frozenset({"logs", "other"}), schema, 10)],
-                        growing=True)
+                        growing=True, lookahead=1)
     assert isinstance(found[0], Remapped)
 
 
