@@ -23,7 +23,7 @@ ALLOWED = {
     "settings": {"catalog"},
     "alerts": {"catalog", "ecs"},
     "backends": {"engine", "eql", "catalog", "settings", "ecs", "alerts"},
-    "execution": {"alerts", "catalog", "settings", "backends"},
+    "execution": {"alerts", "catalog", "settings", "backends", "eql"},
     "service": {"execution", "alerts", "catalog", "settings", "backends"},
 }
 # each third-party library stays in the layers named here

@@ -6,7 +6,9 @@ layer uses these names only, never a backend's own package.
 
 from runner.backends.base import Access, Backend, IngestResult, WriteResult
 from runner.backends.configured import BackendInfo, describe, open_backend
+from runner.backends.embedded.files import FileEvents
 from runner.backends.embedded.memory import MemoryEvents
+from runner.backends.embedded.time_order import REORDER_BUFFER
 from runner.backends.errors import (
     AccessError,
     BackendError,
@@ -35,6 +37,7 @@ __all__ = [
     "BackendInfo",
     "CannotOpen",
     "EqlRequest",
+    "FileEvents",
     "IncompleteAnswer",
     "IndexNotFound",
     "IngestResult",
@@ -42,6 +45,7 @@ __all__ = [
     "MemoryEvents",
     "NoStore",
     "QueryError",
+    "REORDER_BUFFER",
     "RecordNotStored",
     "Rejected",
     "StateBusy",

@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, Self
 
+from runner.backends.errors import BackendError
 from runner.backends.request import EqlRequest
 
 # the field of a stored alert that names the execution that wrote it
@@ -71,6 +72,9 @@ class Backend(Protocol):
     # the Kibana release whose alert format alerts written here follow (`kibana.version`): where a Kibana reads
     # them, its own (known once the backend started), else the newest format rule-runner writes
     kibana_version: str
+    # whether `eql_search_many` answers the requests of one window from one read (the embedded store: worth sending
+    # due rules' searches together) or one by one (Elasticsearch: its executions search concurrently on their own)
+    shares_reads: bool
 
     def __enter__(self) -> Self: ...
 
@@ -89,6 +93,11 @@ class Backend(Protocol):
 
     def eql_search(self, request: EqlRequest) -> dict[str, Any]:
         """The response body; raises a `BackendError` subclass."""
+
+    def eql_search_many(self, requests: Sequence[EqlRequest]) -> list[dict[str, Any] | BackendError]:
+        """For each request, in order, what `eql_search` would give: the response body, or the `BackendError` it
+        would raise. A backend may answer several at once (the embedded store reads a window shared by several
+        requests once); the answers are the same as one by one."""
 
     def verify(self, request: EqlRequest) -> None:
         """Check the request's query against the fields of the indices it searches, without searching: what the

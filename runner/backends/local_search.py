@@ -2,6 +2,7 @@
 events held in memory, and the verifier that stands in for a cluster's when `validate` checks a rule's fields.
 
 `run_query` runs the body's query and options through `runner.engine.search` with the indices' mappings;
+`batchable` is the one decision of which requests `runner.engine.search_many` can answer with others in one pass;
 `search_error` is the one translation of the engine's errors into what Elasticsearch answers (a 400 with its type
 and reason: `QueryError`), so that a rule fails with the same message on every backend.
 """
@@ -14,6 +15,7 @@ from typing import Any
 from runner.backends.errors import BackendError, QueryError
 from runner.engine import DocumentError, OrderingError, SearchRequestError, search
 from runner.eql import EqlError, Schema
+from runner.eql import nodes as n
 
 
 def search_error(error: Exception) -> BackendError:
@@ -25,6 +27,20 @@ def search_error(error: Exception) -> BackendError:
     if isinstance(error, (SearchRequestError, OrderingError, DocumentError)):
         return QueryError("illegal_argument_exception", str(error))
     raise error  # not a search error: a bug, which must not pass for a rule's failure
+
+
+def batchable(body: Mapping[str, Any], query: n.Query) -> bool:
+    """Whether a request with this body and (parsed) query can be answered by `search_many` alongside others: an
+    event or sequence query with the default timestamp, tiebreaker, category and result position. (Its `filter` is
+    the caller's to apply: `search_many` takes the documents already filtered.)"""
+    if isinstance(query, n.SampleQuery):
+        return False
+    if not isinstance(query, (n.EventQuery, n.SequenceQuery)):
+        raise TypeError(f"cannot tell whether {type(query).__name__} can be batched")
+    return (
+        not body.get("timestamp_field") and not body.get("tiebreaker_field")
+        and not body.get("event_category_field") and body.get("result_position", "tail") == "tail"
+    )
 
 
 def run_query(documents: Iterable[Mapping[str, Any]], body: Mapping[str, Any], schema: Schema) -> dict[str, Any]:
@@ -45,4 +61,4 @@ def run_query(documents: Iterable[Mapping[str, Any]], body: Mapping[str, Any], s
         raise search_error(err) from None
 
 
-__all__ = ["run_query", "search_error"]
+__all__ = ["batchable", "run_query", "search_error"]

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import IO
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 
 from runner.cli.context import CommandError, Context, err, out
 from runner.cli.query import load_events
@@ -52,37 +52,45 @@ def open_out(path: Path) -> IO[str]:
 def run(args: argparse.Namespace) -> int:
     context = Context.load(args.config)
     settings = context.settings
+    index = settings.alerts.index_name
     if args.out:
         check_out(Path(args.out))
     rules = context.runnable_rules(args.rules)
     began = time.perf_counter()
-    events = load_events(args.files, args.index)
-    loaded = time.perf_counter() - began
-    sink = open_out(Path(args.out)) if args.out else None
+    sink: list[IO[str]] = []  # opened at the first rule's answer: a refused input leaves `--out` as it was
     written = [0]
-    index = settings.alerts.index_name
     try:
-        with Progress(TextColumn("hunt"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err,
-                      transient=True) as progress:
-            task = progress.add_task("hunt", total=len(rules))
+        with Progress(TextColumn("hunt"), BarColumn(), DownloadColumn(), TextColumn("{task.description}"),
+                      TimeElapsedColumn(), console=err, transient=True) as progress:
+            reading = progress.add_task("rules answered: 0", total=None)
+            events = load_events(args.files, args.index,
+                                 on_bytes=lambda done: progress.update(reading, completed=done))
+            progress.update(reading, total=sum(Path(file).stat().st_size for file in args.files))
+            answered = [0]
 
             def done(result: HuntResult) -> None:
-                if sink is not None:
+                """A rule's answer, complete (its pass over the input ended): its alerts written at once."""
+                if args.out:
+                    if not sink:
+                        sink.append(open_out(Path(args.out)))
                     try:
                         for alert in result.alerts:
-                            sink.write(json.dumps({"_index": index, "_id": alert.id, "_source": alert.source},
-                                                  separators=(",", ":")) + "\n")
+                            sink[0].write(json.dumps({"_index": index, "_id": alert.id, "_source": alert.source},
+                                                     separators=(",", ":")) + "\n")
                             written[0] += 1
                     except OSError as error:
                         raise CommandError(f"--out {args.out}: writing failed after {written[0]:,} alerts: "
                                            f"{error.strerror or error}", code=1) from None
                 result.alerts = []  # written (or not wanted): the table needs only the counts
-                progress.advance(task)
+                answered[0] += 1
+                progress.update(reading, description=f"rules answered: {answered[0]:,} of {len(rules):,}")
 
             results = hunt(rules, events, space_id=settings.alerts.space_id, alerts_index=index, on_rule=done)
+        if args.out and not sink:  # no rule to answer: the file is still written, empty
+            sink.append(open_out(Path(args.out)))
     finally:
-        if sink is not None:
-            sink.close()
+        for file in sink:
+            file.close()
     elapsed = time.perf_counter() - began
     failed = sum(1 for r in results if r.status == HuntStatus.FAILED)
     with_hits = sum(1 for r in results if r.hits)
@@ -96,8 +104,7 @@ def run(args: argparse.Namespace) -> int:
         _summarise(results, title=f"hunt: {len(rules):,} rules over {events.count:,} events", every=args.all)
     (err if args.format == "ndjson" else out).print(
         f"{len(rules):,} rules, {with_hits:,} with hits, {failed:,} failed; {total_alerts:,} alert documents"
-        f"{f' written to {args.out}' if args.out else ''}; read {events.count:,} events in {loaded:.1f}s, "
-        f"ran the rules in {elapsed - loaded:.1f}s")
+        f"{f' written to {args.out}' if args.out else ''}; searched {events.count:,} events in {elapsed:.1f}s")
     return 1 if failed else 0
 
 

@@ -3,28 +3,84 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
+import os
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
-from runner.backends import EqlRequest, MemoryEvents, QueryError
-from runner.cli.context import CommandError
-from runner.cli.ndjson import ReadReport, read_documents
+from runner.backends import REORDER_BUFFER, EqlRequest, FileEvents, QueryError
+from runner.cli.context import CommandError, err
+from runner.cli.ndjson import BadLine, ReadReport, read_documents
 from runner.cli.render import report_skipped
 
+BUFFER_VARIABLE = "RULE_RUNNER_REORDER_BUFFER"  # events a file may be out of time order by before it is sorted on disk
 
-def load_events(files: list[str], index: str | None, default_index: str | None = None) -> MemoryEvents:
+
+class FileInput:
+    """The NDJSON files of `hunt` and `query`, as sources `FileEvents` opens once per pass. A bad line is reported
+    once (after the first reading of every file), a file that cannot be read to its end stops the pass: the input
+    is incomplete, nothing is searched and no alert written. `on_bytes` is told the bytes of the files read so far
+    in the current pass."""
+
+    def __init__(self, paths: list[Path], index: str | None, default_index: str | None,
+                 on_bytes: Callable[[int], None] | None = None) -> None:
+        self.paths = paths
+        self.index = index
+        self.default_index = default_index
+        self.on_bytes = on_bytes
+        self._positions = [0] * len(paths)
+        self._bad: dict[int, list[BadLine]] = {}  # per file, its bad lines, once it was read to its end
+
+    def sources(self) -> list[Callable[[], Iterator[dict[str, Any]]]]:
+        return [functools.partial(self._read, number) for number in range(len(self.paths))]
+
+    def _read(self, number: int) -> Iterator[dict[str, Any]]:
+        path = self.paths[number]
+        report = ReadReport()
+        self._positions[number] = 0
+        for _file, _line, doc in read_documents([path], index=self.index, report=report,
+                                                default_index=self.default_index, on_bytes=self._progress(number)):
+            yield doc
+        if report.unreadable:  # searching part of the input would report less than it holds: refuse
+            raise CommandError(f"{report.unreadable[0]}. Nothing was searched: the input is incomplete.", code=1)
+        if number not in self._bad:
+            self._bad[number] = report.bad
+            if len(self._bad) == len(self.paths):
+                report_skipped([bad for n in sorted(self._bad) for bad in self._bad[n]])
+
+    def _progress(self, number: int) -> Callable[[int], None] | None:
+        if self.on_bytes is None:
+            return None
+        on_bytes = self.on_bytes
+
+        def told(position: int) -> None:
+            self._positions[number] = position
+            on_bytes(sum(self._positions))
+        return told
+
+
+def load_events(files: list[str], index: str | None, default_index: str | None = None,
+                on_bytes: Callable[[int], None] | None = None) -> FileEvents:
+    """The files as `FileEvents`, checked to exist; nothing is read until the first search."""
     paths = [Path(p) for p in files]
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
         raise CommandError(f"no such file: {', '.join(missing)}")
-    report = ReadReport()
-    events = MemoryEvents(doc for _file, _line, doc in read_documents(paths, index=index, report=report,
-                                                                         default_index=default_index, keep_going=False))
-    report_skipped(report.bad)
-    if report.unreadable:  # searching part of the input would report less than it holds: refuse
-        raise CommandError(f"{report.unreadable[0]}. Nothing was searched: the input is incomplete.", code=1)
-    return events
+    buffer = os.environ.get(BUFFER_VARIABLE)
+    try:
+        size = int(buffer) if buffer else REORDER_BUFFER
+        if size < 1:
+            raise ValueError
+    except ValueError:
+        raise CommandError(f"{BUFFER_VARIABLE}={buffer!r}: give a number of events, at least 1") from None
+
+    def sorting(number: int) -> None:
+        err.print(f"{paths[number]} is out of time order beyond {size:,} events ({BUFFER_VARIABLE}): "
+                  "sorting it on disk")
+    return FileEvents(FileInput(paths, index, default_index, on_bytes).sources(), buffer=size, on_sorting=sorting)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -2,9 +2,10 @@
 
 `plan()` is the one place an execution's windows and `_eql/search` requests are computed (Kibana's request builder
 and window arithmetic are its modules, not public names): `execute`, `hunt`, `explain` and `validate` all plan
-through it.
+through it. `execute_many` runs the executions of rules due together, their windows searched in one request.
 """
 
+from runner.execution.batch import execute_many
 from runner.execution.execution_plan import ExecutionPlan, PlanMode, plan
 from runner.execution.hunt import HuntResult, hunt
 from runner.execution.retry import Deadline, RetryPolicy
@@ -27,6 +28,7 @@ __all__ = [
     "WindowResult",
     "WindowStatus",
     "execute",
+    "execute_many",
     "hunt",
     "plan",
 ]

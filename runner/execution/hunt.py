@@ -11,14 +11,27 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from runner.alerts import Alert, AlertContext, build_alerts
-from runner.backends import BackendError, IndexNotFound, MemoryEvents, QueryError
+from runner.backends import BackendError, EqlRequest, IndexNotFound, QueryError
 from runner.catalog import Rule
+from runner.eql import Query
 from runner.execution.answer import checked, result_count
 from runner.execution.execution_plan import PlanMode, plan
 from runner.execution.status import HuntStatus
+
+
+class Events(Protocol):
+    """What a hunt searches: events from files (`FileEvents`) or held in memory (`MemoryEvents`)."""
+
+    count: int
+
+    def batchable(self, request: EqlRequest, query: Query) -> bool: ...
+
+    def eql_search_many(self, items: Sequence[tuple[EqlRequest, Query]]) -> list[dict[str, Any] | BackendError]: ...
+
+    def eql_search(self, request: EqlRequest) -> dict[str, Any]: ...
 
 
 @dataclass
@@ -33,7 +46,7 @@ class HuntResult:
 
 def hunt(
     rules: Sequence[Rule],
-    events: MemoryEvents,
+    events: Events,
     *,
     space_id: str = "default",
     alerts_index: str | None = None,
@@ -102,4 +115,4 @@ def _result(rule: Rule, answer: dict[str, Any] | BackendError, context: _Context
     return result
 
 
-__all__ = ["HuntResult", "hunt"]
+__all__ = ["Events", "HuntResult", "hunt"]

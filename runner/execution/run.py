@@ -7,6 +7,10 @@ leaves the state where it was, so the next one searches the same time again (as 
 already wrote come back as duplicates, not as new alerts. A rule's first execution writes its state before its
 first search (`pending_since`), so even the first window is pending until it is covered.
 
+An execution runs in two steps (`Execution.begin`: state, plan, pending first window; `Execution.finish`: windows,
+alerts, state, record), so that the rules due together can have their single windows searched in one request in
+between (`batch.execute_many`); `execute` runs both steps for one rule.
+
 The windows and their requests come from the execution's plan (`execution_plan.plan`, shared with hunt and explain), each
 answer is judged by the one classifier (`answer.checked`), and every attempt made again (searches, alert writes,
 state writes) follows the one retry policy (`retry.RetryPolicy`).
@@ -146,25 +150,131 @@ def execute(
     sleep: Callable[[float], None] = time.sleep,
 ) -> ExecutionRecord:
     """Run `rule` once as if scheduled at `started_at` (or, `manual`, as a one-off run without catch-up)."""
-    started_at = started_at.astimezone(UTC)
-    record = ExecutionRecord(str(uuidlib.uuid4()), rule.rule_id, rule.name, started_at.isoformat())
-    began = time.perf_counter()
-    deadline = Deadline(options.timeout)
-    state: dict[str, Any] | None = None
-    try:
-        if _execute(rule, backend, started_at, options, manual, sleep, record, deadline) and not manual:
-            state = {"previous_started_at": started_at.isoformat(), "execution_uuid": record.uuid}
-    except _NotStarted as err:  # the state could not be read or marked pending: nothing was searched
-        record.errors.append(str(err))
-    except BackendError as err:  # e.g. refused credentials: nothing more this execution can do
-        record.errors.append(f"the backend failed: {err}")
-    except Exception as err:
-        log.exception("rule %s: execution crashed", rule.rule_id)
-        record.errors.append(f"An error occurred during rule execution: message: \"{err}\"")
-    record.state_advanced = state is not None
-    _finish(record, began)
-    _complete(rule, backend, state, record, options.retry, sleep, began)
-    return record
+    execution = Execution(rule, backend, started_at=started_at, options=options, manual=manual, sleep=sleep)
+    execution.begin()
+    return execution.finish()
+
+
+class Execution:
+    """One execution of one rule in two steps, so that many rules' searches can be sent together: `begin` reads the
+    state, plans the windows and records a first window pending; `finish` searches each window, writes its alerts,
+    then saves the state and the record. Between the two, `answer(response)` may hand the execution the answer to
+    its only window's request (`single_request`), searched with other rules' (`batch.execute_many`): the window's
+    first attempt takes it as its search's outcome, and anything after it (a retry of a transient failure, the
+    halves of a truncated window) searches on its own, so that an execution does exactly what it does alone."""
+
+    def __init__(self, rule: Rule, backend: Backend, *, started_at: datetime,
+                 options: ExecutionOptions = ExecutionOptions(), manual: bool = False,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.rule, self.backend, self.options, self.manual, self.sleep = rule, backend, options, manual, sleep
+        self.started_at = started_at.astimezone(UTC)
+        self.record = ExecutionRecord(str(uuidlib.uuid4()), rule.rule_id, rule.name, self.started_at.isoformat())
+        self.began = time.perf_counter()
+        self.deadline = Deadline(options.timeout)
+        self.planned: ExecutionPlan | None = None  # None after `begin`: the execution stopped there
+        self.ended = False  # a failure ended the execution
+        self._answer: dict[str, Any] | BackendError | None = None
+
+    def begin(self) -> None:
+        """Read the state and plan; a first execution records its window pending. A failure is recorded and ends
+        the execution (`finish` then only completes it)."""
+        self._guarded(self._begin)
+
+    @property
+    def single_request(self) -> EqlRequest | None:
+        """The request of the execution's only window, when it began well and has exactly one (no catch-up)."""
+        if self.ended or self.planned is None or len(self.planned.requests) != 1:
+            return None
+        return self.planned.requests[0]
+
+    def answer(self, response: dict[str, Any] | BackendError, search_ms: float) -> None:
+        """What the backend answered (or raised) for `single_request`, searched with others in `search_ms`."""
+        self._answer = response
+        self.record.search_ms += search_ms
+
+    def finish(self) -> ExecutionRecord:
+        """Search every window and write its alerts, then save the state (when every window was covered) and the
+        record."""
+        record = self.record
+        state: dict[str, Any] | None = None
+        if not self.ended and self.planned is not None:
+            complete = self._guarded(self._windows)
+            if complete and not self.manual:
+                state = {"previous_started_at": self.started_at.isoformat(), "execution_uuid": record.uuid}
+        record.state_advanced = state is not None
+        _finish(record, self.began)
+        _complete(self.rule, self.backend, state, record, self.options.retry, self.sleep, self.began)
+        return record
+
+    def _guarded(self, step: Callable[[], bool]) -> bool:
+        """`step()`, its failure recorded (and the execution ended) as the execution's error."""
+        try:
+            return step()
+        except _NotStarted as err:  # the state could not be read or marked pending: nothing was searched
+            self.record.errors.append(str(err))
+        except BackendError as err:  # e.g. refused credentials: nothing more this execution can do
+            self.record.errors.append(f"the backend failed: {err}")
+        except Exception as err:
+            log.exception("rule %s: execution crashed", self.rule.rule_id)
+            self.record.errors.append(f"An error occurred during rule execution: message: \"{err}\"")
+        self.ended = True
+        return False
+
+    def _begin(self) -> bool:
+        rule, backend, record, retry = self.rule, self.backend, self.record, self.options.retry
+        sleep, deadline = self.sleep, self.deadline
+        try:
+            state = retry.call(lambda: backend.rule_state(rule.rule_id), sleep=sleep, deadline=deadline)
+        except BackendError as err:
+            raise _NotStarted(f"the rule's state could not be read ({err}): nothing was searched") from None
+        planned = plan(rule, started_at=self.started_at, state=state,
+                       mode=PlanMode.MANUAL if self.manual else PlanMode.SCHEDULED)
+        if planned.first:
+            # a first execution: its window is pending from now on, so that a failure cannot lose it
+            pending = planned.pending_state()
+            try:
+                retry.call(lambda: backend.save_rule_state(rule.rule_id, pending), sleep=sleep, deadline=deadline)
+            except BackendError as err:
+                raise _NotStarted(f"the rule's first window could not be recorded as pending ({err}): nothing was "
+                                  "searched") from None
+        if planned.gap is not None:
+            record.errors.append(planned.gap.message())
+            record.gap = {"gte": iso(planned.gap.start), "lte": iso(planned.gap.end),
+                          "duration_s": round(planned.gap.duration.total_seconds())}
+        # Kibana applies exception lists it manages; a file-based runner has none of their items. Elastic Defend's
+        # endpoint list is not a detection exception in Kibana either, so only the others are worth a warning.
+        lists = [item.list_id for item in rule.params.exceptions_list if item.type != "endpoint"]
+        if lists:
+            record.warnings.append(f"The following exceptions won't be applied to rule execution: {', '.join(lists)}")
+        self.planned = planned
+        return True
+
+    def _windows(self) -> bool:
+        """Every window of the execution; True when each one was searched and its alerts written."""
+        planned, record, options = self.planned, self.record, self.options
+        assert planned is not None
+        complete = True
+        created: set[str] = set()  # ids this execution created, across its windows
+        for window, request in planned.searches():
+            result = WindowResult(iso(window.start), iso(window.end))
+            record.windows.append(result)
+            answer, self._answer = self._answer, None  # only the first window's first attempt (the only window)
+            # the timeout stops new searches; a window whose answer is in hand (searched with other rules', however
+            # long the batch took) is not one
+            if answer is None and self.deadline.passed():
+                result.status = WindowStatus.TIMED_OUT
+                record.errors.append(f"the execution timed out after {options.timeout:g}s before window {window}; "
+                                     "the window stays pending for the next execution")
+                complete = False
+                continue
+            run = _WindowRun(self.rule, self.backend, planned, window, request, self.started_at, options,
+                             self.manual, self.sleep, record, result, self.deadline, created, answer)
+            outcome = run.run()
+            if outcome is not _Outcome.DONE:
+                complete = False
+            if outcome is _Outcome.FATAL:
+                break  # the same query fails the same way on every window
+        return complete
 
 
 def _complete(rule: Rule, backend: Backend, state: dict[str, Any] | None, record: ExecutionRecord,
@@ -209,62 +319,6 @@ def _finish(record: ExecutionRecord, began: float) -> None:
     record.message = _message(record)
 
 
-def _execute(
-    rule: Rule,
-    backend: Backend,
-    started_at: datetime,
-    options: ExecutionOptions,
-    manual: bool,
-    sleep: Callable[[float], None],
-    record: ExecutionRecord,
-    deadline: Deadline,
-) -> bool:
-    """Every window of the execution; True when each one was searched and its alerts written."""
-    params = rule.params
-    retry = options.retry
-    try:
-        state = retry.call(lambda: backend.rule_state(rule.rule_id), sleep=sleep, deadline=deadline)
-    except BackendError as err:
-        raise _NotStarted(f"the rule's state could not be read ({err}): nothing was searched") from None
-    planned = plan(rule, started_at=started_at, state=state, mode=PlanMode.MANUAL if manual else PlanMode.SCHEDULED)
-    if planned.first:
-        # a first execution: its window is pending from now on, so that a failure cannot lose it
-        pending = planned.pending_state()
-        try:
-            retry.call(lambda: backend.save_rule_state(rule.rule_id, pending), sleep=sleep, deadline=deadline)
-        except BackendError as err:
-            raise _NotStarted(f"the rule's first window could not be recorded as pending ({err}): nothing was "
-                              "searched") from None
-    if planned.gap is not None:
-        record.errors.append(planned.gap.message())
-        record.gap = {"gte": iso(planned.gap.start), "lte": iso(planned.gap.end),
-                      "duration_s": round(planned.gap.duration.total_seconds())}
-    # Kibana applies exception lists it manages; a file-based runner has none of their items. Elastic Defend's
-    # endpoint list is not a detection exception in Kibana either, so only the others are worth a warning.
-    lists = [item.list_id for item in params.exceptions_list if item.type != "endpoint"]
-    if lists:
-        record.warnings.append(f"The following exceptions won't be applied to rule execution: {', '.join(lists)}")
-    complete = True
-    created: set[str] = set()  # ids this execution created, across its windows
-    for window, request in planned.searches():
-        result = WindowResult(iso(window.start), iso(window.end))
-        record.windows.append(result)
-        if deadline.passed():
-            result.status = WindowStatus.TIMED_OUT
-            record.errors.append(f"the execution timed out after {options.timeout:g}s before window {window}; "
-                                 "the window stays pending for the next execution")
-            complete = False
-            continue
-        run = _WindowRun(rule, backend, planned, window, request, started_at, options, manual, sleep, record, result,
-                         deadline, created)
-        outcome = run.run()
-        if outcome is not _Outcome.DONE:
-            complete = False
-        if outcome is _Outcome.FATAL:
-            break  # the same query fails the same way on every window
-    return complete
-
-
 @dataclass
 class _WindowRun:
     """One window: search (split when truncated) → alerts → drop known ids → write what is left, with retries."""
@@ -282,6 +336,8 @@ class _WindowRun:
     result: WindowResult
     deadline: Deadline
     created: set[str]  # ids this execution created (shared by its windows)
+    # the answer to `request` already searched with other rules' (`Execution.answer`): the first attempt's outcome
+    answer: dict[str, Any] | BackendError | None = None
     stripped: list[str] = field(default_factory=list)  # "<id>: [field] (reason)": written without that field
     refused: list[str] = field(default_factory=list)  # "<id>: reason": refused for their content, not written
 
@@ -349,8 +405,15 @@ class _WindowRun:
     def _search(self, window: Window, request: EqlRequest, depth: int) -> tuple[list[dict[str, Any]], bool]:
         """The responses for `window` and, when one returned `size` results, for its halves (`ExecutionPlan.halves`:
         they overlap, alert ids make that harmless). True if a response that could not be split further was cut."""
-        response = self.options.retry.call(lambda: checked(self.backend.eql_search(request)), sleep=self.sleep,
-                                           deadline=self.deadline)
+        def attempt() -> dict[str, Any]:
+            answer, self.answer = self.answer, None
+            if answer is None:
+                return checked(self.backend.eql_search(request))
+            if isinstance(answer, BackendError):
+                raise answer
+            return checked(answer)
+
+        response = self.options.retry.call(attempt, sleep=self.sleep, deadline=self.deadline)
         self.result.searches += 1
         responses = [response]
         size = request.body["size"]
@@ -532,6 +595,7 @@ def _message(record: ExecutionRecord) -> str:
 
 
 __all__ = [
+    "Execution",
     "ExecutionOptions",
     "ExecutionRecord",
     "WindowResult",

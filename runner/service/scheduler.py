@@ -1,9 +1,15 @@
 """The service: every enabled rule on its interval, with APScheduler.
 
-One interval job per rule, `max_instances=1` (a rule never overlaps itself) and coalescing (runs missed while one
-was running, or while the process was down, collapse into one: the windows of the next execution catch up on the
-time), on a thread pool of `max_concurrent_executions` workers. Each rule's first run is at start plus a random
-jitter, so a thousand rules do not all hit the backend in the same second. Stopping lets running executions finish
+One interval job per interval: the rules that share an interval are due at the same instants, and each run of their
+job executes them together (`execute_many`: the searches of their windows sent as one `eql_search_many`, which the
+embedded store answers from one read of the window, rather than one read per rule). `max_instances=1` (a rule never
+overlaps itself: nor does its group) and coalescing (runs missed while one was running, or while the process was
+down, collapse into one: the windows of the next execution catch up on the time). The executions' own steps run on
+a thread pool of `max_concurrent_executions` workers, shared by all the jobs. Each job's first run is at start plus
+a random jitter, so that services started together do not all hit the backend in the same second. One job per
+interval rather than a coalescing step in front of per-rule jobs: the rules of an interval are due at exactly the
+same instants by construction, with no window of time to wait in; the price is that a run of the group waits for its
+slowest rule, which the next run's catch-up windows make up for, as they do for a single slow rule. Stopping lets running executions finish
 and starts no new one; an execution interrupted anyway (SIGKILL, power loss) is covered by the next start's windows,
 because the rule's state only advances after a complete execution.
 
@@ -34,7 +40,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from runner.backends import Backend, BackendError
 from runner.catalog import Rule
-from runner.execution import ExecutionOptions, ExecutionRecord, ExecutionStatus, RetryPolicy, execute
+from runner.execution import ExecutionOptions, ExecutionRecord, ExecutionStatus, RetryPolicy, execute_many
 
 log = logging.getLogger("runner.service")
 _DEFAULT_OPTIONS = ExecutionOptions()  # frozen: one instance serves every default
@@ -88,6 +94,7 @@ class Service:
         self.workers = max_concurrent_executions
         self.misfire_grace_time = misfire_grace_time
         self._stopped = threading.Event()
+        self._pool = Pool(max_workers=max(1, max_concurrent_executions))
         self.scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(max_workers=max_concurrent_executions)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": int(misfire_grace_time.total_seconds()) or None},
@@ -98,28 +105,32 @@ class Service:
     def start(self) -> None:
         now = self.clock()
         jitter = self.first_run_jitter.total_seconds()
+        groups: dict[float, list[Rule]] = {}
         for rule in self.rules:
+            groups.setdefault(rule.params.interval_delta.total_seconds(), []).append(rule)
+        for seconds, rules in groups.items():
             first = now + timedelta(seconds=random.uniform(0, jitter) if jitter > 0 else 0)
             self.scheduler.add_job(
-                self.run_rule, IntervalTrigger(seconds=rule.params.interval_delta.total_seconds(), start_date=first,
-                                               timezone=UTC),
-                args=[rule], id=rule.rule_id, name=rule.name, next_run_time=first,
+                self.run_rules, IntervalTrigger(seconds=seconds, start_date=first, timezone=UTC),
+                args=[rules], id=f"every {seconds:g}s", name=f"{len(rules)} rule(s) every {seconds:g}s",
+                next_run_time=first,
             )
         self.scheduler.start()
         log.info("scheduled %d rules (%s backend, %d workers)", len(self.rules), self.backend.name, self.workers)
 
-    def run_rule(self, rule: Rule) -> ExecutionRecord | None:
+    def run_rules(self, rules: Sequence[Rule]) -> list[ExecutionRecord]:
+        """One execution of each rule, as if scheduled now, together (`execute_many`)."""
         if self._stopped.is_set():
-            return None
-        record = execute(rule, self.backend, started_at=self.clock(), options=self.options)
-        self.on_execution(rule, record)
-        return record
+            return []
+        return execute_many(rules, self.backend, started_at=self.clock(), pool=self._pool, options=self.options,
+                            on_execution=self.on_execution)
 
     def stop(self, wait: bool = True) -> None:
         """No new executions; with `wait`, the running ones finish first."""
         self._stopped.set()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=wait)
+        self._pool.shutdown(wait=wait)
 
     def start_backend(self, stop: threading.Event) -> bool:
         """Start the backend (then `link_rules`), trying again after every failure (with backoff up to
@@ -182,10 +193,10 @@ class Service:
 
     def _on_event(self, event: JobExecutionEvent) -> None:
         if event.code == EVENT_JOB_MISSED:
-            log.warning("rule %s: a run was skipped (due %s); the next run's windows catch up", event.job_id,
+            log.warning("rules %s: a run was skipped (due %s); the next run's windows catch up", event.job_id,
                         event.scheduled_run_time)
         elif event.exception is not None:
-            log.error("rule %s: the job raised %r", event.job_id, event.exception)
+            log.error("rules %s: the job raised %r", event.job_id, event.exception)
 
 
 HEALTH_EVERY = 30.0  # seconds
@@ -212,16 +223,12 @@ def run_once(
     max_concurrent_executions: int = 4,
     on_execution: Callable[[Rule, ExecutionRecord], None] = log_execution,
 ) -> list[tuple[Rule, ExecutionRecord]]:
-    """Every enabled rule once, as if scheduled at `now`; results in rule order."""
+    """Every enabled rule once, as if scheduled at `now`, together (`execute_many`); results in rule order."""
     chosen = [rule for rule in rules if rule.enabled and rule.runnable]
-
-    def one(rule: Rule) -> tuple[Rule, ExecutionRecord]:
-        record = execute(rule, backend, started_at=now, options=options)
-        on_execution(rule, record)
-        return rule, record
-
     with Pool(max_workers=max(1, max_concurrent_executions)) as pool:
-        return list(pool.map(one, chosen))
+        records = execute_many(chosen, backend, started_at=now, pool=pool, options=options,
+                               on_execution=on_execution)
+    return list(zip(chosen, records, strict=True))
 
 
 __all__ = ["Service", "log_execution", "run_once"]

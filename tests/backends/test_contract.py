@@ -366,6 +366,47 @@ def test_search_failures_by_class(harness: Harness) -> None:
 
 
 
+def test_many_searches_answer_as_each_one_alone(harness: Harness) -> None:
+    """`eql_search_many`: per request, in order, the body `eql_search` gives or the error it raises (the embedded
+    store answers the requests sharing a window from one read of it; Elasticsearch searches one by one)."""
+    recorded, docs = recorded_events()
+    harness.given_events(recorded["setup"]["index"], docs)
+    sources = {doc["_id"]: doc["_source"] for doc in docs}
+    window = {"bool": {"filter": [{"range": {"@timestamp": {"gte": "2020-02-04T00:00:00.000Z",
+                                                            "lte": "2020-02-06T00:00:00.000Z",
+                                                            "format": "strict_date_optional_time"}}}]}}
+    [unknown] = [r for r in example("06")["requests"] if "used ==" in r["body"]["query"]
+                 and r["body"]["query"].startswith("sequence with maxspan=10d [network where used")]
+    requests = [
+        EqlRequest(("eql_test",), {"query": 'process where account == "SYSTEM"', "filter": window}),
+        EqlRequest(("eql_test",), {"query": "process where valid == false", "filter": window}),
+        EqlRequest(("inexistent*",), {"query": "any where true", "filter": window}),
+        EqlRequest(("eql_test",), {**unknown["body"], "filter": window}),
+        EqlRequest(("eql_test",), {"query": "process where true", "filter": window, "size": 1}),
+    ]
+    found = {"is_partial": False, "is_running": False, "took": 3, "timed_out": False}
+
+    def events(ids: list[str]) -> dict[str, Any]:
+        return found | {"hits": {"total": {"value": len(ids), "relation": "eq"},
+                                 "events": [{"_index": "eql_test", "_id": i, "_source": sources[i]} for i in ids]}}
+
+    harness.cluster_search(200, events(["2", "3"]))
+    harness.cluster_search(200, events([]))  # the one document with valid == false is outside the window
+    harness.cluster_search(404, example("08")["full_body_shape_reconstructed"])
+    harness.cluster_search(400, example("06")["full_body_shape_reconstructed"])
+    harness.cluster_search(200, events(["3"]))  # tail 1
+    answers = harness.backend.eql_search_many(requests)
+    assert len(answers) == len(requests)
+    first, second, missing, refused, last = answers
+    assert isinstance(first, dict) and [e["_id"] for e in first["hits"]["events"]] == ["2", "3"]
+    assert first["hits"]["events"][0]["_source"] == sources["2"]
+    assert isinstance(second, dict) and second["hits"]["events"] == []
+    assert isinstance(missing, IndexNotFound)
+    assert isinstance(refused, QueryError) and refused.es_type == "verification_exception"
+    assert refused.reason.startswith(unknown["asserted"]["error.root_cause.0.reason"])
+    assert isinstance(last, dict) and [e["_id"] for e in last["hits"]["events"]] == ["3"]
+
+
 def test_verify_checks_the_fields_without_searching(harness: Harness) -> None:
     recorded, docs = recorded_events()
     harness.given_events(recorded["setup"]["index"], docs)

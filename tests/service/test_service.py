@@ -21,6 +21,7 @@ from runner.catalog import load_rule_file
 from runner.cli.ingest import _shifted
 from runner.execution import ExecutionRecord
 from runner.service import Service
+from tests.execution.test_batch import Counting, rules
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = ROOT / "rules" / "persistence_apt_package_manager_netcon.toml"
@@ -65,6 +66,30 @@ def test_service_runs_each_rule_on_its_interval_one_at_a_time(tmp_path: Path) ->
     assert records[0].alerts_created == 30 and all(r.alerts_created == 0 for r in records[1:])
     assert all(r.status == "succeeded" for r in records)
     assert len(store.executions(rule.rule_id)) == len(records)
+
+
+def test_rules_due_together_run_together(tmp_path: Path) -> None:
+    """One job per interval: the rules sharing an interval are executed together, their searches in one batch."""
+    store = Store(tmp_path / "store.db")
+    store.ingest(shifted_samples(datetime.now(UTC) - timedelta(seconds=5)))
+    first, second, third = rules(tmp_path)[:3]
+    chosen = [first.with_overrides(interval="1s"), second.with_overrides(interval="1s"),
+              third.with_overrides(interval="1h")]
+    backend = Counting(store)
+    records: list[tuple[str, ExecutionRecord]] = []
+    service = Service(chosen, backend, first_run_jitter=timedelta(0),
+                      on_execution=lambda rule, record: records.append((rule.rule_id, record)))
+    service.start()
+    jobs = sorted(job.name for job in service.scheduler.get_jobs())
+    time.sleep(1.5)
+    service.stop(wait=True)
+    assert jobs == ["1 rule(s) every 3600s", "2 rule(s) every 1s"]
+    assert backend.batches and set(backend.batches) == {2}  # the 1s rules, each run; the hourly one alone
+    by_rule: dict[str, ExecutionRecord] = {}
+    for rule_id, record in records:
+        by_rule.setdefault(rule_id, record)  # each rule's first execution
+    assert by_rule[first.rule_id].alerts_created == 30 and by_rule[second.rule_id].alerts_created == 18
+    assert all(record.status == "succeeded" for rule_id, record in records if rule_id != third.rule_id)
 
 
 def test_disabled_rules_are_not_scheduled(tmp_path: Path) -> None:

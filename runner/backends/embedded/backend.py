@@ -4,10 +4,22 @@ Index patterns resolve as Elasticsearch resolves them (wildcards, `-` exclusions
 patterns that start with a dot, data streams by name for their `.ds-` backing indices; a request that matches no
 index at all is a 404), the `filter` is applied with Query DSL semantics, and the query runs through
 `runner.engine.search` with each index's mapping. The answer is the body of an `_eql/search` response.
+
+`eql_search_many` answers many requests as `eql_search` would one by one, reading each time window once: requests
+whose `filter` is the same (the same window, on the same timestamp field with the same override and fallback, and
+the same rule filters: the same JSON) and whose query `search_many` can batch (`local_search.batchable`) are one
+group. A group's window is read once from the store, for the union of its requests' indices, through the time index
+in the order `eql_search` reads it (every index's rows by `(ts, rowid)`: a request's own indices are a sub-sequence
+of the union, in the same order), the filter applied once, and `runner.engine.search_many` answers every query of
+the group in that one pass, each over the documents of its own indices. A whole corpus enabled with the default
+`now-9m` and interval is one group, so a scheduled run costs one read of the window, not one per rule. The rest
+(a group of one, samples, custom timestamp or category fields, head position, a query that does not parse, a
+sequence that met sub-millisecond disorder: `OutOfOrder`) is searched one by one.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 import threading
@@ -21,6 +33,7 @@ from runner.backends.base import Access, IngestResult, WriteResult
 from runner.backends.embedded.dsl import UnsupportedQuery, compile_query, matches_everything
 from runner.backends.embedded.store import Store, StoreBusy, StoreDamaged, StoreError, millis
 from runner.backends.errors import (
+    BackendError,
     CannotOpen,
     IndexNotFound,
     NoStore,
@@ -30,10 +43,11 @@ from runner.backends.errors import (
     StateNotSaved,
     TransientError,
 )
-from runner.backends.local_search import run_query
+from runner.backends.local_search import batchable, run_query, search_error
 from runner.backends.request import EqlRequest
-from runner.engine import date_range
-from runner.eql import Schema
+from runner.engine import OutOfOrder, QuerySearch, date_range, search_many
+from runner.eql import EqlError, Schema, parse
+from runner.eql import nodes as n
 
 _BACKING = re.compile(r"^\.ds-(?P<stream>.+)-\d{4}\.\d{2}\.\d{2}-\d{6}$")
 _COLUMNS = {"@timestamp": "ts", "event.ingested": "ingested"}
@@ -127,6 +141,7 @@ class EmbeddedBackend:
     name = "embedded"
     title = "the embedded store"
     kibana_version = KIBANA_VERSION  # no Kibana reads this store: the newest format
+    shares_reads = True  # `eql_search_many` reads a window once for all its requests
 
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -134,6 +149,9 @@ class EmbeddedBackend:
         # a Schema per set of indices, rebuilt when an ingest changes a mapping: building one from the ECS mapping
         # costs more than a typical search
         self._schemas: dict[tuple[str, tuple[str, ...]], Schema] = {}
+        # each query's parse, for `eql_search_many` (None: it does not parse, the single search says why); a
+        # service asks the same queries every interval
+        self._queries: dict[str, n.Query | None] = {}
         self._lock = threading.Lock()
 
     @staticmethod
@@ -199,6 +217,83 @@ class EmbeddedBackend:
             finally:
                 events.close()
 
+    def eql_search_many(self, requests: Sequence[EqlRequest]) -> list[dict[str, Any] | BackendError]:
+        """For each request, what `eql_search` would answer (the body, or the `BackendError` it would raise); the
+        requests of one window are answered from one read of it (see the module docstring)."""
+        answers: list[dict[str, Any] | BackendError | None] = [None] * len(requests)
+        groups: dict[str, list[tuple[int, n.Query]]] = {}
+        for number, request in enumerate(requests):
+            key = _window_key(request.body)
+            query = self._parsed(request.body.get("query")) if key is not None else None
+            if key is not None and query is not None and batchable(request.body, query):
+                groups.setdefault(key, []).append((number, query))
+        for members in groups.values():
+            if len(members) > 1:
+                self._search_window([(number, requests[number], query) for number, query in members], answers)
+        for number, request in enumerate(requests):
+            if answers[number] is None:
+                answers[number] = self._search_one(request)
+        return [answer for answer in answers if answer is not None]
+
+    def _search_window(self, members: list[tuple[int, EqlRequest, n.Query]],
+                       answers: list[dict[str, Any] | BackendError | None]) -> None:
+        """One group of `eql_search_many`: requests with the same filter, answered from one read of the store."""
+        query_filter = members[0][1].body["filter"]
+        searches: list[QuerySearch] = []
+        numbers: list[int] = []
+        union: dict[str, None] = {}
+        try:
+            with _busy():
+                available = self.store.indices()
+                for number, request, query in members:
+                    indices = resolve_indices(request.index, available)
+                    if not indices:
+                        answers[number] = IndexNotFound(f"no such index [{','.join(request.index)}]")
+                        continue
+                    union.update(dict.fromkeys(indices))
+                    searches.append(QuerySearch(query, frozenset(indices), self.schema(indices),
+                                                request.body.get("size", 10)))
+                    numbers.append(number)
+                if not searches:
+                    return
+                accept = request_filter(query_filter)
+                events = self.store.events(list(union), ranges=time_ranges(query_filter) or ())
+                documents = events if accept is None else (doc for doc in events if accept(doc["_source"]))
+                try:
+                    results = search_many(documents, searches)
+                finally:
+                    events.close()
+        except BackendError as error:  # the read failed (or the filter is refused): every request of the group
+            for number in numbers:
+                answers[number] = error
+            return
+        for number, result in zip(numbers, results, strict=True):
+            if isinstance(result, OutOfOrder):  # sub-millisecond disorder: the single search reorders it
+                continue  # left for `_search_one`
+            answers[number] = search_error(result) if isinstance(result, Exception) else result
+
+    def _search_one(self, request: EqlRequest) -> dict[str, Any] | BackendError:
+        try:
+            return self.eql_search(request)
+        except BackendError as error:
+            return error
+
+    def _parsed(self, text: Any) -> n.Query | None:
+        if not isinstance(text, str):
+            return None
+        with self._lock:
+            if text in self._queries:
+                return self._queries[text]
+        try:
+            query: n.Query | None = parse(text)
+        except EqlError:
+            query = None
+        with self._lock:
+            if len(self._queries) > 4096:
+                self._queries.clear()
+            self._queries[text] = query
+        return query
+
     def verify(self, request: EqlRequest) -> None:
         """The first step of `eql_search` without reading an event: the index patterns resolved against the
         store's indices, the filter compiled, and the query verified against their mappings by the engine."""
@@ -254,6 +349,15 @@ class EmbeddedBackend:
 
 
 _BUSY = ("SQLITE_BUSY", "SQLITE_LOCKED")
+
+
+def _window_key(body: Mapping[str, Any]) -> str | None:
+    """What requests answered from one read share: the same `filter`, which must bound the store's timestamps (a
+    window); None for a request without one."""
+    query_filter = body.get("filter")
+    if not query_filter or time_ranges(query_filter) is None:
+        return None
+    return json.dumps(query_filter, sort_keys=True, default=str)
 
 
 @contextmanager

@@ -11,7 +11,7 @@ from typing import Any
 
 from runner.backends.embedded.backend import request_filter, resolve_indices
 from runner.backends.errors import BackendError, IndexNotFound
-from runner.backends.local_search import run_query, search_error
+from runner.backends.local_search import batchable, run_query, search_error
 from runner.backends.request import EqlRequest
 from runner.ecs import ecs_mapping
 from runner.engine import OutOfOrder, QuerySearch, date_range, dynamic_mapping, search_many
@@ -53,18 +53,9 @@ class MemoryEvents:
         return schema
 
     def batchable(self, request: EqlRequest, query: n.Query) -> bool:
-        """Whether `eql_search_many` can take this request: an event or sequence query with the default timestamp,
-        category and result position, and no filter beyond "everything"."""
-        if isinstance(query, n.SampleQuery):
-            return False
-        if not isinstance(query, (n.EventQuery, n.SequenceQuery)):
-            raise TypeError(f"cannot tell whether {type(query).__name__} can be batched")
-        body = request.body
-        return (
-            not body.get("timestamp_field") and not body.get("tiebreaker_field")
-            and not body.get("event_category_field") and body.get("result_position", "tail") == "tail"
-            and request_filter(body.get("filter")) is None
-        )
+        """Whether `eql_search_many` can take this request: `local_search.batchable`, and no filter beyond
+        "everything"."""
+        return batchable(request.body, query) and request_filter(request.body.get("filter")) is None
 
     def eql_search_many(self, items: Sequence[tuple[EqlRequest, n.Query]]) -> list[dict[str, Any] | BackendError]:
         """Several batchable queries in one pass over the documents; per item, the response body or the error

@@ -1,0 +1,141 @@
+"""`in_time_order` gives exactly a stable sort by timestamp of the concatenated sources, in bounded memory: a reorder
+buffer for local disorder, `Disordered` beyond it, an external sort (runs on disk, merged) when asked; its temporary
+files never outlive the iteration."""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from runner.backends.embedded.time_order import Disordered, document_time, in_time_order
+
+BASE = 1_764_374_400_000  # 2025-11-29T00:00:00Z in epoch milliseconds
+
+
+def doc(number: int, millis: int, **extra: Any) -> dict[str, Any]:
+    return {"_index": "i", "_id": str(number), "_source": {"@timestamp": BASE + millis, "n": number, **extra}}
+
+
+def source(docs: list[dict[str, Any]]) -> Callable[[], Iterator[Mapping[str, Any]]]:
+    return lambda: iter(docs)
+
+
+def stable_sorted(*files: list[dict[str, Any]]) -> list[str]:
+    """The reference: a stable sort by timestamp of the files one after the other."""
+    return [d["_id"] for d in sorted((d for file in files for d in file), key=document_time)]
+
+
+def ids(documents: Iterator[Mapping[str, Any]]) -> list[str]:
+    return [d["_id"] for d in documents]
+
+
+def shuffled_locally(count: int, reach: int, seed: int) -> list[dict[str, Any]]:
+    """Documents in time order, each moved by fewer than `reach` places; some timestamps shared."""
+    docs = [doc(i, i // 3) for i in range(count)]
+    rng = random.Random(seed)
+    for start in range(0, count, reach):
+        block = docs[start:start + reach]
+        rng.shuffle(block)
+        docs[start:start + reach] = block
+    return docs
+
+
+def test_an_ordered_source_passes_through() -> None:
+    docs = [doc(i, i // 2) for i in range(1000)]
+    assert ids(in_time_order([source(docs)], buffer=10)) == [d["_id"] for d in docs]
+
+
+def test_local_disorder_within_the_buffer_is_sorted() -> None:
+    docs = shuffled_locally(5000, reach=50, seed=1)
+    assert ids(in_time_order([source(docs)], buffer=100)) == stable_sorted(docs)
+
+
+def test_documents_without_a_timestamp_come_first_as_in_a_sort() -> None:
+    docs = [doc(0, 5), {"_index": "i", "_id": "none", "_source": {"n": 1}}, doc(2, 1),
+            {"_index": "i", "_id": "two", "_source": {"@timestamp": ["a", "b"]}}]
+    assert ids(in_time_order([source(docs)], buffer=10)) == stable_sorted(docs) == ["none", "two", "2", "0"]
+
+
+def test_disorder_beyond_the_buffer_is_disordered_then_sorted_on_disk(tmp_path: Path) -> None:
+    rng = random.Random(7)
+    docs = [doc(i, i // 4) for i in range(3000)]
+    rng.shuffle(docs)
+    with pytest.raises(Disordered) as raised:
+        list(in_time_order([source(docs)], buffer=100, spill_dir=tmp_path))
+    assert raised.value.source == 0
+    told: list[int] = []
+    assert ids(in_time_order([source(docs)], buffer=100, spill_dir=tmp_path, external={0},
+                             on_sorting=told.append)) == stable_sorted(docs)
+    assert told == [0]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_several_sources_merge_by_time_and_ties_keep_file_order(tmp_path: Path) -> None:
+    first = [doc(i, i // 5) for i in range(600)]
+    second = shuffled_locally(400, reach=20, seed=3)
+    for d in second:
+        d["_id"] = "b" + d["_id"]
+    third = [doc(i, 1000 - i) for i in range(300)]  # reversed: needs the external sort
+    for d in third:
+        d["_id"] = "c" + d["_id"]
+    expected = stable_sorted(first, second, third)
+    with pytest.raises(Disordered) as raised:
+        list(in_time_order([source(first), source(second), source(third)], buffer=50))
+    assert raised.value.source == 2
+    merged = ids(in_time_order([source(first), source(second), source(third)], buffer=50, external={2},
+                               spill_dir=tmp_path))
+    assert merged == expected
+    # the same timestamps in two files: the first file's documents first, each file in its order
+    a = [doc(i, 0) for i in range(3)]
+    b = [{**doc(i, 0), "_id": f"b{i}"} for i in range(3)]
+    assert ids(in_time_order([source(b), source(a)], buffer=2)) == ["b0", "b1", "b2", "0", "1", "2"]
+
+
+def test_the_spill_is_an_exact_round_trip(tmp_path: Path) -> None:
+    big = 2**80 + 1
+    docs = [doc(i, 100 - i, big=big, nan=math.nan, nested={"x": [1, None, "é"]}) for i in range(100)]
+    out = list(in_time_order([source(docs)], buffer=7, external={0}, spill_dir=tmp_path))
+    assert [d["_id"] for d in out] == stable_sorted(docs)
+    assert all(d["_source"]["big"] == big and math.isnan(d["_source"]["nan"]) for d in out)
+    assert out[0]["_source"]["nested"] == {"x": [1, None, "é"]}
+
+
+def test_temporary_files_go_after_a_normal_end_a_close_and_an_exception(tmp_path: Path) -> None:
+    docs = [doc(i, 1000 - i) for i in range(500)]
+    iterator = in_time_order([source(docs)], buffer=50, external={0}, spill_dir=tmp_path)
+    next(iterator)
+    # 10 runs of 50, merged two at a time (50 documents make no more than two records of the merge) into longer
+    # runs on disk, each merged run's file removed: two files remain for the last merge
+    assert len(list(next(tmp_path.iterdir()).iterdir())) == 2
+    assert [d["_id"] for d in iterator] == stable_sorted(docs)[1:]
+    assert list(tmp_path.iterdir()) == []
+    iterator = in_time_order([source(docs)], buffer=50, external={0}, spill_dir=tmp_path)
+    next(iterator)
+    iterator.close()
+    assert list(tmp_path.iterdir()) == []
+
+    def failing() -> Iterator[Mapping[str, Any]]:
+        yield from docs
+        raise OSError("the disk went away")
+
+    with pytest.raises(OSError, match="went away"):
+        list(in_time_order([failing], buffer=50, external={0}, spill_dir=tmp_path))
+    assert list(tmp_path.iterdir()) == []
+
+    iterator = in_time_order([source(docs)], buffer=50, external={0}, spill_dir=tmp_path)
+    with pytest.raises(RuntimeError):
+        for _ in iterator:
+            raise RuntimeError("the consumer failed")
+    del iterator  # dropped: the generator is closed
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_source_that_fits_in_the_buffer_is_sorted_without_files(tmp_path: Path) -> None:
+    docs = [doc(i, 100 - i) for i in range(40)]
+    assert ids(in_time_order([source(docs)], buffer=50, external={0}, spill_dir=tmp_path)) == stable_sorted(docs)
+    assert list(tmp_path.iterdir()) == []
