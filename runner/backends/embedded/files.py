@@ -188,7 +188,7 @@ class FileEvents:
             searches.append(QuerySearch(query, frozenset(indices), self.schema(indices), request.body.get("size", 10)))
             numbers.append(number)
         if searches:
-            found = self._pass(lambda documents: search_many(documents, searches))  # type: ignore[arg-type]
+            found = self._pass(lambda documents: search_many(documents, searches))
             for number, result in zip(numbers, found, strict=True):
                 if isinstance(result, OutOfOrder):  # sub-millisecond disorder: the single search reorders it
                     try:
