@@ -36,6 +36,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,7 +60,7 @@ class QuerySearch:
     a filter on `_source` its documents must pass (a request's `filter`), and, for samples, `max_samples_per_key`."""
 
     query: str | n.Query
-    indices: frozenset[str]
+    indices: AbstractSet[str]  # growing batches: a set the caller adds an index to before its first document
     mappings: Mapping[str, Any] | Schema | None = None
     size: int = 10
     accept: Callable[[dict[str, Any]], bool] | None = None
@@ -220,7 +221,8 @@ def search_many(
     `documents` must be in the order `search()` would see them (by timestamp); each search sees the documents of
     its `indices` that its `accept` takes. Event, sequence and sample queries with the default timestamp, category
     and result position. `growing`: the searches' `Schema`s are extended by the caller, in place, with each document
-    before it is handed over (see the module's docstring); the searches are planned once the first `lookahead`
+    before it is handed over (see the module's docstring), and so are their `indices` (sets) with each index before
+    its first document; the searches are planned once the first `lookahead`
     documents (at least one) have been read and mapped, so that the fields they hold count as mapped.
     """
     started = time.monotonic()
@@ -247,9 +249,16 @@ def search_many(
         source = doc["_source"]
         table = tables.get(index)
         if table is None:
-            if index not in by_index:
-                continue
-            table = tables[index] = _table(index, source, by_index[index], growing)
+            found_entries = by_index.get(index)
+            if found_entries is None:
+                if not growing:
+                    continue
+                # growing: a search's `indices` grow with the stream too (the caller resolves an index's name
+                # against each search's patterns when the index first appears, before its first document is handed
+                # over); an index no search names gets an empty table
+                found_entries = [entry for entry, spec in zip(entries, searches, strict=True)
+                                 if entry is not None and index in spec.indices]
+            table = tables[index] = _table(index, source, found_entries, growing)
         hits: list[list[_Compiled]] = []
         groups = table.groups(source)
         for group in groups:
