@@ -1,24 +1,27 @@
 """EQL evaluation with Elasticsearch's semantics over in-memory documents.
 
 `search(documents, query, ...)` answers with the body of an Elasticsearch `_eql/search` response; `search_many`
-answers several queries from one pass over the documents. `SourcePath` reads a `_source` field the way
+answers several queries from one pass over the documents, also while the caller grows their mappings
+(`LiveMapping`, `growing=True`: streaming files). `SourcePath` reads a `_source` field the way
 Elasticsearch indexes it; `date_range` parses a `range` filter's bounds as Elasticsearch does;
 `iso_millis_nanos` reads the usual shape of an event's timestamp in two dictionary lookups.
 """
 
 from runner.engine.dates import date_range, iso_millis_nanos
-from runner.engine.dynamic import dynamic_mapping, extend_mapping, merge_mapping
+from runner.engine.dynamic import LiveMapping, dynamic_mapping, extend_mapping, merge_mapping
 from runner.engine.fields import MISSING, SourcePath
-from runner.engine.multi import OutOfOrder, QuerySearch, search_many
+from runner.engine.multi import OutOfOrder, QuerySearch, Remapped, search_many
 from runner.engine.ordering import OrderingError
 from runner.engine.search import DocumentError, SearchRequestError, search
 
 __all__ = [
     "DocumentError",
+    "LiveMapping",
     "MISSING",
     "OrderingError",
     "OutOfOrder",
     "QuerySearch",
+    "Remapped",
     "SearchRequestError",
     "SourcePath",
     "date_range",

@@ -4,16 +4,22 @@
 mapping body in place and says whether it added any, so a long stream (ingest) keeps one body per index and writes
 it only when it changed. A field already mapped as a leaf ends the walk at once (one dictionary lookup per key), so
 once the first documents of each kind were seen a document costs one lookup per key it holds; `merge_mapping` adds
-one body's fields to another (first come, first kept).
+one body's fields to another (first come, first kept). `LiveMapping` keeps a body and the `IndexMapping` searches
+read (runner.eql) in step while documents stream: the same walk adds each new field to both, so the engine can
+search an index whose mapping grows as its documents arrive (`search_many(..., growing=True)`).
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from runner.engine.fields import dynamic_field_spec
+from runner.eql import IndexMapping
+
+# told of each field (path, spec) and object (path, None) a walk adds
+Report = Callable[[str, "dict[str, Any] | None"], None]
 
 
 def dynamic_mapping(sources: Iterable[Mapping[str, Any]], base: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -57,7 +63,36 @@ def _merge(properties: dict[str, Any], others: Mapping[str, Any]) -> bool:
     return added
 
 
-def _add_object(properties: dict[str, Any], obj: Mapping[str, Any]) -> bool:
+class LiveMapping:
+    """One index's mapping body and its `IndexMapping`, grown together, in place, one `_source` at a time.
+
+    `extend(source)` adds what Elasticsearch's dynamic mapping would (the walk of `extend_mapping`, which decides)
+    to `body` and the same fields and objects to `mapping`; true when it added any. A document whose fields are all
+    mapped costs one dictionary lookup per key. `mapping` is the object a `Schema` holds for a growing search: it is
+    never replaced, only added to, and always equals `IndexMapping.from_body(body)`.
+    """
+
+    __slots__ = ("_frozen", "_properties", "body", "mapping")
+
+    def __init__(self, base: Mapping[str, Any] | None = None) -> None:
+        self.body = dynamic_mapping((), base)
+        self.mapping = IndexMapping.from_body(self.body)
+        self._properties: dict[str, Any] = self.body["properties"]
+        self._frozen = str(self.body.get("dynamic", "true")).lower() in ("false", "strict")
+
+    def extend(self, source: Mapping[str, Any]) -> bool:
+        if self._frozen:
+            return False
+        return _add_object(self._properties, source, "", self._report)
+
+    def _report(self, path: str, spec: dict[str, Any] | None) -> None:
+        if spec is None:
+            self.mapping.objects.add(path)
+        else:
+            self.mapping.add_field(path, spec)
+
+
+def _add_object(properties: dict[str, Any], obj: Mapping[str, Any], prefix: str = "", report: Report | None = None) -> bool:
     added = False
     for key, value in obj.items():
         node = properties.get(key)
@@ -67,46 +102,55 @@ def _add_object(properties: dict[str, Any], obj: Mapping[str, Any]) -> bool:
             if "properties" not in node:
                 continue
             if type(value) is dict:
-                if _add_object(node["properties"], value):
+                if _add_object(node["properties"], value, f"{prefix}{key}." if report else "", report):
                     added = True
                 continue
         parts = str(key).split(".")
         target = properties
+        path = prefix
         for part in parts[:-1]:
+            path = f"{path}{part}"
             node = target.get(part)
             if node is None:
                 node = target[part] = {"properties": {}}
                 added = True
+                if report is not None:
+                    report(path, None)
             if "properties" not in node:
                 break  # a leaf already sits where an object would go; Elasticsearch would reject the document
             target = node["properties"]
+            path += "."
         else:
-            if _add_value(target, parts[-1], value):
+            if _add_value(target, parts[-1], value, path, report):
                 added = True
     return added
 
 
-def _add_value(properties: dict[str, Any], name: str, value: Any) -> bool:
+def _add_value(properties: dict[str, Any], name: str, value: Any, prefix: str = "", report: Report | None = None) -> bool:
     if isinstance(value, list):
         for item in value:
             if item is not None:
-                return _add_value(properties, name, item)
+                return _add_value(properties, name, item, prefix, report)
         return False
     if isinstance(value, Mapping):
         node: dict[str, Any] | None = properties.get(name)
         added = node is None
         if node is None:
             node = properties[name] = {"properties": {}}
+            if report is not None:
+                report(prefix + name, None)
         if "properties" in node:
-            added = _add_object(node["properties"], value) or added
+            added = _add_object(node["properties"], value, f"{prefix}{name}.", report) or added
         return added
     if name in properties:
         return False
     spec = dynamic_field_spec(value)
     if spec is not None:
         properties[name] = spec
+        if report is not None:
+            report(prefix + name, spec)
         return True
     return False
 
 
-__all__ = ["dynamic_mapping", "extend_mapping", "merge_mapping"]
+__all__ = ["LiveMapping", "dynamic_mapping", "extend_mapping", "merge_mapping"]

@@ -159,20 +159,35 @@ class FieldReader:
     the common single plain value.
     """
 
-    __slots__ = ("_date", "_dynamic", "_mapping", "ftype", "get", "ignore_above", "name", "null_value", "source")
+    __slots__ = (
+        "_date", "_dynamic", "_grow", "_mapping", "bound", "ftype", "get", "ignore_above", "name", "null_value",
+        "private", "source", "source_path",
+    )
 
     def __init__(
-        self, name: str, mapping: IndexMapping, resolved: FieldMapping | None, source_path: str, date: bool = False
+        self,
+        name: str,
+        mapping: IndexMapping,
+        resolved: FieldMapping | None,
+        source_path: str,
+        date: bool = False,
+        grow: bool = True,
     ) -> None:
         self.name = name
         self._date = date  # dynamically mapped as a date whatever its first value (the timestamp field)
+        self.source_path = source_path
         self.source = SourcePath(source_path)
         self.get = self.source.get
         self._mapping = mapping
+        # whether a field the mapping lacks is added to it at its first value (a search's own copy of the mapping);
+        # otherwise (a mapping the caller grows) the reader binds to the caller's entry, or privately
+        self._grow = grow
         self._dynamic = resolved is None
         self.ftype: FieldType | None = None
         self.null_value: Any = None
         self.ignore_above: int | None = None
+        self.bound: FieldMapping | None = None  # the mapping's entry the reader reads with, once known
+        self.private = False  # bound to a mapping of its own, not the index's (the mapping did not grow)
         if resolved is not None:
             self._bind(resolved)
 
@@ -184,10 +199,11 @@ class FieldReader:
     def family(self) -> str | None:
         return self.ftype.family if self.ftype is not None else None
 
-    def _bind(self, resolved: FieldMapping) -> None:
+    def _bind(self, resolved: FieldMapping, mapping: IndexMapping | None = None) -> None:
+        self.bound = resolved
         if type_family(resolved.type) == "text":
             if resolved.exact is not None:
-                exact = self._mapping.fields[resolved.exact]
+                exact = (mapping or self._mapping).fields[resolved.exact]
                 self.ftype = field_type(exact)
                 self.null_value = exact.null_value
                 self.ignore_above = exact.ignore_above
@@ -208,9 +224,14 @@ class FieldReader:
                 spec = {"type": "date"}
             if self._mapping.dynamic in ("false", "strict"):
                 return False
-            if self.name not in self._mapping.fields:
-                self._mapping.add_field(self.name, spec)
-            self._bind(self._mapping.fields[self.name])
+            if self.name in self._mapping.fields:
+                self._bind(self._mapping.fields[self.name])
+            elif self._grow:
+                self._bind(self._mapping.add_field(self.name, spec))
+            else:
+                own = IndexMapping()
+                self._bind(own.add_field(self.name, spec), own)
+                self.private = True
             self._dynamic = False
             return True
         return False
@@ -277,27 +298,50 @@ class FieldReader:
 class IndexContext:
     """Everything known about one index for one search: its mapping (growing dynamically) and its field readers."""
 
-    __slots__ = ("_readers", "compiled", "date_fields", "mapping", "name")
+    __slots__ = ("_readers", "compiled", "date_fields", "grow", "mapping", "name")
 
-    def __init__(self, name: str, mapping: IndexMapping | None, date_fields: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self, name: str, mapping: IndexMapping | None, date_fields: frozenset[str] = frozenset(), grow: bool = True
+    ) -> None:
         self.name = name
         self.mapping = mapping if mapping is not None else IndexMapping()
         # fields that, when not mapped, are mapped as dates (like a data stream's @timestamp) rather than by value
         self.date_fields = date_fields
+        # whether readers add the fields they map dynamically to `mapping` (the search's own copy), or leave it to
+        # its owner, who grows it (a live mapping: see `current`)
+        self.grow = grow
         self._readers: dict[str, FieldReader] = {}
         self.compiled: Any = None  # the search's compiled plan for this index, set by the caller
+
+    def _resolve(self, name: str) -> tuple[str, FieldMapping | None, str]:
+        target = self.mapping.aliases.get(name, name)
+        resolved = self.mapping.fields.get(target)
+        source_path = target
+        if resolved is not None and resolved.source:
+            source_path = resolved.source
+        return target, resolved, source_path
 
     def reader(self, name: str) -> FieldReader:
         reader = self._readers.get(name)
         if reader is None:
-            target = self.mapping.aliases.get(name, name)
-            resolved = self.mapping.fields.get(target)
-            source_path = target
-            if resolved is not None and resolved.source:
-                source_path = resolved.source
-            reader = FieldReader(target, self.mapping, resolved, source_path, date=target in self.date_fields)
+            target, resolved, source_path = self._resolve(name)
+            date = target in self.date_fields
+            reader = FieldReader(target, self.mapping, resolved, source_path, date=date, grow=self.grow)
             self._readers[name] = reader
         return reader
+
+    def current(self) -> bool:
+        """Whether every reader made so far reads its field as a reader made now, against the mapping as it stands,
+        would: the same field and `_source` path, bound to the mapping's entry (or not bound yet: it met no value,
+        and a reader of the entry would have read none either). False when a field was mapped after its reader was
+        made in a way that changes the reading (a multi-field's path, a type inferred privately)."""
+        for name, reader in self._readers.items():
+            target, resolved, source_path = self._resolve(name)
+            if reader.name != target or reader.source_path != source_path or reader.private:
+                return False
+            if reader.bound is not None and reader.bound is not resolved:
+                return False
+        return True
 
 
 __all__ = [

@@ -12,13 +12,31 @@ does not map, which reads as null) is not indexed there at all. A sequence is in
 its stages (and of its `until`), and its matcher gets the same candidates, with the same join keys and ordinals, as
 in `search()`. Results are kept per query with the same ordering keys and limits, so the answers are identical. The
 documents come sorted by timestamp; a sequence that sees an event out of order (a timestamp finer than the sort) is
-reported so that the caller runs it alone, where the reorder window handles it.
+reported so that the caller runs it alone, where the reorder window handles it. Sample queries are offered their
+candidates the same way; their collector orders by index and position, so the documents' order does not matter.
+A search's `accept` (a request's filter on `_source`) is applied to its candidates before its query.
+
+Growing mappings (`growing=True`): streaming a file, the caller maps each document (`LiveMapping.extend`) just
+before handing it over, so a `Schema` of live `IndexMapping`s grows during the pass. The engine reads it without
+copying it: a field's reader binds to the mapping's entry at its first value, the entry the first document having
+the field decided — the type the final mapping gives it. Searches are planned once the first documents (`lookahead`
+of them, held in memory meanwhile) were read and mapped, so their fields count as mapped (anchors, category
+dispatch, types known at once: the speed of a static batch); a verification failure then is deferred to the end of the pass, where each search
+is checked against the final schema: a verification failure is its answer (as `search()` would raise with the
+final schema), and an answer whose plan took a decision that the final schema would take differently — an
+optional field read as null because nothing mapped it (`null_fields`), a reader made before its field was mapped
+that reads another path (a multi-field) or bound to a type of its own, an index that had no mapping when first
+seen — is replaced by `Remapped`: the caller runs that search alone, with the final schema. Other decisions made
+while a field is unknown (no anchor, no category dispatch, a test specialised at the field's first value) only
+change the speed, not the answer.
 """
 
 from __future__ import annotations
 
+import itertools
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,27 +44,36 @@ from runner.engine.compile import Compiler
 from runner.engine.fields import MISSING
 from runner.engine.filters import AllOf, Const, KeywordTest, Leaf, Node, selectivity_rank
 from runner.engine.limits import Window, limit_chain
-from runner.engine.plan import IndexPlan, QueryPlan
+from runner.engine.plan import IndexPlan, QueryPlan, null_fields
 from runner.engine.response import event_hit, response_body, sequence_hit
+from runner.engine.samples import SampleCollector
 from runner.engine.search import SearchRequestError, _Contexts, _parse, _schema
 from runner.engine.semantics import fold
 from runner.engine.sequences import SequenceMatcher
-from runner.eql import Schema, verify
+from runner.eql import EqlVerificationError, Schema, verify
 from runner.eql import nodes as n
 
 
 @dataclass
 class QuerySearch:
-    """One query of a batch: the query, the indices whose documents it sees, its mapping and its size."""
+    """One query of a batch: the query, the indices whose documents it sees, its mapping and its size; `accept`,
+    a filter on `_source` its documents must pass (a request's `filter`), and, for samples, `max_samples_per_key`."""
 
     query: str | n.Query
-    indices: frozenset[str]
+    indices: AbstractSet[str]  # growing batches: a set the caller adds an index to before its first document
     mappings: Mapping[str, Any] | Schema | None = None
     size: int = 10
+    accept: Callable[[dict[str, Any]], bool] | None = None
+    max_samples_per_key: int = 1
 
 
 class OutOfOrder(SearchRequestError):
     """A sequence query saw documents out of timestamp order in a batch: run it on its own."""
+
+
+class Remapped(SearchRequestError):
+    """A search of a growing batch was planned with a mapping that the rest of the stream changed in a way that can
+    change its answer: run it on its own, with the final mapping."""
 
 
 @dataclass
@@ -56,14 +83,22 @@ class _Entry:
     contexts: _Contexts
     window: Window[Mapping[str, Any]] | None  # event queries
     matcher: SequenceMatcher | None = None  # sequence queries
+    collector: SampleCollector | None = None  # sample queries
+    accept: Callable[[dict[str, Any]], bool] | None = None
     last: Any = None  # the last ordinal fed to the matcher
     broken: bool = False
+    # growing batches: the schema (live), what it said of the query's fields when planned, a deferred verification
+    # failure, a failure compiling the query for an index
+    schema: Schema | None = None
+    status: Any = None
+    deferred: Exception | None = None
+    failed: Exception | None = None
 
 
 class _Compiled:
     """One query compiled for one index: `offer(position, doc, source)` runs it on a document."""
 
-    __slots__ = ("compiled", "count", "entry", "matcher", "ordinal", "predicate", "window")
+    __slots__ = ("accept", "collector", "compiled", "count", "entry", "matcher", "ordinal", "predicate", "window")
 
     # the entry's window (an event query) or matcher (a sequence), narrowed once here rather than per document;
     # `offer` reads the window only with a predicate (an event query), the matcher only without
@@ -76,15 +111,23 @@ class _Compiled:
         self.ordinal = compiled.ordinal
         self.predicate = compiled.filters[0] if compiled.filters else None
         self.count = len(entry.plan.stages)
+        self.accept = entry.accept
+        self.collector = entry.collector
         if entry.window is not None:
             self.window = entry.window
         if entry.matcher is not None:
             self.matcher = entry.matcher
 
     def offer(self, position: int, doc: Mapping[str, Any], source: dict[str, Any]) -> None:
+        if self.accept is not None and not self.accept(source):
+            return
         if self.predicate is not None:
             if self.predicate(source):
                 self.window.add(self.ordinal.event_key(source, position), doc)
+            return
+        collector = self.collector
+        if collector is not None:
+            self._sample(collector, position, doc, source)
             return
         entry = self.entry
         if entry.broken:
@@ -100,6 +143,16 @@ class _Compiled:
             return
         entry.last = ordinal
         self.matcher.feed(doc, ordinal, stage_keys, until_keys)
+
+    def _sample(self, collector: SampleCollector, position: int, doc: Mapping[str, Any], source: dict[str, Any]) -> None:
+        """As `search()`'s `_run_samples` feeds its collector."""
+        compiled = self.compiled
+        stage_keys: list[list[tuple[Any, ...]] | None] = [None] * self.count
+        for stage in compiled.dispatch(source):
+            if compiled.conditions[stage](source):
+                stage_keys[stage] = compiled.keys[stage](source)
+        if any(stage_keys):
+            collector.feed(doc, str(doc["_index"]), position, stage_keys)
 
 
 @dataclass
@@ -152,19 +205,36 @@ class _IndexTable:
         return found
 
 
-def search_many(documents: Iterable[Mapping[str, Any]], searches: Sequence[QuerySearch]) -> list[dict[str, Any] | Exception]:
+LOOKAHEAD = 4096  # growing batches: documents read (and so mapped) before the searches are planned
+
+
+def search_many(
+    documents: Iterable[Mapping[str, Any]],
+    searches: Sequence[QuerySearch],
+    *,
+    growing: bool = False,
+    lookahead: int = LOOKAHEAD,
+) -> list[dict[str, Any] | Exception]:
     """For each search, the `_eql/search` response body, or the exception `search()` would have raised
-    (`OutOfOrder`: run that one alone).
+    (`OutOfOrder`, `Remapped`: run that one alone).
 
     `documents` must be in the order `search()` would see them (by timestamp); each search sees the documents of
-    its `indices`. Event and sequence queries with the default timestamp, category and result position.
+    its `indices` that its `accept` takes. Event, sequence and sample queries with the default timestamp, category
+    and result position. `growing`: the searches' `Schema`s are extended by the caller, in place, with each document
+    before it is handed over (see the module's docstring), and so are their `indices` (sets) with each index before
+    its first document; the searches are planned once the first `lookahead`
+    documents (at least one) have been read and mapped, so that the fields they hold count as mapped.
     """
     started = time.monotonic()
+    stream = iter(documents)
+    if growing:
+        ahead = list(itertools.islice(stream, max(1, lookahead)))
+        stream = itertools.chain(ahead, stream)
     results: list[dict[str, Any] | Exception | None] = [None] * len(searches)
     entries: list[_Entry | None] = []
     for number, spec in enumerate(searches):
         try:
-            entries.append(_prepare(number, spec))
+            entries.append(_prepare(number, spec, growing))
         except Exception as error:
             results[number] = error
             entries.append(None)
@@ -174,14 +244,21 @@ def search_many(documents: Iterable[Mapping[str, Any]], searches: Sequence[Query
         if entry is not None:
             for index in spec.indices:
                 by_index.setdefault(index, []).append(entry)
-    for position, doc in enumerate(documents):
+    for position, doc in enumerate(stream):
         index = doc["_index"]
         source = doc["_source"]
         table = tables.get(index)
         if table is None:
-            if index not in by_index:
-                continue
-            table = tables[index] = _table(index, source, by_index[index])
+            found_entries = by_index.get(index)
+            if found_entries is None:
+                if not growing:
+                    continue
+                # growing: a search's `indices` grow with the stream too (the caller resolves an index's name
+                # against each search's patterns when the index first appears, before its first document is handed
+                # over); an index no search names gets an empty table
+                found_entries = [entry for entry, spec in zip(entries, searches, strict=True)
+                                 if entry is not None and index in spec.indices]
+            table = tables[index] = _table(index, source, found_entries, growing)
         hits: list[list[_Compiled]] = []
         groups = table.groups(source)
         for group in groups:
@@ -223,8 +300,14 @@ def search_many(documents: Iterable[Mapping[str, Any]], searches: Sequence[Query
     for entry in entries:
         if entry is None:
             continue
-        if entry.window is not None:
+        problem = _settle(entry) if growing else entry.failed
+        if problem is not None:
+            results[entry.number] = problem
+        elif entry.window is not None:
             results[entry.number] = response_body({"events": [event_hit(d) for d in entry.window.results()]}, took)
+        elif entry.collector is not None:
+            samples = [sequence_hit(key, events) for key, events in entry.collector.results()]
+            results[entry.number] = response_body({"sequences": samples}, took)
         elif entry.broken:
             results[entry.number] = OutOfOrder("documents out of timestamp order for a batched sequence")
         else:
@@ -235,42 +318,92 @@ def search_many(documents: Iterable[Mapping[str, Any]], searches: Sequence[Query
     return [r if r is not None else SearchRequestError("no result") for r in results]
 
 
-def _prepare(number: int, spec: QuerySearch) -> _Entry:
+def _prepare(number: int, spec: QuerySearch, growing: bool) -> _Entry:
     if isinstance(spec.size, bool) or not isinstance(spec.size, int) or spec.size < 0:
         raise SearchRequestError("size must be greater than or equal to 0")
+    samples = spec.max_samples_per_key
+    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
+        raise SearchRequestError("max_samples_per_key must be greater than 0")
     parsed = _parse(spec.query)
-    if not isinstance(parsed, (n.EventQuery, n.SequenceQuery)):
-        raise SearchRequestError("search_many takes event and sequence queries")
+    if not isinstance(parsed, (n.EventQuery, n.SequenceQuery, n.SampleQuery)):
+        raise SearchRequestError("search_many takes event, sequence and sample queries")
     schema = _schema(spec.mappings)
+    deferred = None
     if schema:
-        verify(parsed, schema, "event.category")
+        try:
+            verify(parsed, schema, "event.category")
+        except EqlVerificationError as error:
+            if not growing:
+                raise
+            deferred = error  # fields mapped later may answer it: decided at the end, with the final schema
     plan = QueryPlan(parsed, schema, "@timestamp", None, "event.category")
-    contexts = _Contexts(schema, frozenset({"@timestamp"}))
+    contexts = _Contexts(schema, frozenset({"@timestamp"}), live=growing)
+    live: dict[str, Any] = {}
+    if growing:
+        live = {"schema": schema, "status": _status(schema, plan), "deferred": deferred}
+    if isinstance(parsed, n.SampleQuery):
+        chain = limit_chain(parsed, spec.size, "head", samples=True)
+        collector = SampleCollector(len(plan.stages), samples, chain)
+        return _Entry(number, plan, contexts, None, collector=collector, accept=spec.accept, **live)
     chain = limit_chain(parsed, spec.size, "tail")
     if isinstance(parsed, n.EventQuery):
-        return _Entry(number, plan, contexts, Window(chain))
+        return _Entry(number, plan, contexts, Window(chain), accept=spec.accept, **live)
     maxspan = parsed.maxspan.millis * 1_000_000 if parsed.maxspan is not None else None
     matcher = SequenceMatcher([stage.missing for stage in plan.stages], maxspan, chain)
-    return _Entry(number, plan, contexts, None, matcher)
+    return _Entry(number, plan, contexts, None, matcher, accept=spec.accept, **live)
 
 
-def _table(index: str, first: dict[str, Any], entries: list[_Entry]) -> _IndexTable:
+def _status(schema: Schema | None, plan: QueryPlan) -> Any:
+    """What a schema says of the fields a query reads: what its verification and plan were decided on."""
+    if not schema:
+        return None
+    names = sorted({*plan.field_names, *plan.null_fields})
+    return [(name, schema.lookup(name), schema.is_object(name)) for name in names]
+
+
+def _settle(entry: _Entry) -> Exception | None:
+    """At the end of a growing batch: None when the search's answer stands, else the exception that replaces it
+    (the verification failure the final schema gives, or `Remapped`)."""
+    schema = entry.schema
+    query = entry.plan.query
+    changed = schema is not None and _status(schema, entry.plan) != entry.status
+    if schema and (changed or entry.deferred is not None or entry.failed is not None):
+        try:
+            verify(query, schema, "event.category")
+        except EqlVerificationError as error:
+            return error
+    if entry.failed is not None:
+        return entry.failed
+    if changed and null_fields(query, schema) != entry.plan.null_fields:
+        return Remapped("an optional field read as null was mapped later in the stream")
+    indices = schema.indices if schema is not None else {}
+    for index, ctx in entry.contexts.contexts().items():
+        if ctx.grow:  # the index had no mapping when first seen: a mapping of the search's own
+            if index in indices:
+                return Remapped(f"index [{index}] was mapped after the search first saw it")
+        elif not ctx.current():
+            return Remapped(f"a field of index [{index}] was mapped after the search read it")
+    return None
+
+
+def _table(index: str, first: dict[str, Any], entries: list[_Entry], growing: bool = False) -> _IndexTable:
     table = _IndexTable()
     readers: dict[tuple[str, bool], Any] = {}
     maps: dict[tuple[str | None, str, bool], dict[str, list[_Compiled]]] = {}
     for entry in entries:
-        ctx = entry.contexts.get(index)
-        compiled = _Compiled(entry, entry.plan.for_index(ctx, first))
-        compiler = Compiler(ctx, entry.plan.null_fields)
-        category = ctx.reader(entry.plan.category_field)
-        dispatch = category.family == "keyword"
-        if dispatch:
+        if entry.failed is not None:
+            continue
+        try:
+            compiled, category, planned = _compile(entry, index, first)
+        except Exception as error:
+            if not (growing and entry.deferred is not None):
+                raise
+            # a query that failed its verification may not compile: that is its own answer, not the batch's
+            entry.failed = error
+            continue
+        if category is not None:
             table.category = category
-        specs = entry.plan.stages + ([entry.plan.until] if entry.plan.until is not None else [])
-        for spec in specs:
-            group = spec.filter.category if dispatch else None
-            condition = spec.filter.condition if dispatch else entry.plan.condition(spec)
-            node = compiler.plan(condition)
+        for group, node in planned:
             if isinstance(node, Const) and not node.value:
                 continue  # the stage matches nothing in this index (an optional field it does not map, say)
             anchor = _anchor(node)
@@ -293,6 +426,23 @@ def _table(index: str, first: dict[str, Any], entries: list[_Entry]) -> _IndexTa
     return table
 
 
+def _compile(entry: _Entry, index: str, first: dict[str, Any]) -> tuple[_Compiled, Any, list[tuple[str | None, Node]]]:
+    """The query compiled for an index, its category reader when it dispatches on it, and each stage's (and the
+    until clause's) category (None: any) and filter plan."""
+    ctx = entry.contexts.get(index)
+    compiled = _Compiled(entry, entry.plan.for_index(ctx, first))
+    compiler = Compiler(ctx, entry.plan.null_fields)
+    category = ctx.reader(entry.plan.category_field)
+    dispatch = category.family == "keyword"
+    specs = entry.plan.stages + ([entry.plan.until] if entry.plan.until is not None else [])
+    planned: list[tuple[str | None, Node]] = []
+    for spec in specs:
+        group = spec.filter.category if dispatch else None
+        condition = spec.filter.condition if dispatch else entry.plan.condition(spec)
+        planned.append((group, compiler.plan(condition)))
+    return compiled, category if dispatch else None, planned
+
+
 def _anchor(node: Node) -> tuple[str, KeywordTest, frozenset[str], bool] | None:
     """The most selective top-level exact keyword test of a filter plan, as (field, test, terms, folded)."""
     parts = node.parts if isinstance(node, AllOf) else (node,)
@@ -312,4 +462,4 @@ def _anchor(node: Node) -> tuple[str, KeywordTest, frozenset[str], bool] | None:
     return None if best is None else best[1:]
 
 
-__all__ = ["OutOfOrder", "QuerySearch", "search_many"]
+__all__ = ["OutOfOrder", "QuerySearch", "Remapped", "search_many"]

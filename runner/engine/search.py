@@ -107,20 +107,32 @@ def _schema(mappings: Mapping[str, Any] | Schema | None) -> Schema | None:
 class _Contexts:
     """Index contexts, made on first sight of an index; an index without a mapping is mapped dynamically."""
 
-    def __init__(self, schema: Schema | None, date_fields: frozenset[str]) -> None:
+    def __init__(self, schema: Schema | None, date_fields: frozenset[str], live: bool = False) -> None:
         self.schema = schema
         self.date_fields = date_fields
+        # live: the caller grows the schema's mappings while the search runs; they are read, never copied or added to
+        self.live = live
         self._by_name: dict[str, IndexContext] = {}
 
     def get(self, index: str) -> IndexContext:
         ctx = self._by_name.get(index)
         if ctx is None:
-            mapping = self.schema.indices.get(index) if self.schema else None
-            if mapping is not None:
-                # a private copy: dynamic additions for this search must not leak into the caller's mapping
-                mapping = IndexMapping(dict(mapping.fields), dict(mapping.aliases), set(mapping.objects), mapping.dynamic)
-            ctx = self._by_name[index] = IndexContext(index, mapping, self.date_fields)
+            mapping = self.schema.indices.get(index) if self.schema is not None else None
+            if mapping is not None and self.live:
+                ctx = IndexContext(index, mapping, self.date_fields, grow=False)
+            else:
+                if mapping is not None:
+                    # a private copy: dynamic additions for this search must not leak into the caller's mapping
+                    mapping = IndexMapping(
+                        dict(mapping.fields), dict(mapping.aliases), set(mapping.objects), mapping.dynamic
+                    )
+                ctx = IndexContext(index, mapping, self.date_fields)
+            self._by_name[index] = ctx
         return ctx
+
+    def contexts(self) -> dict[str, IndexContext]:
+        """The index contexts made so far, by index name."""
+        return dict(self._by_name)
 
 
 def _documents(

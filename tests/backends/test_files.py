@@ -84,3 +84,62 @@ def test_each_search_is_a_new_pass_and_nothing_is_kept() -> None:
     second = events.eql_search(request)
     assert first["hits"] == second["hits"]
     assert len(opened) == 3  # the mapping pass, then one pass per search
+
+
+def _reference(docs: list[dict[str, Any]], request: EqlRequest) -> dict[str, Any]:
+    """What the same documents give held in memory, mapped as a whole before the search (the old way)."""
+    return MemoryEvents(docs).eql_search(request)
+
+
+def test_a_batch_is_answered_from_one_pass_over_mappings_growing_as_it_reads() -> None:
+    opened = []
+    hits = samples()
+
+    def counted() -> Iterator[Mapping[str, Any]]:
+        opened.append(1)
+        yield from (dict(d) for d in hits)
+
+    queries = [SEED_QUERY, "network where true", 'process where process.name == "apt"',
+               "sample by host.id [process where true] [network where true]"]
+    requests = [EqlRequest(("*",), {"query": q, "size": 100}) for q in queries]
+    events = FileEvents([counted])
+    answers = events.eql_search_many([(r, parse(r.body["query"])) for r in requests])
+    assert len(opened) == 1  # no pass that only maps: one pass for the whole batch
+    for request, answer in zip(requests, answers, strict=True):
+        assert isinstance(answer, dict)
+        assert answer["hits"] == _reference(hits, request)["hits"]
+
+
+def test_indices_first_seen_late_are_resolved_against_each_requests_patterns() -> None:
+    def doc(index: str, number: int, **fields: Any) -> dict[str, Any]:
+        return {"_index": index, "_id": f"{index}-{number}",
+                "_source": {"@timestamp": f"2026-01-01T00:{number // 60000:02d}:{number // 1000 % 60:02d}.{number % 1000:03d}Z",
+                            "event": {"category": "process"}, **fields}}
+
+    early = 5000  # more than the engine's lookahead: logs-b and its field appear after the searches were planned
+    docs = [doc("logs-a", s) for s in range(early)] + [doc("logs-b", s, late={"field": "x"}) for s in range(early, early + 4)]
+    items = [
+        (EqlRequest(("logs-b",), {"query": 'process where late.field == "x"'}), 'process where late.field == "x"'),
+        (EqlRequest(("logs-*",), {"query": "process where true", "size": 100}), "process where true"),
+        (EqlRequest(("logs-a",), {"query": 'process where late.field == "x"'}), 'process where late.field == "x"'),
+        (EqlRequest(("other-*",), {"query": "process where true"}), "process where true"),
+        (EqlRequest(("logs-*",), {"query": "process where ?late.field == null", "size": 100}),
+         "process where ?late.field == null"),
+    ]
+    events = FileEvents([source(docs)], buffer=2)  # read ahead of the search by 2 documents only
+    answers = events.eql_search_many([(request, parse(query)) for request, query in items])
+    assert events.passes == 2  # the batch, then the search answered Remapped alone (its optional field mapped late)
+    by_lookahead = FileEvents([source(docs)])  # the same with the mappings final before the batch
+    by_lookahead.indices()
+    final = by_lookahead.eql_search_many([(request, parse(query)) for request, query in items])
+    first, everything, unknown, no_index, optional = answers
+    assert isinstance(first, dict) and [h["_id"] for h in first["hits"]["events"]] == [f"logs-b-{s}" for s in range(early, early + 4)]
+    assert isinstance(everything, dict) and len(everything["hits"]["events"]) == 100
+    assert not isinstance(unknown, dict) and "Unknown column [late.field]" in str(unknown)  # logs-a never maps it
+    assert not isinstance(no_index, dict) and "no such index [other-*]" in str(no_index)
+    assert isinstance(optional, dict) and [h["_id"] for h in optional["hits"]["events"]] == [f"logs-a-{s}" for s in range(early - 100, early)]
+    for streamed, mapped_first in zip(answers, final, strict=True):
+        if isinstance(streamed, dict):
+            assert isinstance(mapped_first, dict) and streamed["hits"] == mapped_first["hits"]
+        else:
+            assert str(streamed) == str(mapped_first)

@@ -5,24 +5,26 @@
 memory depends on the open sequences and the buffer, never on the size of the files.
 
 Each document is seen as it is READ (file order, before the reorder buffer), as Elasticsearch would see it when the
-files are bulk-indexed one after the other: its index's mapping is extended by dynamic mapping (`extend_mapping`:
-the first document with a field decides its type), and a plain document without `_id` gets the id ingest would
-give it (`document_id`), so that a rule answers the same over a file as over the same file ingested, sequences
-included (a hit without an id makes no alert).
+files are bulk-indexed one after the other: its index's mapping is extended by dynamic mapping (`LiveMapping`: the
+first document with a field decides its type), and a plain document without `_id` gets the id ingest would give it
+(`document_id`), so that a rule answers the same over a file as over the same file ingested, sequences included (a
+hit without an id makes no alert).
 
-The engine plans a search with the final mappings: the first pass over the input only builds them (`_map`), then
-each search is a pass of its own. `_pass` is where a search reads the documents, and where a search over a mapping
-still growing would start (the mapping pass then disappears; the bodies and `IndexMapping`s are already kept per
-index and refreshed when a document adds a field). The switch: `_documents` reads with `extend=True`, `search_many`
-gets `growing=True` and a search answered `Remapped` runs again alone; the indices a request names must then be
-resolved without a first pass (today `indices()` reads them from the mapping pass). A source found out of order beyond the buffer (`Disordered`)
-makes the pass start again with that source sorted on disk, and later passes sort it at once. `count` is the number
-of documents the last pass read.
+One pass answers a batch (`eql_search_many`, what `hunt` sends): the mappings grow while the documents stream and
+the engine searches over them as they grow (`search_many(..., growing=True)`): an index's name is resolved against
+each request's patterns when its first document is read, verification of fields not yet seen waits for the end of
+the pass, and a search whose plan a later field would have changed is answered `Remapped` and run again alone, over
+a pass of its own with the final mappings (as is a sequence that saw sub-millisecond disorder, `OutOfOrder`). After
+one complete pass the mappings are final and kept (they are what the files hold), so later passes only read. A
+request the batch cannot take (a custom timestamp, tiebreaker or category field, `result_position: head`) goes
+through `eql_search`: a pass that only maps, when no pass completed yet, then a pass searching with the final
+mappings. A source found out of order beyond the buffer (`Disordered`) makes the pass start again, from empty
+mappings, with that source sorted on disk; later passes sort it at once. `count` is the number of documents the
+last pass read.
 """
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -34,16 +36,17 @@ from runner.backends.errors import BackendError, IndexNotFound
 from runner.backends.local_search import run_query, search_error
 from runner.backends.request import EqlRequest
 from runner.ecs import ecs_mapping
-from runner.engine import OutOfOrder, QuerySearch, extend_mapping, search_many
+from runner.engine import LiveMapping, OutOfOrder, QuerySearch, Remapped, search_many
 from runner.eql import IndexMapping, Schema
 from runner.eql import nodes as n
 
 T = TypeVar("T")
+NewIndex = Callable[[str, IndexMapping], None]
 
 
 class FileEvents:
     """The documents of `sources` (callables, each opening one input and yielding `{"_index", "_id", "_source"}` in
-    its order), searched one streaming pass per search."""
+    its order), searched one streaming pass per batch."""
 
     name = "files"
 
@@ -63,150 +66,139 @@ class FileEvents:
         self.on_sorting = on_sorting
         self.count = 0  # documents read by the last pass
         self.passes = 0
-        self.bodies: dict[str, dict[str, Any]] = {}  # index -> its mapping body, as dynamic mapping extends it
-        self._mappings: dict[str, IndexMapping] = {}  # index -> the engine's view of that body
-        self._stale: set[str] = set()  # indices whose body changed since their IndexMapping was made
-        self._schemas: dict[tuple[str, ...], Schema] = {}
+        self._mappings: dict[str, LiveMapping] = {}  # index -> its mapping (final once `_complete`)
+        self._complete = False  # a pass read every document: the mappings are final
         self._external: set[int] = set()  # sources found out of order beyond the buffer: sorted on disk
-        self._mapped = False
 
     # reading
 
-    def _reading(self, source: Source, *, extend: bool, ids: bool) -> Source:
-        """`source`, each document seen as read: with `extend`, its index's mapping extended; with `ids`, its
-        missing `_id` given."""
+    def _reading(self, source: Source, on_new: NewIndex | None) -> Source:
+        """`source`, each document seen as read: until the mappings are final, its index's mapping extended (a new
+        index announced to `on_new` before its first document goes on); its missing `_id` given."""
+        mappings = self._mappings
+        growing = not self._complete
+
         def documents() -> Iterator[Mapping[str, Any]]:
-            bodies = self.bodies
             for doc in source():
-                if extend:
+                if growing:
                     index = doc["_index"]
-                    body = bodies.get(index)
-                    if body is None:
-                        body = bodies[index] = self._new_body()
-                        self._stale.add(index)
-                    if extend_mapping(body, doc["_source"]):
-                        self._stale.add(index)
-                if ids and doc.get("_id") is None:
+                    live = mappings.get(index)
+                    if live is None:
+                        live = mappings[index] = LiveMapping(self.base)
+                        if on_new is not None:
+                            on_new(index, live.mapping)
+                    live.extend(doc["_source"])
+                if doc.get("_id") is None:
                     doc = {**doc, "_id": document_id(doc["_source"])}
                 self.count += 1
                 yield doc
         return documents
 
-    def _new_body(self) -> dict[str, Any]:
-        body: dict[str, Any] = copy.deepcopy(dict(self.base))
-        if "mappings" in body and isinstance(body["mappings"], dict):
-            body = body["mappings"]
-        body.setdefault("properties", {})
-        return body
-
-    def _map(self) -> None:
-        """The mapping pass: every source read once in file order, the mappings built (once)."""
-        if self._mapped:
-            return
+    def _documents(self, on_new: NewIndex | None = None) -> Iterator[Mapping[str, Any]]:
+        """One pass, in timestamp order; the mappings start empty unless final."""
         self.count = 0
         self.passes += 1
-        for source in self.sources:
-            for _doc in self._reading(source, extend=True, ids=False)():
-                pass
-        self._mapped = True
-
-    def _pass(self, consume: Callable[[Iterable[Mapping[str, Any]]], T]) -> T:
-        """`consume` over one pass of the documents in timestamp order; started again, with the source sorted on
-        disk, when a source turns out to be out of order beyond the buffer."""
-        self._map()
-        while True:
-            try:
-                return consume(_Pass(self))
-            except Disordered as disordered:
-                self._external.add(disordered.source)
-
-    def _documents(self) -> Iterator[Mapping[str, Any]]:
-        self.count = 0
-        self.passes += 1
-        sources = [self._reading(source, extend=not self._mapped, ids=True) for source in self.sources]
+        if not self._complete:
+            self._mappings.clear()
+        sources = [self._reading(source, on_new) for source in self.sources]
         return in_time_order(sources, buffer=self.buffer, spill_dir=self.spill_dir, external=frozenset(self._external),
                              on_sorting=self.on_sorting)
+
+    def _pass(self, consume: Callable[[Iterable[Mapping[str, Any]]], T], on_new: NewIndex | None = None) -> T:
+        """`consume` over one pass of the documents in timestamp order; started again, with the source sorted on
+        disk, when a source turns out to be out of order beyond the buffer. A pass read to its end makes the
+        mappings final."""
+        while True:
+            try:
+                result = consume(_Pass(self, on_new))
+            except Disordered as disordered:
+                self._external.add(disordered.source)
+                continue
+            self._complete = True
+            return result
+
+    def _map(self) -> None:
+        """A pass that only builds the mappings, when no pass completed yet."""
+        if not self._complete:
+            self._pass(_drain)
 
     # mappings
 
     def indices(self) -> list[str]:
+        """Every index of the files (read through, once, if no pass completed yet)."""
         self._map()
-        return sorted(self.bodies)
+        return sorted(self._mappings)
 
     def mapping(self, index: str) -> IndexMapping:
-        """The engine's mapping of `index`, one object per index kept in step with its body."""
-        mapping = self._mappings.get(index)
-        if index in self._stale or mapping is None:
-            fresh = IndexMapping.from_body(self.bodies[index])
-            if mapping is None:
-                mapping = self._mappings[index] = fresh
-            else:  # in place: schemas already handed out see the new fields
-                mapping.fields.update(fresh.fields)
-                mapping.aliases.update(fresh.aliases)
-                mapping.objects.update(fresh.objects)
-            self._stale.discard(index)
-        return mapping
+        return self._mappings[index].mapping
 
     def schema(self, indices: list[str]) -> Schema:
-        key = tuple(indices)
-        schema = self._schemas.get(key)
-        if schema is None:
-            schema = self._schemas[key] = Schema.from_mappings({index: self.mapping(index) for index in indices})
-        else:
-            for index in indices:
-                self.mapping(index)
-        return schema
+        return Schema.from_mappings({index: self.mapping(index) for index in indices})
 
     # searching
 
     def batchable(self, request: EqlRequest, query: n.Query) -> bool:
-        """Whether `eql_search_many` can take this request: an event or sequence query with the default timestamp,
-        category and result position, and no filter beyond "everything"."""
-        if isinstance(query, n.SampleQuery):
-            return False
-        if not isinstance(query, (n.EventQuery, n.SequenceQuery)):
+        """Whether `eql_search_many` takes this request: an event, sequence or sample query with the default
+        timestamp, tiebreaker and category fields and result position (a `filter` is applied to each document)."""
+        if not isinstance(query, (n.EventQuery, n.SequenceQuery, n.SampleQuery)):
             raise TypeError(f"cannot tell whether {type(query).__name__} can be batched")
         body = request.body
         return (
             not body.get("timestamp_field") and not body.get("tiebreaker_field")
             and not body.get("event_category_field") and body.get("result_position", "tail") == "tail"
-            and request_filter(body.get("filter")) is None
         )
 
     def eql_search_many(self, items: Sequence[tuple[EqlRequest, n.Query]]) -> list[dict[str, Any] | BackendError]:
-        """Several batchable queries in one pass over the documents; per item, the response body or the error
+        """Batchable requests in one pass over the documents; per item, the response body or the error
         `eql_search` would have raised."""
-        out: list[dict[str, Any] | BackendError | None] = [None] * len(items)
-        searches: list[QuerySearch] = []
-        numbers: list[int] = []
-        available = self.indices()
-        for number, (request, query) in enumerate(items):
-            indices = resolve_indices(request.index, available)
-            if not indices:
-                out[number] = IndexNotFound(f"no such index [{','.join(request.index)}]")
-                continue
-            searches.append(QuerySearch(query, frozenset(indices), self.schema(indices), request.body.get("size", 10)))
-            numbers.append(number)
-        if searches:
-            found = self._pass(lambda documents: search_many(documents, searches))  # type: ignore[arg-type]
-            for number, result in zip(numbers, found, strict=True):
-                if isinstance(result, OutOfOrder):  # sub-millisecond disorder: the single search reorders it
-                    try:
-                        result = self.eql_search(items[number][0])
-                    except BackendError as error:
-                        result = error
-                out[number] = search_error(result) if isinstance(result, Exception) else result
-        return [r for r in out if r is not None]
+        if not items:
+            return []
+        indices: list[set[str]] = [set() for _ in items]
+        schemas = [Schema() for _ in items]
+
+        def on_new(index: str, mapping: IndexMapping) -> None:
+            for number, (request, _query) in enumerate(items):
+                if resolve_indices(request.index, [index]):
+                    indices[number].add(index)
+                    schemas[number].indices = dict(sorted({**schemas[number].indices, index: mapping}.items()))
+
+        def searched(documents: Iterable[Mapping[str, Any]]) -> list[dict[str, Any] | Exception]:
+            for found, schema in zip(indices, schemas, strict=True):  # a pass started again starts from nothing
+                found.clear()
+                schema.indices = {}
+            if self._complete:  # the mappings are final: the indices are known before the pass
+                for index in sorted(self._mappings):
+                    on_new(index, self.mapping(index))
+            searches = [QuerySearch(query, found, schema, request.body.get("size", 10),
+                                    accept=request_filter(request.body.get("filter")),
+                                    max_samples_per_key=request.body.get("max_samples_per_key", 1))
+                        for (request, query), found, schema in zip(items, indices, schemas, strict=True)]
+            return search_many(documents, searches, growing=not self._complete)
+
+        found = self._pass(searched, on_new)
+        out: list[dict[str, Any] | BackendError] = []
+        for (request, _query), names, result in zip(items, indices, found, strict=True):
+            if not names:
+                out.append(IndexNotFound(f"no such index [{','.join(request.index)}]"))
+            elif isinstance(result, (OutOfOrder, Remapped)):  # run alone, with the final mappings
+                try:
+                    out.append(self.eql_search(request))
+                except BackendError as error:
+                    out.append(error)
+            else:
+                out.append(search_error(result) if isinstance(result, Exception) else result)
+        return out
 
     def eql_search(self, request: EqlRequest) -> dict[str, Any]:
-        """One request over a pass (two when sequences are out of order beyond the engine's own reorder window:
-        the documents are an iterable whose every iteration is a new pass)."""
+        """One request with the final mappings (a pass that only maps first, if no pass completed yet), over a
+        pass (two when sequences are out of order beyond the engine's own reorder window: the documents are an
+        iterable whose every iteration is a new pass)."""
         body = request.body
         indices = resolve_indices(request.index, self.indices())
         if not indices:
             raise IndexNotFound(f"no such index [{','.join(request.index)}]")
         schema = self.schema(indices)
-        wanted = None if len(indices) == len(self.bodies) else frozenset(indices)
+        wanted = None if len(indices) == len(self._mappings) else frozenset(indices)
         accept = request_filter(body.get("filter"))
 
         def chosen(documents: Iterable[Mapping[str, Any]]) -> Iterable[Mapping[str, Any]]:
@@ -215,14 +207,20 @@ class FileEvents:
         return self._pass(lambda documents: run_query(chosen(documents), body, schema))
 
 
+def _drain(documents: Iterable[Mapping[str, Any]]) -> None:
+    for _doc in documents:
+        pass
+
+
 class _Pass:
     """The documents of `FileEvents` as an iterable: every iteration is a new pass over the sources."""
 
-    def __init__(self, events: FileEvents) -> None:
+    def __init__(self, events: FileEvents, on_new: NewIndex | None = None) -> None:
         self.events = events
+        self.on_new = on_new
 
     def __iter__(self) -> Iterator[Mapping[str, Any]]:
-        return self.events._documents()
+        return self.events._documents(self.on_new)
 
 
 class _Chosen:
