@@ -7,7 +7,7 @@ names `line L:C` the way Elasticsearch does. `nodes` is the syntax tree the engi
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import lru_cache as _lru_cache
 
 from runner.eql import nodes
 from runner.eql.analyzer import check, fields_of, verify
@@ -32,7 +32,7 @@ def parse(text: str) -> Query:
     return _parsed(text)
 
 
-@lru_cache(maxsize=4096)
+@_lru_cache(maxsize=4096)
 def _parsed(text: str) -> Query:
     query = _build(_parse_tree(text))
     check(query)

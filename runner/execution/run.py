@@ -9,7 +9,10 @@ first search (`pending_since`), so even the first window is pending until it is 
 
 An execution runs in two steps (`Execution.begin`: state, plan, pending first window; `Execution.finish`: windows,
 alerts, state, record), so that the rules due together can have their single windows searched in one request in
-between (`batch.execute_many`); `execute` runs both steps for one rule.
+between (`batch.execute_many`); `execute` runs both steps for one rule. Each step splits once more where a group
+writes together: `begin` is `prepare` (state, plan) then `pending_recorded`, and `finish` is `search` (windows,
+alerts) then `complete` (state, record), so that the group's pending states, and its completions, can each be one
+write (told `saved`, the execution skips its own).
 
 The windows and their requests come from the execution's plan (`execution_plan.plan`, shared with hunt and explain), each
 answer is judged by the one classifier (`answer.checked`), and every attempt made again (searches, alert writes,
