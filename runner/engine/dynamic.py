@@ -67,29 +67,83 @@ class LiveMapping:
     """One index's mapping body and its `IndexMapping`, grown together, in place, one `_source` at a time.
 
     `extend(source)` adds what Elasticsearch's dynamic mapping would (the walk of `extend_mapping`, which decides)
-    to `body` and the same fields and objects to `mapping`; true when it added any. A document whose fields are all
-    mapped costs one dictionary lookup per key. `mapping` is the object a `Schema` holds for a growing search: it is
-    never replaced, only added to, and always equals `IndexMapping.from_body(body)`.
+    to `body` and the same fields and objects to `mapping`; true when it added any. `mapping` is the object a
+    `Schema` holds for a growing search: it is never replaced, only added to, and always equals
+    `IndexMapping.from_body(body)`.
+
+    Fast path: once the first documents of each kind were seen, nearly every document adds nothing, and proving it
+    is the whole cost of mapping a stream. `_Shape` mirrors the body as, per object, the set of names mapped as leaves
+    and the objects below it, so that a document's object whose keys are all leaves is known in one set comparison
+    (done in C) instead of a lookup per key in Python. The proof is conservative: anything it does not recognise
+    (a new key, a dotted key, a scalar where an object is mapped) goes to the walk, which decides; the mirror is made
+    again after the walk added something. Checked against the walk by tests/engine/test_growing.py.
     """
 
-    __slots__ = ("_frozen", "_properties", "body", "mapping")
+    __slots__ = ("_frozen", "_properties", "_shape", "body", "mapping")
 
     def __init__(self, base: Mapping[str, Any] | None = None) -> None:
         self.body = dynamic_mapping((), base)
         self.mapping = IndexMapping.from_body(self.body)
         self._properties: dict[str, Any] = self.body["properties"]
         self._frozen = str(self.body.get("dynamic", "true")).lower() in ("false", "strict")
+        self._shape: _Shape | None = None
 
     def extend(self, source: Mapping[str, Any]) -> bool:
         if self._frozen:
             return False
-        return _add_object(self._properties, source, "", self._report)
+        shape = self._shape
+        if shape is None:
+            shape = self._shape = _Shape(self._properties)
+        if shape.covers(source):
+            return False
+        added = _add_object(self._properties, source, "", self._report)
+        if added:
+            self._shape = None
+        return added
 
     def _report(self, path: str, spec: dict[str, Any] | None) -> None:
         if spec is None:
             self.mapping.objects.add(path)
         else:
             self.mapping.add_field(path, spec)
+
+
+class _Shape:
+    """One object of a mapping body: the names mapped as leaves (whose values can no longer change the mapping) and
+    the objects (with `properties`) below it."""
+
+    __slots__ = ("leaves", "objects")
+
+    def __init__(self, properties: Mapping[str, Any]) -> None:
+        self.leaves = frozenset(name for name, node in properties.items() if "properties" not in node)
+        self.objects = {name: _Shape(node["properties"]) for name, node in properties.items() if "properties" in node}
+
+    def covers(self, obj: Mapping[str, Any]) -> bool:
+        """True when the walk would add nothing for `obj` (a `_source` object at this place); false when it may."""
+        leaves = self.leaves
+        if obj.keys() <= leaves:
+            return True
+        objects = self.objects
+        for key, value in obj.items():
+            if key in leaves:
+                continue
+            below = objects.get(key)
+            if below is None:
+                return False
+            kind = type(value)
+            if kind is dict:
+                if not (value.keys() <= below.leaves or below.covers(value)):  # the first test spares a call
+                    return False
+            elif kind is list:
+                for item in value:
+                    if type(item) is dict:
+                        if not below.covers(item):
+                            return False
+                    elif item is not None:
+                        return False
+            elif value is not None:
+                return False
+        return True
 
 
 def _add_object(properties: dict[str, Any], obj: Mapping[str, Any], prefix: str = "", report: Report | None = None) -> bool:

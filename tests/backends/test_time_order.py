@@ -139,3 +139,17 @@ def test_a_source_that_fits_in_the_buffer_is_sorted_without_files(tmp_path: Path
     docs = [doc(i, 100 - i) for i in range(40)]
     assert ids(in_time_order([source(docs)], buffer=50, external={0}, spill_dir=tmp_path)) == stable_sorted(docs)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_usual_timestamp_shape_reads_as_the_general_date_parser_reads_it() -> None:
+    from runner.engine import date_range
+
+    values = ["2026-01-01T00:00:00.000Z", "2026-12-31T23:59:59.999Z", "1969-12-31T23:59:59.999Z", "2026-01-01T00:00:00Z",
+              "2026-01-01T00:00:00.123456789Z", "2026-01-01T01:00:00.000+01:00", "2026-01-01", "2026-02-30T00:00:00.000Z",
+              "not a date", 1767225600000, "1767225600000", ["2026-01-01T00:00:00.000Z"], [], True, None]
+    for value in values:
+        interval = date_range(value) if value is not None and not isinstance(value, (bool, list)) else None
+        if isinstance(value, list) and len(value) == 1:
+            interval = date_range(value[0])
+        expected = interval[0] if interval is not None else -1
+        assert document_time({"_source": {"@timestamp": value}}) == expected, value

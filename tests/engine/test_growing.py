@@ -229,3 +229,34 @@ def test_samples_in_a_batch_equal_search() -> None:
             one = search(docs, query, mappings=mappings, size=10, max_samples_per_key=samples)
             assert _same(many, _hits(one)), (query, samples)
             assert one["hits"]["sequences"]
+
+
+def test_the_fast_proof_that_a_document_adds_nothing_agrees_with_the_walk() -> None:
+    """`LiveMapping.extend` skips the walk when its mirror of the body proves a document adds nothing: over random
+    documents (nested objects, arrays of objects and scalars, nulls, dotted keys, a scalar where an object is mapped
+    and the reverse), each call answers as `extend_mapping` on a copy of the body, and the body stays what the walk
+    makes."""
+    import random
+
+    from runner.engine import extend_mapping
+
+    rng = random.Random(11)
+    names = ["a", "b", "c", "a.b", "b.c", "process", "pid"]
+
+    def value(depth: int) -> Any:
+        roll = rng.random()
+        if depth < 3 and roll < 0.35:
+            return {rng.choice(names): value(depth + 1) for _ in range(rng.randint(0, 3))}
+        if roll < 0.5:
+            return [value(depth + 1) if rng.random() < 0.5 else None for _ in range(rng.randint(0, 3))]
+        return rng.choice([None, 1, 2.5, True, "x", "2026-01-01", {"pid": 1}])
+
+    for _round in range(20):
+        live = LiveMapping({"properties": {"process": {"properties": {"pid": {"type": "long"}}}}})
+        reference = copy.deepcopy(live.body)
+        documents = [{rng.choice(names): value(0) for _ in range(rng.randint(1, 4))} for _ in range(300)]
+        for document in documents:
+            expected = extend_mapping(reference, document)
+            assert live.extend(document) is expected
+            assert live.body == reference
+        assert live.mapping == IndexMapping.from_body(live.body)
