@@ -75,6 +75,10 @@ class Backend(Protocol):
     # whether `eql_search_many` answers the requests of one window from one read (the embedded store: worth sending
     # due rules' searches together) or one by one (Elasticsearch: its executions search concurrently on their own)
     shares_reads: bool
+    # whether `save_rule_states` and `complete_executions` write a group in one transaction (the embedded store:
+    # one commit, one fsync, for the rules run together) or one by one (Elasticsearch: its executions then write
+    # concurrently on their own, as they would alone)
+    groups_writes: bool
 
     def __enter__(self) -> Self: ...
 
@@ -149,6 +153,19 @@ class Backend(Protocol):
         `StateNotSaved` if the state was refused (the record may be stored anyway: the caller stores it again as it
         should read), a `TransientError` if the outcome is unknown, another `BackendError` if only the record was
         not stored."""
+
+    def save_rule_states(self, states: Sequence[tuple[str, Mapping[str, Any]]]) -> list[BackendError | None]:
+        """`save_rule_state` for each `(rule_id, state)`: for each, in order, None when it was saved, or the error
+        `save_rule_state` would raise (the caller tries those again one by one). The embedded store saves them in
+        one transaction (all, or none: each then has the error)."""
+
+    def complete_executions(self, items: Sequence[tuple[str, Mapping[str, Any] | None, Mapping[str, Any]]],
+                            ) -> list[BackendError | None]:
+        """`complete_execution` for each `(rule_id, state, record)`: for each, in order, None when its state (if
+        any) and record were both saved, or the error `complete_execution` would raise (the caller completes those
+        again one by one). The embedded store writes every state and record in one transaction (all, or none),
+        which the caller sends only once each rule's alerts were acknowledged: a crash leaves every rule of the
+        group either not advanced or advanced."""
 
 
 __all__ = ["EXECUTION_UUID", "Access", "Backend", "IngestResult", "WriteResult"]

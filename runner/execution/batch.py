@@ -17,6 +17,17 @@ one by one). So `execute_many` runs the executions of rules due at one instant i
    search attempt: what an execution does with a response, or with an error (a transient one is retried one by one
    through the retry policy, a query error fails the rule), is exactly what it does alone.
 
+On a backend that groups writes (`Backend.groups_writes`: the embedded store, where each commit is an fsync), the
+rules' fixed writes are grouped too: the first executions' pending states are written in one `save_rule_states`
+between planning (`Execution.prepare`) and the rest of `begin` (`Execution.pending_recorded`), and the completions
+(new state and record of every rule) in one `complete_executions` after EVERY execution searched its windows and had
+its alerts acknowledged (`Execution.search`), then `Execution.complete`. Crash safety is that of one rule alone:
+the states advance in one transaction after all the group's alerts were written, so a crash leaves each rule
+either not advanced (its window pending, searched again, its alerts found written, never duplicated) or advanced
+with its alerts written. An item the group write did not save (or the whole write failing) is written again by its
+execution one by one through the retry policy, as alone. Elasticsearch writes state per rule, concurrently: there
+each execution begins and finishes on its own, as before.
+
 What batches is decided here and only here; which requests share a read is the backend's decision (the same
 filter, see the embedded backend). Each rule's `search_ms` counts the time of the batched search it waited for.
 """
@@ -45,9 +56,19 @@ def execute_many(
     on_execution: Callable[[Rule, ExecutionRecord], None] | None = None,
 ) -> list[ExecutionRecord]:
     """Each rule's scheduled execution at `started_at` (records in rule order), the single windows searched in one
-    `eql_search_many`; the executions' other steps run on `pool`. `on_execution` is told of each as it ends."""
+    `eql_search_many` and, on a backend that groups writes, the pending states and the completions each written in
+    one call; the executions' other steps run on `pool`. `on_execution` is told of each as it ends."""
     executions = [Execution(rule, backend, started_at=started_at, options=options, sleep=sleep) for rule in rules]
-    list(pool.map(Execution.begin, executions))
+    grouped = backend.groups_writes and len(executions) > 1
+    if grouped:
+        list(pool.map(Execution.prepare, executions))
+        firsts = [execution for execution in executions if execution.pending is not None]
+        saved = _written(lambda: backend.save_rule_states(
+            [(execution.rule.rule_id, execution.pending or {}) for execution in firsts]), len(firsts))
+        recorded = {id(execution) for execution, ok in zip(firsts, saved, strict=True) if ok}
+        list(pool.map(lambda execution: execution.pending_recorded(saved=id(execution) in recorded), executions))
+    else:
+        list(pool.map(Execution.begin, executions))
     batched: list[tuple[Execution, EqlRequest]] = [
         (execution, request) for execution in executions if (request := execution.single_request) is not None
     ]
@@ -62,13 +83,30 @@ def execute_many(
         for (execution, _), answer in zip(batched, answers, strict=True):
             execution.answer(answer, elapsed)
 
-    def finish(execution: Execution) -> ExecutionRecord:
-        record = execution.finish()
+    def told(execution: Execution, record: ExecutionRecord) -> ExecutionRecord:
         if on_execution is not None:
             on_execution(execution.rule, record)
         return record
 
-    return list(pool.map(finish, executions))
+    if not grouped:
+        return list(pool.map(lambda execution: told(execution, execution.finish()), executions))
+    # every rule's alerts are acknowledged (`search`) before any state of the group advances (one write, after)
+    list(pool.map(Execution.search, executions))
+    completed = _written(lambda: backend.complete_executions(
+        [(execution.rule.rule_id, execution.new_state, execution.record.to_dict()) for execution in executions]),
+        len(executions))
+    return list(pool.map(lambda execution, ok: told(execution, execution.complete(saved=ok)), executions, completed))
+
+
+def _written(write: Callable[[], list[BackendError | None]], count: int) -> list[bool]:
+    """Which items of a group write were written (a failed item, or the whole call failing, is written again one
+    by one by its execution, through the retry policy, exactly as alone)."""
+    if count == 0:
+        return []
+    try:
+        return [error is None for error in write()]
+    except BackendError:
+        return [False] * count
 
 
 __all__ = ["execute_many"]

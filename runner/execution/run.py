@@ -9,7 +9,10 @@ first search (`pending_since`), so even the first window is pending until it is 
 
 An execution runs in two steps (`Execution.begin`: state, plan, pending first window; `Execution.finish`: windows,
 alerts, state, record), so that the rules due together can have their single windows searched in one request in
-between (`batch.execute_many`); `execute` runs both steps for one rule.
+between (`batch.execute_many`); `execute` runs both steps for one rule. Each step splits once more where a group
+writes together: `begin` is `prepare` (state, plan) then `pending_recorded`, and `finish` is `search` (windows,
+alerts) then `complete` (state, record), so that the group's pending states, and its completions, can each be one
+write (told `saved`, the execution skips its own).
 
 The windows and their requests come from the execution's plan (`execution_plan.plan`, shared with hunt and explain), each
 answer is judged by the one classifier (`answer.checked`), and every attempt made again (searches, alert writes,
@@ -174,11 +177,31 @@ class Execution:
         self.planned: ExecutionPlan | None = None  # None after `begin`: the execution stopped there
         self.ended = False  # a failure ended the execution
         self._answer: dict[str, Any] | BackendError | None = None
+        self._prepared: ExecutionPlan | None = None  # planned by `prepare`, not yet begun
+        self._pending: dict[str, Any] | None = None  # a first execution's pending state, until recorded
+        self.new_state: dict[str, Any] | None = None  # what `search` leaves to save: the state, when it advances
 
     def begin(self) -> None:
         """Read the state and plan; a first execution records its window pending. A failure is recorded and ends
         the execution (`finish` then only completes it)."""
-        self._guarded(self._begin)
+        self.prepare()
+        self.pending_recorded(saved=False)
+
+    def prepare(self) -> None:
+        """The first part of `begin`: read the state and plan. A first execution's pending state (`pending`) is
+        then to be recorded: by `pending_recorded`, or with other rules' in one write before it."""
+        self._guarded(self._prepare)
+
+    @property
+    def pending(self) -> dict[str, Any] | None:
+        """The state a first execution records before it searches (its window pending), while not yet recorded."""
+        return None if self.ended else self._pending
+
+    def pending_recorded(self, *, saved: bool) -> None:
+        """The rest of `begin`: the pending state recorded (through the retry policy, unless `saved` already, with
+        other rules' in one write), then the plan's gap and warnings noted."""
+        if not self.ended and self._prepared is not None:
+            self._guarded(lambda: self._begun(saved))
 
     @property
     def single_request(self) -> EqlRequest | None:
@@ -195,6 +218,13 @@ class Execution:
     def finish(self) -> ExecutionRecord:
         """Search every window and write its alerts, then save the state (when every window was covered) and the
         record."""
+        self.search()
+        return self.complete(saved=False)
+
+    def search(self) -> None:
+        """The first part of `finish`: search every window and write its alerts; the record is finished and the
+        state to save (when every window was covered) is `new_state`, for `complete` or for one write with other
+        rules' completions before it."""
         record = self.record
         state: dict[str, Any] | None = None
         if not self.ended and self.planned is not None:
@@ -202,9 +232,16 @@ class Execution:
             if complete and not self.manual:
                 state = {"previous_started_at": self.started_at.isoformat(), "execution_uuid": record.uuid}
         record.state_advanced = state is not None
+        self.new_state = state
         _finish(record, self.began)
-        _complete(self.rule, self.backend, state, record, self.options.retry, self.sleep, self.began)
-        return record
+
+    def complete(self, *, saved: bool) -> ExecutionRecord:
+        """The rest of `finish`: the new state and the record saved (through the retry policy, unless `saved`
+        already, with other rules' in one write)."""
+        if not saved:
+            _complete(self.rule, self.backend, self.new_state, self.record, self.options.retry, self.sleep,
+                      self.began)
+        return self.record
 
     def _guarded(self, step: Callable[[], bool]) -> bool:
         """`step()`, its failure recorded (and the execution ended) as the execution's error."""
@@ -220,20 +257,27 @@ class Execution:
         self.ended = True
         return False
 
-    def _begin(self) -> bool:
-        rule, backend, record, retry = self.rule, self.backend, self.record, self.options.retry
-        sleep, deadline = self.sleep, self.deadline
+    def _prepare(self) -> bool:
+        rule, backend, retry = self.rule, self.backend, self.options.retry
         try:
-            state = retry.call(lambda: backend.rule_state(rule.rule_id), sleep=sleep, deadline=deadline)
+            state = retry.call(lambda: backend.rule_state(rule.rule_id), sleep=self.sleep, deadline=self.deadline)
         except BackendError as err:
             raise _NotStarted(f"the rule's state could not be read ({err}): nothing was searched") from None
         planned = plan(rule, started_at=self.started_at, state=state,
                        mode=PlanMode.MANUAL if self.manual else PlanMode.SCHEDULED)
-        if planned.first:
-            # a first execution: its window is pending from now on, so that a failure cannot lose it
-            pending = planned.pending_state()
+        # a first execution: its window is pending from before its search, so that a failure cannot lose it
+        self._pending = planned.pending_state() if planned.first else None
+        self._prepared = planned
+        return True
+
+    def _begun(self, saved: bool) -> bool:
+        rule, backend, record, planned = self.rule, self.backend, self.record, self._prepared
+        assert planned is not None
+        pending, self._pending = self._pending, None
+        if pending is not None and not saved:
             try:
-                retry.call(lambda: backend.save_rule_state(rule.rule_id, pending), sleep=sleep, deadline=deadline)
+                self.options.retry.call(lambda: backend.save_rule_state(rule.rule_id, pending), sleep=self.sleep,
+                                        deadline=self.deadline)
             except BackendError as err:
                 raise _NotStarted(f"the rule's first window could not be recorded as pending ({err}): nothing was "
                                   "searched") from None

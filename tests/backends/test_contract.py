@@ -580,6 +580,38 @@ def test_a_state_refused_for_now_is_state_busy(harness: Harness) -> None:
                                            {"uuid": "u", "rule_id": "r1", "started_at": "x", "status": "failed"})
 
 
+def test_group_writes_save_each_item_as_alone(harness: Harness) -> None:
+    """`save_rule_states` and `complete_executions`: each item as `save_rule_state` / `complete_execution` (the
+    embedded store in one transaction, Elasticsearch one by one: a bulk request per rule)."""
+    backend = harness.backend
+    pending = {"pending_since": "2026-01-15T10:00:00+00:00"}
+    for _ in range(2):
+        harness.cluster_bulk()
+    assert backend.save_rule_states([("r1", pending), ("r2", pending)]) == [None, None]
+    assert (backend.rule_state("r1") or {}).items() >= pending.items()
+    assert (backend.rule_state("r2") or {}).items() >= pending.items()
+    state = {"previous_started_at": "2026-01-15T10:05:00+00:00"}
+    records = [{"uuid": f"u-{n}", "rule_id": f"r{n}", "started_at": "2026-01-15T10:05:00+00:00",
+                "status": "succeeded"} for n in (1, 2)]
+    for _ in range(2):
+        harness.cluster_bulk()
+    assert backend.complete_executions([("r1", state, records[0]), ("r2", None, records[1])]) == [None, None]
+    assert (backend.rule_state("r1") or {}).items() >= state.items()  # advanced
+    assert (backend.rule_state("r2") or {}).items() >= pending.items()  # stays: no new state
+    assert [r["uuid"] for r in harness.executions("r1")] == ["u-1"]
+    assert [r["uuid"] for r in harness.executions("r2")] == ["u-2"]
+    assert backend.save_rule_states([]) == [] and backend.complete_executions([]) == []
+
+
+def test_a_group_write_refused_for_now_answers_state_busy(harness: Harness) -> None:
+    if isinstance(harness, EmbeddedHarness):  # the store cannot write it for now: locked
+        harness.busy()
+    harness.cluster_bulk({0: 429})  # the cluster refuses its item for now: overloaded
+    record = {"uuid": "u", "rule_id": "r1", "started_at": "x", "status": "failed"}
+    [answer] = harness.backend.complete_executions([("r1", {"previous_started_at": "x"}, record)])
+    assert isinstance(answer, StateBusy)
+
+
 # ---- failures by class -----------------------------------------------------------------------------------------------
 
 

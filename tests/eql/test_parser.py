@@ -157,3 +157,13 @@ def test_printer_round_trips(text: str) -> None:
     printed = to_eql(query)
     assert parse(printed) == query
     assert to_eql(parse(printed)) == printed
+
+
+def test_a_text_parsed_again_is_the_same_query_and_an_error_each_time() -> None:
+    """`parse` remembers its answers (a rule's query is parsed when loaded, then again by the store's searches):
+    the same immutable `Query` for the same text; a text that does not parse raises every time."""
+    text = 'process where process.name == "remembered.exe"'
+    assert parse(text) is parse(text) == parse(text)
+    for _ in range(2):
+        with pytest.raises(EqlSyntaxError):
+            parse("process where (")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
@@ -19,7 +19,7 @@ from runner.backends import BackendError, EqlRequest, TransientError
 from runner.backends.embedded import EmbeddedBackend, Store
 from runner.catalog import Rule, load_rule_file
 from runner.execution import ExecutionRecord, execute, execute_many
-from tests.execution.test_run import NO_WAIT, ROOT, T, samples
+from tests.execution.test_run import NO_WAIT, ROOT, Dies, T, samples
 
 SEED = ROOT / "rules" / "persistence_apt_package_manager_netcon.toml"
 QUERIES = {
@@ -196,3 +196,110 @@ def test_a_window_answered_by_a_long_batch_is_not_timed_out(tmp_path: Path) -> N
     assert backend.batches == [2] and backend.single == 0
     assert [r.status for r in records] == ["succeeded", "succeeded"] and records[0].alerts_created == 30
     assert all(r.state_advanced for r in records)
+
+
+class Writes(Counting):
+    """The embedded backend counting its state and record writes, one by one and grouped; `group_faults`: what
+    the next group writes answer for each item instead of writing; `die_completing`: the process dies when the
+    group's completions are sent."""
+
+    def __init__(self, store: Store, group_faults: Sequence[BackendError] = (), die_completing: bool = False) -> None:
+        super().__init__(store)
+        self.calls: list[tuple[str, int]] = []
+        self.group_faults = list(group_faults)
+        self.die_completing = die_completing
+
+    def save_rule_state(self, rule_id: str, state: Mapping[str, Any]) -> None:
+        self.calls.append(("save_rule_state", 1))
+        super().save_rule_state(rule_id, state)
+
+    def complete_execution(self, rule_id: str, state: Mapping[str, Any] | None, record: Mapping[str, Any]) -> None:
+        self.calls.append(("complete_execution", 1))
+        super().complete_execution(rule_id, state, record)
+
+    def save_rule_states(self, states: Sequence[tuple[str, Mapping[str, Any]]]) -> list[BackendError | None]:
+        self.calls.append(("save_rule_states", len(states)))
+        if self.group_faults:
+            return [self.group_faults.pop(0)] * len(states)
+        return super().save_rule_states(states)
+
+    def complete_executions(self, items: Sequence[tuple[str, Mapping[str, Any] | None, Mapping[str, Any]]],
+                            ) -> list[BackendError | None]:
+        self.calls.append(("complete_executions", len(items)))
+        if self.die_completing:
+            raise Dies()
+        if self.group_faults:
+            return [self.group_faults.pop(0)] * len(items)
+        return super().complete_executions(items)
+
+
+def test_rules_due_together_write_pending_states_and_completions_once_each(tmp_path: Path) -> None:
+    """One transaction for the first executions' pending states, one for every state and record at the end, and
+    the same state, records and alerts as each rule alone (`test_rules_due_together_do_what_each_does_alone`)."""
+    chosen = rules(tmp_path)
+    alone_store, together_store = stores(tmp_path)
+    expected = [execute(rule, EmbeddedBackend(alone_store), started_at=T, options=NO_WAIT) for rule in chosen]
+    backend = Writes(together_store)
+    with ThreadPoolExecutor(2) as pool:
+        records = execute_many(chosen, backend, started_at=T, pool=pool, options=NO_WAIT)
+    assert backend.calls == [("save_rule_states", len(chosen)), ("complete_executions", len(chosen))]
+    assert [comparable(r) for r in records] == [comparable(r) for r in expected]
+    stored = {r["uuid"]: r for r in together_store.executions(limit=100)}
+    assert [stored[r.uuid] for r in records] == [r.to_dict() for r in records]
+    for rule in chosen:
+        assert state(together_store, rule) == state(alone_store, rule)
+
+
+def test_a_failed_group_write_is_written_again_rule_by_rule(tmp_path: Path) -> None:
+    chosen = rules(tmp_path)[:2]
+    store = Store(tmp_path / "store.db")
+    store.ingest(samples())
+    busy = TransientError("the store is busy")
+    backend = Writes(store, group_faults=[busy, busy])
+    with ThreadPoolExecutor(2) as pool:
+        records = execute_many(chosen, backend, started_at=T, pool=pool, options=NO_WAIT)
+    # each rule alone: its pending state; then its completion (which saves its state through `save_rule_state`)
+    assert sorted(backend.calls) == sorted([("save_rule_states", 2), ("complete_executions", 2)]
+                                           + [("save_rule_state", 1), ("complete_execution", 1)] * 2
+                                           + [("save_rule_state", 1)] * 2)
+    assert [r.status for r in records] == ["succeeded", "succeeded"] and all(r.state_advanced for r in records)
+    for rule, record in zip(chosen, records, strict=True):
+        assert (store.rule_state(rule.rule_id) or {}).get("execution_uuid") == record.uuid
+    assert {r["uuid"] for r in store.executions(limit=10)} == {r.uuid for r in records}
+
+
+def test_a_run_killed_before_its_group_completed_advances_no_rule_and_duplicates_nothing(tmp_path: Path) -> None:
+    """Killed after every rule's alerts were written, before the one write of the group's completions: every rule
+    is as before (its first window pending), and the next run searches it again, finding its alerts written."""
+    chosen = rules(tmp_path)[:2]
+    store = Store(tmp_path / "store.db")
+    store.ingest(samples())
+    with ThreadPoolExecutor(2) as pool, pytest.raises(Dies):
+        execute_many(chosen, Writes(store, die_completing=True), started_at=T, pool=pool, options=NO_WAIT)
+    written = alerts(store)
+    assert len(written) == 30 + 18  # both rules' alerts were acknowledged before the completions were sent
+    for rule in chosen:
+        assert store.rule_state(rule.rule_id) == {"pending_since": "2026-01-15T09:56:00.000Z"}
+    assert store.executions(limit=10) == []
+    restarted = Store(tmp_path / "store.db")
+    with ThreadPoolExecutor(2) as pool:
+        records = execute_many(chosen, EmbeddedBackend(restarted), started_at=T + timedelta(minutes=5), pool=pool,
+                               options=NO_WAIT)
+    assert [r.status for r in records] == ["succeeded", "succeeded"]
+    assert [r.alerts_created for r in records] == [0, 0] and [r.duplicates > 0 for r in records] == [True, True]
+    assert [r.windows[0].start for r in records] == ["2026-01-15T09:56:00.000Z"] * 2  # the pending window again
+    assert alerts(restarted) == written
+    for rule, record in zip(chosen, records, strict=True):
+        assert (restarted.rule_state(rule.rule_id) or {}).get("execution_uuid") == record.uuid
+
+
+def test_a_group_write_is_all_or_nothing(tmp_path: Path) -> None:
+    """`Store.save_group`: the states and records of a group in one transaction: a failure part-way (here a record
+    that cannot be written, after the states were) leaves none of them."""
+    store = Store(tmp_path / "store.db")
+    store.save_rule_state("r0", {"previous_started_at": "before"})
+    bad = {"uuid": "u", "rule_id": "r1", "started_at": "x", "status": "failed", "what": object()}
+    with pytest.raises(TypeError):
+        store.save_group([("r0", {"previous_started_at": "after"}), ("r1", {"pending_since": "x"})], [bad])
+    assert store.rule_state("r0") == {"previous_started_at": "before"} and store.rule_state("r1") is None
+    assert store.executions() == []

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from functools import partial
 from typing import Any, Self
 
 from elastic_transport import TransportError
@@ -37,6 +38,7 @@ class ElasticsearchBackend:
     name = "elasticsearch"
     title = "Elasticsearch"
     shares_reads = False  # `eql_search_many` searches one by one: executions search concurrently on their own
+    groups_writes = False  # `save_rule_states`/`complete_executions` write one by one: executions write on their own
 
     def __init__(self, client: Elasticsearch, alerts: AlertsTarget, state: ClusterState, kibana_version: str,
                  where: str = "Elasticsearch") -> None:
@@ -176,6 +178,23 @@ class ElasticsearchBackend:
 
     def complete_execution(self, rule_id: str, state: Mapping[str, Any] | None, record: Mapping[str, Any]) -> None:
         self.state.complete_execution(rule_id, state, record)
+
+    def save_rule_states(self, states: Sequence[tuple[str, Mapping[str, Any]]]) -> list[BackendError | None]:
+        """One by one, exactly as `save_rule_state` (no new HTTP behaviour): a request per rule."""
+        return [_failure(partial(self.save_rule_state, rule_id, state)) for rule_id, state in states]
+
+    def complete_executions(self, items: Sequence[tuple[str, Mapping[str, Any] | None, Mapping[str, Any]]],
+                            ) -> list[BackendError | None]:
+        """One by one, exactly as `complete_execution` (no new HTTP behaviour): a bulk request per rule."""
+        return [_failure(partial(self.complete_execution, rule_id, state, record)) for rule_id, state, record in items]
+
+
+def _failure(write: Callable[[], None]) -> BackendError | None:
+    try:
+        write()
+    except BackendError as error:
+        return error
+    return None
 
 
 __all__ = ["ElasticsearchBackend"]

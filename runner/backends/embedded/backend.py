@@ -142,6 +142,7 @@ class EmbeddedBackend:
     title = "the embedded store"
     kibana_version = KIBANA_VERSION  # no Kibana reads this store: the newest format
     shares_reads = True  # `eql_search_many` reads a window once for all its requests
+    groups_writes = True  # `save_rule_states` and `complete_executions` commit a group in one transaction
 
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -336,8 +337,7 @@ class EmbeddedBackend:
         try:
             self.store.save_rule_state(rule_id, state)
         except (StoreError, sqlite3.Error) as err:
-            busy = isinstance(err, StoreBusy) or getattr(err, "sqlite_errorname", None) in _BUSY
-            raise (StateBusy if busy else StateNotSaved)(str(err)) from None
+            raise _state_error(err) from None
 
     def complete_execution(self, rule_id: str, state: Mapping[str, Any] | None, record: Mapping[str, Any]) -> None:
         if state is not None:
@@ -347,8 +347,37 @@ class EmbeddedBackend:
         except (StoreError, sqlite3.Error) as err:
             raise RecordNotStored(f"the execution record was not stored: {err}") from None
 
+    def save_rule_states(self, states: Sequence[tuple[str, Mapping[str, Any]]]) -> list[BackendError | None]:
+        """All the states in one transaction (`Store.save_group`): every one saved, or none, each with the error
+        `save_rule_state` would raise."""
+        try:
+            self.store.save_group(states, ())
+        except (StoreError, sqlite3.Error) as err:
+            return [_state_error(err)] * len(states)
+        return [None] * len(states)
+
+    def complete_executions(self, items: Sequence[tuple[str, Mapping[str, Any] | None, Mapping[str, Any]]],
+                            ) -> list[BackendError | None]:
+        """Every new state, then every record, in one transaction (`Store.save_group`): all written, or none (a
+        rule whose state was to advance then gets the error `save_rule_state` would raise, one that only records
+        `RecordNotStored`)."""
+        try:
+            self.store.save_group([(rule_id, state) for rule_id, state, _ in items if state is not None],
+                                  [record for _, _, record in items])
+        except (StoreError, sqlite3.Error) as err:
+            state_error = _state_error(err)
+            record_error = RecordNotStored(f"the execution record was not stored: {err}")
+            return [state_error if state is not None else record_error for _, state, _ in items]
+        return [None] * len(items)
+
 
 _BUSY = ("SQLITE_BUSY", "SQLITE_LOCKED")
+
+
+def _state_error(err: StoreError | sqlite3.Error) -> StateNotSaved:
+    """A failed state write as the execution decides on it: busy (worth trying again) or refused."""
+    busy = isinstance(err, StoreBusy) or getattr(err, "sqlite_errorname", None) in _BUSY
+    return (StateBusy if busy else StateNotSaved)(str(err))
 
 
 def _window_key(body: Mapping[str, Any]) -> str | None:
