@@ -401,8 +401,10 @@ def targets(results: list[Measure], sizes: list[int]) -> list[Target]:
             out.append(Target(f"once-{rules} {label(n)}: ≤ 1.5× hunt-window-{rules}",
                               "n/a" if ratio is None else f"{ratio:.2f}×", None if ratio is None else ratio <= 1.5))
             once, window = _get(results, f"once-{rules}", n), _get(results, f"hunt-window-{rules}", n)
-            same = None if once is None or window is None else once.alerts == window.alerts
-            out.append(Target(f"once-{rules} {label(n)}: the same alerts as hunt-window-{rules}",
+            # run --once searches the halves of a window that answered max_signals (Kibana's does not; we split so
+            # nothing is lost), hunt stops at the cap: the same alerts, more where a rule reached the cap
+            same = None if once is None or window is None else (once.alerts or 0) >= (window.alerts or 0)
+            out.append(Target(f"once-{rules} {label(n)}: at least the alerts of hunt-window-{rules}",
                               "n/a" if same is None else f"{once.alerts} / {window.alerts}", same))
     if large != small:
         for path, what in (("hunt-seed", "rss"), ("hunt-corpus", "rss"), ("ingest", "rss"), ("once-corpus", "time"),
