@@ -13,7 +13,9 @@ stages) and the first after it (trailing stages) are compared with `maxspan`. Tr
 or for the end of the stream.
 
 Memory is bounded by the open sequences, keys and kept results, not by the number of events: pending sequences older
-than `maxspan` and bookkeeping that can no longer matter are swept as the stream advances.
+than `maxspan` and bookkeeping that can no longer matter are swept as the stream advances (every 4,096 events fed,
+and whenever the pending sequences doubled since the last sweep, so that a matcher fed rarely still holds only what is
+open within its `maxspan`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from runner.engine.limits import Limit, Window
 from runner.engine.ordering import Ordinal, value_rank
 
 _SWEEP_EVERY = 4096
+_SWEEP_MIN = 256
 
 
 @dataclass(slots=True)
@@ -87,6 +90,7 @@ class SequenceMatcher:
     awaiting: dict[tuple[Any, ...], list[_Awaiting]] = field(default_factory=dict)
     _fed: int = 0
     _now: int = 0
+    _sweep_at: int = 256  # sweep once there are more pending sequences than this (see `feed`)
 
     def __post_init__(self) -> None:
         self.window = Window(self.chain)
@@ -122,8 +126,11 @@ class SequenceMatcher:
             for key in until_keys:
                 self.untils[key] = ordinal
         self._fed += 1
-        if self._fed % _SWEEP_EVERY == 0:
+        if self._fed % _SWEEP_EVERY == 0 or len(self.pending) > self._sweep_at:
             self._sweep()
+            # the next sweep when the pending sequences double (at least _SWEEP_MIN): memory follows the sequences
+            # still open within maxspan, not what came since the last sweep, at an amortised constant cost per event
+            self._sweep_at = max(_SWEEP_MIN, 2 * len(self.pending)) if self.maxspan is not None else 1 << 62
 
     def _missing_hit(self, stage: int, key: tuple[Any, ...], ms: int) -> None:
         slot = (stage, key)

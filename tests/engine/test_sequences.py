@@ -183,3 +183,21 @@ def _peak(count: int) -> int:
 def test_memory_is_bounded_by_open_sequences_not_by_events() -> None:
     small, large = _peak(20_000), _peak(80_000)
     assert large < small * 1.3, (small, large)
+
+
+def test_a_matcher_fed_rarely_holds_only_the_sequences_open_within_its_maxspan() -> None:
+    """Pending sequences older than maxspan are swept when the pending ones double, not only every 4,096 events
+    fed: a stage that opens a sequence per new key (a process per event, say) stays near what is open within
+    maxspan, whatever the length of the stream."""
+    from runner.engine.limits import Limit
+    from runner.engine.ordering import Ordinal
+    from runner.engine.sequences import SequenceMatcher
+
+    matcher = SequenceMatcher([False, False], 1_000_000_000, [Limit("tail", 10)])  # maxspan=1s
+    largest = 0
+    for number in range(20_000):  # a new key every 10 ms, never completed: 100 open within any second
+        key = (f"process-{number}",)
+        matcher.feed({"n": number}, Ordinal(number * 10_000_000, (), number), [[key], None], None)
+        largest = max(largest, len(matcher.pending))
+    assert largest <= 512
+    assert len(matcher.finish()) == 0
