@@ -16,7 +16,7 @@ from typing import IO
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 
 from runner.cli.context import CommandError, Context, err, out
-from runner.cli.query import load_events
+from runner.cli.query import load_events, streaming_collector
 from runner.cli.render import STATUS, Column, shorten, status, status_summary, table
 from runner.execution import HuntResult, HuntStatus, hunt
 
@@ -85,7 +85,8 @@ def run(args: argparse.Namespace) -> int:
                 answered[0] += 1
                 progress.update(reading, description=f"rules answered: {answered[0]:,} of {len(rules):,}")
 
-            results = hunt(rules, events, space_id=settings.alerts.space_id, alerts_index=index, on_rule=done)
+            with streaming_collector():
+                results = hunt(rules, events, space_id=settings.alerts.space_id, alerts_index=index, on_rule=done)
         if args.out and not sink:  # no rule to answer: the file is still written, empty
             sink.append(open_out(Path(args.out)))
     finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import gc
 import json
@@ -64,14 +65,21 @@ class FileInput:
         return told
 
 
-def _collector_for_streaming() -> None:
-    """Python's cyclic garbage collector, set for a stream of parsed documents: what is loaded by now (the program,
-    the rules and their plans) is frozen out of its walks (`gc.freeze`), and it runs every 100,000 allocations of
-    containers instead of 700. Parsed documents form no cycles (reference counting frees them), but each is some 30
-    containers, so at the default the collector would walk the reorder buffer's documents again and again: 10-15%
-    of a hunt, measured. The process ends with the command, so the setting ends with it."""
+@contextlib.contextmanager
+def streaming_collector() -> Iterator[None]:
+    """Python's cyclic garbage collector, set for a stream of parsed documents while the block runs: what is loaded
+    by then (the program, the rules and their plans) is frozen out of its walks (`gc.freeze`), and it runs every
+    100,000 allocations of containers instead of 700. Parsed documents form no cycles (reference counting frees
+    them), but each is some 30 containers, so at the default the collector would walk the reorder buffer's
+    documents again and again: 10-15% of a hunt, measured. The setting is undone after the block."""
+    thresholds = gc.get_threshold()
     gc.freeze()
     gc.set_threshold(100_000, 50, 1000)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
 
 
 def load_events(files: list[str], index: str | None, default_index: str | None = None,
@@ -88,8 +96,6 @@ def load_events(files: list[str], index: str | None, default_index: str | None =
             raise ValueError
     except ValueError:
         raise CommandError(f"{BUFFER_VARIABLE}={buffer!r}: give a number of events, at least 1") from None
-
-    _collector_for_streaming()
 
     def sorting(number: int) -> None:
         err.print(f"{paths[number]} is out of time order beyond {size:,} events ({BUFFER_VARIABLE}): "
@@ -108,7 +114,8 @@ def run(args: argparse.Namespace) -> int:
         body["event_category_field"] = args.event_category_field
     request = EqlRequest(("*", ".*") if not args.index else (args.index,), body)
     try:
-        response = _search(events, request)
+        with streaming_collector():
+            response = _search(events, request)
     except QueryError as error:
         raise CommandError(f"{error.es_type}: {error.reason}", code=1) from None
     json.dump(response, sys.stdout, indent=None if args.compact else 2)

@@ -44,6 +44,7 @@ from runner.engine.compile import Compiler
 from runner.engine.fields import MISSING
 from runner.engine.filters import AllOf, Const, KeywordTest, Leaf, Node, selectivity_rank
 from runner.engine.limits import Window, limit_chain
+from runner.engine.ordering import OrderingError
 from runner.engine.plan import IndexPlan, QueryPlan, null_fields
 from runner.engine.response import event_hit, response_body, sequence_hit
 from runner.engine.samples import SampleCollector
@@ -130,13 +131,17 @@ class _Compiled:
             self._sample(collector, position, doc, source)
             return
         entry = self.entry
-        if entry.broken:
+        if entry.broken or entry.failed is not None:
             return
         found = self.compiled.sequence_keys(source, self.count)
         if found is None:
             return
         stage_keys, until_keys = found
-        ordinal = self.ordinal.ordinal(doc, position, strict=True)
+        try:
+            ordinal = self.ordinal.ordinal(doc, position, strict=True)
+        except OrderingError as error:  # what `search()` raises for this query; the batch's other searches go on
+            entry.failed = error
+            return
         assert ordinal is not None  # strict: an error rather than None
         if entry.last is not None and ordinal < entry.last:
             entry.broken = True

@@ -38,11 +38,13 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from runner.backends import Backend, BackendError, EqlRequest
 from runner.catalog import Rule
 from runner.execution.run import Execution, ExecutionOptions, ExecutionRecord
+
+T = TypeVar("T")
 
 
 def execute_many(
@@ -61,14 +63,14 @@ def execute_many(
     executions = [Execution(rule, backend, started_at=started_at, options=options, sleep=sleep) for rule in rules]
     grouped = backend.groups_writes and len(executions) > 1
     if grouped:
-        list(pool.map(Execution.prepare, executions))
+        list(pool.map(_own(Execution.prepare), executions))
         firsts = [execution for execution in executions if execution.pending is not None]
         saved = _written(lambda: backend.save_rule_states(
             [(execution.rule.rule_id, execution.pending or {}) for execution in firsts]), len(firsts))
         recorded = {id(execution) for execution, ok in zip(firsts, saved, strict=True) if ok}
-        list(pool.map(lambda execution: execution.pending_recorded(saved=id(execution) in recorded), executions))
+        list(pool.map(_own(lambda execution: execution.pending_recorded(saved=id(execution) in recorded)), executions))
     else:
-        list(pool.map(Execution.begin, executions))
+        list(pool.map(_own(Execution.begin), executions))
     batched: list[tuple[Execution, EqlRequest]] = [
         (execution, request) for execution in executions if (request := execution.single_request) is not None
     ]
@@ -89,13 +91,23 @@ def execute_many(
         return record
 
     if not grouped:
-        return list(pool.map(lambda execution: told(execution, execution.finish()), executions))
+        return list(pool.map(_own(lambda execution: told(execution, execution.finish())), executions))
     # every rule's alerts are acknowledged (`search`) before any state of the group advances (one write, after)
-    list(pool.map(Execution.search, executions))
+    list(pool.map(_own(Execution.search), executions))
     completed = _written(lambda: backend.complete_executions(
         [(execution.rule.rule_id, execution.new_state, execution.record.to_dict()) for execution in executions]),
         len(executions))
-    return list(pool.map(lambda execution, ok: told(execution, execution.complete(saved=ok)), executions, completed))
+    return list(pool.map(lambda execution, ok: _own(lambda e: told(e, e.complete(saved=ok)))(execution), executions,
+                         completed))
+
+
+def _own(step: Callable[[Execution], T]) -> Callable[[Execution], T]:
+    """`step` with the execution's timeout counted from when the step starts (`Execution.restart_clock`): the steps
+    of a batch wait for each other, and that wait is not the execution's own time."""
+    def run(execution: Execution) -> T:
+        execution.restart_clock()
+        return step(execution)
+    return run
 
 
 def _written(write: Callable[[], list[BackendError | None]], count: int) -> list[bool]:

@@ -181,6 +181,12 @@ class Execution:
         self._pending: dict[str, Any] | None = None  # a first execution's pending state, until recorded
         self.new_state: dict[str, Any] | None = None  # what `search` leaves to save: the state, when it advances
 
+    def restart_clock(self) -> None:
+        """The execution timeout counted from now: a step of a batch (`batch.execute_many`) starts its execution's
+        budget when it starts, so that time spent waiting for the other rules' steps (the shared search, the pool)
+        is not taken for the execution's own."""
+        self.deadline = Deadline(self.options.timeout)
+
     def begin(self) -> None:
         """Read the state and plan; a first execution records its window pending. A failure is recorded and ends
         the execution (`finish` then only completes it)."""

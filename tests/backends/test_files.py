@@ -143,3 +143,20 @@ def test_indices_first_seen_late_are_resolved_against_each_requests_patterns() -
             assert isinstance(mapped_first, dict) and streamed["hits"] == mapped_first["hits"]
         else:
             assert str(streamed) == str(mapped_first)
+
+
+def test_several_files_are_mapped_file_after_file_whatever_the_buffer() -> None:
+    """The mapping of several files is what indexing them one after the other makes (file 1's first document with
+    a field decides), not what their interleaving by time would: the same answer for any reorder buffer."""
+    def doc(second: int, **fields: Any) -> dict[str, Any]:
+        return {"_index": "i", "_id": str(second),
+                "_source": {"@timestamp": f"2026-01-01T00:00:0{second}Z", "event": {"category": "process"}, **fields}}
+
+    first = [doc(2), doc(3), doc(4, x=10)]
+    second = [doc(1, x="9")]
+    request = EqlRequest(("i",), {"query": "process where x > 9"})
+    for buffer in (1, 10_000):
+        events = FileEvents([source(first), source(second)], buffer=buffer)
+        [answer] = events.eql_search_many([(request, parse("process where x > 9"))])
+        assert events.mapping("i").fields["x"].type == "long", buffer
+        assert isinstance(answer, dict) and [h["_id"] for h in answer["hits"]["events"]] == ["4"], buffer

@@ -153,3 +153,33 @@ def test_the_usual_timestamp_shape_reads_as_the_general_date_parser_reads_it() -
             interval = date_range(value[0])
         expected = interval[0] if interval is not None else -1
         assert document_time({"_source": {"@timestamp": value}}) == expected, value
+
+
+def test_memory_is_one_buffer_whatever_the_number_of_files() -> None:
+    """Sources are merged as they come and reordered by one buffer: the documents read but not yet let out stay
+    within the buffer plus one per source, for 1 file or 40."""
+    def counted(number: int, held: list[int]) -> Callable[[], Iterator[Mapping[str, Any]]]:
+        def read() -> Iterator[Mapping[str, Any]]:
+            for i in range(300):
+                held[0] += 1  # read, not yet let out
+                held[1] = max(held[1], held[0])
+                yield doc(number * 1000 + i, i * 40 + number)
+        return read
+
+    for files in (1, 40):
+        held = [0, 0]  # now, largest
+        count = 0
+        for _doc in in_time_order([counted(n, held) for n in range(files)], buffer=50):
+            held[0] -= 1
+            count += 1
+        assert count == 300 * files
+        assert held[1] <= 50 + files + 1, (files, held[1])
+
+
+def test_a_disk_that_refuses_the_runs_is_a_clear_error(tmp_path: Path) -> None:
+    from runner.backends.embedded.time_order import SortFailed
+
+    missing = tmp_path / "no such directory"
+    files = [[doc(i, 100 - i) for i in range(10)]]
+    with pytest.raises(SortFailed, match=r"cannot sort a file on disk in .*no such directory.*TMPDIR"):
+        list(in_time_order([source(files[0])], buffer=2, spill_dir=missing, external={0}))

@@ -127,3 +127,23 @@ def test_a_stage_that_matches_nothing_in_an_index_is_never_offered(monkeypatch: 
         assert _body(many)["hits"] | {"total": None} == one["hits"] | {"total": None}, query
     assert 0 not in offered and 1 in offered  # the second query still sees its other stage's events
     assert len(search(docs, queries[2], mappings={"logs": {"mappings": mapping}}, size=100)["hits"]["sequences"]) == 2
+
+
+def test_a_document_a_sequence_cannot_order_fails_that_search_only() -> None:
+    """`search()` refuses a sequence over an event with two timestamps (OrderingError); in a batch that answer is
+    the sequence's own, and the batch's other searches answer as they would alone."""
+    from runner.engine import OrderingError, QuerySearch, search, search_many
+
+    def doc(number: int, stamp: Any) -> dict[str, Any]:
+        return {"_index": "i", "_id": str(number),
+                "_source": {"@timestamp": stamp, "event": {"category": "process"}, "host": {"id": "h"}}}
+
+    documents = [doc(1, "2026-01-01T00:00:01.000Z"), doc(2, ["2026-01-01T00:00:02.000Z", "2026-01-01T00:00:03.000Z"]),
+                 doc(3, "2026-01-01T00:00:04.000Z")]
+    sequence = "sequence by host.id [process where true] [process where true]"
+    events = "process where true"
+    batch = search_many(documents, [QuerySearch(sequence, frozenset({"i"})), QuerySearch(events, frozenset({"i"}))])
+    with pytest.raises(OrderingError) as alone:
+        search(documents, sequence)
+    assert isinstance(batch[0], OrderingError) and str(batch[0]) == str(alone.value)
+    assert batch[1] == {**search(documents, events), "took": batch[1]["took"]}

@@ -303,3 +303,19 @@ def test_a_group_write_is_all_or_nothing(tmp_path: Path) -> None:
         store.save_group([("r0", {"previous_started_at": "after"}), ("r1", {"pending_since": "x"})], [bad])
     assert store.rule_state("r0") == {"previous_started_at": "before"} and store.rule_state("r1") is None
     assert store.executions() == []
+
+
+def test_a_rule_searching_alone_is_not_timed_out_by_the_wait_for_the_batch(tmp_path: Path) -> None:
+    """A rule with catch-up windows searches alone after the batch; its timeout counts from when its own step
+    starts, not from when the group was made (the batch took longer than the timeout)."""
+    chosen = rules(tmp_path)[:3]
+    store = Store(tmp_path / "store.db")
+    store.ingest(samples())
+    store.save_rule_state(chosen[0].rule_id, {"previous_started_at": (T - timedelta(minutes=20)).isoformat()})
+    backend = SlowBatch(store)
+    options = type(NO_WAIT)(retry_backoff=0.0, timeout=0.2)
+    with ThreadPoolExecutor(2) as pool:
+        records = execute_many(chosen, backend, started_at=T, pool=pool, options=options)
+    assert backend.batches == [2]
+    assert records[0].state_advanced, records[0].message
+    assert all(window.status == "searched" for window in records[0].windows)

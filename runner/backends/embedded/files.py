@@ -1,7 +1,7 @@
 """Events streamed from files, searched exactly as the embedded store would search them: for `hunt` and `query`.
 
 `FileEvents(sources)` never holds the input: each search reads the sources again, in timestamp order
-(`in_time_order`: a bounded reorder buffer per source, an external sort for a source out of order beyond it), so
+(`in_time_order`: one bounded reorder buffer, an external sort for a source out of order beyond it), so
 memory depends on the open sequences and the buffer, never on the size of the files.
 
 Each document is seen as it is READ (file order, before the reorder buffer), as Elasticsearch would see it when the
@@ -18,7 +18,8 @@ a pass of its own with the final mappings (as is a sequence that saw sub-millise
 one complete pass the mappings are final and kept (they are what the files hold), so later passes only read. A
 request the batch cannot take (a custom timestamp, tiebreaker or category field, `result_position: head`) goes
 through `eql_search`: a pass that only maps, when no pass completed yet, then a pass searching with the final
-mappings. A source found out of order beyond the buffer (`Disordered`) makes the pass start again, from empty
+mappings. With several files, a pass that only maps comes first (their mapping is the first file's, then what
+the second adds, ...: a pass merging them by time reads them interleaved). A source found out of order beyond the buffer (`Disordered`) makes the pass start again, from empty
 mappings, with that source sorted on disk; later passes sort it at once. `count` is the number of documents the
 last pass read.
 """
@@ -72,7 +73,7 @@ class FileEvents:
 
     # reading
 
-    def _reading(self, source: Source, on_new: NewIndex | None) -> Source:
+    def _reading(self, source: Source, on_new: NewIndex | None, *, ids: bool = True) -> Source:
         """`source`, each document seen as read: until the mappings are final, its index's mapping extended (a new
         index announced to `on_new` before its first document goes on); its missing `_id` given."""
         mappings = self._mappings
@@ -88,7 +89,7 @@ class FileEvents:
                         if on_new is not None:
                             on_new(index, live.mapping)
                     live.extend(doc["_source"])
-                if doc.get("_id") is None:
+                if ids and doc.get("_id") is None:
                     doc = {**doc, "_id": document_id(doc["_source"])}
                 self.count += 1
                 yield doc
@@ -118,9 +119,17 @@ class FileEvents:
             return result
 
     def _map(self) -> None:
-        """A pass that only builds the mappings, when no pass completed yet."""
-        if not self._complete:
-            self._pass(_drain)
+        """A pass that only builds the mappings, when no pass completed yet: the files one after the other, each in
+        its own order (as indexing them would), no ids computed."""
+        if self._complete:
+            return
+        self.count = 0
+        self.passes += 1
+        self._mappings.clear()
+        for source in self.sources:
+            for _doc in self._reading(source, None, ids=False)():
+                pass
+        self._complete = True
 
     # mappings
 
@@ -153,6 +162,10 @@ class FileEvents:
         `eql_search` would have raised."""
         if not items:
             return []
+        if len(self.sources) > 1:
+            # several files: their mapping is the first file's fields, then the second's new ones... (as indexing
+            # them one after the other makes), which a pass merging them by time cannot build as it reads
+            self._map()
         indices: list[set[str]] = [set() for _ in items]
         schemas = [Schema() for _ in items]
 
@@ -205,11 +218,6 @@ class FileEvents:
             return documents if wanted is None and accept is None else _Chosen(documents, wanted, accept)
 
         return self._pass(lambda documents: run_query(chosen(documents), body, schema))
-
-
-def _drain(documents: Iterable[Mapping[str, Any]]) -> None:
-    for _doc in documents:
-        pass
 
 
 class _Pass:

@@ -3,15 +3,17 @@
 `in_time_order(sources)` yields every document of every source in the order of the key (epoch nanoseconds of
 `@timestamp`, source number, position in the source): exactly the order a stable sort by timestamp of the
 concatenated sources gives, which is the order the engine's ordinals expect (documents without a usable timestamp
-sort first, as -1). Files are nearly sorted, so each source passes through a reorder buffer of `buffer` documents
-(while the source stays in order the buffer is a queue; the first document out of order turns it into a heap): a
-document may be late by up to `buffer` positions. A document older than one the buffer already let out cannot be
-put back: `Disordered(source)` is raised and the caller starts its pass again, naming that source in `external`.
+sort first, as -1). Files are nearly sorted, so the sources are merged as they come (a merge of streams nearly in
+order is nearly in order) and the merge passes through one reorder buffer of `buffer` documents (while the stream
+stays in order the buffer is a queue; the first document out of order turns it into a heap): a document may be late
+by up to `buffer` positions, and memory is one buffer whatever the number of sources. A document older than one the
+buffer already let out cannot be put back: `Disordered(source)` names its source (a source in order never comes
+late: the merge lets out the smallest head) and the caller starts its pass again, naming that source in `external`.
 A source in `external` is read whole into sorted runs of `buffer` documents spilled to temporary files (marshal,
 or pickle for objects marshal refuses: an exact round trip of what the JSON reader gave, NaN and integers beyond
 64 bits included; never JSON), which are then merged;
-memory stays bounded by `buffer` plus one chunk per run, and the files hold the source once. Several sources merge
-by key.
+memory stays bounded by `buffer` plus one chunk per run, and the files hold the source once. Each source stays
+open for the whole pass (a k-way merge): the number of files is bounded by the process's open-file limit.
 
 Temporary files live in one directory under `spill_dir` (tempfile's default when None), removed when the iteration
 ends, is closed half-way (`close()`, or the generator dropped) or stops on an exception.
@@ -38,6 +40,10 @@ _MARSHAL, _PICKLE = b"m", b"p"  # how a record is written
 
 Source = Callable[[], Iterable[Mapping[str, Any]]]
 _Item = tuple[int, int, int, Mapping[str, Any]]  # (time, source, position, document): ordered by the first three
+
+
+class SortFailed(RuleRunnerError):
+    """A source could not be sorted on disk: the temporary directory refused the runs."""
 
 
 class Disordered(RuleRunnerError):
@@ -78,45 +84,48 @@ def in_time_order(
         raise ValueError("the reorder buffer holds at least one document")
     with _Spill(spill_dir) as spill:
         streams = [
-            spill.sorted(number, source(), buffer, on_sorting) if number in external
-            else _buffered(number, source(), buffer)
+            spill.sorted(number, source(), buffer, on_sorting) if number in external else _keyed(number, source())
             for number, source in enumerate(sources)
         ]
         if not streams:
             return
+        # the sources merged as they come (each nearly in order, so the merge is too), then one reorder buffer for
+        # all of them: memory is one buffer whatever the number of files
         merged: Iterator[_Item] = streams[0] if len(streams) == 1 else heapq.merge(*streams)
-        for item in merged:
+        for item in _reordered(merged, buffer):
             yield item[3]
 
 
-def _buffered(number: int, documents: Iterable[Mapping[str, Any]], buffer: int) -> Iterator[_Item]:
-    """One source through its reorder buffer, in key order, or `Disordered`."""
+def _keyed(number: int, documents: Iterable[Mapping[str, Any]]) -> Iterator[_Item]:
+    """The documents of source `number` with their keys, in the source's order."""
+    for position, doc in enumerate(documents):
+        yield (document_time(doc), number, position, doc)
+
+
+def _reordered(items: Iterable[_Item], buffer: int) -> Iterator[_Item]:
+    """Items in key order through a reorder buffer of `buffer` items, or `Disordered` naming the source of an item
+    that comes after one already let out with a greater key (a source in order never does: the merge lets out the
+    smallest head). Keys are unique (source, position), so comparing items never reaches the documents."""
     queue: deque[_Item] = deque()  # while the input is in order: a queue, in key order
-    heap: list[_Item] | None = None  # after the first document out of order: a heap
-    last = (-2, 0)  # the key of the last document let out
-    top = -2  # the time of the newest document in the queue
-    position = 0
-    for doc in documents:
-        time = document_time(doc)
-        item = (time, number, position, doc)
-        position += 1
+    heap: list[_Item] | None = None  # after the first item out of order: a heap
+    last: _Item | None = None  # the last item let out
+    top: _Item | None = None  # the newest item in the queue
+    for item in items:
         if heap is None:
-            if time >= top:
+            if top is None or item > top:
                 queue.append(item)
-                top = time
+                top = item
                 if len(queue) > buffer:
-                    out = queue.popleft()
-                    last = (out[0], out[2])
-                    yield out
+                    last = queue.popleft()
+                    yield last
                 continue
             heap = list(queue)  # a sorted list is a heap
             queue.clear()
-        if (time, item[2]) < last:
-            raise Disordered(number)
+        if last is not None and item < last:
+            raise Disordered(item[1])
         if len(heap) >= buffer:
-            out = heapq.heappushpop(heap, item)
-            last = (out[0], out[2])
-            yield out
+            last = heapq.heappushpop(heap, item)
+            yield last
         else:
             heapq.heappush(heap, item)
     if heap is None:
@@ -175,6 +184,16 @@ class _Spill:
         yield from heapq.merge(*(_read(file) for file in runs))
 
     def _write(self, items: Iterable[_Item]) -> IO[bytes]:
+        """A run (`items` in key order) written to a new file; a disk that refuses it (full, not writable) is a
+        `SortFailed` naming the directory."""
+        try:
+            return self._write_run(items)
+        except OSError as error:
+            where = self.directory.name if self.directory is not None else (self.spill_dir or tempfile.gettempdir())
+            raise SortFailed(f"cannot sort a file on disk in {where}: {error.strerror or error} (the temporary "
+                             "files take about the file's size; set TMPDIR to a directory with room)") from None
+
+    def _write_run(self, items: Iterable[_Item]) -> IO[bytes]:
         """A run (`items` in key order) written to a new file, in records of `_CHUNK` documents."""
         if self.directory is None:
             self.directory = tempfile.TemporaryDirectory(prefix="rule-runner-sort-", dir=self.spill_dir)
@@ -212,4 +231,4 @@ def _read(file: IO[bytes]) -> Iterator[_Item]:
         yield from chunk
 
 
-__all__ = ["REORDER_BUFFER", "Disordered", "Source", "document_time", "in_time_order"]
+__all__ = ["REORDER_BUFFER", "Disordered", "SortFailed", "Source", "document_time", "in_time_order"]
