@@ -29,14 +29,14 @@ def search_error(error: Exception) -> BackendError:
     raise error  # not a search error: a bug, which must not pass for a rule's failure
 
 
-def batchable(body: Mapping[str, Any], query: n.Query) -> bool:
+def batchable(body: Mapping[str, Any], query: n.Query, *, samples: bool = False) -> bool:
     """Whether a request with this body and (parsed) query can be answered by `search_many` alongside others: an
-    event or sequence query with the default timestamp, tiebreaker, category and result position. (Its `filter` is
-    the caller's to apply: `search_many` takes the documents already filtered.)"""
-    if isinstance(query, n.SampleQuery):
-        return False
-    if not isinstance(query, (n.EventQuery, n.SequenceQuery)):
+    event or sequence query (and a sample query, with `samples`) with the default timestamp, tiebreaker, category
+    and result position. (Its `filter` is the caller's to apply: by choosing the documents, or as `accept`.)"""
+    if not isinstance(query, (n.EventQuery, n.SequenceQuery, n.SampleQuery)):
         raise TypeError(f"cannot tell whether {type(query).__name__} can be batched")
+    if isinstance(query, n.SampleQuery) and not samples:
+        return False
     return (
         not body.get("timestamp_field") and not body.get("tiebreaker_field")
         and not body.get("event_category_field") and body.get("result_position", "tail") == "tail"

@@ -1,12 +1,12 @@
 """The mapping an index would have after Elasticsearch indexed some documents with its default dynamic mapping.
 
 `dynamic_mapping` builds it from a base mapping and documents; `extend_mapping` adds one document's new fields to a
-mapping body in place and says whether it added any, so a long stream (ingest) keeps one body per index and writes
-it only when it changed. A field already mapped as a leaf ends the walk at once (one dictionary lookup per key), so
-once the first documents of each kind were seen a document costs one lookup per key it holds; `merge_mapping` adds
-one body's fields to another (first come, first kept). `LiveMapping` keeps a body and the `IndexMapping` searches
-read (runner.eql) in step while documents stream: the same walk adds each new field to both, so the engine can
-search an index whose mapping grows as its documents arrive (`search_many(..., growing=True)`).
+mapping body in place and says whether it added any (the walk: a field already mapped as a leaf ends it at once, one
+dictionary lookup per key); `merge_mapping` adds one body's fields to another (first come, first kept).
+`LiveMapping` is the walk for a long stream (ingest, hunt): it keeps one body per index, so that a document adding
+nothing is proven so by set comparisons, and the `IndexMapping` searches read (runner.eql) in step with the body, so
+the engine can search an index whose mapping grows as its documents arrive (`search_many(..., growing=True)`); the
+caller writes the body only when it changed.
 """
 
 from __future__ import annotations

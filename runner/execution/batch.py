@@ -97,16 +97,17 @@ def execute_many(
     completed = _written(lambda: backend.complete_executions(
         [(execution.rule.rule_id, execution.new_state, execution.record.to_dict()) for execution in executions]),
         len(executions))
-    return list(pool.map(lambda execution, ok: _own(lambda e: told(e, e.complete(saved=ok)))(execution), executions,
+    return list(pool.map(_own(lambda execution, ok: told(execution, execution.complete(saved=ok))), executions,
                          completed))
 
 
-def _own(step: Callable[[Execution], T]) -> Callable[[Execution], T]:
-    """`step` with the execution's timeout counted from when the step starts (`Execution.restart_clock`): the steps
-    of a batch wait for each other, and that wait is not the execution's own time."""
-    def run(execution: Execution) -> T:
+def _own(step: Callable[..., T]) -> Callable[..., T]:
+    """`step` (an execution, then any further arguments) with the execution's timeout counted from when the step
+    starts (`Execution.restart_clock`): the steps of a batch wait for each other, and that wait is not the
+    execution's own time."""
+    def run(execution: Execution, *args: Any) -> T:
         execution.restart_clock()
-        return step(execution)
+        return step(execution, *args)
     return run
 
 

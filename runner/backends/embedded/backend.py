@@ -150,9 +150,6 @@ class EmbeddedBackend:
         # a Schema per set of indices, rebuilt when an ingest changes a mapping: building one from the ECS mapping
         # costs more than a typical search
         self._schemas: dict[tuple[str, tuple[str, ...]], Schema] = {}
-        # each query's parse, for `eql_search_many` (None: it does not parse, the single search says why); a
-        # service asks the same queries every interval
-        self._queries: dict[str, n.Query | None] = {}
         self._lock = threading.Lock()
 
     @staticmethod
@@ -279,21 +276,16 @@ class EmbeddedBackend:
         except BackendError as error:
             return error
 
-    def _parsed(self, text: Any) -> n.Query | None:
+    @staticmethod
+    def _parsed(text: Any) -> n.Query | None:
+        """The request's query parsed (`parse` remembers the texts it parsed: a service asks the same queries every
+        interval); None when it does not parse: the single search says why."""
         if not isinstance(text, str):
             return None
-        with self._lock:
-            if text in self._queries:
-                return self._queries[text]
         try:
-            query: n.Query | None = parse(text)
+            return parse(text)
         except EqlError:
-            query = None
-        with self._lock:
-            if len(self._queries) > 4096:
-                self._queries.clear()
-            self._queries[text] = query
-        return query
+            return None
 
     def verify(self, request: EqlRequest) -> None:
         """The first step of `eql_search` without reading an event: the index patterns resolved against the

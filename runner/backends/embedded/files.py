@@ -34,7 +34,7 @@ from runner.backends.embedded.backend import request_filter, resolve_indices
 from runner.backends.embedded.store import document_id
 from runner.backends.embedded.time_order import REORDER_BUFFER, Disordered, Source, in_time_order
 from runner.backends.errors import BackendError, IndexNotFound
-from runner.backends.local_search import run_query, search_error
+from runner.backends.local_search import batchable, run_query, search_error
 from runner.backends.request import EqlRequest
 from runner.ecs import ecs_mapping
 from runner.engine import LiveMapping, OutOfOrder, QuerySearch, Remapped, search_many
@@ -147,15 +147,9 @@ class FileEvents:
     # searching
 
     def batchable(self, request: EqlRequest, query: n.Query) -> bool:
-        """Whether `eql_search_many` takes this request: an event, sequence or sample query with the default
-        timestamp, tiebreaker and category fields and result position (a `filter` is applied to each document)."""
-        if not isinstance(query, (n.EventQuery, n.SequenceQuery, n.SampleQuery)):
-            raise TypeError(f"cannot tell whether {type(query).__name__} can be batched")
-        body = request.body
-        return (
-            not body.get("timestamp_field") and not body.get("tiebreaker_field")
-            and not body.get("event_category_field") and body.get("result_position", "tail") == "tail"
-        )
+        """Whether `eql_search_many` takes this request: `local_search.batchable`, samples included (a `filter` is
+        applied to each document)."""
+        return batchable(request.body, query, samples=True)
 
     def eql_search_many(self, items: Sequence[tuple[EqlRequest, n.Query]]) -> list[dict[str, Any] | BackendError]:
         """Batchable requests in one pass over the documents; per item, the response body or the error

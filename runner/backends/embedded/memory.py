@@ -10,11 +10,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from runner.backends.embedded.backend import request_filter, resolve_indices
+from runner.backends.embedded.time_order import document_time
 from runner.backends.errors import BackendError, IndexNotFound
 from runner.backends.local_search import batchable, run_query, search_error
 from runner.backends.request import EqlRequest
 from runner.ecs import ecs_mapping
-from runner.engine import OutOfOrder, QuerySearch, date_range, dynamic_mapping, search_many
+from runner.engine import OutOfOrder, QuerySearch, dynamic_mapping, search_many
 from runner.eql import Schema
 from runner.eql import nodes as n
 
@@ -28,7 +29,7 @@ class MemoryEvents:
         by_index: dict[str, list[Mapping[str, Any]]] = {}
         for doc in documents:
             by_index.setdefault(str(doc["_index"]), []).append(doc)
-        self.by_index = {index: sorted(docs, key=_time) for index, docs in by_index.items()}
+        self.by_index = {index: sorted(docs, key=document_time) for index, docs in by_index.items()}
         self.mappings = {index: dynamic_mapping((d["_source"] for d in docs), base=ecs_mapping())
                          for index, docs in self.by_index.items()}
         self.count = sum(len(docs) for docs in self.by_index.values())
@@ -42,7 +43,7 @@ class MemoryEvents:
         key = tuple(sorted(indices))
         merged = self._merged.get(key)
         if merged is None:
-            merged = self._merged[key] = sorted((doc for index in key for doc in self.by_index[index]), key=_time)
+            merged = self._merged[key] = sorted((doc for index in key for doc in self.by_index[index]), key=document_time)
         return merged
 
     def schema(self, indices: list[str]) -> Schema:
@@ -92,16 +93,6 @@ class MemoryEvents:
         if accept is not None:
             documents = [doc for doc in documents if accept(doc["_source"])]
         return run_query(documents, body, self.schema(indices))
-
-
-def _time(doc: Mapping[str, Any]) -> int:
-    """Epoch nanoseconds of `@timestamp`: the order the engine's ordinals use."""
-    source = doc.get("_source") or {}
-    value = source.get("@timestamp") if isinstance(source, Mapping) else None
-    if isinstance(value, list):
-        value = value[0] if len(value) == 1 else None
-    interval = date_range(value) if value is not None and not isinstance(value, bool) else None
-    return interval[0] if interval is not None else -1
 
 
 __all__ = ["MemoryEvents"]

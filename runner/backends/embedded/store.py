@@ -56,7 +56,7 @@ from runner.backends.base import EXECUTION_UUID, IngestResult, WriteResult
 from runner.backends.errors import StorageDamaged
 from runner.backends.json_text import read_json
 from runner.ecs import ecs_mapping
-from runner.engine import MISSING, SourcePath, date_range, extend_mapping, iso_millis_nanos, merge_mapping
+from runner.engine import MISSING, LiveMapping, SourcePath, date_range, iso_millis_nanos, merge_mapping
 from runner.errors import RuleRunnerError
 
 SCHEMA_VERSION = 2
@@ -144,11 +144,15 @@ def document_id(source: Mapping[str, Any]) -> str:
 
 @dataclass
 class _IndexMapping:
-    """An index's mapping during an ingest, as the documents read so far extend it, and whether it has fields the
-    store does not have yet."""
+    """An index's mapping during an ingest, as the documents read so far extend it (`LiveMapping`: a document that
+    adds nothing is proven so without walking it), and whether it has fields the store does not have yet."""
 
-    body: dict[str, Any]
+    live: LiveMapping
     changed: bool
+
+    @property
+    def body(self) -> dict[str, Any]:
+        return self.live.body
 
 
 def _source_text(source: Mapping[str, Any]) -> str:
@@ -354,7 +358,7 @@ class Store:
                 mapping = mappings.get(row[0])
                 if mapping is None:
                     mapping = mappings[row[0]] = self._index_mapping(db, row[0])
-                if extend_mapping(mapping.body, doc["_source"]):
+                if mapping.live.extend(doc["_source"]):
                     mapping.changed = True
                 if len(pending) >= batch:
                     a, d = self._insert(pending, mappings)
@@ -390,7 +394,7 @@ class Store:
                 stored = self._stored_mapping(db, index)
         except sqlite3.Error as err:
             raise self._error(err, f"cannot write events to {self.path}") from None
-        return _IndexMapping(ecs_mapping() if stored is None else stored, changed=stored is None)
+        return _IndexMapping(LiveMapping(ecs_mapping() if stored is None else stored), changed=stored is None)
 
     def _insert(self, rows: list[tuple[str, str, int, int | None, str]],
                 mappings: dict[str, _IndexMapping]) -> tuple[int, int]:

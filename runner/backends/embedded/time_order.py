@@ -165,10 +165,10 @@ class _Spill:
         for position, doc in enumerate(documents):
             run.append((document_time(doc), number, position, doc))
             if len(run) >= buffer:
-                run.sort(key=_key)
+                run.sort()  # by (time, source, position): unique, so documents are never compared
                 runs.append(self._write(run))
                 run = []
-        run.sort(key=_key)
+        run.sort()  # by (time, source, position): unique, so documents are never compared
         if not runs:
             yield from run  # it fitted in the buffer: no file
             return
@@ -217,10 +217,6 @@ class _Spill:
         file.close()
         self.files.remove(file)
         Path(file.name).unlink()
-
-
-def _key(item: _Item) -> tuple[int, int]:
-    return item[0], item[2]
 
 
 def _read(file: IO[bytes]) -> Iterator[_Item]:
