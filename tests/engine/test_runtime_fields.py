@@ -16,13 +16,14 @@ A script (painless) rule-runner cannot run: the field verifies as its type and r
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from runner.engine import LiveMapping, SearchRequestError, dynamic_mapping, search, search_many
 from runner.engine.multi import QuerySearch
-from runner.eql import EqlVerificationError, IndexMapping, Runtime
+from runner.eql import EqlVerificationError, IndexMapping, Runtime, Schema
 
 INDEX = "logs-app-default"
 
@@ -219,3 +220,21 @@ def test_dynamic_mapping_leaves_runtime_leaves_unmapped_and_keeps_the_section() 
     assert live.mapping.fields == IndexMapping.from_body(body).fields
     # an object where a runtime field's name is still maps as an object (only leaves are left to the runtime field)
     assert "properties" in dynamic_mapping([{"client_ip": {"v4": "10.0.0.1"}}], base)["properties"]["client_ip"]
+
+
+def test_growing_searches_read_runtime_fields_of_a_live_mapping() -> None:
+    # hunt's path: the caller grows the mapping document by document (LiveMapping) while search_many reads it
+    live = LiveMapping(mapping({"bytes": {"type": "long"}, "tag": {"type": "keyword", "script": "emit('x')"}}))
+    documents = docs({"bytes": "12", "tag": "x"}, {"bytes": 3}, {"bytes": 40, "other": "y"})
+
+    def stream() -> Iterator[dict[str, Any]]:
+        for document in documents:
+            live.extend(document["_source"])
+            yield document
+
+    queries = ["process where bytes > 10", 'process where tag == "x"', "process where tag == null and bytes < 5"]
+    searches = [QuerySearch(q, {INDEX}, Schema({INDEX: live.mapping}), size=100) for q in queries]
+    answers = search_many(stream(), searches, growing=True)
+    assert [[h["_id"] for h in a["hits"]["events"]] for a in answers if isinstance(a, dict)] == [
+        ["d0", "d2"], [], ["d1"]]
+    assert set(live.body["properties"]) == {"@timestamp", "event", "other"}
