@@ -7,6 +7,10 @@ dictionary lookup per key); `merge_mapping` adds one body's fields to another (f
 nothing is proven so by set comparisons, and the `IndexMapping` searches read (runner.eql) in step with the body, so
 the engine can search an index whose mapping grows as its documents arrive (`search_many(..., growing=True)`); the
 caller writes the body only when it changed.
+
+A leaf the body's `runtime` section defines is not mapped (Elasticsearch's DocumentParser.getLeafMapper: "if a leaf
+field is not mapped, and is defined as a runtime field, then we don't create a dynamic mapping for it"): the runtime
+field keeps reading it from `_source`. The `runtime` section itself is carried through untouched.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from runner.engine.fields import dynamic_field_spec
-from runner.eql import IndexMapping
+from runner.eql import IndexMapping, runtime_fields
 
 # told of each field (path, spec) and object (path, None) a walk adds
 Report = Callable[[str, "dict[str, Any] | None"], None]
@@ -42,7 +46,12 @@ def extend_mapping(body: dict[str, Any], source: Mapping[str, Any]) -> bool:
     `_source` document `source` would add dynamically; true when it added any (a field or an object)."""
     if str(body.get("dynamic", "true")).lower() in ("false", "strict"):
         return False
-    return _add_object(body.setdefault("properties", {}), source)
+    return _add_object(body.setdefault("properties", {}), source, runtime=_runtime_names(body))
+
+
+def _runtime_names(body: Mapping[str, Any]) -> frozenset[str]:
+    """The dotted names of the leaves the body's `runtime` section defines (documents do not map them)."""
+    return frozenset(runtime_fields(body)) if body.get("runtime") else frozenset()
 
 
 def merge_mapping(body: dict[str, Any], other: Mapping[str, Any]) -> bool:
@@ -79,13 +88,14 @@ class LiveMapping:
     again after the walk added something. Checked against the walk by tests/engine/test_growing.py.
     """
 
-    __slots__ = ("_frozen", "_properties", "_shape", "body", "mapping")
+    __slots__ = ("_frozen", "_properties", "_runtime", "_shape", "body", "mapping")
 
     def __init__(self, base: Mapping[str, Any] | None = None) -> None:
         self.body = dynamic_mapping((), base)
         self.mapping = IndexMapping.from_body(self.body)
         self._properties: dict[str, Any] = self.body["properties"]
         self._frozen = str(self.body.get("dynamic", "true")).lower() in ("false", "strict")
+        self._runtime = _runtime_names(self.body)
         self._shape: _Shape | None = None
 
     def extend(self, source: Mapping[str, Any]) -> bool:
@@ -93,10 +103,10 @@ class LiveMapping:
             return False
         shape = self._shape
         if shape is None:
-            shape = self._shape = _Shape(self._properties)
+            shape = self._shape = _Shape(self._properties, self._runtime)
         if shape.covers(source):
             return False
-        added = _add_object(self._properties, source, "", self._report)
+        added = _add_object(self._properties, source, "", self._report, self._runtime)
         if added:
             self._shape = None
         return added
@@ -110,13 +120,15 @@ class LiveMapping:
 
 class _Shape:
     """One object of a mapping body: the names mapped as leaves (whose values can no longer change the mapping) and
-    the objects (with `properties`) below it."""
+    the objects (with `properties`) below it. A runtime field's name counts as a leaf where no object has it."""
 
     __slots__ = ("leaves", "objects")
 
-    def __init__(self, properties: Mapping[str, Any]) -> None:
-        self.leaves = frozenset(name for name, node in properties.items() if "properties" not in node)
-        self.objects = {name: _Shape(node["properties"]) for name, node in properties.items() if "properties" in node}
+    def __init__(self, properties: Mapping[str, Any], runtime: frozenset[str] = frozenset(), prefix: str = "") -> None:
+        objects = {name for name, node in properties.items() if "properties" in node}
+        here = {r[len(prefix):] for r in runtime if r.startswith(prefix) and "." not in r[len(prefix):]}
+        self.leaves = frozenset(name for name in properties if name not in objects) | (here - objects)
+        self.objects = {name: _Shape(properties[name]["properties"], runtime, f"{prefix}{name}.") for name in objects}
 
     def covers(self, obj: Mapping[str, Any]) -> bool:
         """True when the walk would add nothing for `obj` (a `_source` object at this place); false when it may."""
@@ -146,8 +158,15 @@ class _Shape:
         return True
 
 
-def _add_object(properties: dict[str, Any], obj: Mapping[str, Any], prefix: str = "", report: Report | None = None) -> bool:
+def _add_object(
+    properties: dict[str, Any],
+    obj: Mapping[str, Any],
+    prefix: str = "",
+    report: Report | None = None,
+    runtime: frozenset[str] = frozenset(),
+) -> bool:
     added = False
+    paths = report is not None or bool(runtime)  # whether the walk needs the full path of what it meets
     for key, value in obj.items():
         node = properties.get(key)
         if node is not None and "." not in key:
@@ -156,7 +175,7 @@ def _add_object(properties: dict[str, Any], obj: Mapping[str, Any], prefix: str 
             if "properties" not in node:
                 continue
             if type(value) is dict:
-                if _add_object(node["properties"], value, f"{prefix}{key}." if report else "", report):
+                if _add_object(node["properties"], value, f"{prefix}{key}." if paths else "", report, runtime):
                     added = True
                 continue
         parts = str(key).split(".")
@@ -175,16 +194,23 @@ def _add_object(properties: dict[str, Any], obj: Mapping[str, Any], prefix: str 
             target = node["properties"]
             path += "."
         else:
-            if _add_value(target, parts[-1], value, path, report):
+            if _add_value(target, parts[-1], value, path, report, runtime):
                 added = True
     return added
 
 
-def _add_value(properties: dict[str, Any], name: str, value: Any, prefix: str = "", report: Report | None = None) -> bool:
+def _add_value(
+    properties: dict[str, Any],
+    name: str,
+    value: Any,
+    prefix: str = "",
+    report: Report | None = None,
+    runtime: frozenset[str] = frozenset(),
+) -> bool:
     if isinstance(value, list):
         for item in value:
             if item is not None:
-                return _add_value(properties, name, item, prefix, report)
+                return _add_value(properties, name, item, prefix, report, runtime)
         return False
     if isinstance(value, Mapping):
         node: dict[str, Any] | None = properties.get(name)
@@ -194,9 +220,9 @@ def _add_value(properties: dict[str, Any], name: str, value: Any, prefix: str = 
             if report is not None:
                 report(prefix + name, None)
         if "properties" in node:
-            added = _add_object(node["properties"], value, f"{prefix}{name}.", report) or added
+            added = _add_object(node["properties"], value, f"{prefix}{name}.", report, runtime) or added
         return added
-    if name in properties:
+    if name in properties or (runtime and prefix + name in runtime):
         return False
     spec = dynamic_field_spec(value)
     if spec is not None:

@@ -3,6 +3,12 @@
 The engine never compares raw `_source` values: it compares what Elasticsearch would have indexed (a keyword's
 string, a long's integer, a date's epoch time, an ip's 128-bit address, a version's ordering key). One `FieldType` per
 mapping type family holds those rules.
+
+A runtime field without a script (`runner.eql.Runtime.SOURCE`) parses its `_source` values the way Elasticsearch's
+`emitFromObject` of its type's field script does (server/.../script/*FieldScript.java): a keyword emits any scalar's
+`toString()` (no `ignore_above`), a long `objectToLong(v, coerce)` and a double numbers and numeric strings, a date
+its format's parse of `toString()`, an ip strings only, a boolean booleans and the strings "true"/"false" only;
+anything else is skipped. Those are the indexed types' own rules except the boolean's, hence one type more.
 """
 
 from __future__ import annotations
@@ -174,6 +180,20 @@ class BooleanType(FieldType):
         if raw == "true":
             return True
         if raw == "false" or raw == "":
+            return False
+        return None
+
+
+class RuntimeBooleanType(BooleanType):
+    """A boolean runtime field reading `_source`: `Booleans.parseBoolean` takes only "true" and "false" (an indexed
+    boolean also takes "" as false)."""
+
+    def index(self, raw: Any) -> Any:
+        if isinstance(raw, bool):
+            return raw
+        if raw == "true":
+            return True
+        if raw == "false":
             return False
         return None
 
@@ -365,6 +385,8 @@ class UnsupportedType(FieldType):
 def field_type(mapping: FieldMapping) -> FieldType:
     """The `FieldType` for a mapped field (for `text`, the rules of its exact sub-field)."""
     family = type_family(mapping.type)
+    if mapping.runtime is not None and family == "boolean":
+        return RuntimeBooleanType(mapping)
     if family == "keyword":
         return KeywordType(mapping, mapping.ignore_above)
     if family == "text":
@@ -393,6 +415,7 @@ __all__ = [
     "IpType",
     "KeywordType",
     "RationalType",
+    "RuntimeBooleanType",
     "UnsupportedType",
     "Version",
     "VersionType",
