@@ -74,6 +74,10 @@ def _token_text(token: Token) -> str:
 
 def _expecting(expected: set[str] | frozenset[str]) -> str:
     described = {name for t in expected if not t.startswith("__") for name in _describe(t)}
+    if "IDENTIFIER" in described and "INTEGER_VALUE" in described:
+        # where an operand may start, Elasticsearch's lexer has a token of its own for a function name written
+        # `name~` (functionName: IDENTIFIER | TILDE_IDENTIFIER); our IDENTIFIER covers both spellings
+        described.add("TILDE_IDENTIFIER")
     names = sorted(described, key=lambda name: (_ORDER.get(name, len(_ORDER)), name))
     if len(names) == 1:
         return names[0]

@@ -288,3 +288,16 @@ def test_single_equals_expects_what_elasticsearch_expects() -> None:
         "line 1:27: mismatched input '=' expecting {'and', 'in', 'in~', 'like', 'like~', 'not', 'or', 'regex', "
         "'regex~', ':', '+', '-', '*', '/', '%', '.', '[', ']'}"
     )
+
+
+def test_where_an_operand_may_start_a_tilde_function_name_is_expected() -> None:
+    # functionName: IDENTIFIER | TILDE_IDENTIFIER (`startsWith~(...)`), a token of Elasticsearch's lexer; obtained,
+    # like the sets above, from the parser's ATN in ANTLR's interpreter
+    assert syntax("process where a ==") == (
+        "line 1:19: mismatched input '<EOF>' expecting {'false', 'null', 'true', '+', '-', '(', '?', STRING, "
+        "INTEGER_VALUE, DECIMAL_VALUE, IDENTIFIER, QUOTED_IDENTIFIER, TILDE_IDENTIFIER}"
+    )
+    # not where only an event category or a pipe name may stand
+    assert syntax("42 where true") == (
+        "line 1:1: mismatched input '42' expecting {'any', 'join', 'sample', 'sequence', STRING, IDENTIFIER}"
+    )
