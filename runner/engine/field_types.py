@@ -373,8 +373,33 @@ class Version:
         return self.key >= other.key
 
 
+class UnsearchableField(RuleRunnerError, ValueError):
+    """A query on a field its type cannot search: Elasticsearch fails the search (a 400), it does not match nothing."""
+
+    es_type = "query_shard_exception"
+
+
+class BinaryType(FieldType):
+    """`binary`: EQL's verifier accepts it in comparisons (VerifierTests.testBinary), but a term or range query on it
+    fails the search: "Binary fields do not support searching" (BinaryFieldMapper.termQuery), and a script cannot load
+    its values (no fielddata). Only presence (`x != null`, an exists query) reads it."""
+
+    family = "binary"
+
+    def index(self, raw: Any) -> Any:
+        return raw if isinstance(raw, str) else None  # base64 text: present, never compared
+
+    def literal_range(self, value: Any) -> tuple[Any, Any] | None:
+        raise UnsearchableField("failed to create query: Binary fields do not support searching")
+
+    def script_value(self, value: Any) -> Any:
+        name = self.mapping.name if self.mapping is not None else "binary"
+        raise UnsearchableField(f"Can't load fielddata on [{name}] because fielddata is unsupported on fields of type "
+                                f"[binary]. Use doc values instead.")
+
+
 class UnsupportedType(FieldType):
-    """Types EQL cannot query (geo, binary, ...): nothing is comparable."""
+    """Types EQL cannot query (geo, ...): nothing is comparable."""
 
     family = "unsupported"
 
@@ -403,10 +428,13 @@ def field_type(mapping: FieldMapping) -> FieldType:
         return VersionType(mapping)
     if family == "boolean":
         return BooleanType(mapping)
+    if family == "binary":
+        return BinaryType(mapping)
     return UnsupportedType(mapping)
 
 
 __all__ = [
+    "BinaryType",
     "BooleanType",
     "CidrError",
     "DateType",
@@ -416,6 +444,7 @@ __all__ = [
     "KeywordType",
     "RationalType",
     "RuntimeBooleanType",
+    "UnsearchableField",
     "UnsupportedType",
     "Version",
     "VersionType",

@@ -43,7 +43,7 @@ def parse(text: str) -> Query:
 
 @_lru_cache(maxsize=4096)
 def _parsed(text: str) -> Query:
-    query = _build(_parse_tree(text))
+    query = _build(_parse_tree(text), text)
     check(query)
     return query
 

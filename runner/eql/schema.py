@@ -85,6 +85,7 @@ class IndexMapping:
     aliases: dict[str, str] = field(default_factory=dict)  # alias name -> target path
     objects: set[str] = field(default_factory=set)  # object paths (a query on them is not on a leaf)
     dynamic: str = "true"  # "true", "false", "strict", "runtime" (root setting)
+    nested: set[str] = field(default_factory=set)  # the object paths mapped `nested` (a subset of `objects`)
 
     @classmethod
     def from_body(cls, body: Mapping[str, Any] | None) -> IndexMapping:
@@ -114,6 +115,8 @@ class IndexMapping:
             es_type = spec.get("type")
             if es_type is None or (es_type in OBJECT_TYPES and "properties" in spec):
                 self.objects.add(path)
+                if es_type == "nested":
+                    self.nested.add(path)
                 self._add_properties(path + ".", spec.get("properties") or {})
                 continue
             if es_type == "alias":
@@ -146,6 +149,15 @@ class IndexMapping:
 
     def is_object(self, name: str) -> bool:
         return name in self.objects
+
+    def nested_parent(self, name: str) -> str | None:
+        """The closest `nested` object above a field (a multi-field's too), None when there is none."""
+        parts = name.split(".")
+        for end in range(len(parts) - 1, 0, -1):
+            prefix = ".".join(parts[:end])
+            if prefix in self.nested:
+                return prefix
+        return None
 
     def names(self) -> set[str]:
         return set(self.fields) | set(self.aliases)
@@ -263,6 +275,17 @@ class Schema:
 
     def is_object(self, name: str) -> bool:
         return any(m.is_object(name) for m in self.indices.values())
+
+    def is_nested(self, name: str) -> bool:
+        return any(name in m.nested for m in self.indices.values())
+
+    def nested_parent(self, name: str) -> str | None:
+        """The closest `nested` object above `name` in any index (Elasticsearch rejects the field), else None."""
+        for mapping in self.indices.values():
+            parent = mapping.nested_parent(name)
+            if parent is not None:
+                return parent
+        return None
 
     def names(self) -> set[str]:
         names: set[str] = set()
