@@ -17,8 +17,10 @@ from types import BuiltinMethodType
 from typing import Any
 
 from runner.engine.fields import MISSING, FieldReader
+from runner.engine.semantics import patterns_of
 
 Predicate = Callable[[dict[str, Any]], bool]
+Token = str | tuple[str, str]  # an exact term, or ("<", lead) / (">", tail) of a wildcard pattern
 ValuesTest = Callable[[list[Any]], bool]
 TextTest = Callable[[str], bool]
 
@@ -44,6 +46,29 @@ class KeywordTest:
             return frozenset(text_test.__self__), False
         folded = getattr(text_test, "folded_terms", None)
         return (folded, True) if isinstance(folded, frozenset) else None
+
+    def tokens(self) -> tuple[frozenset[Token], bool] | None:
+        """What a value must hold for the test to accept it, as tokens, with whether they (and the value) are folded:
+        an exact term (a string), or for a wildcard pattern its literal lead (`("<", lead)`: the value starts with
+        it) or, lacking one, its literal tail (`(">", tail)`). None when a pattern has neither (`*x*`)."""
+        exact = self.exact_terms()
+        if exact is not None:
+            return exact[0], exact[1]
+        patterns = patterns_of(self.text_test)
+        if patterns is None:
+            return None
+        tokens: set[Token] = set()
+        for pattern in patterns:
+            cut = [i for i, ch in enumerate(pattern) if ch in "*?"]
+            if not cut:
+                tokens.add(pattern)
+            elif cut[0] > 0:
+                tokens.add(("<", pattern[: cut[0]]))
+            elif cut[-1] < len(pattern) - 1:
+                tokens.add((">", pattern[cut[-1] + 1 :]))
+            else:
+                return None
+        return frozenset(tokens), getattr(self.text_test, "folds", False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,6 +313,7 @@ def generate(node: Node) -> Predicate:
 
 __all__ = [
     "AllOf",
+    "Token",
     "AnyOf",
     "Const",
     "KeywordTest",

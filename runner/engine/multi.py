@@ -45,7 +45,7 @@ from typing import Any
 
 from runner.engine.compile import Compiler
 from runner.engine.fields import MISSING
-from runner.engine.filters import AllOf, AnyOf, Const, Leaf, Node, selectivity_rank
+from runner.engine.filters import AllOf, AnyOf, Const, Leaf, Node, Token, selectivity_rank
 from runner.engine.limits import Window, limit_chain
 from runner.engine.ordering import OrderingError
 from runner.engine.plan import IndexPlan, QueryPlan, null_fields
@@ -164,16 +164,19 @@ class _Compiled:
 
 
 Key = tuple[str, bool]  # an exact test's field and whether its terms are folded
-Item = tuple["_Compiled", dict[Key, frozenset[str]]]  # a stage of a query and the exact tests it requires
+Tokens = frozenset[Token]
+Item = tuple["_Compiled", dict[Key, Tokens]]  # a stage of a query and what it requires
 
 
 class _Node:
     """A node of a group's discrimination tree: the queries it offers every event that reaches it (`always`), and
-    one field it splits the others on: per term of that field (`children`), the queries requiring that term, and
-    (`other`) the queries requiring no term of that field. An event walks down every child its value names and
-    into `other`; a query is reached only when every exact test it was filed under holds."""
+    one field it splits the others on: per term of that field (`children`), the queries requiring that term; per
+    first (`starts`) and last (`ends`) characters of a value, the queries requiring a wildcard pattern with that
+    literal lead or tail (a fixed length per node: the shortest lead, the shortest tail); and (`other`) the queries
+    requiring nothing of that field. An event walks down every child its value names and into `other`; a query is
+    reached only when every test it was filed under can hold."""
 
-    __slots__ = ("always", "children", "folded", "get", "normalize", "other")
+    __slots__ = ("always", "children", "ends", "ends_at", "folded", "get", "normalize", "other", "starts", "starts_at")
 
     def __init__(self) -> None:
         self.always: list[_Compiled] = []
@@ -181,6 +184,10 @@ class _Node:
         self.normalize: Any = None
         self.folded = False
         self.children: dict[str, _Node] = {}
+        self.starts: dict[str, _Node] = {}
+        self.starts_at = 0
+        self.ends: dict[str, _Node] = {}
+        self.ends_at = 0  # negative: the tail's length from the end
         self.other: _Node | None = None
 
     def __bool__(self) -> bool:
@@ -197,23 +204,32 @@ class _Node:
                 return
             raw = get(source)
             if raw is not MISSING:
-                children = node.children
-                kind = type(raw)
-                if kind is str:
-                    # the plain shape straight from _source (a keyword value is indexed as the string itself);
-                    # anything else through the field's normalisation. Reading too much is harmless: each
-                    # candidate's own filter decides.
-                    child = children.get(raw.lower() if node.folded else raw)
-                    if child is not None:
-                        child.collect(source, hits)
+                # the plain shape straight from _source (a keyword value is indexed as the string itself); anything
+                # else through the field's normalisation. Reading too much is harmless: each candidate's own
+                # filter decides.
+                if type(raw) is str:
+                    node.follow(raw.lower() if node.folded else raw, source, hits)
                 else:
-                    values = raw if kind is list and all(type(v) is str for v in raw) else node.normalize(raw)
+                    values = raw if type(raw) is list and all(type(v) is str for v in raw) else node.normalize(raw)
                     folded = node.folded
                     for value in dict.fromkeys(fold(v) if folded and type(v) is str else v for v in values):
-                        child = children.get(value)
-                        if child is not None:
-                            child.collect(source, hits)
+                        node.follow(value, source, hits)
             node = node.other
+
+    def follow(self, value: Any, source: dict[str, Any], hits: list[list[_Compiled]]) -> None:
+        child = self.children.get(value)
+        if child is not None:
+            child.collect(source, hits)
+        if type(value) is not str:
+            return
+        if self.starts:
+            child = self.starts.get(value[: self.starts_at])
+            if child is not None:
+                child.collect(source, hits)
+        if self.ends:
+            child = self.ends.get(value[self.ends_at :])
+            if child is not None:
+                child.collect(source, hits)
 
 
 SMALL = 0  # a node with this many queries or fewer offers them all rather than splitting further
@@ -239,16 +255,27 @@ def _grow(items: list[Item], readers: dict[Key, Any]) -> _Node:
         reader = readers[key]
         node.get, node.normalize, node.folded = reader.get, reader.normalize, key[1]
         buckets: dict[str, list[Item]] = {}
+        leads: dict[str, list[Item]] = {}
+        tails: dict[str, list[Item]] = {}
         others: list[Item] = []
         for compiled, tests in rest:
-            terms = tests.get(key)
-            if terms is None:
+            tokens = tests.get(key)
+            if tokens is None:
                 others.append((compiled, tests))
                 continue
             remaining = {k: v for k, v in tests.items() if k != key}
-            for term in terms:
-                buckets.setdefault(term, []).append((compiled, remaining))
+            for token in tokens:
+                if type(token) is str:
+                    buckets.setdefault(token, []).append((compiled, remaining))
+                else:
+                    (leads if token[0] == "<" else tails).setdefault(token[1], []).append((compiled, remaining))
         node.children = {term: _grow(bucket, readers) for term, bucket in buckets.items()}
+        if leads:
+            node.starts_at = min(map(len, leads))
+            node.starts = _cut(leads, node.starts_at, readers)
+        if tails:
+            node.ends_at = -min(map(len, tails))
+            node.ends = _cut(tails, node.ends_at, readers)
         if not others:
             return root
         node.other = _Node()
@@ -258,7 +285,16 @@ def _grow(items: list[Item], readers: dict[Key, Any]) -> _Node:
 ALTERNATIVES = 16  # at most this many ways into the tree per stage (`_required`)
 
 
-def _required(node: Node, readers: dict[Key, Any]) -> list[dict[Key, frozenset[str]]]:
+def _cut(by_text: dict[str, list[Item]], at: int, readers: dict[Key, Any]) -> dict[str, _Node]:
+    """The subtrees of the items filed by a lead (`at` > 0: its first `at` characters) or a tail (`at` < 0: its
+    last `-at` characters)."""
+    grouped: dict[str, list[Item]] = {}
+    for text, items in by_text.items():
+        grouped.setdefault(text[:at] if at > 0 else text[at:], []).extend(items)
+    return {part: _grow(items, readers) for part, items in grouped.items()}
+
+
+def _required(node: Node, readers: dict[Key, Any]) -> list[dict[Key, Tokens]]:
     """Ways a filter plan can match, each as the exact keyword tests it cannot match without: per field, the
     terms one of which the field must hold. An `and` requires what each of its parts requires (their ways
     combined); an `or` matches by one of its branches (each branch's ways; past `ALTERNATIVES`, the fields every
@@ -266,16 +302,16 @@ def _required(node: Node, readers: dict[Key, Any]) -> list[dict[Key, frozenset[s
     condition of the branch it comes from, so an event reaches a query through some way whenever it matches."""
     if isinstance(node, Leaf):
         test = node.keyword
-        found = test.exact_terms() if test is not None else None
+        found = test.tokens() if test is not None else None
         if found is None:
             return [{}]
         assert test is not None
-        terms, folded = found
+        tokens, folded = found
         key = (test.reader.name, folded)
         readers.setdefault(key, test.reader)
-        return [{key: terms}]
+        return [{key: tokens}]
     if isinstance(node, AllOf):
-        ways: list[dict[Key, frozenset[str]]] = [{}]
+        ways: list[dict[Key, Tokens]] = [{}]
         for part in node.parts:
             alternatives = _required(part, readers)
             if alternatives == [{}] or len(ways) * len(alternatives) > ALTERNATIVES:
@@ -294,7 +330,7 @@ def _required(node: Node, readers: dict[Key, Any]) -> list[dict[Key, frozenset[s
     return [{}]
 
 
-def _both(one: dict[Key, frozenset[str]], other: dict[Key, frozenset[str]]) -> dict[Key, frozenset[str]]:
+def _both(one: dict[Key, Tokens], other: dict[Key, Tokens]) -> dict[Key, Tokens]:
     """What two parts of an `and` require. Two tests of one field are not one test of their common terms: an
     array holds a term of each (`process.args in ("get", "describe") and process.args in ("pods", "nodes")`), so
     either alone is required, and the one with fewer terms is kept."""
@@ -522,7 +558,7 @@ def _table(index: str, first: dict[str, Any], entries: list[_Entry], growing: bo
             continue
         if category is not None:
             table.category = category
-        filed: dict[str | None, list[dict[Key, frozenset[str]]]] = {}
+        filed: dict[str | None, list[dict[Key, Tokens]]] = {}
         for group, node in planned:
             if isinstance(node, Const) and not node.value:
                 continue  # the stage matches nothing in this index (an optional field it does not map, say)

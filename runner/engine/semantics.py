@@ -65,7 +65,10 @@ def _wildcard_any(patterns: tuple[str, ...], case_insensitive: bool) -> Matcher:
     if len(patterns) == 1:
         single = plain[0] if plain else (exact.__contains__ if exact else None)
         if single is not None:
-            return (lambda v: single(fold(v))) if case_insensitive else single
+            if exact:
+                return single  # one exact term, matched as it is (folded ones are answered above)
+            test = single
+            return _carrying((lambda v: test(fold(v))) if case_insensitive else test, patterns, case_insensitive)
     full = combined.fullmatch if combined is not None else None
 
     def match(value: str) -> bool:
@@ -78,7 +81,21 @@ def _wildcard_any(patterns: tuple[str, ...], case_insensitive: bool) -> Matcher:
                 return True
         return full is not None and full(value) is not None
 
-    return match
+    return _carrying(match, patterns, case_insensitive)
+
+
+def _carrying(test: Matcher, patterns: tuple[str, ...], folds: bool) -> Matcher:
+    """`test` (a Python function) with the patterns it tests (folded when it folds) on it, for `patterns_of`."""
+    test.wildcard_patterns = patterns  # type: ignore[attr-defined]
+    test.folds = folds  # type: ignore[attr-defined]
+    return test
+
+
+def patterns_of(test: Callable[[str], bool]) -> tuple[str, ...] | None:
+    """The wildcard patterns a matcher made by `wildcard_any` tests, folded when it folds the value; None for any
+    other test (an exact one included)."""
+    found = getattr(test, "wildcard_patterns", None)
+    return found if isinstance(found, tuple) else None
 
 
 def folded_terms(terms: frozenset[str]) -> Matcher:
@@ -243,5 +260,6 @@ __all__ = [
     "not3",
     "or3",
     "parse_cidr",
+    "patterns_of",
     "wildcard_any",
 ]

@@ -132,6 +132,12 @@ def test_the_tree_reaches_every_query_through_each_way_it_can_match(monkeypatch:
         '[process where process.args == "pods" or process.name == "curl"]',
         'sequence [process where (process.name == "sh" or process.name == "curl") and event.type == "end"] '
         '[any where process.args in ("nodes", "describe")] until [process where process.name == "kubectl"]',
+        # wildcard patterns: filed by their literal lead or tail (folded for `:` and `like~`)
+        'process where process.name : ("s*", "*URL") and event.type == "start"',
+        'process where process.name like ("ku*", "?h", "*l") and process.args like "p*"',
+        'process where process.name like~ "*ubectl" or process.name : "S?"',
+        'process where process.name : "*u*"',  # no lead, no tail: filed by nothing of process.name
+        'process where process.args like~ ("DE*", "vers*") and host.os.type : "LIN*"',
     ] + [f'process where host.os.type == "linux" and event.type == "start" and process.name == "{name}"'
          for name in ("sh", "curl", "kubectl", "zsh", "x")]  # enough queries for the tree to split deep
     offered: list[str] = []
@@ -149,7 +155,7 @@ def test_the_tree_reaches_every_query_through_each_way_it_can_match(monkeypatch:
         assert _body(many)["hits"] | {"total": None} == one["hits"] | {"total": None}, query
         answered += bool(one["hits"].get("events") or one["hits"].get("sequences"))
     assert answered == len(queries) - 1  # only "zsh" has no event
-    assert len(offered) < len(docs) * len(queries) / 3  # the tree spares most offers
+    assert len(offered) < len(docs) * len(queries) / 2  # the tree spares most offers
 
 
 def test_a_stage_that_matches_nothing_in_an_index_is_never_offered(monkeypatch: pytest.MonkeyPatch) -> None:
