@@ -42,7 +42,7 @@ from runner.errors import RuleRunnerError
 
 SHIPPED = "shipped"  # `Template.origin` of the templates rule-runner ships
 # `.ds-<data stream>-<yyyy.MM.dd>-<generation>`: the name Elasticsearch gives a data stream's backing indices
-_BACKING_INDEX = re.compile(r"^\.ds-(?P<stream>.+)-\d{4}\.\d{2}\.\d{2}-\d{6}$")
+_BACKING_INDEX = re.compile(r"^\.ds-(?P<stream>.+)-\d{4}\.\d{2}\.\d{2}-\d{6,}$")
 
 
 class TemplateError(RuleRunnerError):
