@@ -17,7 +17,7 @@ from typing import Any
 from runner.backends.errors import BackendError, QueryError
 from runner.backends.request import EqlRequest
 from runner.ecs import Templates, template_indices
-from runner.engine import DocumentError, OrderingError, SearchRequestError, search
+from runner.engine import DocumentError, OrderingError, SearchRequestError, UnsearchableField, search
 from runner.eql import EqlError, IndexMapping, Schema
 from runner.eql import nodes as n
 
@@ -26,7 +26,7 @@ def search_error(error: Exception) -> BackendError:
     """What Elasticsearch would answer for an error of our engine: a 400 with its type and reason."""
     if isinstance(error, BackendError):
         return error
-    if isinstance(error, EqlError):
+    if isinstance(error, (EqlError, UnsearchableField)):
         return QueryError(error.es_type, str(error))
     if isinstance(error, (SearchRequestError, OrderingError, DocumentError)):
         return QueryError("illegal_argument_exception", str(error))

@@ -9,6 +9,7 @@ Elasticsearch indexes it; `date_range` parses a `range` filter's bounds as Elast
 
 from runner.engine.dates import date_range, iso_millis_nanos
 from runner.engine.dynamic import DynamicTemplates, LiveMapping, dynamic_mapping, extend_mapping, merge_mapping
+from runner.engine.field_types import UnsearchableField
 from runner.engine.fields import MISSING, SourcePath
 from runner.engine.multi import OutOfOrder, QuerySearch, Remapped, search_many
 from runner.engine.ordering import OrderingError
@@ -25,6 +26,7 @@ __all__ = [
     "Remapped",
     "SearchRequestError",
     "SourcePath",
+    "UnsearchableField",
     "date_range",
     "dynamic_mapping",
     "extend_mapping",

@@ -425,7 +425,7 @@ def _typed(reader: FieldReader, factory: Callable[[FieldType], tuple[ValuesTest,
 
 
 def _specialised(reader: FieldReader, test: ValuesTest, text_test: TextTest | None) -> Node:
-    if text_test is None:
+    if text_test is None or reader.scripted:  # a scripted field's values come from `get`, not from `_source`
         get, normalize = reader.get, reader.normalize
 
         def general(source: dict[str, Any]) -> bool:

@@ -8,6 +8,10 @@ nothing is proven so by set comparisons, and the `IndexMapping` searches read (r
 the engine can search an index whose mapping grows as its documents arrive (`search_many(..., growing=True)`); the
 caller writes the body only when it changed.
 
+A leaf the body's `runtime` section defines is not mapped (Elasticsearch's DocumentParser.getLeafMapper: "if a leaf
+field is not mapped, and is defined as a runtime field, then we don't create a dynamic mapping for it"): the runtime
+field keeps reading it from `_source`. The `runtime` section itself is carried through untouched.
+
 A body's `dynamic_templates` (an index template's: Winlogbeat's `winlog.event_data.*` strings as `keyword`, the Beats'
 final `strings_as_keyword`) decide the mapping of a new leaf field as Elasticsearch's do (`DynamicTemplates`: the
 first matching template wins; no match: the default dynamic mapping). Templates for objects (`match_mapping_type:
@@ -23,7 +27,7 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from runner.engine.fields import dynamic_field_spec
-from runner.eql import IndexMapping
+from runner.eql import IndexMapping, runtime_fields
 
 # told of each field (path, spec) and object (path, None) a walk adds
 Report = Callable[[str, "dict[str, Any] | None"], None]
@@ -127,7 +131,13 @@ def extend_mapping(body: dict[str, Any], source: Mapping[str, Any]) -> bool:
     `_source` document `source` would add dynamically; true when it added any (a field or an object)."""
     if str(body.get("dynamic", "true")).lower() in ("false", "strict"):
         return False
-    return _add_object(body.setdefault("properties", {}), source, "", None, DynamicTemplates.of(body))
+    return _add_object(body.setdefault("properties", {}), source, runtime=_runtime_names(body),
+                       templates=DynamicTemplates.of(body))
+
+
+def _runtime_names(body: Mapping[str, Any]) -> frozenset[str]:
+    """The dotted names of the leaves the body's `runtime` section defines (documents do not map them)."""
+    return frozenset(runtime_fields(body)) if body.get("runtime") else frozenset()
 
 
 def merge_mapping(body: dict[str, Any], other: Mapping[str, Any]) -> bool:
@@ -164,13 +174,14 @@ class LiveMapping:
     again after the walk added something. Checked against the walk by tests/engine/test_growing.py.
     """
 
-    __slots__ = ("_frozen", "_properties", "_shape", "_templates", "body", "mapping")
+    __slots__ = ("_frozen", "_properties", "_runtime", "_shape", "_templates", "body", "mapping")
 
     def __init__(self, base: Mapping[str, Any] | None = None) -> None:
         self.body = dynamic_mapping((), base)
         self.mapping = IndexMapping.from_body(self.body)
         self._properties: dict[str, Any] = self.body["properties"]
         self._frozen = str(self.body.get("dynamic", "true")).lower() in ("false", "strict")
+        self._runtime = _runtime_names(self.body)
         self._shape: _Shape | None = None
         self._templates = DynamicTemplates.of(self.body)
 
@@ -179,10 +190,10 @@ class LiveMapping:
             return False
         shape = self._shape
         if shape is None:
-            shape = self._shape = _Shape(self._properties)
+            shape = self._shape = _Shape(self._properties, self._runtime)
         if shape.covers(source):
             return False
-        added = _add_object(self._properties, source, "", self._report, self._templates)
+        added = _add_object(self._properties, source, "", self._report, self._runtime, self._templates)
         if added:
             self._shape = None
         return added
@@ -196,13 +207,15 @@ class LiveMapping:
 
 class _Shape:
     """One object of a mapping body: the names mapped as leaves (whose values can no longer change the mapping) and
-    the objects (with `properties`) below it."""
+    the objects (with `properties`) below it. A runtime field's name counts as a leaf where no object has it."""
 
     __slots__ = ("leaves", "objects")
 
-    def __init__(self, properties: Mapping[str, Any]) -> None:
-        self.leaves = frozenset(name for name, node in properties.items() if "properties" not in node)
-        self.objects = {name: _Shape(node["properties"]) for name, node in properties.items() if "properties" in node}
+    def __init__(self, properties: Mapping[str, Any], runtime: frozenset[str] = frozenset(), prefix: str = "") -> None:
+        objects = {name for name, node in properties.items() if "properties" in node}
+        here = {r[len(prefix):] for r in runtime if r.startswith(prefix) and "." not in r[len(prefix):]}
+        self.leaves = frozenset(name for name in properties if name not in objects) | (here - objects)
+        self.objects = {name: _Shape(properties[name]["properties"], runtime, f"{prefix}{name}.") for name in objects}
 
     def covers(self, obj: Mapping[str, Any]) -> bool:
         """True when the walk would add nothing for `obj` (a `_source` object at this place); false when it may."""
@@ -232,10 +245,17 @@ class _Shape:
         return True
 
 
-def _add_object(properties: dict[str, Any], obj: Mapping[str, Any], prefix: str = "", report: Report | None = None,
-                templates: DynamicTemplates | None = None) -> bool:
+def _add_object(
+    properties: dict[str, Any],
+    obj: Mapping[str, Any],
+    prefix: str = "",
+    report: Report | None = None,
+    runtime: frozenset[str] = frozenset(),
+    templates: DynamicTemplates | None = None,
+) -> bool:
     added = False
-    paths = report is not None or templates is not None  # whether the walk needs each field's path
+    # whether the walk needs the full path of what it meets
+    paths = report is not None or bool(runtime) or templates is not None
     for key, value in obj.items():
         node = properties.get(key)
         if node is not None and "." not in key:
@@ -244,7 +264,8 @@ def _add_object(properties: dict[str, Any], obj: Mapping[str, Any], prefix: str 
             if "properties" not in node:
                 continue
             if type(value) is dict:
-                if _add_object(node["properties"], value, f"{prefix}{key}." if paths else "", report, templates):
+                if _add_object(node["properties"], value, f"{prefix}{key}." if paths else "", report, runtime,
+                               templates):
                     added = True
                 continue
         parts = str(key).split(".")
@@ -263,17 +284,24 @@ def _add_object(properties: dict[str, Any], obj: Mapping[str, Any], prefix: str 
             target = node["properties"]
             path += "."
         else:
-            if _add_value(target, parts[-1], value, path, report, templates):
+            if _add_value(target, parts[-1], value, path, report, runtime, templates):
                 added = True
     return added
 
 
-def _add_value(properties: dict[str, Any], name: str, value: Any, prefix: str = "", report: Report | None = None,
-               templates: DynamicTemplates | None = None) -> bool:
+def _add_value(
+    properties: dict[str, Any],
+    name: str,
+    value: Any,
+    prefix: str = "",
+    report: Report | None = None,
+    runtime: frozenset[str] = frozenset(),
+    templates: DynamicTemplates | None = None,
+) -> bool:
     if isinstance(value, list):
         for item in value:
             if item is not None:
-                return _add_value(properties, name, item, prefix, report, templates)
+                return _add_value(properties, name, item, prefix, report, runtime, templates)
         return False
     if isinstance(value, Mapping):
         node: dict[str, Any] | None = properties.get(name)
@@ -283,9 +311,9 @@ def _add_value(properties: dict[str, Any], name: str, value: Any, prefix: str = 
             if report is not None:
                 report(prefix + name, None)
         if "properties" in node:
-            added = _add_object(node["properties"], value, f"{prefix}{name}.", report, templates) or added
+            added = _add_object(node["properties"], value, f"{prefix}{name}.", report, runtime, templates) or added
         return added
-    if name in properties:
+    if name in properties or (runtime and prefix + name in runtime):
         return False
     spec = dynamic_field_spec(value)
     if spec is not None:

@@ -3,6 +3,12 @@
 The engine never compares raw `_source` values: it compares what Elasticsearch would have indexed (a keyword's
 string, a long's integer, a date's epoch time, an ip's 128-bit address, a version's ordering key). One `FieldType` per
 mapping type family holds those rules.
+
+A runtime field without a script (`runner.eql.Runtime.SOURCE`) parses its `_source` values the way Elasticsearch's
+`emitFromObject` of its type's field script does (server/.../script/*FieldScript.java): a keyword emits any scalar's
+`toString()` (no `ignore_above`), a long `objectToLong(v, coerce)` and a double numbers and numeric strings, a date
+its format's parse of `toString()`, an ip strings only, a boolean booleans and the strings "true"/"false" only;
+anything else is skipped. Those are the indexed types' own rules except the boolean's, hence one type more.
 """
 
 from __future__ import annotations
@@ -174,6 +180,20 @@ class BooleanType(FieldType):
         if raw == "true":
             return True
         if raw == "false" or raw == "":
+            return False
+        return None
+
+
+class RuntimeBooleanType(BooleanType):
+    """A boolean runtime field reading `_source`: `Booleans.parseBoolean` takes only "true" and "false" (an indexed
+    boolean also takes "" as false)."""
+
+    def index(self, raw: Any) -> Any:
+        if isinstance(raw, bool):
+            return raw
+        if raw == "true":
+            return True
+        if raw == "false":
             return False
         return None
 
@@ -353,8 +373,33 @@ class Version:
         return self.key >= other.key
 
 
+class UnsearchableField(RuleRunnerError, ValueError):
+    """A query on a field its type cannot search: Elasticsearch fails the search (a 400), it does not match nothing."""
+
+    es_type = "query_shard_exception"
+
+
+class BinaryType(FieldType):
+    """`binary`: EQL's verifier accepts it in comparisons (VerifierTests.testBinary), but a term or range query on it
+    fails the search: "Binary fields do not support searching" (BinaryFieldMapper.termQuery), and a script cannot load
+    its values (no fielddata). Only presence (`x != null`, an exists query) reads it."""
+
+    family = "binary"
+
+    def index(self, raw: Any) -> Any:
+        return raw if isinstance(raw, str) else None  # base64 text: present, never compared
+
+    def literal_range(self, value: Any) -> tuple[Any, Any] | None:
+        raise UnsearchableField("failed to create query: Binary fields do not support searching")
+
+    def script_value(self, value: Any) -> Any:
+        name = self.mapping.name if self.mapping is not None else "binary"
+        raise UnsearchableField(f"Can't load fielddata on [{name}] because fielddata is unsupported on fields of type "
+                                f"[binary]. Use doc values instead.")
+
+
 class UnsupportedType(FieldType):
-    """Types EQL cannot query (geo, binary, ...): nothing is comparable."""
+    """Types EQL cannot query (geo, ...): nothing is comparable."""
 
     family = "unsupported"
 
@@ -365,6 +410,8 @@ class UnsupportedType(FieldType):
 def field_type(mapping: FieldMapping) -> FieldType:
     """The `FieldType` for a mapped field (for `text`, the rules of its exact sub-field)."""
     family = type_family(mapping.type)
+    if mapping.runtime is not None and family == "boolean":
+        return RuntimeBooleanType(mapping)
     if family == "keyword":
         return KeywordType(mapping, mapping.ignore_above)
     if family == "text":
@@ -381,10 +428,13 @@ def field_type(mapping: FieldMapping) -> FieldType:
         return VersionType(mapping)
     if family == "boolean":
         return BooleanType(mapping)
+    if family == "binary":
+        return BinaryType(mapping)
     return UnsupportedType(mapping)
 
 
 __all__ = [
+    "BinaryType",
     "BooleanType",
     "CidrError",
     "DateType",
@@ -393,6 +443,8 @@ __all__ = [
     "IpType",
     "KeywordType",
     "RationalType",
+    "RuntimeBooleanType",
+    "UnsearchableField",
     "UnsupportedType",
     "Version",
     "VersionType",

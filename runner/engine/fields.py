@@ -8,6 +8,10 @@ arrays of objects flattened.
 Fields absent from the index's mapping are mapped dynamically, like Elasticsearch's default `dynamic: true`: the first
 value seen decides (string → keyword with `ignore_above: 256` unless it looks like a date, integer → long, decimal →
 float, boolean → boolean), and the decision sticks for the index.
+
+A runtime field (the mapping's `runtime` section) is read like any field of its type: without a script, from the
+`_source` value at its own name; with a script, which rule-runner cannot run, it has no value in any document (its
+reader's `get` answers `MISSING`, and `scripted` tells the filter code not to walk `_source` for it).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from runner.engine.field_types import (
     RationalType,
     field_type,
 )
-from runner.eql import FieldMapping, IndexMapping, type_family
+from runner.eql import FieldMapping, IndexMapping, Runtime, type_family
 
 # Elasticsearch's dynamic_date_formats: strict_date_optional_time, "yyyy/MM/dd HH:mm:ss Z||yyyy/MM/dd Z"
 _DATE_LIKE = re.compile(
@@ -58,6 +62,11 @@ def _split_keys(parts: tuple[str, ...]) -> tuple[tuple[tuple[str, int], ...], ..
 
 
 MISSING: Any = object()  # what a getter answers for a path with nothing at it
+
+
+def _nothing(source: Mapping[str, Any]) -> Any:
+    """The getter of a field whose values a script would compute: none here."""
+    return MISSING
 
 
 class SourcePath:
@@ -161,7 +170,7 @@ class FieldReader:
 
     __slots__ = (
         "_date", "_dynamic", "_grow", "_mapping", "bound", "ftype", "get", "ignore_above", "name", "null_value",
-        "private", "source", "source_path",
+        "private", "scripted", "source", "source_path",
     )
 
     def __init__(
@@ -188,6 +197,10 @@ class FieldReader:
         self.ignore_above: int | None = None
         self.bound: FieldMapping | None = None  # the mapping's entry the reader reads with, once known
         self.private = False  # bound to a mapping of its own, not the index's (the mapping did not grow)
+        # a runtime field with a script rule-runner cannot run: no value in any document
+        self.scripted = resolved is not None and resolved.runtime is Runtime.SCRIPT
+        if self.scripted:
+            self.get = _nothing
         if resolved is not None:
             self._bind(resolved)
 

@@ -1,15 +1,18 @@
 """Many queries (events and sequences) over the same documents in one pass, each answering as `search()` would.
 
 Hunting runs hundreds of rules over the same events. One pass per rule costs a filter call per event per rule; here
-each event goes only to the rules that could match it. Every query's filter is a conjunction whose parts
-Elasticsearch evaluates as term queries, and one of those parts is a necessary condition: when a top-level part is
-an exact test on a keyword field (`process.name == "curl"`, `process.name in ("sh", "bash")`, the category test
-`event.category == "process"`), the query can only match documents holding one of those terms. The queries are
-indexed by that anchor (the most selective one: categorization fields last), so for each document a dictionary
-lookup per anchored field finds the candidates, and only their full filters run. Queries without such a part run on
-every document of their indices; a stage that can match nothing in an index (a test of an optional field the index
-does not map, which reads as null) is not indexed there at all. A sequence is indexed under the anchor of each of
-its stages (and of its `until`), and its matcher gets the same candidates, with the same join keys and ordinals, as
+each event goes only to the rules that could match it. Every query's filter is a tree of `and`/`or` whose leaves
+Elasticsearch evaluates as term queries, and its exact tests on keyword fields (`process.name == "curl"`,
+`process.name in ("sh", "bash")`, `host.os.type == "linux"`) are necessary conditions: a query can only match a
+document holding one of the terms of each exact test of its top-level `and`; an `or` matches through one of its
+branches, so a query has a few ways in, each such a set of required terms (`_required`). Per index and event
+category, the ways in are filed in a discrimination tree (`_grow`): each node splits the ways on the field most of
+them test, a child per term, and the ways that do not test that field further on. An event walks the tree, reading
+one field per node and following the children its values name, and only the queries it reaches run their full
+filters. Queries without any exact test run on every document of their indices; a stage that can match nothing in
+an index (a test of an optional field the index does not map, which reads as null) is not filed there at all. A
+sequence is filed under the ways in of each of its stages (and of its `until`), and its matcher gets the same
+candidates, with the same join keys and ordinals, as
 in `search()`. Results are kept per query with the same ordering keys and limits, so the answers are identical. The
 documents come sorted by timestamp; a sequence that sees an event out of order (a timestamp finer than the sort) is
 reported so that the caller runs it alone, where the reorder window handles it. Sample queries are offered their
@@ -20,14 +23,14 @@ Growing mappings (`growing=True`): streaming a file, the caller maps each docume
 before handing it over, so a `Schema` of live `IndexMapping`s grows during the pass. The engine reads it without
 copying it: a field's reader binds to the mapping's entry at its first value, the entry the first document having
 the field decided — the type the final mapping gives it. Searches are planned once the first documents (`lookahead`
-of them, held in memory meanwhile) were read and mapped, so their fields count as mapped (anchors, category
+of them, held in memory meanwhile) were read and mapped, so their fields count as mapped (tree, category
 dispatch, types known at once: the speed of a static batch); a verification failure then is deferred to the end of the pass, where each search
 is checked against the final schema: a verification failure is its answer (as `search()` would raise with the
 final schema), and an answer whose plan took a decision that the final schema would take differently — an
 optional field read as null because nothing mapped it (`null_fields`), a reader made before its field was mapped
 that reads another path (a multi-field) or bound to a type of its own, an index that had no mapping when first
 seen — is replaced by `Remapped`: the caller runs that search alone, with the final schema. Other decisions made
-while a field is unknown (no anchor, no category dispatch, a test specialised at the field's first value) only
+while a field is unknown (not filed in the tree, no category dispatch, a test specialised at the field's first value) only
 change the speed, not the answer.
 """
 
@@ -42,7 +45,7 @@ from typing import Any
 
 from runner.engine.compile import Compiler
 from runner.engine.fields import MISSING
-from runner.engine.filters import AllOf, Const, KeywordTest, Leaf, Node, selectivity_rank
+from runner.engine.filters import AllOf, AnyOf, Const, Leaf, Node, selectivity_rank
 from runner.engine.limits import Window, limit_chain
 from runner.engine.ordering import OrderingError
 from runner.engine.plan import IndexPlan, QueryPlan, null_fields
@@ -160,33 +163,164 @@ class _Compiled:
             collector.feed(doc, str(doc["_index"]), position, stage_keys)
 
 
-@dataclass
-class _Anchors:
-    """Per anchored field its reader and term → queries, and the queries without an anchor."""
+Key = tuple[str, bool]  # an exact test's field and whether its terms are folded
+Item = tuple["_Compiled", dict[Key, frozenset[str]]]  # a stage of a query and the exact tests it requires
 
-    anchors: list[tuple[Any, Any, dict[str, list[_Compiled]], bool]] = field(default_factory=list)  # get, normalize
-    always: list[_Compiled] = field(default_factory=list)
+
+class _Node:
+    """A node of a group's discrimination tree: the queries it offers every event that reaches it (`always`), and
+    one field it splits the others on: per term of that field (`children`), the queries requiring that term, and
+    (`other`) the queries requiring no term of that field. An event walks down every child its value names and
+    into `other`; a query is reached only when every exact test it was filed under holds."""
+
+    __slots__ = ("always", "children", "folded", "get", "normalize", "other")
+
+    def __init__(self) -> None:
+        self.always: list[_Compiled] = []
+        self.get: Any = None  # the split field's reader (None: a leaf)
+        self.normalize: Any = None
+        self.folded = False
+        self.children: dict[str, _Node] = {}
+        self.other: _Node | None = None
 
     def __bool__(self) -> bool:
-        return bool(self.anchors or self.always)
+        return bool(self.always or self.get is not None)
+
+    def collect(self, source: dict[str, Any], hits: list[list[_Compiled]]) -> None:
+        """Appends to `hits` the lists of queries the event reaches from here."""
+        node: _Node | None = self
+        while node is not None:
+            if node.always:
+                hits.append(node.always)
+            get = node.get
+            if get is None:
+                return
+            raw = get(source)
+            if raw is not MISSING:
+                children = node.children
+                kind = type(raw)
+                if kind is str:
+                    # the plain shape straight from _source (a keyword value is indexed as the string itself);
+                    # anything else through the field's normalisation. Reading too much is harmless: each
+                    # candidate's own filter decides.
+                    child = children.get(raw.lower() if node.folded else raw)
+                    if child is not None:
+                        child.collect(source, hits)
+                else:
+                    values = raw if kind is list and all(type(v) is str for v in raw) else node.normalize(raw)
+                    folded = node.folded
+                    for value in dict.fromkeys(fold(v) if folded and type(v) is str else v for v in values):
+                        child = children.get(value)
+                        if child is not None:
+                            child.collect(source, hits)
+            node = node.other
+
+
+SMALL = 0  # a node with this many queries or fewer offers them all rather than splitting further
+
+
+def _grow(items: list[Item], readers: dict[Key, Any]) -> _Node:
+    """The discrimination tree of some stages: split on the field the most of them test exactly (the least
+    telling field last on a tie), recursively; a query sits in the bucket of each term it accepts."""
+    root = node = _Node()
+    while True:
+        rest = [item for item in items if item[1]]
+        if len(rest) <= SMALL:
+            rest = []
+        # a query's stages are items of their own: offered once all the same
+        node.always = list(dict.fromkeys(compiled for compiled, tests in items if not tests or not rest))
+        if not rest:
+            return root
+        counts: dict[Key, int] = {}
+        for _compiled, tests in rest:
+            for key in tests:
+                counts[key] = counts.get(key, 0) + 1
+        key = min(counts, key=lambda k: (-counts[k], selectivity_rank(k[0]), k))
+        reader = readers[key]
+        node.get, node.normalize, node.folded = reader.get, reader.normalize, key[1]
+        buckets: dict[str, list[Item]] = {}
+        others: list[Item] = []
+        for compiled, tests in rest:
+            terms = tests.get(key)
+            if terms is None:
+                others.append((compiled, tests))
+                continue
+            remaining = {k: v for k, v in tests.items() if k != key}
+            for term in terms:
+                buckets.setdefault(term, []).append((compiled, remaining))
+        node.children = {term: _grow(bucket, readers) for term, bucket in buckets.items()}
+        if not others:
+            return root
+        node.other = _Node()
+        node, items = node.other, others
+
+
+ALTERNATIVES = 16  # at most this many ways into the tree per stage (`_required`)
+
+
+def _required(node: Node, readers: dict[Key, Any]) -> list[dict[Key, frozenset[str]]]:
+    """Ways a filter plan can match, each as the exact keyword tests it cannot match without: per field, the
+    terms one of which the field must hold. An `and` requires what each of its parts requires (their ways
+    combined); an `or` matches by one of its branches (each branch's ways; past `ALTERNATIVES`, the fields every
+    branch requires, their terms united). Anything else requires nothing ([{}]). Each way is a necessary
+    condition of the branch it comes from, so an event reaches a query through some way whenever it matches."""
+    if isinstance(node, Leaf):
+        test = node.keyword
+        found = test.exact_terms() if test is not None else None
+        if found is None:
+            return [{}]
+        assert test is not None
+        terms, folded = found
+        key = (test.reader.name, folded)
+        readers.setdefault(key, test.reader)
+        return [{key: terms}]
+    if isinstance(node, AllOf):
+        ways: list[dict[Key, frozenset[str]]] = [{}]
+        for part in node.parts:
+            alternatives = _required(part, readers)
+            if alternatives == [{}] or len(ways) * len(alternatives) > ALTERNATIVES:
+                continue  # requiring less is always sound
+            ways = [_both(way, alternative) for way in ways for alternative in alternatives]
+        return ways
+    if isinstance(node, AnyOf):
+        branches = [_required(part, readers) for part in node.parts]
+        ways = [way for branch in branches for way in branch]
+        if {} in ways:
+            return [{}]
+        if len(ways) <= ALTERNATIVES:
+            return ways
+        common = set(ways[0]).intersection(*ways[1:])
+        return [{key: frozenset().union(*(way[key] for way in ways)) for key in common}]
+    return [{}]
+
+
+def _both(one: dict[Key, frozenset[str]], other: dict[Key, frozenset[str]]) -> dict[Key, frozenset[str]]:
+    """What two parts of an `and` require. Two tests of one field are not one test of their common terms: an
+    array holds a term of each (`process.args in ("get", "describe") and process.args in ("pods", "nodes")`), so
+    either alone is required, and the one with fewer terms is kept."""
+    both = dict(one)
+    for key, terms in other.items():
+        if key not in both or len(terms) < len(both[key]):
+            both[key] = terms
+    return both
 
 
 @dataclass
 class _IndexTable:
-    """For one index: the queries by event category (the category a stage names), then by anchor.
+    """For one index: the queries by event category (the category a stage names), then a tree of their ways in.
 
     A stage `process where ...` can only match documents whose category is `process`, so an event only consults the
-    anchors of the stages of its own categories (and of `any` stages): one lookup of the category field spares the
-    reads of every other category's anchor fields. When the index does not map the category as a keyword, every
-    stage is in `anywhere`, anchored on its whole condition, category test included."""
+    trees of the stages of its own categories (and of `any` stages): one lookup of the category field spares the
+    walks of every other category's tree. When the index does not map the category as a keyword, every stage is in
+    `anywhere`, filed by its whole condition, category test included."""
 
     category: Any = None  # the category field's reader (None: no dispatch)
-    by_category: dict[str, _Anchors] = field(default_factory=dict)
-    anywhere: _Anchors = field(default_factory=_Anchors)
+    by_category: dict[str, _Node] = field(default_factory=dict)
+    anywhere: _Node = field(default_factory=_Node)
 
-    def groups(self, source: dict[str, Any]) -> list[_Anchors]:
-        """The anchor groups an event consults."""
-        found: list[_Anchors] = [self.anywhere] if self.anywhere else []
+    def groups(self, source: dict[str, Any]) -> list[_Node]:
+        """The trees an event walks."""
+        found: list[_Node] = [self.anywhere] if self.anywhere else []
         reader = self.category
         if reader is None:
             return found
@@ -265,28 +399,8 @@ def search_many(
                                  if entry is not None and index in spec.indices]
             table = tables[index] = _table(index, source, found_entries, growing)
         hits: list[list[_Compiled]] = []
-        groups = table.groups(source)
-        for group in groups:
-            if group.always:
-                hits.append(group.always)
-            for get, normalize, terms, folded in group.anchors:
-                raw = get(source)
-                if raw is MISSING:
-                    continue
-                # the plain shapes straight from _source (a keyword value is indexed as the string itself); anything
-                # else through the field's normalisation. Reading too much is harmless: each candidate's own filter
-                # decides.
-                kind = type(raw)
-                if kind is str:
-                    found = terms.get(raw.lower() if folded else raw)
-                    if found:
-                        hits.append(found)
-                    continue
-                values = raw if kind is list and all(type(v) is str for v in raw) else normalize(raw)
-                for value in values:
-                    found = terms.get(fold(value) if folded and type(value) is str else value)
-                    if found:
-                        hits.append(found)
+        for tree in table.groups(source):
+            tree.collect(source, hits)
         if not hits:
             continue
         if len(hits) == 1:
@@ -393,8 +507,8 @@ def _settle(entry: _Entry) -> Exception | None:
 
 def _table(index: str, first: dict[str, Any], entries: list[_Entry], growing: bool = False) -> _IndexTable:
     table = _IndexTable()
-    readers: dict[tuple[str, bool], Any] = {}
-    maps: dict[tuple[str | None, str, bool], dict[str, list[_Compiled]]] = {}
+    readers: dict[Key, Any] = {}
+    items: dict[str | None, list[Item]] = {}
     for entry in entries:
         if entry.failed is not None:
             continue
@@ -408,26 +522,20 @@ def _table(index: str, first: dict[str, Any], entries: list[_Entry], growing: bo
             continue
         if category is not None:
             table.category = category
+        filed: dict[str | None, list[dict[Key, frozenset[str]]]] = {}
         for group, node in planned:
             if isinstance(node, Const) and not node.value:
                 continue  # the stage matches nothing in this index (an optional field it does not map, say)
-            anchor = _anchor(node)
-            anchors = table.anywhere if group is None else table.by_category.setdefault(group, _Anchors())
-            if anchor is None:
-                if compiled not in anchors.always:
-                    anchors.always.append(compiled)
-                continue
-            name, test, terms, folded = anchor
-            readers.setdefault((name, folded), test.reader)
-            bucket = maps.setdefault((group, name, folded), {})
-            for term in terms:
-                listed = bucket.setdefault(term, [])
-                if not listed or listed[-1] is not compiled:
-                    listed.append(compiled)
-    for (group, name, folded), by_term in maps.items():
-        anchors = table.anywhere if group is None else table.by_category[group]
-        reader = readers[(name, folded)]
-        anchors.anchors.append((reader.get, reader.normalize, by_term, folded))
+            for required in _required(node, readers):
+                if required not in filed.setdefault(group, []):  # two ways alike are one way in
+                    filed[group].append(required)
+                    items.setdefault(group, []).append((compiled, required))
+    for group, grouped in items.items():
+        tree = _grow(grouped, readers)
+        if group is None:
+            table.anywhere = tree
+        else:
+            table.by_category[group] = tree
     return table
 
 
@@ -446,25 +554,6 @@ def _compile(entry: _Entry, index: str, first: dict[str, Any]) -> tuple[_Compile
         condition = spec.filter.condition if dispatch else entry.plan.condition(spec)
         planned.append((group, compiler.plan(condition)))
     return compiled, category if dispatch else None, planned
-
-
-def _anchor(node: Node) -> tuple[str, KeywordTest, frozenset[str], bool] | None:
-    """The most selective top-level exact keyword test of a filter plan, as (field, test, terms, folded)."""
-    parts = node.parts if isinstance(node, AllOf) else (node,)
-    best: tuple[tuple[int, int], str, KeywordTest, frozenset[str], bool] | None = None
-    for part in parts:
-        if not isinstance(part, Leaf) or part.keyword is None:
-            continue
-        test = part.keyword
-        found = test.exact_terms()
-        if found is None:
-            continue
-        terms, folded = found
-        name = test.reader.name
-        score = (selectivity_rank(name), len(terms))
-        if best is None or score < best[0]:
-            best = (score, name, test, terms, folded)
-    return None if best is None else best[1:]
 
 
 __all__ = ["OutOfOrder", "QuerySearch", "Remapped", "search_many"]

@@ -1,8 +1,15 @@
-"""A query prepared for execution: stages with `runs` expanded, and per-index compiled filters and key readers."""
+"""A query prepared for execution: stages with `runs` expanded, and per-index compiled filters and key readers.
+
+Making a `QueryPlan` is where a search learns which fields it reads; a runtime field among them whose values come
+from a script (painless, which rule-runner cannot run) reads as missing in every document, and the plan says so once
+per search with a warning on the `runner.engine` logger (which `hunt`, `query` and `run` print on stderr): a rule
+that cannot match for that reason never passes silently for one that found nothing.
+"""
 
 from __future__ import annotations
 
 import itertools
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import singledispatch
@@ -12,8 +19,10 @@ from runner.engine.compile import Compiler, Predicate
 from runner.engine.field_types import KeywordType
 from runner.engine.fields import FieldReader, IndexContext
 from runner.engine.ordering import OrdinalReader
-from runner.eql import Schema, fields_of
+from runner.eql import Runtime, Schema, fields_of
 from runner.eql import nodes as n
+
+log = logging.getLogger("runner.engine")
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +77,29 @@ def null_fields(query: n.Query, schema: Schema | None) -> frozenset[str]:
                 if f.optional and not schema.lookup(f.name):
                     names.add(f.name)
     return frozenset(names)
+
+
+def scripted_fields(schema: Schema | None, names: list[str]) -> dict[str, list[str]]:
+    """Of the fields `names`, those some index of `schema` defines as a runtime field with a script, each with those
+    indices (sorted): fields that read as missing in every document of those indices."""
+    found: dict[str, list[str]] = {}
+    if not schema:
+        return found
+    for name in names:
+        indices = sorted(index for index, mapping in schema.lookup(name) if mapping.runtime is Runtime.SCRIPT)
+        if indices:
+            found[name] = indices
+    return found
+
+
+def warn_scripted(scripted: dict[str, list[str]]) -> None:
+    """The warning for the scripted runtime fields a search reads (see the module docstring)."""
+    for name, indices in scripted.items():
+        shown = ", ".join(indices[:3]) + (f" and {len(indices) - 3} more" if len(indices) > 3 else "")
+        log.warning(
+            "runtime field [%s] of index [%s] is computed by a script, which rule-runner cannot run: it reads as "
+            "missing (null) in every document of this search", name, shown,
+        )
 
 
 KeyExtractor = Callable[[dict[str, Any]], "list[tuple[Any, ...]] | None"]
@@ -213,6 +245,8 @@ class QueryPlan:
             for expr in (spec.filter.condition, *spec.keys):
                 names.update(f.name for f in fields_of(expr) if f.name not in self.null_fields)
         self.field_names = sorted(names)
+        self.scripted = scripted_fields(schema, self.field_names)
+        warn_scripted(self.scripted)
 
     def condition(self, spec: StageSpec) -> n.Expr:
         if spec.filter.category is None:
@@ -274,4 +308,14 @@ def _every(count: int) -> Callable[[dict[str, Any]], tuple[int, ...]]:
     return lambda _source: stages
 
 
-__all__ = ["IndexPlan", "QueryPlan", "StageSpec", "category_dispatcher", "expand_stages", "key_extractor", "null_fields"]
+__all__ = [
+    "IndexPlan",
+    "QueryPlan",
+    "StageSpec",
+    "category_dispatcher",
+    "expand_stages",
+    "key_extractor",
+    "null_fields",
+    "scripted_fields",
+    "warn_scripted",
+]

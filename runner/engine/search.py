@@ -124,7 +124,8 @@ class _Contexts:
                 if mapping is not None:
                     # a private copy: dynamic additions for this search must not leak into the caller's mapping
                     mapping = IndexMapping(
-                        dict(mapping.fields), dict(mapping.aliases), set(mapping.objects), mapping.dynamic
+                        dict(mapping.fields), dict(mapping.aliases), set(mapping.objects), mapping.dynamic,
+                        set(mapping.nested),
                     )
                 ctx = IndexContext(index, mapping, self.date_fields)
             self._by_name[index] = ctx

@@ -17,7 +17,16 @@ from runner.eql.lucene_regex import LuceneRegexError, compile_lucene_regex
 from runner.eql.nodes import EventQuery, Query, SampleQuery, SequenceQuery
 from runner.eql.parser import parse_tree as _parse_tree
 from runner.eql.printer import to_eql
-from runner.eql.schema import OBJECT_TYPES, FieldMapping, IndexMapping, MappingError, Schema, type_family
+from runner.eql.schema import (
+    OBJECT_TYPES,
+    FieldMapping,
+    IndexMapping,
+    MappingError,
+    Runtime,
+    Schema,
+    runtime_fields,
+    type_family,
+)
 
 
 def parse(text: str) -> Query:
@@ -34,7 +43,7 @@ def parse(text: str) -> Query:
 
 @_lru_cache(maxsize=4096)
 def _parsed(text: str) -> Query:
-    query = _build(_parse_tree(text))
+    query = _build(_parse_tree(text), text)
     check(query)
     return query
 
@@ -51,6 +60,7 @@ __all__ = [
     "OBJECT_TYPES",
     "Problem",
     "Query",
+    "Runtime",
     "SampleQuery",
     "Schema",
     "SequenceQuery",
@@ -59,6 +69,7 @@ __all__ = [
     "fields_of",
     "nodes",
     "parse",
+    "runtime_fields",
     "to_eql",
     "type_family",
     "verify",

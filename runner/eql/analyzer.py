@@ -27,8 +27,33 @@ from runner.eql.suggest import did_you_mean
 _ORDINALS = ["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth"]
 _FUNCTION_NAMES = tuple(sorted(name.lower() for name in SIGNATURES))
 _SUPPORTED_TYPES = (
-    KEYWORD_FAMILY | TEXT_FAMILY | NUMERIC_TYPES | {"date", "date_nanos", "ip", "boolean", "version", "null"}
+    KEYWORD_FAMILY
+    | TEXT_FAMILY
+    | NUMERIC_TYPES
+    | {"date", "date_nanos", "ip", "boolean", "version", "binary", "null"}
 )
+# Elasticsearch's data type of a mapping type, where the two differ (x-pack/plugin/ql DataTypes: DATETIME is "date"
+# and "date_nanos"; constant_keyword and wildcard fields are KEYWORD). Its messages print the data type: its name
+# ("found [DATETIME]"), its type name ("type [datetime]") or, for sequence keys, its Elasticsearch type ("[date]").
+_DATA_TYPES = {
+    "date": ("datetime", "date"),
+    "date_nanos": ("datetime", "date"),
+    "constant_keyword": ("keyword", "keyword"),
+    "wildcard": ("keyword", "keyword"),
+}
+# the functions whose only (or every) argument Elasticsearch checks without an ordinal (ParamOrdinal.DEFAULT):
+# "argument of [length(x)] ...", "[string(x)] cannot operate on field of data type [text]"
+_UNORDERED_ARGUMENTS = frozenset({"length", "string", "concat"})
+
+
+def _type_name(es_type: str) -> str:
+    """How Elasticsearch names a type in "type [...]" and "must be [...]": its data type's name (`datetime`)."""
+    return _DATA_TYPES.get(es_type, (es_type, es_type))[0]
+
+
+def _es_type_name(es_type: str) -> str:
+    """How Elasticsearch names a type where it prints the data type's Elasticsearch type (sequence keys): `date`."""
+    return _DATA_TYPES.get(es_type, (es_type, es_type))[1]
 
 
 def _ordinal(index: int) -> str:
@@ -189,9 +214,11 @@ class _Analyzer:
             return None
         found = self.schema.lookup(field.name)
         if not found:
-            if field.optional:
+            if field.optional and not self.schema.is_object(field.name):
                 return FieldInfo("null")
             return None
+        if self.schema.nested_parent(field.name) is not None:
+            return None  # unresolved in Elasticsearch (field_reference says why): nothing is checked against it
         types = {m.type for _, m in found}
         families = {type_family(t) for t in types}
         if len(families) > 1 and not families <= {"keyword", "text"}:
@@ -290,8 +317,8 @@ class _Analyzer:
                 if not _compatible(expected, found):
                     self.fail(
                         key,
-                        f"{label} key [{_source(key)}] type [{found}] is incompatible with key "
-                        f"[{_source(first[position])}] type [{expected}]",
+                        f"{label} key [{_source(key)}] type [{_es_type_name(found)}] is incompatible with key "
+                        f"[{_source(first[position])}] type [{_es_type_name(expected)}]",
                     )
 
     def event_filter(self, event_filter: n.EventFilter) -> None:
@@ -305,12 +332,15 @@ class _Analyzer:
         condition_type = self.type_of(event_filter.condition)
         if condition_type is not None and condition_type not in ("boolean", "null"):
             if event_filter.category is None:
-                self.fail(event_filter.condition, f"Condition expression needs to be boolean, found [{condition_type.upper()}]")
+                self.fail(
+                    event_filter.condition,
+                    f"Condition expression needs to be boolean, found [{_type_name(condition_type).upper()}]",
+                )
             else:
                 self.fail(
                     event_filter.condition,
                     f"second argument of [{_filter_source(event_filter)}] must be [boolean], found value "
-                    f"[{_source(event_filter.condition)}] type [{condition_type}]",
+                    f"[{_source(event_filter.condition)}] type [{_type_name(condition_type)}]",
                 )
 
     # ---- expressions -----------------------------------------------------------------------------------------------
@@ -354,7 +384,7 @@ class _Analyzer:
             self.fail(
                 expr,
                 f"argument of [{_source(expr)}] must be [numeric], found value [{_source(expr.operand)}] "
-                f"type [{operand_type}]",
+                f"type [{_type_name(operand_type)}]",
             )
 
     @expression.register
@@ -376,20 +406,29 @@ class _Analyzer:
         self.function(expr)
 
     def field_reference(self, field: n.Field) -> None:
+        """Elasticsearch's checks of a field it resolved (x-pack/plugin/eql AnalysisUtils.handleSpecialFields, in its
+        order: ambiguous mappings, unsupported types, objects, `nested` objects, fields under a `nested` object), or
+        "Unknown column" when no index maps it and it is not `?optional`."""
         if self.schema is None:
             return
         found = self.schema.lookup(field.name)
         if not found:
-            if field.optional:
-                return
             if self.schema.is_object(field.name):
-                self.fail(field, f"Cannot use field [{field.name}] type [object] only its subfields")
+                if self.schema.is_nested(field.name):
+                    self.fail(
+                        field,
+                        f"Cannot use field [{field.name}] type [nested] due to nested fields not being supported yet",
+                    )
+                else:
+                    self.fail(field, f"Cannot use field [{field.name}] type [object] only its subfields")
+                return
+            if field.optional:
                 return
             suggestion = did_you_mean(field.name, sorted(self.schema.names()))
             self.fail(field, f"Unknown column [{field.name}]{suggestion}")
             return
-        info = self.field_info(field)
-        if info is not None and info.es_type == "conflict":
+        types = {type_family(m.type) for _, m in found}
+        if len(types) > 1 and not types <= {"keyword", "text"}:
             described = ", ".join(f"[{m.type}] in [{index}]" for index, m in found)
             self.fail(
                 field,
@@ -400,31 +439,43 @@ class _Analyzer:
         es_type = found[0][1].type
         if es_type not in _SUPPORTED_TYPES:
             self.fail(field, f"Cannot use field [{field.name}] with unsupported type [{es_type}]")
+            return
+        parent = self.schema.nested_parent(field.name)
+        if parent is not None:
+            self.fail(
+                field,
+                f"Cannot use field [{field.name}] type [{_type_name(es_type)}] with unsupported nested type in "
+                f"hierarchy (field [{parent}])",
+            )
 
     def require_exact(self, owner: n.Expr, index: int | None, expr: n.Expr, owner_text: str) -> bool:
+        """`index`: the argument's position, None where Elasticsearch names no ordinal (ParamOrdinal.DEFAULT)."""
         if isinstance(expr, n.Field):
             info = self.field_info(expr)
             if info is not None and type_family(info.es_type) == "text" and not info.exact:
                 where = f"{_ordinal(index)} argument " if index is not None else ""
+                # Elasticsearch names the field by its own name in the mapping (TextEsField.getName()): the leaf
+                leaf = expr.name.rsplit(".", 1)[-1]
                 self.fail(
                     owner,
                     f"[{owner_text}] cannot operate on {where}field of data type [text]: No keyword/multi-field "
-                    f"defined exact matches for [{expr.name}]; define one or use MATCH/QUERY instead",
+                    f"defined exact matches for [{leaf}]; define one or use MATCH/QUERY instead",
                 )
                 return False
         return True
 
-    def require(self, owner: n.Expr, index: int, expr: n.Expr, kind: ArgKind, owner_text: str) -> None:
+    def require(self, owner: n.Expr, index: int | None, expr: n.Expr, kind: ArgKind, owner_text: str) -> None:
         if kind in (ArgKind.STRING, ArgKind.EXACT) and not self.require_exact(owner, index, expr, owner_text):
             return
         found = self.type_of(expr)
         if found is None or kind in (ArgKind.EXACT, ArgKind.ANY) or found == "conflict":
             return
         if not _family_matches(kind, found):
+            where = f"{_ordinal(index)} argument" if index is not None else "argument"
             self.fail(
                 owner,
-                f"{_ordinal(index)} argument of [{owner_text}] must be [{kind.value}], found value "
-                f"[{_source(expr)}] type [{found}]",
+                f"{where} of [{owner_text}] must be [{kind.value}], found value [{_source(expr)}] type "
+                f"[{_type_name(found)}]",
             )
 
     def comparison(self, expr: n.Comparison) -> None:
@@ -450,6 +501,11 @@ class _Analyzer:
         return self.schema is None and all(f.optional for f in left + right)
 
     def pattern(self, expr: n.PatternMatch) -> None:
+        """`:`, `like`, `regex`: Elasticsearch resolves the first argument, then (only if it resolved) the patterns.
+
+        With no mapping a field's type is unknown, and so is which of the two Elasticsearch reports (`pid : 123` is
+        "first argument ... consider using [==]" on a long, "second argument" on a keyword): the patterns are then
+        left to `verify`."""
         subject_type = self.type_of(expr.subject)
         symbol = expr.operator
         if expr.kind == ":":
@@ -459,10 +515,11 @@ class _Analyzer:
                 self.fail(
                     expr,
                     f"first argument of [{symbol}] must be [string], found value [{_source(expr.subject)}] "
-                    f"type [{subject_type}]; consider using [==] instead",
+                    f"type [{_type_name(subject_type)}]; consider using [==] instead",
                 )
                 return
-            self.require_exact(expr, 0, expr.subject, symbol)
+            if not self.require_exact(expr, 0, expr.subject, symbol):
+                return
         else:
             if subject_type is not None and subject_type not in ("null", "conflict") and type_family(
                 subject_type
@@ -470,14 +527,18 @@ class _Analyzer:
                 self.fail(
                     expr,
                     f"first argument of [{_source(expr)}] must be [string], found value "
-                    f"[{_source(expr.subject)}] type [{subject_type}]",
+                    f"[{_source(expr.subject)}] type [{_type_name(subject_type)}]",
                 )
                 return
             self.require_exact(expr, 0, expr.subject, _source(expr))
+        unknown_subject = subject_type is None and isinstance(expr.subject, n.Field)
         for pattern in expr.patterns:
             if not isinstance(pattern.value, str):
+                if unknown_subject:
+                    continue
+                # `:` is a comparison in Elasticsearch: its failure is reported where the comparison starts
                 self.fail(
-                    pattern,
+                    expr if expr.kind == ":" else pattern,
                     f"second argument of [{symbol if expr.kind == ':' else _source(expr)}] must be [string], "
                     f"found value [{_source(pattern)}] type [{_literal_type(pattern.value)}]",
                 )
@@ -503,7 +564,7 @@ class _Analyzer:
             self.fail(
                 expr,
                 f"first argument of [:] must be [string], found value [{_source(expr.subject)}] type "
-                f"[{subject_type}]; consider using [==] instead",
+                f"[{_type_name(subject_type)}]; consider using [==] instead",
             )
             return
         self.require_exact(expr, None, expr.subject, text)
@@ -515,8 +576,8 @@ class _Analyzer:
                 continue
             self.fail(
                 expr,
-                f"{_short_ordinal(index + 1)} argument of [{text}] must be [{subject_type}], found value "
-                f"[{_source(option)}] type [{option_type}]",
+                f"{_short_ordinal(index + 1)} argument of [{text}] must be [{_type_name(subject_type)}], found value "
+                f"[{_source(option)}] type [{_type_name(option_type)}]",
             )
 
     def function(self, expr: n.FunctionCall) -> None:
@@ -525,12 +586,13 @@ class _Analyzer:
             self.fail(expr, f"Unknown function [{expr.spelling or expr.name}]{did_you_mean(expr.name.lower(), list(_FUNCTION_NAMES))}")
             return
         text = _source(expr)
+        unordered = sig.name.lower() in _UNORDERED_ARGUMENTS
         for index, arg in enumerate(expr.args):
             param = sig.param_at(index)
             if param.foldable and fields_of(arg) and not all(self._null_field(f) for f in fields_of(arg)):
                 self.fail(expr, f"{_ordinal(index)} argument of [{text}] must be a constant, received [{_source(arg)}]")
                 continue
-            self.require(expr, index, arg, param.kind, text)
+            self.require(expr, None if unordered else index, arg, param.kind, text)
         if sig.name == "cidrMatch":
             for arg in expr.args[1:]:
                 if isinstance(arg, n.Constant) and isinstance(arg.value, str):

@@ -41,6 +41,14 @@ def _error(at: object, message: str) -> EqlSyntaxError:
     return EqlSyntaxError(span.line, span.column, message)
 
 
+def _string_error(token: Token, message: str) -> EqlSyntaxError:
+    """An error about a string literal, one column past the literal's start, where Elasticsearch reports it: its
+    AstBuilder raises `ParsingException(source, ...)`, whose `getColumnNumber()` adds one to the source's column,
+    itself already 1-based (x-pack/plugin/eql parser ParsingException.java; ExpressionTests expects
+    `line 1:2: Use double quotes [\"] ...` for `'hello world'` and `line 1:2: Unicode sequence ...` for `"\\u{D}"`)."""
+    return EqlSyntaxError(token.line or 0, (token.column or 0) + 1, message)
+
+
 # ---- strings ---------------------------------------------------------------------------------------------------------
 
 _ESCAPES = {"t": "\t", "b": "\b", "f": "\f", "n": "\n", "r": "\r", '"': '"', "'": "'", "\\": "\\"}
@@ -51,11 +59,11 @@ def unquote_string(token: Token) -> tuple[str, bool]:
     """Return the value of a STRING token and whether it was a raw (triple-quoted) string."""
     text = str(token)
     if text.startswith("?"):
-        raise _error(token, f'Use triple double quotes ["""] to define unescaped string literals, not [?{text[1]}]')
+        raise _string_error(token, f'Use triple double quotes ["""] to define unescaped string literals, not [?{text[1]}]')
     if text.startswith('"""'):
         return text[3:-3], True
     if text.startswith("'"):
-        raise _error(token, "Use double quotes [\"] to define string literals, not single quotes [']")
+        raise _string_error(token, "Use double quotes [\"] to define string literals, not single quotes [']")
     body = text[1:-1]
     if "\\" not in body:
         return body, False
@@ -76,18 +84,18 @@ def unquote_string(token: Token) -> tuple[str, bool]:
             assert match is not None  # the lexer only accepts \\u{hex}
             digits = match.group(1)
             if not 2 <= len(digits) <= 8:
-                raise _error(
+                raise _string_error(
                     token, f"Unicode sequence should use [2-8] hex digits, [\\u{{{digits}}}] has [{len(digits)}]"
                 )
             code = int(digits, 16)
             if code > 0x10FFFF:
-                raise _error(token, f"Invalid unicode character code [{digits}]")
+                raise _string_error(token, f"Invalid unicode character code [{digits}]")
             if 0xD800 <= code <= 0xDFFF:
-                raise _error(token, f"Invalid unicode character code, [{digits}] is a surrogate code")
+                raise _string_error(token, f"Invalid unicode character code, [{digits}] is a surrogate code")
             out.append(chr(code))
             i = match.end()
         else:
-            raise _error(token, f"Unexpected character escape sequence [\\{nxt}]")
+            raise _string_error(token, f"Unexpected character escape sequence [\\{nxt}]")
     return "".join(out), False
 
 
@@ -119,7 +127,17 @@ _ARITHMETIC_OPS: dict[str, n.ArithmeticOp] = {op: op for op in get_args(n.Arithm
 
 @v_args(meta=True)
 class _Builder(Transformer[Token, n.Query]):
-    """Bottom-up conversion; every method receives the lark meta (positions) and the converted children."""
+    """Bottom-up conversion; every method receives the lark meta (positions) and the converted children.
+
+    `text` is the query's text, for the errors that quote an argument as written (Elasticsearch's `sourceText()`).
+    A function called with the wrong number of arguments is an error Elasticsearch raises when it resolves the
+    function, after its AstBuilder has gone over the whole query: the builder keeps the first in `misbuilt` and
+    `build` raises it once the rest of the tree has been built (so a string or pipe error anywhere comes first)."""
+
+    def __init__(self, text: str | None = None) -> None:
+        super().__init__()
+        self.text = text
+        self.misbuilt: list[EqlSyntaxError] = []
 
     # -- statements --
 
@@ -275,9 +293,13 @@ class _Builder(Transformer[Token, n.Query]):
         if len(args) != 1:
             raise _error(bar, f"Pipe [{kind}] expects exactly one argument but found [{len(args)}]")
         (arg,) = args
-        if not isinstance(arg, n.Constant) or isinstance(arg.value, bool) or not isinstance(arg.value, int) or arg.value < 0:
-            raise _error(arg, f"Pipe [{kind}] expects a positive integer but found [{_print_literal(arg)}]")
-        return n.Pipe(kind=_SUPPORTED_PIPES[kind], count=arg.value, span=_span_of(bar))
+        # Elasticsearch folds a constant integer expression (LogicalPlanTests.testFoldedHeadTailValidValue:
+        # `head 2147483648-1` is a limit of Integer.MAX_VALUE) and quotes the argument as written otherwise
+        count = _fold_integer(arg)
+        if count is None or count < 0:
+            written = _written(self.text, arg, meta.end_pos) if self.text is not None else _print_literal(arg)
+            raise _error(arg, f"Pipe [{kind}] expects a positive integer but found [{written}]")
+        return n.Pipe(kind=_SUPPORTED_PIPES[kind], count=count, span=_span_of(bar))
 
     # -- boolean expressions --
 
@@ -365,8 +387,8 @@ class _Builder(Transformer[Token, n.Query]):
         sig = signature(bare)
         if sig is not None:
             arity = sig.arity_error(len(args))
-            if arity is not None:
-                raise _error(span, f"error building [{sig.name.lower()}]: {arity}")
+            if arity is not None and not self.misbuilt:
+                self.misbuilt.append(_error(span, f"error building [{sig.name.lower()}]: {arity}"))
             if insensitive and not sig.case_insensitive:
                 raise _error(span, f"Function [{sig.name}] does not support case-insensitive matching: remove the [~]")
         return n.FunctionCall(
@@ -474,12 +496,55 @@ def _with_pipes(query: n.Query, pipes: tuple[n.Pipe, ...]) -> n.Query:
     raise TypeError(f"no pipes for a {type(query).__name__}")
 
 
-def build(tree: Tree[Token]) -> n.Query:
-    """Convert a parse tree from `runner.eql.parser.parse_tree` into a `Query`."""
+def _fold_integer(expr: n.Expr) -> int | None:
+    """The value of a constant integer expression (`2147483648-1`, `-(2*3)`), None when it is not one.
+
+    Integer division and remainder truncate toward zero, as Java's do; a division by zero does not fold."""
+    if isinstance(expr, n.Constant):
+        value = expr.value
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+    if isinstance(expr, n.Negate):
+        operand = _fold_integer(expr.operand)
+        return -operand if operand is not None else None
+    if isinstance(expr, n.Arithmetic):
+        left, right = _fold_integer(expr.left), _fold_integer(expr.right)
+        if left is None or right is None:
+            return None
+        if expr.op == "+":
+            return left + right
+        if expr.op == "-":
+            return left - right
+        if expr.op == "*":
+            return left * right
+        if right == 0:
+            return None
+        quotient = abs(left) // abs(right) * (1 if (left < 0) == (right < 0) else -1)
+        return quotient if expr.op == "/" else left - right * quotient
+    return None
+
+
+def _written(text: str, expr: n.Expr, end: int) -> str:
+    """The text of `expr` as written, from its start to `end` (a parenthesized expression quoted without its
+    parentheses, as Elasticsearch's source text of the inner expression)."""
+    lines = text.split("\n")
+    start = sum(len(line) + 1 for line in lines[: expr.span.line - 1]) + expr.span.column - 1
+    written = text[start:end]
+    while written.endswith(")") and written.count(")") > written.count("("):
+        written = written[:-1].rstrip()
+    return written
+
+
+def build(tree: Tree[Token], text: str | None = None) -> n.Query:
+    """Convert a parse tree from `runner.eql.parser.parse_tree` into a `Query`; `text`, the text parsed, lets the
+    errors quote an argument as written."""
+    builder = _Builder(text)
     try:
-        return _Builder().transform(tree)
+        query = builder.transform(tree)
     except VisitError as err:
         raise err.orig_exc from None
+    if builder.misbuilt:
+        raise builder.misbuilt[0]
+    return query
 
 
 __all__ = ["build", "unquote_string"]

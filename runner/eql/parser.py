@@ -31,6 +31,12 @@ _ES_TOKEN_ORDER = [
     "DECIMAL_VALUE", "IDENTIFIER", "QUOTED_IDENTIFIER", "TILDE_IDENTIFIER",
 ]
 _ORDER = {name: i for i, name in enumerate(_ES_TOKEN_ORDER)}
+# Tokens that only continue an operand in one alternative of a rule: `a (` a function call, `a of` a process check,
+# `a ==` a comparison. Elasticsearch's parser predicts its alternative with SLL look-ahead that reads the offending
+# token too, so after an operand a misplaced `=` (`process where a = 1`) has already ruled them out and its
+# "expecting {...}" omits them (checked by running the parser ATN of x-pack/plugin/eql EqlBase.interp in ANTLR's
+# interpreter); lark's LALR state still holds them open.
+_PREDICTED_AWAY = frozenset({"LPAR", "OF", "COMPARISON"})
 
 
 @lru_cache(maxsize=1)
@@ -68,6 +74,10 @@ def _token_text(token: Token) -> str:
 
 def _expecting(expected: set[str] | frozenset[str]) -> str:
     described = {name for t in expected if not t.startswith("__") for name in _describe(t)}
+    if "IDENTIFIER" in described and "INTEGER_VALUE" in described:
+        # where an operand may start, Elasticsearch's lexer has a token of its own for a function name written
+        # `name~` (functionName: IDENTIFIER | TILDE_IDENTIFIER); our IDENTIFIER covers both spellings
+        described.add("TILDE_IDENTIFIER")
     names = sorted(described, key=lambda name: (_ORDER.get(name, len(_ORDER)), name))
     if len(names) == 1:
         return names[0]
@@ -88,6 +98,8 @@ def _translate(text: str, err: UnexpectedInput) -> EqlSyntaxError:
         with contextlib.suppress(Exception):
             # lark leaves InteractiveParser.accepts unannotated; it returns the set of terminal names
             expected = err.interactive_parser.accepts() or expected  # type: ignore[no-untyped-call]
+        if token.type == "ASGN" and "COMPARISON" in expected:  # after an operand (not where one must start)
+            expected = {name for name in expected if name not in _PREDICTED_AWAY}
         return EqlSyntaxError(
             line, column, f"mismatched input '{_token_text(token)}' expecting {_expecting(expected)}"
         )

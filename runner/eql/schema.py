@@ -2,12 +2,16 @@
 
 A mapping body (`{"properties": {...}}`, optionally wrapped in `{"mappings": ...}`) becomes an `IndexMapping`: dotted field
 name → `FieldMapping` with its type, its exact (keyword-family) sub-field for `text`, `null_value`, `ignore_above`,
-date `format`, and alias targets resolved. `Schema` merges the mappings of several indices the way a search over an
-index pattern sees them (field caps): the analyzer verifies a query against it.
+date `format`, and alias targets resolved. The mapping's `runtime` section adds fields Elasticsearch resolves at
+search time (`Runtime`): they take precedence over a mapped field of the same name, as in Elasticsearch, and the
+analyzer verifies them like any field of their type; one without a script reads the `_source` value at its own path,
+one with a script (painless, which rule-runner cannot run) reads as missing. `Schema` merges the mappings of several
+indices the way a search over an index pattern sees them (field caps): the analyzer verifies a query against it.
 """
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +25,17 @@ RATIONAL_TYPES = frozenset({"double", "float", "half_float", "scaled_float"})
 NUMERIC_TYPES = INTEGER_TYPES | RATIONAL_TYPES
 DATE_TYPES = frozenset({"date", "date_nanos"})
 OBJECT_TYPES = frozenset({"object", "nested", "flattened"})
+# the types a `runtime` section may declare (Elasticsearch 8.x); `composite` declares sub-fields named `<name>.<sub>`
+RUNTIME_TYPES = frozenset(
+    {"boolean", "composite", "date", "double", "geo_point", "geo_shape", "ip", "keyword", "long", "lookup"}
+)
+
+
+class Runtime(enum.Enum):
+    """How a runtime field gets its values."""
+
+    SOURCE = "source"  # no script: the `_source` value at the field's own path, parsed as its type
+    SCRIPT = "script"  # a script (painless) rule-runner cannot run: verified as its type, no value in any document
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +51,7 @@ class FieldMapping:
     format: str | None = None  # date formats, "||"-separated, as in the mapping
     source: str | None = None  # the _source path it reads, when not its own name (a multi-field reads its parent's)
     params: dict[str, Any] = field(default_factory=dict, compare=False)
+    runtime: Runtime | None = None  # a field of the mapping's `runtime` section: how it gets its values
 
     @property
     def family(self) -> str:
@@ -69,6 +85,7 @@ class IndexMapping:
     aliases: dict[str, str] = field(default_factory=dict)  # alias name -> target path
     objects: set[str] = field(default_factory=set)  # object paths (a query on them is not on a leaf)
     dynamic: str = "true"  # "true", "false", "strict", "runtime" (root setting)
+    nested: set[str] = field(default_factory=set)  # the object paths mapped `nested` (a subset of `objects`)
 
     @classmethod
     def from_body(cls, body: Mapping[str, Any] | None) -> IndexMapping:
@@ -82,6 +99,10 @@ class IndexMapping:
         dynamic = body.get("dynamic", True)
         mapping.dynamic = str(dynamic).lower()
         mapping._add_properties("", body.get("properties") or {})
+        for name, runtime_field in runtime_fields(body).items():
+            # a runtime field takes precedence over the mapped field (or alias) of the same name
+            mapping.aliases.pop(name, None)
+            mapping.fields[name] = runtime_field
         return mapping
 
     def _add_properties(self, prefix: str, properties: Mapping[str, Any]) -> None:
@@ -94,6 +115,8 @@ class IndexMapping:
             es_type = spec.get("type")
             if es_type is None or (es_type in OBJECT_TYPES and "properties" in spec):
                 self.objects.add(path)
+                if es_type == "nested":
+                    self.nested.add(path)
                 self._add_properties(path + ".", spec.get("properties") or {})
                 continue
             if es_type == "alias":
@@ -127,6 +150,15 @@ class IndexMapping:
     def is_object(self, name: str) -> bool:
         return name in self.objects
 
+    def nested_parent(self, name: str) -> str | None:
+        """The closest `nested` object above a field (a multi-field's too), None when there is none."""
+        parts = name.split(".")
+        for end in range(len(parts) - 1, 0, -1):
+            prefix = ".".join(parts[:end])
+            if prefix in self.nested:
+                return prefix
+        return None
+
     def names(self) -> set[str]:
         return set(self.fields) | set(self.aliases)
 
@@ -150,6 +182,70 @@ def _field(
         source=source,
         params=dict(spec),
     )
+
+
+def runtime_fields(body: Mapping[str, Any] | None) -> dict[str, FieldMapping]:
+    """The fields of a mapping body's `runtime` section, by dotted name (a `composite`'s sub-fields as
+    `<name>.<sub>`); empty when it has none. A section Elasticsearch would refuse is a `MappingError` with its
+    message."""
+    if not body:
+        return {}
+    if "mappings" in body and isinstance(body["mappings"], Mapping):
+        body = body["mappings"]
+    section = body.get("runtime")
+    if section is None:
+        return {}
+    if not isinstance(section, Mapping):
+        raise MappingError("'runtime' must be an object")
+    found: dict[str, FieldMapping] = {}
+    for name, spec in section.items():
+        if not isinstance(spec, Mapping):
+            raise MappingError(f"Expected map for runtime field [{name}] definition but got a {type(spec).__name__}")
+        es_type = _runtime_type(name, spec)
+        if es_type != "composite":
+            found[name] = _runtime_field(name, es_type, spec, _runtime_kind(name, spec))
+            continue
+        # Elasticsearch's messages (CompositeRuntimeFieldTests): a composite is a script's output, split into sub-fields;
+        # a sub-field of type composite, which Elasticsearch also refuses, is worded as an unknown type here
+        if spec.get("script") is None:
+            raise MappingError(f"composite runtime field [{name}] must declare a [script]")
+        subs = spec.get("fields")
+        if not isinstance(subs, Mapping) or not subs:
+            raise MappingError(f"composite runtime field [{name}] must declare its [fields]")
+        for sub, sub_spec in subs.items():
+            if not isinstance(sub_spec, Mapping):
+                raise MappingError(f"Expected map for runtime field [{name}.{sub}] definition")
+            if "script" in sub_spec:
+                raise MappingError(f"Cannot use [script] parameter on sub-field [{sub}] of composite field [{name}]")
+            sub_type = _runtime_type(f"{name}.{sub}", sub_spec)
+            if sub_type == "composite":
+                raise MappingError(f"No handler for type [composite] declared on runtime field [{name}.{sub}]")
+            path = f"{name}.{sub}"
+            if path in section:
+                raise MappingError(f"Found two runtime fields with same name [{path}]")
+            found[path] = _runtime_field(path, sub_type, sub_spec, Runtime.SCRIPT)
+    return found
+
+
+def _runtime_type(name: str, spec: Mapping[str, Any]) -> str:
+    # Elasticsearch's messages (RuntimeField.parseRuntimeFields)
+    es_type = spec.get("type")
+    if es_type is None:
+        raise MappingError(f"No type specified for runtime field [{name}]")
+    if str(es_type) not in RUNTIME_TYPES:
+        raise MappingError(f"No handler for type [{es_type}] declared on runtime field [{name}]")
+    return str(es_type)
+
+
+def _runtime_kind(name: str, spec: Mapping[str, Any]) -> Runtime:
+    if "script" in spec and spec["script"] is None:
+        raise MappingError(f"[script] on runtime field [{name}] of type [{spec.get('type')}] must not have a [null] value")
+    return Runtime.SOURCE if spec.get("script") is None else Runtime.SCRIPT
+
+
+def _runtime_field(path: str, es_type: str, spec: Mapping[str, Any], kind: Runtime) -> FieldMapping:
+    # a runtime field has no null_value, ignore_above or sub-fields: only its type, a date's format, its script
+    return FieldMapping(name=path, type=es_type, format=spec.get("format"), params=dict(spec), runtime=kind)
 
 
 @dataclass(slots=True)
@@ -180,6 +276,17 @@ class Schema:
     def is_object(self, name: str) -> bool:
         return any(m.is_object(name) for m in self.indices.values())
 
+    def is_nested(self, name: str) -> bool:
+        return any(name in m.nested for m in self.indices.values())
+
+    def nested_parent(self, name: str) -> str | None:
+        """The closest `nested` object above `name` in any index (Elasticsearch rejects the field), else None."""
+        for mapping in self.indices.values():
+            parent = mapping.nested_parent(name)
+            if parent is not None:
+                return parent
+        return None
+
     def names(self) -> set[str]:
         names: set[str] = set()
         for mapping in self.indices.values():
@@ -193,10 +300,13 @@ __all__ = [
     "KEYWORD_FAMILY",
     "NUMERIC_TYPES",
     "RATIONAL_TYPES",
+    "RUNTIME_TYPES",
     "TEXT_FAMILY",
     "FieldMapping",
     "IndexMapping",
     "MappingError",
+    "Runtime",
     "Schema",
+    "runtime_fields",
     "type_family",
 ]

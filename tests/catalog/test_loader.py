@@ -133,8 +133,9 @@ def test_nested_field_is_located(tmp_path: Path) -> None:
 def test_invalid_eql_names_the_line_in_the_file(tmp_path: Path) -> None:
     text = GOOD.format(rule_id=ID_A).replace('process.name in ("bash", "sh")', "process.name in ('bash')")
     err = expect_error(write(tmp_path, "bad.toml", text))
-    assert (err.location.line, err.location.column, err.location.key) == (21, 20, "rule.query")
-    assert "EQL query line 2:20:" in str(err)
+    # one column past the string's start, where Elasticsearch reports an error about a string literal
+    assert (err.location.line, err.location.column, err.location.key) == (21, 21, "rule.query")
+    assert "EQL query line 2:21:" in str(err)
 
 
 def test_invalid_eql_on_one_line(tmp_path: Path) -> None:

@@ -96,6 +96,62 @@ def test_anchors_and_limits() -> None:
     assert len(sequences) == 5 and all(r["hits"]["sequences"] for r in sequences[:2])
 
 
+def test_the_tree_reaches_every_query_through_each_way_it_can_match(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the queries are filed in a discrimination tree by the exact keyword tests they cannot match without; each
+    # must still answer as `search()` does, whatever the shape of its exact tests
+    import itertools
+
+    import runner.engine.multi as multi
+    from runner.engine import search
+
+    grid = itertools.product(["linux", "windows", ["linux", "macos"]], ["start", ["start", "change"], "end"],
+                             ["sh", "SH", "curl", "kubectl", ["sh", "x"]],
+                             [["get", "pods"], ["describe"], ["version", "nodes"], []])
+    docs = []
+    for i, (os_type, kind, name, args) in enumerate(grid):
+        source: dict[str, Any] = {"@timestamp": f"2026-01-01T00:{i // 60:02d}:{i % 60:02d}Z",
+                                  "event": {"category": ["process"] if i % 7 else ["process", "file"], "type": kind},
+                                  "host": {"os": {"type": os_type}}, "process": {"name": name, "args": args}}
+        if i % 5 == 0:
+            del source["host"]
+        docs.append({"_index": "logs", "_id": str(i), "_source": source})
+    queries = [
+        # two tests of one array field: each holds by another value (`and` must not intersect their terms)
+        'process where process.name == "kubectl" and process.args in ("get", "describe") and '
+        'process.args in ("pods", "nodes")',
+        # an `or` of different fields: a way in per branch
+        'process where host.os.type == "linux" and (process.name == "curl" or process.args == "version")',
+        'process where (host.os.type == "windows" and event.type == "end") or (process.name : "sh" and '
+        'event.type == "start")',
+        'process where event.type == "start" and (process.name == "curl" or process.args like "de*")',  # one way {}
+        'process where process.name in~ ("SH", "curl") and process.name == "sh"',  # folded and exact, one field
+        'process where host.os.type in ("linux", "macos") and event.type == "change"',
+        'any where process.name == "kubectl" and not process.args == "version"',
+        'file where process.name == "sh"',
+        'sequence by host.os.type [process where process.name == "sh" and event.type == "start"] '
+        '[process where process.args == "pods" or process.name == "curl"]',
+        'sequence [process where (process.name == "sh" or process.name == "curl") and event.type == "end"] '
+        '[any where process.args in ("nodes", "describe")] until [process where process.name == "kubectl"]',
+    ] + [f'process where host.os.type == "linux" and event.type == "start" and process.name == "{name}"'
+         for name in ("sh", "curl", "kubectl", "zsh", "x")]  # enough queries for the tree to split deep
+    offered: list[str] = []
+    original = multi._Compiled.offer
+
+    def counting(self: Any, position: int, doc: Any, source: Any) -> None:
+        offered.append(doc["_id"])
+        original(self, position, doc, source)
+
+    monkeypatch.setattr(multi._Compiled, "offer", counting)
+    searches = [QuerySearch(q, frozenset({"logs"}), None, 1000) for q in queries]
+    answered = 0
+    for query, many in zip(queries, search_many(docs, searches), strict=True):
+        one = search(docs, query, size=1000)
+        assert _body(many)["hits"] | {"total": None} == one["hits"] | {"total": None}, query
+        answered += bool(one["hits"].get("events") or one["hits"].get("sequences"))
+    assert answered == len(queries) - 1  # only "zsh" has no event
+    assert len(offered) < len(docs) * len(queries) / 3  # the tree spares most offers
+
+
 def test_a_stage_that_matches_nothing_in_an_index_is_never_offered(monkeypatch: pytest.MonkeyPatch) -> None:
     # an optional field the index does not map reads as null (Elasticsearch): `?f == "x"` can match nothing there
     import runner.engine.multi as multi

@@ -66,9 +66,10 @@ def test_unknown_category_field() -> None:
 
 
 def test_text_field_without_exact_subfield() -> None:
+    # the field is named by its own name in the mapping, its leaf (see test_verifier_es.py)
     assert (
         "[process.title == \"x\"] cannot operate on first argument field of data type [text]: No keyword/multi-field "
-        "defined exact matches for [process.title]; define one or use MATCH/QUERY instead"
+        "defined exact matches for [title]; define one or use MATCH/QUERY instead"
     ) in problems('process where process.title == "x"')
 
 
