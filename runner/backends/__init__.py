@@ -5,7 +5,7 @@ layer uses these names only, never a backend's own package.
 """
 
 from runner.backends.base import Access, Backend, IngestResult, WriteResult
-from runner.backends.configured import BackendInfo, describe, open_backend
+from runner.backends.configured import BackendInfo, describe, open_backend, templates
 from runner.backends.embedded.files import FileEvents
 from runner.backends.embedded.memory import MemoryEvents
 from runner.backends.embedded.time_order import REORDER_BUFFER
@@ -27,6 +27,7 @@ from runner.backends.errors import (
 )
 from runner.backends.json_text import read_json
 from runner.backends.kibana import KibanaClient
+from runner.backends.local_search import TemplateVerifier
 from runner.backends.request import EqlRequest
 
 __all__ = [
@@ -51,10 +52,12 @@ __all__ = [
     "StateBusy",
     "StateNotSaved",
     "StorageDamaged",
+    "TemplateVerifier",
     "TransientError",
     "WriteError",
     "WriteResult",
     "describe",
     "open_backend",
     "read_json",
+    "templates",
 ]

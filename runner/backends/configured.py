@@ -15,6 +15,8 @@ from runner.alerts import KIBANA_VERSION
 from runner.backends.base import Access, Backend
 from runner.backends.elasticsearch import ElasticsearchBackend
 from runner.backends.embedded import EmbeddedBackend
+from runner.backends.errors import CannotOpen
+from runner.ecs import TemplateError, Templates, load_templates
 from runner.settings import Settings
 
 
@@ -53,7 +55,16 @@ def open_backend(settings: Settings, *, access: Access = Access.WRITE, kibana_ve
     which backend: `describe(settings).where` says it)."""
     if settings.backend == "elasticsearch":
         return ElasticsearchBackend.from_settings(settings, kibana_version)
-    return EmbeddedBackend.open(settings.embedded.path, access)
+    return EmbeddedBackend.open(settings.embedded.path, access, templates=templates(settings))
 
 
-__all__ = ["BackendInfo", "describe", "open_backend"]
+def templates(settings: Settings) -> Templates:
+    """The index templates of the embedded engine: the shipped ones and the directory `embedded.templates` names.
+    `CannotOpen` (a configuration problem) naming the file that is not a template."""
+    try:
+        return load_templates(settings.embedded.templates)
+    except TemplateError as error:
+        raise CannotOpen(f"embedded.templates: {error}") from None
+
+
+__all__ = ["BackendInfo", "describe", "open_backend", "templates"]

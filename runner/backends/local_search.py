@@ -4,7 +4,9 @@ events held in memory, and the verifier that stands in for a cluster's when `val
 `run_query` runs the body's query and options through `runner.engine.search` with the indices' mappings;
 `batchable` is the one decision of which requests `runner.engine.search_many` can answer with others in one pass;
 `search_error` is the one translation of the engine's errors into what Elasticsearch answers (a 400 with its type
-and reason: `QueryError`), so that a rule fails with the same message on every backend.
+and reason: `QueryError`), so that a rule fails with the same message on every backend. `TemplateVerifier` verifies
+a request as a cluster with the index templates installed and no event yet would (`validate` before anything was
+ingested).
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from runner.backends.errors import BackendError, QueryError
+from runner.backends.request import EqlRequest
+from runner.ecs import Templates, template_indices
 from runner.engine import DocumentError, OrderingError, SearchRequestError, UnsearchableField, search
-from runner.eql import EqlError, Schema
+from runner.eql import EqlError, IndexMapping, Schema
 from runner.eql import nodes as n
 
 
@@ -61,4 +65,23 @@ def run_query(documents: Iterable[Mapping[str, Any]], body: Mapping[str, Any], s
         raise search_error(err) from None
 
 
-__all__ = ["batchable", "run_query", "search_error"]
+class TemplateVerifier:
+    """`verify(request)` as a cluster with `templates` installed would answer it before any event arrived: against
+    one index per template the request's index patterns reach, and an ECS-only index for a pattern reaching none
+    (`runner.ecs.template_indices`). Raises `QueryError` as a search would."""
+
+    def __init__(self, templates: Templates) -> None:
+        self.templates = templates
+        self._indices: dict[str, IndexMapping] = {}  # index -> its mapping, made once (a large one costs ~50 ms)
+
+    def verify(self, request: EqlRequest) -> None:
+        schema = Schema()
+        for index, template in template_indices(request.index, self.templates).items():
+            mapping = self._indices.get(index)
+            if mapping is None:
+                mapping = self._indices[index] = IndexMapping.from_body(self.templates.body_of(template))
+            schema.indices[index] = mapping
+        run_query((), request.body, schema)
+
+
+__all__ = ["TemplateVerifier", "batchable", "run_query", "search_error"]

@@ -31,8 +31,10 @@ from runner.backends import (
     StorageDamaged,
     describe,
     open_backend,
+    templates,
 )
 from runner.catalog import Catalog, Rule, UuidSource, load_rules
+from runner.ecs import Templates
 from runner.errors import RuleRunnerError
 from runner.execution import ExecutionOptions
 from runner.service import KibanaLink, link_kibana_rules, select_rules
@@ -146,6 +148,14 @@ class Context:
         except BackendError as error:
             raise CommandError(f"cannot read the rules' ids from Kibana, so rule-runner does not start (its alerts "
                                f"would not match Kibana's rules): {error}", code=1) from None
+
+    def templates(self) -> Templates:
+        """The embedded engine's index templates (shipped, and `embedded.templates`); a file that is not a template
+        is a configuration error (exit 2) naming it."""
+        try:
+            return templates(self.settings)
+        except BackendError as error:
+            raise CommandError(str(error), code=2) from None
 
     def open_backend(self, access: Access = Access.WRITE) -> Backend:
         """The configured backend, opened for `access`; not checked, not started. Raises the backend's error

@@ -64,7 +64,8 @@ def run(args: argparse.Namespace) -> int:
                       TimeElapsedColumn(), console=err, transient=True) as progress:
             reading = progress.add_task("rules answered: 0", total=None)
             events = load_events(args.files, args.index,
-                                 on_bytes=lambda done: progress.update(reading, completed=done))
+                                 on_bytes=lambda done: progress.update(reading, completed=done),
+                                 templates=context.templates())
             progress.update(reading, total=sum(Path(file).stat().st_size for file in args.files))
             answered = [0]
 

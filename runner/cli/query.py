@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from runner.backends import REORDER_BUFFER, BackendError, EqlRequest, FileEvents, QueryError
-from runner.cli.context import CommandError, err
+from runner.cli.context import CommandError, Context, err
 from runner.cli.ndjson import BadLine, ReadReport, read_documents
 from runner.cli.render import report_skipped
+from runner.ecs import Templates
 from runner.eql import EqlError, parse
 
 BUFFER_VARIABLE = "RULE_RUNNER_REORDER_BUFFER"  # events a file may be out of time order by before it is sorted on disk
@@ -83,8 +84,9 @@ def streaming_collector() -> Iterator[None]:
 
 
 def load_events(files: list[str], index: str | None, default_index: str | None = None,
-                on_bytes: Callable[[int], None] | None = None) -> FileEvents:
-    """The files as `FileEvents`, checked to exist; nothing is read until the first search."""
+                on_bytes: Callable[[int], None] | None = None, templates: Templates | None = None) -> FileEvents:
+    """The files as `FileEvents`, checked to exist; nothing is read until the first search. `templates` give each
+    index its starting mapping (default: the shipped ones)."""
     paths = [Path(p) for p in files]
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
@@ -100,11 +102,13 @@ def load_events(files: list[str], index: str | None, default_index: str | None =
     def sorting(number: int) -> None:
         err.print(f"{paths[number]} is out of time order beyond {size:,} events ({BUFFER_VARIABLE}): "
                   "sorting it on disk")
-    return FileEvents(FileInput(paths, index, default_index, on_bytes).sources(), buffer=size, on_sorting=sorting)
+    return FileEvents(FileInput(paths, index, default_index, on_bytes).sources(), buffer=size, on_sorting=sorting,
+                      templates=templates)
 
 
 def run(args: argparse.Namespace) -> int:
-    events = load_events(args.events, args.index, default_index="events")
+    events = load_events(args.events, args.index, default_index="events",
+                         templates=Context.load(args.config).templates())
     body = {"query": args.query, "size": args.size}
     if args.timestamp_field:
         body["timestamp_field"] = args.timestamp_field

@@ -6,32 +6,49 @@ Beyond loading, it checks what the run would otherwise find out late or never:
 - rule ids in `rules.include`, `rules.exclude` and `rules.overrides` that name no loaded rule (warnings: the
   configuration may serve several rule sets);
 - the fields of each enabled rule's query against the indices it searches, when the backend can tell
-  (`Backend.verify`, the first step of a search): the embedded store's mappings (when it exists), or the cluster's
-  `_field_caps` with `--backend` (without it validate never contacts the cluster). An unknown field or a type
-  mismatch is an error worded as the execution would report it; a rule whose index patterns match no index there is
-  listed as such, not as an error.
+  (`Backend.verify`, the first step of a search): the embedded store's mappings, or, before anything was ingested,
+  the index templates (shipped and `embedded.templates`) as a cluster with them installed would have them
+  (`TemplateVerifier`); or the cluster's `_field_caps` with `--backend` (without it validate never contacts the
+  cluster). An unknown field or a type mismatch is an error worded as the execution would report it; a rule whose
+  index patterns match no index there is listed as such, not as an error. On the embedded engine, each unknown field
+  gets a note telling a typo from a field of an integration the rule does not search (`unknown_field_note`).
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 from rich.text import Text
 
-from runner.backends import Access, Backend, BackendError, IndexNotFound, NoStore, QueryError, describe
+from runner.backends import (
+    Access,
+    BackendError,
+    EqlRequest,
+    IndexNotFound,
+    NoStore,
+    QueryError,
+    TemplateVerifier,
+    describe,
+)
 from runner.catalog import RUNNABLE_TYPES, Catalog, Rule, empty_window
 from runner.cli.context import CommandError, Context, err, out
 from runner.cli.render import Column, table
+from runner.ecs import Template, Templates
+from runner.engine import DynamicTemplates
 from runner.execution import PlanMode, plan
 from runner.service import Selection, select_rules
 from runner.settings import RulesSettings
 
 _NO_TIME = datetime(1970, 1, 1, tzinfo=UTC)  # the fields do not depend on the window: the request of any one
 UNMATCHED_SHOWN = 10  # sets of index patterns matching nothing, listed one by one; the rest are counted
+PATTERNS_SHOWN = 3  # index patterns named per integration in a note on an unknown field
+_UNKNOWN_COLUMN = re.compile(r"Unknown column \[([^\]]+)\]")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -96,21 +113,56 @@ def _check_fields(context: Context, rules: tuple[Rule, ...], *, contact: bool) -
     """Each rule's query against its indices' fields, where the backend can tell; the errors (also printed). A
     backend reached over the network is contacted only when asked (`--backend`); a store that does not exist yet
     has no fields to tell."""
-    if describe(context.settings).remote and not contact:
+    info = describe(context.settings)
+    if info.remote and not contact:
         out.print("fields: not checked against the cluster (validate --backend checks them with _field_caps)")
         return []
+    templates = None if info.remote else context.templates()
     try:
         backend = context.backend(start=False, check=True, access=Access.EXISTING)
     except NoStore as error:
-        out.print(f"fields: not checked: {error} (nothing ingested yet)")
-        return []
+        assert templates is not None  # only the embedded store can be missing
+        where = f"the index templates ({error}: nothing ingested yet; as a cluster with the templates installed)"
+        return _report_fields(TemplateVerifier(templates).verify, where, rules, templates)
     with backend:
-        return _report_fields(backend, rules)
+        return _report_fields(backend.verify, backend.where, rules, templates)
 
 
-def _report_fields(backend: Backend, rules: tuple[Rule, ...]) -> list[str]:
+def unknown_field_note(field: str, patterns: Sequence[str], templates: Templates) -> str:
+    """What an unknown field of a rule is: a field of an integration (a template) that the rule's index patterns do
+    not reach, or that no index the rule searches was created from; a field only a template's dynamic templates map,
+    once a document brings it (a cluster does not know it before either); or a field no template maps (a typo, or a
+    field only documents bring: the error's "did you mean" is the hint)."""
+    defining = templates.defining(field)
+    if defining:
+        reached = any(t.reached_by(pattern) for t in defining for pattern in patterns)
+        if reached:
+            return (f"[{field}] is a field of {_owners(defining)}, but no index the rule searches was created from "
+                    "that template")
+        return f"[{field}] is a field of {_owners(defining)}, which the rule's index patterns do not reach"
+    dynamic = [t for t in templates if (d := DynamicTemplates.of(t.mappings)) is not None and d.names(field)]
+    if dynamic:
+        return (f"[{field}] is mapped only by a dynamic template of {_owners(dynamic)}: an index knows it once a "
+                "document has it, as on a cluster")
+    return f"[{field}] is mapped by no index template rule-runner knows: a typo, or a field only events bring"
+
+
+def _owners(owners: list[Template]) -> str:
+    """Templates as the notes name them: each integration's title with its index patterns (the first few)."""
+    by_title: dict[str, list[str]] = defaultdict(list)
+    for template in owners:
+        by_title[template.title].extend(template.index_patterns)
+    named = []
+    for title, found in by_title.items():
+        more = len(found) - PATTERNS_SHOWN
+        named.append(f"{title} ({', '.join(found[:PATTERNS_SHOWN])}{f' and {more} more' if more > 0 else ''})")
+    return "; ".join(named)
+
+
+def _report_fields(verify: Callable[[EqlRequest], None], where: str, rules: tuple[Rule, ...],
+                   templates: Templates | None) -> list[str]:
     """Check every rule (with a progress bar), print a summary line, the index patterns matching nothing and the
-    errors; return the errors."""
+    errors (with `templates`, a note on each unknown field); return the errors."""
     errors: list[str] = []
     unmatched: dict[tuple[str, ...], int] = defaultdict(int)
     with Progress(TextColumn("fields"), BarColumn(), MofNCompleteColumn(), console=err, transient=True) as progress:
@@ -118,18 +170,22 @@ def _report_fields(backend: Backend, rules: tuple[Rule, ...]) -> list[str]:
         for rule in rules:
             try:
                 # the request of a manual execution: the one a run sends, its window aside
-                backend.verify(plan(rule, started_at=_NO_TIME, mode=PlanMode.MANUAL).requests[0])
+                verify(plan(rule, started_at=_NO_TIME, mode=PlanMode.MANUAL).requests[0])
             except IndexNotFound:
                 unmatched[tuple(rule.params.index_patterns)] += 1
             except QueryError as error:
                 reason = error.reason.replace("\n", "\n  ")
+                if templates is not None:
+                    fields = dict.fromkeys(_UNKNOWN_COLUMN.findall(error.reason))
+                    reason += "".join(f"\n  note: {unknown_field_note(field, rule.params.index_patterns, templates)}"
+                                      for field in fields)
                 errors.append(f"{rule.path}: rule.query of rule {rule.rule_id} ({rule.name}) on "
                               f"{rule.params.index_patterns}: {error.es_type}: {reason}")
             except BackendError as failure:
-                raise CommandError(f"checking the fields against {backend.where}: {failure}", code=1) from None
+                raise CommandError(f"checking the fields against {where}: {failure}", code=1) from None
             progress.advance(task)
     skipped = sum(unmatched.values())
-    out.print(f"fields: {len(rules):,} enabled rule(s) checked against {backend.where}: "
+    out.print(f"fields: {len(rules):,} enabled rule(s) checked against {where}: "
               f"{len(rules) - len(errors) - skipped:,} ok, {len(errors):,} with errors, {skipped:,} whose index "
               "patterns match no index there (not checked)")
     ranked = sorted(unmatched.items(), key=lambda item: (-item[1], item[0]))

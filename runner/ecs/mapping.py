@@ -1,4 +1,5 @@
-"""The ECS mapping the embedded store gives every index, as Elastic's index templates give data streams.
+"""The ECS mapping the embedded store gives every index, as Elastic's index templates give data streams (an index
+template matching the index is merged over it: `runner.ecs.templates`).
 
 Elastic Defend and most integrations write into indices whose templates map the Elastic Common Schema, so a rule's
 `cidrMatch(destination.ip, ...)` sees an `ip` field and `process.command_line` is a `wildcard` field. Fields outside

@@ -8,7 +8,7 @@ Elasticsearch indexes it; `date_range` parses a `range` filter's bounds as Elast
 """
 
 from runner.engine.dates import date_range, iso_millis_nanos
-from runner.engine.dynamic import LiveMapping, dynamic_mapping, extend_mapping, merge_mapping
+from runner.engine.dynamic import DynamicTemplates, LiveMapping, dynamic_mapping, extend_mapping, merge_mapping
 from runner.engine.field_types import UnsearchableField
 from runner.engine.fields import MISSING, SourcePath
 from runner.engine.multi import OutOfOrder, QuerySearch, Remapped, search_many
@@ -17,6 +17,7 @@ from runner.engine.search import DocumentError, SearchRequestError, search
 
 __all__ = [
     "DocumentError",
+    "DynamicTemplates",
     "LiveMapping",
     "MISSING",
     "OrderingError",

@@ -11,12 +11,19 @@ caller writes the body only when it changed.
 A leaf the body's `runtime` section defines is not mapped (Elasticsearch's DocumentParser.getLeafMapper: "if a leaf
 field is not mapped, and is defined as a runtime field, then we don't create a dynamic mapping for it"): the runtime
 field keeps reading it from `_source`. The `runtime` section itself is carried through untouched.
+
+A body's `dynamic_templates` (an index template's: Winlogbeat's `winlog.event_data.*` strings as `keyword`, the Beats'
+final `strings_as_keyword`) decide the mapping of a new leaf field as Elasticsearch's do (`DynamicTemplates`: the
+first matching template wins; no match: the default dynamic mapping). Templates for objects (`match_mapping_type:
+object`) are not applied: a new object maps as an object.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterable, Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from fnmatch import fnmatchcase
 from typing import Any
 
 from runner.engine.fields import dynamic_field_spec
@@ -24,6 +31,84 @@ from runner.eql import IndexMapping, runtime_fields
 
 # told of each field (path, spec) and object (path, None) a walk adds
 Report = Callable[[str, "dict[str, Any] | None"], None]
+
+
+class DynamicTemplates:
+    """A mapping body's `dynamic_templates`, applied to a new leaf field as Elasticsearch applies them
+    (`DynamicTemplate.match`: every condition the template sets must hold; the first template matching wins):
+    `match` / `unmatch` on the field's name, `path_match` / `path_unmatch` on its dotted path (simple `*` patterns,
+    or regular expressions with `match_pattern: regex`; each a pattern or a list of them), `match_mapping_type` on
+    the type the value would get (`string`, `long`, `double`, `boolean`, `date` for a string date detection takes;
+    `*` or a list); its `mapping` gets `{name}` and `{dynamic_type}` replaced, and the default type when it names
+    none."""
+
+    __slots__ = ("_templates",)
+
+    def __init__(self, templates: Sequence[Mapping[str, Any]]) -> None:
+        self._templates = [spec for entry in templates if isinstance(entry, Mapping)
+                           for spec in entry.values() if isinstance(spec, Mapping) and isinstance(spec.get("mapping"), Mapping)]
+
+    @classmethod
+    def of(cls, body: Mapping[str, Any]) -> DynamicTemplates | None:
+        templates = body.get("dynamic_templates")
+        return cls(templates) if isinstance(templates, list) and templates else None
+
+    def mapping(self, path: str, name: str, default: dict[str, Any]) -> dict[str, Any]:
+        """The mapping of the new field at `path` (`name` its last part) whose default dynamic mapping is `default`."""
+        kind = _MAPPING_TYPE.get(default["type"], default["type"])
+        for template in self._templates:
+            if not (_matches(template.get("match_mapping_type"), kind, False, True)
+                    and _names_match(template, path, name)):
+                continue
+            dynamic_type = default["type"]  # Elasticsearch's default type for the value: text, long, float, ...
+            spec: dict[str, Any] = _substitute(template["mapping"], name, dynamic_type)
+            spec.setdefault("type", dynamic_type)
+            return dict(spec)
+        return default
+
+
+    def names(self, path: str) -> bool:
+        """Whether a template naming fields (by `match` or `path_match`, not a catch-all for a type) would map a new
+        field at `path` of some type: a field such an index knows only once a document brings it."""
+        name = path.rpartition(".")[2]
+        return any((template.get("match") is not None or template.get("path_match") is not None)
+                   and _names_match(template, path, name) for template in self._templates)
+
+
+_MAPPING_TYPE = {"text": "string", "float": "double"}  # the JSON type a default mapping comes from
+
+
+def _names_match(template: Mapping[str, Any], path: str, name: str) -> bool:
+    regex = template.get("match_pattern") == "regex"
+    return (_matches(template.get("match"), name, regex, True)
+            and not _matches(template.get("unmatch"), name, regex, False)
+            and _matches(template.get("path_match"), path, regex, True)
+            and not _matches(template.get("path_unmatch"), path, regex, False))
+
+
+def _matches(condition: Any, value: str, regex: bool, absent: bool) -> bool:
+    """`value` against a template's condition (a pattern or a list of them); `absent` when it sets none."""
+    if condition is None:
+        return absent
+    patterns = condition if isinstance(condition, list) else [condition]
+    for pattern in patterns:
+        pattern = str(pattern)
+        if regex:
+            if re.fullmatch(pattern, value):
+                return True
+        elif pattern == "*" or fnmatchcase(value, pattern.replace("[", "[[]").replace("?", "[?]")):  # `*` only
+            return True
+    return False
+
+
+def _substitute(value: Any, name: str, dynamic_type: str) -> Any:
+    if isinstance(value, str):
+        return value.replace("{name}", name).replace("{dynamic_type}", dynamic_type)
+    if isinstance(value, Mapping):
+        return {key: _substitute(item, name, dynamic_type) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_substitute(item, name, dynamic_type) for item in value]
+    return value
 
 
 def dynamic_mapping(sources: Iterable[Mapping[str, Any]], base: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -46,7 +131,8 @@ def extend_mapping(body: dict[str, Any], source: Mapping[str, Any]) -> bool:
     `_source` document `source` would add dynamically; true when it added any (a field or an object)."""
     if str(body.get("dynamic", "true")).lower() in ("false", "strict"):
         return False
-    return _add_object(body.setdefault("properties", {}), source, runtime=_runtime_names(body))
+    return _add_object(body.setdefault("properties", {}), source, runtime=_runtime_names(body),
+                       templates=DynamicTemplates.of(body))
 
 
 def _runtime_names(body: Mapping[str, Any]) -> frozenset[str]:
@@ -88,7 +174,7 @@ class LiveMapping:
     again after the walk added something. Checked against the walk by tests/engine/test_growing.py.
     """
 
-    __slots__ = ("_frozen", "_properties", "_runtime", "_shape", "body", "mapping")
+    __slots__ = ("_frozen", "_properties", "_runtime", "_shape", "_templates", "body", "mapping")
 
     def __init__(self, base: Mapping[str, Any] | None = None) -> None:
         self.body = dynamic_mapping((), base)
@@ -97,6 +183,7 @@ class LiveMapping:
         self._frozen = str(self.body.get("dynamic", "true")).lower() in ("false", "strict")
         self._runtime = _runtime_names(self.body)
         self._shape: _Shape | None = None
+        self._templates = DynamicTemplates.of(self.body)
 
     def extend(self, source: Mapping[str, Any]) -> bool:
         if self._frozen:
@@ -106,7 +193,7 @@ class LiveMapping:
             shape = self._shape = _Shape(self._properties, self._runtime)
         if shape.covers(source):
             return False
-        added = _add_object(self._properties, source, "", self._report, self._runtime)
+        added = _add_object(self._properties, source, "", self._report, self._runtime, self._templates)
         if added:
             self._shape = None
         return added
@@ -164,9 +251,11 @@ def _add_object(
     prefix: str = "",
     report: Report | None = None,
     runtime: frozenset[str] = frozenset(),
+    templates: DynamicTemplates | None = None,
 ) -> bool:
     added = False
-    paths = report is not None or bool(runtime)  # whether the walk needs the full path of what it meets
+    # whether the walk needs the full path of what it meets
+    paths = report is not None or bool(runtime) or templates is not None
     for key, value in obj.items():
         node = properties.get(key)
         if node is not None and "." not in key:
@@ -175,7 +264,8 @@ def _add_object(
             if "properties" not in node:
                 continue
             if type(value) is dict:
-                if _add_object(node["properties"], value, f"{prefix}{key}." if paths else "", report, runtime):
+                if _add_object(node["properties"], value, f"{prefix}{key}." if paths else "", report, runtime,
+                               templates):
                     added = True
                 continue
         parts = str(key).split(".")
@@ -194,7 +284,7 @@ def _add_object(
             target = node["properties"]
             path += "."
         else:
-            if _add_value(target, parts[-1], value, path, report, runtime):
+            if _add_value(target, parts[-1], value, path, report, runtime, templates):
                 added = True
     return added
 
@@ -206,11 +296,12 @@ def _add_value(
     prefix: str = "",
     report: Report | None = None,
     runtime: frozenset[str] = frozenset(),
+    templates: DynamicTemplates | None = None,
 ) -> bool:
     if isinstance(value, list):
         for item in value:
             if item is not None:
-                return _add_value(properties, name, item, prefix, report, runtime)
+                return _add_value(properties, name, item, prefix, report, runtime, templates)
         return False
     if isinstance(value, Mapping):
         node: dict[str, Any] | None = properties.get(name)
@@ -220,12 +311,14 @@ def _add_value(
             if report is not None:
                 report(prefix + name, None)
         if "properties" in node:
-            added = _add_object(node["properties"], value, f"{prefix}{name}.", report, runtime) or added
+            added = _add_object(node["properties"], value, f"{prefix}{name}.", report, runtime, templates) or added
         return added
     if name in properties or (runtime and prefix + name in runtime):
         return False
     spec = dynamic_field_spec(value)
     if spec is not None:
+        if templates is not None:
+            spec = templates.mapping(prefix + name, name, spec)
         properties[name] = spec
         if report is not None:
             report(prefix + name, spec)
@@ -233,4 +326,4 @@ def _add_value(
     return False
 
 
-__all__ = ["LiveMapping", "dynamic_mapping", "extend_mapping", "merge_mapping"]
+__all__ = ["DynamicTemplates", "LiveMapping", "dynamic_mapping", "extend_mapping", "merge_mapping"]

@@ -88,6 +88,9 @@ class EmbeddedSettings(_Section):
     """`embedded:` the in-process engine's SQLite store."""
 
     path: ResolvedPath = Path(".rule-runner") / "store.db"
+    # a directory of the user's own index templates (*.json), applied with the shipped ones to the indices the
+    # store creates and the files `hunt` and `query` read (runner.ecs.templates)
+    templates: ResolvedPath | None = None
 
 
 class _Connection(_Section):

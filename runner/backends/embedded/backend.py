@@ -45,6 +45,7 @@ from runner.backends.errors import (
 )
 from runner.backends.local_search import batchable, run_query, search_error
 from runner.backends.request import EqlRequest
+from runner.ecs import Templates
 from runner.engine import OutOfOrder, QuerySearch, date_range, search_many
 from runner.eql import EqlError, Schema, parse
 from runner.eql import nodes as n
@@ -158,15 +159,15 @@ class EmbeddedBackend:
         return f"the embedded store {path}"
 
     @classmethod
-    def open(cls, path: str | Path, access: Access = Access.WRITE) -> EmbeddedBackend:
+    def open(cls, path: str | Path, access: Access = Access.WRITE, *, templates: Templates | None = None) -> EmbeddedBackend:
         """The store at `path`, opened and checked: made when there is none (`Access.WRITE`), else `NoStore`;
         read-only with `Access.READ`. `StoreDamaged` when it is not a sound store, `CannotOpen` when it cannot be
-        opened or made."""
+        opened or made. `templates` give its new indices their mappings (default: the shipped ones)."""
         path = Path(path)
         if access is not Access.WRITE and not path.exists():
             raise NoStore(f"no embedded store at {path}")
         try:
-            return cls(Store(path, read_only=access is Access.READ))
+            return cls(Store(path, read_only=access is Access.READ, templates=templates))
         except StoreDamaged:
             raise
         except StoreError as err:

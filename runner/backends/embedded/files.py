@@ -5,8 +5,9 @@
 memory depends on the open sequences and the buffer, never on the size of the files.
 
 Each document is seen as it is READ (file order, before the reorder buffer), as Elasticsearch would see it when the
-files are bulk-indexed one after the other: its index's mapping is extended by dynamic mapping (`LiveMapping`: the
-first document with a field decides its type), and a plain document without `_id` gets the id ingest would give it
+files are bulk-indexed one after the other: its index's mapping starts as its template gives it (`templates`, as the
+store's does) and is extended by dynamic mapping (`LiveMapping`: the first document with a field decides its type),
+and a plain document without `_id` gets the id ingest would give it
 (`document_id`), so that a rule answers the same over a file as over the same file ingested, sequences included (a
 hit without an id makes no alert).
 
@@ -36,7 +37,7 @@ from runner.backends.embedded.time_order import REORDER_BUFFER, Disordered, Sour
 from runner.backends.errors import BackendError, IndexNotFound
 from runner.backends.local_search import batchable, run_query, search_error
 from runner.backends.request import EqlRequest
-from runner.ecs import ecs_mapping
+from runner.ecs import Templates, shipped_templates
 from runner.engine import LiveMapping, OutOfOrder, QuerySearch, Remapped, search_many
 from runner.eql import IndexMapping, Schema
 from runner.eql import nodes as n
@@ -55,13 +56,13 @@ class FileEvents:
         self,
         sources: Sequence[Source],
         *,
-        base: Mapping[str, Any] | None = None,
+        templates: Templates | None = None,
         buffer: int = REORDER_BUFFER,
         spill_dir: str | Path | None = None,
         on_sorting: Callable[[int], None] | None = None,
     ) -> None:
         self.sources = list(sources)
-        self.base = ecs_mapping() if base is None else base
+        self.templates = shipped_templates() if templates is None else templates  # an index's starting mapping
         self.buffer = buffer
         self.spill_dir = spill_dir
         self.on_sorting = on_sorting
@@ -85,7 +86,7 @@ class FileEvents:
                     index = doc["_index"]
                     live = mappings.get(index)
                     if live is None:
-                        live = mappings[index] = LiveMapping(self.base)
+                        live = mappings[index] = LiveMapping(self.templates.mapping_for(index))
                         if on_new is not None:
                             on_new(index, live.mapping)
                     live.extend(doc["_source"])

@@ -1,6 +1,7 @@
 """Events held in memory (from files), searched exactly as the embedded store is: for `hunt` and `query`.
 
-The mapping of each index is built as the store builds it (ECS, plus dynamic mapping of the other fields), so a
+The mapping of each index is built as the store builds it (its template over ECS, plus dynamic mapping of the other
+fields), so a
 rule gives the same answer over a file as over the same events ingested.
 """
 
@@ -14,7 +15,7 @@ from runner.backends.embedded.time_order import document_time
 from runner.backends.errors import BackendError, IndexNotFound
 from runner.backends.local_search import batchable, run_query, search_error
 from runner.backends.request import EqlRequest
-from runner.ecs import ecs_mapping
+from runner.ecs import Templates, shipped_templates
 from runner.engine import OutOfOrder, QuerySearch, dynamic_mapping, search_many
 from runner.eql import Schema
 from runner.eql import nodes as n
@@ -25,12 +26,13 @@ class MemoryEvents:
 
     name = "memory"
 
-    def __init__(self, documents: Iterable[Mapping[str, Any]]) -> None:
+    def __init__(self, documents: Iterable[Mapping[str, Any]], templates: Templates | None = None) -> None:
         by_index: dict[str, list[Mapping[str, Any]]] = {}
         for doc in documents:
             by_index.setdefault(str(doc["_index"]), []).append(doc)
         self.by_index = {index: sorted(docs, key=document_time) for index, docs in by_index.items()}
-        self.mappings = {index: dynamic_mapping((d["_source"] for d in docs), base=ecs_mapping())
+        templates = shipped_templates() if templates is None else templates
+        self.mappings = {index: dynamic_mapping((d["_source"] for d in docs), base=templates.mapping_for(index))
                          for index, docs in self.by_index.items()}
         self.count = sum(len(docs) for docs in self.by_index.values())
         self._merged: dict[tuple[str, ...], list[Mapping[str, Any]]] = {}

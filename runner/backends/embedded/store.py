@@ -30,8 +30,11 @@ planned it through the `(idx, id)` key plus a sort); 2 indexes them per index. O
 it in one transaction (an interrupted migration leaves version 1 as it was); a version-1 store opened read-only is
 read as it is, through SQLite's own plan.
 
-Each index keeps the mapping Elasticsearch would have built for it: the ECS mapping of Elastic's templates, plus
-fields mapped dynamically from the documents.
+Each index keeps the mapping Elasticsearch would have built for it: the one its index template gives it when it is
+created (`Templates.mapping_for`: the matching shipped or user template merged over ECS; ECS alone when none
+matches), plus the fields mapped dynamically from the documents (none beyond the template where it sets `dynamic:
+false`; its `dynamic_templates` deciding a new field's type). An index keeps the mapping it was created with: a
+template added later applies to indices created after it, as on a cluster.
 """
 
 from __future__ import annotations
@@ -55,7 +58,7 @@ import orjson
 from runner.backends.base import EXECUTION_UUID, IngestResult, WriteResult
 from runner.backends.errors import StorageDamaged
 from runner.backends.json_text import read_json
-from runner.ecs import ecs_mapping
+from runner.ecs import Templates, shipped_templates
 from runner.engine import MISSING, LiveMapping, SourcePath, date_range, iso_millis_nanos, merge_mapping
 from runner.errors import RuleRunnerError
 
@@ -172,11 +175,14 @@ def _source_text(source: Mapping[str, Any]) -> str:
 class Store:
     """One SQLite file. Thread-safe: each thread gets its own connection."""
 
-    def __init__(self, path: str | Path, *, read_only: bool = False, busy_timeout: float = BUSY_TIMEOUT) -> None:
+    def __init__(self, path: str | Path, *, read_only: bool = False, busy_timeout: float = BUSY_TIMEOUT,
+                 templates: Templates | None = None) -> None:
         """Open (with `read_only`: only an existing store, never changed) and check the store; `StoreDamaged` when
         it is not a sound SQLite database, `StoreError` when it cannot be opened. `busy_timeout`: how long a
-        statement waits for a lock another connection holds before it fails (`StoreBusy`)."""
+        statement waits for a lock another connection holds before it fails (`StoreBusy`). `templates`: what a new
+        index's mapping starts from (default: the shipped ones)."""
         self.path = Path(path)
+        self.templates = shipped_templates() if templates is None else templates
         self.read_only = read_only
         self.busy_timeout = busy_timeout
         self._local = threading.local()
@@ -387,14 +393,15 @@ class Store:
         return index, doc_id, ts, ingested, _source_text(source)
 
     def _index_mapping(self, db: sqlite3.Connection, index: str) -> _IndexMapping:
-        """The index's stored mapping, or the ECS mapping of a new index (to be written with its first batch even if
-        its documents add nothing to it)."""
+        """The index's stored mapping, or the mapping its template gives a new index (to be written with its first
+        batch even if its documents add nothing to it)."""
         try:
             with self._reading():
                 stored = self._stored_mapping(db, index)
         except sqlite3.Error as err:
             raise self._error(err, f"cannot write events to {self.path}") from None
-        return _IndexMapping(LiveMapping(ecs_mapping() if stored is None else stored), changed=stored is None)
+        return _IndexMapping(LiveMapping(self.templates.mapping_for(index) if stored is None else stored),
+                             changed=stored is None)
 
     def _insert(self, rows: list[tuple[str, str, int, int | None, str]],
                 mappings: dict[str, _IndexMapping]) -> tuple[int, int]:
@@ -428,10 +435,9 @@ class Store:
         row = db.execute("SELECT body FROM mappings WHERE idx = ?", (index,)).fetchone()
         return json.loads(row[0]) if row else None
 
-    @classmethod
-    def _mapping(cls, db: sqlite3.Connection, index: str) -> dict[str, Any]:
-        stored = cls._stored_mapping(db, index)
-        return ecs_mapping() if stored is None else stored
+    def _mapping(self, db: sqlite3.Connection, index: str) -> dict[str, Any]:
+        stored = self._stored_mapping(db, index)
+        return self.templates.mapping_for(index) if stored is None else stored
 
     def mappings_version(self) -> str:
         """Changes whenever an index's mapping changes (in this process or another): a cache key."""
