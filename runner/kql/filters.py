@@ -22,7 +22,7 @@ from typing import Any
 
 from runner.kql.errors import KqlError
 from runner.kql.fields import FieldList
-from runner.kql.scripts import parse_float
+from runner.kql.scripts import converted_value
 
 Query = dict[str, Any]
 _MATCH_ALL: Query = {"match_all": {}}
@@ -42,17 +42,7 @@ def _is_legacy_phrase(filter_: Mapping[str, Any]) -> str | None:
 
 def _converted(fields: FieldList, name: str, value: Any) -> Any:
     field = fields.find(name) if fields.present else None
-    if field is None:
-        return value
-    if field.type == "boolean" and not isinstance(value, bool):
-        if value in (1, "true"):
-            return True
-        if value in (0, "false"):
-            return False
-        raise KqlError(f"{value} is not a valid boolean value for boolean field {field.name}")
-    if field.type == "number" and isinstance(value, str):
-        return parse_float(value)
-    return value
+    return value if field is None else converted_value(field, value)
 
 
 def _migrate(filter_: Mapping[str, Any], fields: FieldList) -> dict[str, Any]:

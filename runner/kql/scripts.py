@@ -2,8 +2,9 @@
 pattern's scripted fields: Painless scripts are wrapped in a comparator so a script that returns a list matches when
 any element does; Lucene expressions are compared directly.
 
-Values are converted as Kibana converts them for a field: a number field's string becomes a number (JavaScript's
-`parseFloat`), a boolean field's `"true"` / `"false"` a boolean (anything else is refused).
+Values are converted as Kibana converts them for a field: for an equality, a number field's value becomes a number
+(JavaScript's `Number`: `"2020-01-01"` is NaN, sent as null) and a boolean field's `"true"` / `"false"` a boolean
+(anything else is refused); for a range, a number field's string goes through `parseFloat` (`"2020-01-01"` is 2020).
 """
 
 from __future__ import annotations
@@ -47,15 +48,48 @@ def parse_float(text: str) -> float | int | None:
     return int(number) if number.is_integer() and abs(number) < 2**53 else number
 
 
-def _converted(field: FieldSpec, value: Any) -> Any:
+_JS_SPACE = "\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_RADIX = re.compile(r"0([xXoObB])([0-9a-fA-F]+)")
+
+
+def js_number(value: Any) -> float | int | None:
+    """JavaScript's `Number(value)` for what KQL yields (a string, a boolean or null): the whole (trimmed) text must
+    be a number; NaN and the infinities are `None` (JSON.stringify writes them as null)."""
+    if value is None or isinstance(value, bool):
+        return int(bool(value))
+    if isinstance(value, int | float):
+        number = float(value)
+    else:
+        text = str(value).strip(_JS_SPACE)
+        radix = _RADIX.fullmatch(text)
+        if not text:
+            return 0
+        if radix:
+            try:
+                number = float(int(radix.group(2), {"x": 16, "o": 8, "b": 2}[radix.group(1).lower()]))
+            except ValueError:
+                return None
+        elif _DECIMAL.fullmatch(text):
+            number = float(text)
+        else:
+            return None
+    if math.isinf(number) or math.isnan(number):
+        return None
+    return int(number) if number.is_integer() and abs(number) < 2**53 else number
+
+
+def converted_value(field: FieldSpec, value: Any) -> Any:
+    """Kibana's `getConvertedValueForField`: a boolean field's value as a boolean (`1`/`"true"`, `0`/`"false"`,
+    anything else refused), a number field's as JavaScript's `Number` reads it."""
     if field.type == "boolean" and not isinstance(value, bool):
-        if value in (1, "true"):
+        if value in (1, "true") and not isinstance(value, float):
             return True
-        if value in (0, "false"):
+        if value in (0, "false") and not isinstance(value, float):
             return False
         raise KqlTranslationError(f"{value} is not a valid boolean value for boolean field {field.name}")
-    if field.type == "number" and isinstance(value, str):
-        return parse_float(value)
+    if field.type == "number" and not (isinstance(value, int | float) and not isinstance(value, bool)):
+        return js_number(value)
     return value
 
 
@@ -65,7 +99,7 @@ def phrase_script(field: FieldSpec, value: Any) -> dict[str, Any]:
         source = f"{_PAINLESS_PHRASE}compare(() -> {{ {field.script} }}, params.value);"
     else:
         source = f"({field.script}) == value"
-    return {"script": _without_none({"source": source, "lang": field.lang, "params": {"value": _converted(field, value)}})}
+    return {"script": _without_none({"source": source, "lang": field.lang, "params": {"value": converted_value(field, value)}})}
 
 
 def range_script(field: FieldSpec, params: dict[str, Any]) -> dict[str, Any]:

@@ -82,12 +82,14 @@ def _check_nesting(name: Value, fields: FieldList, path: str | None) -> None:
         raise KqlTranslationError("\n".join(errors))
 
 
-def _fields_for(name: Value, fields: FieldList) -> list[FieldSpec]:
+def _fields_for(name: Value, fields: FieldList) -> list[tuple[FieldSpec, str | bool | None]]:
+    """The fields a name designates, each with the name to send: no field known by that name gives the name as
+    written, which keeps its type where it is a value (`"fields": [true]` for `true:x*`) and is text as a key."""
     matched = fields.matching(name) if fields.present else []
     if matched:
-        return matched
-    # no field known by that name: the name as written (JavaScript would write a true/false/null key as text)
-    return [FieldSpec(name=js_string(_es_value(name)))]
+        return [(field, field.name) for field in matched]
+    written = _es_value(name)
+    return [(FieldSpec(name=js_string(written)), written)]
 
 
 def _nested_wrapper(name: Value, field: FieldSpec, path: str | None, options: Options, query: Query) -> Query:
@@ -127,20 +129,20 @@ def _is(node: Is, fields: FieldList, path: str | None, options: Options) -> Quer
         phrase = isinstance(node.value, Scalar) and node.value.quoted
         return {"multi_match": {"type": "phrase" if phrase else "best_fields", "query": value, "lenient": True}}
     queries: list[Query] = []
-    for field in _fields_for(name, fields):
+    for field, written in _fields_for(name, fields):
         query: Query
         if field.scripted:
             if not exists:  # exists queries make no sense for scripted fields
                 queries.append({"script": phrase_script(field, value)})
             continue
         if exists:
-            query = {"exists": {"field": field.name}}
+            query = {"exists": {"field": written}}
         elif isinstance(node.value, Wildcard):
             pattern = node.value.query_string()
             if field.is_keyword:
                 query = {"wildcard": {field.name: _with_case({"value": pattern}, options)}}
             else:
-                query = {"query_string": {"fields": [field.name], "query": pattern}}
+                query = {"query_string": {"fields": [written], "query": pattern}}
         elif field.type == "date":
             query = {"range": {field.name: {"gte": value, "lte": value, **_time_zone(value, options)}}}
         elif field.is_keyword:
@@ -157,7 +159,7 @@ def _range(node: Range, fields: FieldList, path: str | None, options: Options) -
     _check_nesting(name, fields, path)
     value = _es_value(node.value)
     queries: list[Query] = []
-    for field in _fields_for(name, fields):
+    for field, _written in _fields_for(name, fields):
         params: dict[str, Any] = {node.operator: value}
         if field.scripted:
             queries.append({"script": range_script(field, params)})

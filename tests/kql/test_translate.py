@@ -82,3 +82,25 @@ def test_whole_query_with_filters() -> None:
     assert build_es_query("  ", []) == {"bool": {"must": [], "filter": [], "should": [], "must_not": []}}
     with pytest.raises(KqlError, match="combined filters"):
         build_es_query("a:1", [{"meta": {"type": "combined", "params": []}}])
+
+
+def test_a_field_named_true_keeps_its_type_where_kibana_sends_it_as_a_value() -> None:
+    # Kibana parses the unquoted field name `true` as the boolean; as an object key JavaScript writes it as text
+    assert kql_to_dsl("true:x*") == _should({"query_string": {"fields": [True], "query": "x*"}})
+    assert kql_to_dsl("true:*") == _should({"exists": {"field": True}})
+    assert kql_to_dsl("true:x") == _should({"match": {"true": "x"}})
+
+
+def test_scripted_number_fields_convert_values_as_kibana_does() -> None:
+    # equality goes through JavaScript's Number (the whole text or NaN, sent as null), a range through parseFloat
+    script = [{"name": "n", "type": "number", "scripted": True, "script": "doc.x", "lang": "expression"}]
+
+    def value(kql: str) -> object:
+        return kql_to_dsl(kql, script)["bool"]["should"][0]["script"]["script"]["params"]
+
+    assert value('n:"2020-01-01"') == {"value": None}
+    assert value("n:0x10") == {"value": 16}
+    assert value('n:" 12 "') == {"value": 12}
+    assert value("n:1.5e1") == {"value": 15}
+    assert value("n:true") == {"value": 1}
+    assert value("n >= 2020-01-01") == {"gte": 2020}
