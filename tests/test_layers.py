@@ -18,6 +18,7 @@ BOTTOM = {
 ALLOWED = {
     "ecs": {"eql", "engine"},
     "eql": set(),
+    "kql": set(),
     "engine": {"eql"},
     "catalog": {"eql"},
     "settings": {"catalog"},
@@ -28,7 +29,7 @@ ALLOWED = {
 }
 # each third-party library stays in the layers named here
 THIRD_PARTY = {
-    "lark": {"eql"},
+    "lark": {"eql", "kql"},
     "pydantic": {"catalog", "settings"},
     "yaml": {"settings"},
     "apscheduler": {"service"},
