@@ -56,6 +56,7 @@ from runner.engine.semantics import fold
 from runner.engine.sequences import SequenceMatcher
 from runner.eql import EqlVerificationError, Schema, verify
 from runner.eql import nodes as n
+from runner.errors import RuleRunnerError
 
 
 @dataclass
@@ -551,9 +552,11 @@ def _table(index: str, first: dict[str, Any], entries: list[_Entry], growing: bo
         try:
             compiled, category, planned = _compile(entry, index, first)
         except Exception as error:
-            if not (growing and entry.deferred is not None):
+            # what `search()` would raise for this query on this index (a term query on a binary field, a field
+            # Elasticsearch cannot search: any RuleRunnerError), and anything a query that failed its verification
+            # raises (it may not compile), is that query's own answer, not the batch's; anything else is a bug
+            if not (isinstance(error, RuleRunnerError) or (growing and entry.deferred is not None)):
                 raise
-            # a query that failed its verification may not compile: that is its own answer, not the batch's
             entry.failed = error
             continue
         if category is not None:
