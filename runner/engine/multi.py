@@ -585,7 +585,7 @@ def _compile(entry: _Entry, index: str, first: dict[str, Any]) -> tuple[_Compile
     compiled = _Compiled(entry, entry.plan.for_index(ctx, first))
     compiler = Compiler(ctx, entry.plan.null_fields)
     category = ctx.reader(entry.plan.category_field)
-    dispatch = category.family == "keyword"
+    dispatch = category.family == "keyword" and category.verbatim  # its plain strings looked up as they are
     specs = entry.plan.stages + ([entry.plan.until] if entry.plan.until is not None else [])
     planned: list[tuple[str | None, Node]] = []
     for spec in specs:
