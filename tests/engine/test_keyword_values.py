@@ -176,3 +176,28 @@ def test_query_command_over_a_file(tmp_path: Path, capsys: pytest.CaptureFixture
     out = capsys.readouterr()
     assert code == 0, out.err
     assert json.loads(out.out)["hits"]["total"]["value"] == 1
+
+
+def test_the_embedded_store(tmp_path: Path) -> None:
+    """Indices the store creates get the shipped templates; their searches read the normalized and constant values."""
+    from runner.backends import EqlRequest
+    from runner.backends.embedded import EmbeddedBackend, Store
+
+    store = Store(tmp_path / "store.db")
+    store.ingest([
+        {"_index": "logs-system.security-default", "_id": "s1",
+         "_source": {"@timestamp": "2026-01-01T00:00:00Z", "event": {"category": "authentication"}}},
+        {"_index": "logs-endpoint.events.process-default", "_id": "p1",
+         "_source": {"@timestamp": "2026-01-01T00:00:01Z", "event": {"category": "process"},
+                     "process": {"name": "CMD.EXE"}}},
+    ], on_bad=lambda doc, reason: pytest.fail(reason))
+    backend = EmbeddedBackend(store)
+
+    def ids(query: str) -> list[str]:
+        body = backend.eql_search(EqlRequest(("logs-*",), {"query": query, "size": 100}))
+        return [e["_id"] for e in body["hits"]["events"]]
+
+    assert ids('any where event.dataset == "system.security"') == ["s1"]
+    assert ids('process where process.name.caseless == "cmd.exe"') == ["p1"]
+    assert ids('process where startsWith(process.name.caseless, "CMD")') == ["p1"]
+    store.close()
