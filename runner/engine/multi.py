@@ -127,17 +127,29 @@ class _Compiled:
         if self.accept is not None and not self.accept(source):
             return
         if self.predicate is not None:
-            if self.predicate(source):
+            try:
+                matched = self.predicate(source)
+            except RuleRunnerError as error:
+                self._failed(error)
+                return
+            if matched:
                 self.window.add(self.ordinal.event_key(source, position), doc)
             return
         collector = self.collector
         if collector is not None:
-            self._sample(collector, position, doc, source)
+            try:
+                self._sample(collector, position, doc, source)
+            except RuleRunnerError as error:
+                self._failed(error)
             return
         entry = self.entry
         if entry.broken or entry.failed is not None:
             return
-        found = self.compiled.sequence_keys(source, self.count)
+        try:
+            found = self.compiled.sequence_keys(source, self.count)
+        except RuleRunnerError as error:
+            self._failed(error)
+            return
         if found is None:
             return
         stage_keys, until_keys = found
@@ -153,6 +165,14 @@ class _Compiled:
         entry.last = ordinal
         self.matcher.feed(doc, ordinal, stage_keys, until_keys)
 
+    def _failed(self, error: RuleRunnerError) -> None:
+        """What `search()` raises for this query on this document (a test specialised at a field's first value, when
+        a growing mapping gives it a type that cannot be searched): the query's answer; it is offered nothing more."""
+        if self.entry.failed is None:
+            self.entry.failed = error
+        self.predicate = _never
+        self.collector = None  # a sample query then takes the sequence path, which skips a failed entry
+
     def _sample(self, collector: SampleCollector, position: int, doc: Mapping[str, Any], source: dict[str, Any]) -> None:
         """As `search()`'s `_run_samples` feeds its collector."""
         compiled = self.compiled
@@ -162,6 +182,10 @@ class _Compiled:
                 stage_keys[stage] = compiled.keys[stage](source)
         if any(stage_keys):
             collector.feed(doc, str(doc["_index"]), position, stage_keys)
+
+
+def _never(_source: dict[str, Any]) -> bool:
+    return False
 
 
 Key = tuple[str, bool]  # an exact test's field and whether its terms are folded

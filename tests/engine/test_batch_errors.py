@@ -70,6 +70,31 @@ def test_a_query_on_a_binary_value_fails_alone_in_a_growing_batch() -> None:
     assert _answers(results) == _expected()
 
 
+def test_a_field_mapped_binary_in_the_middle_of_a_growing_batch_fails_its_queries_only() -> None:
+    # the first document has no `payload`: the searches are planned with the field unknown, and the dynamic template
+    # maps it `binary` when the second document brings it; the test specialised then fails, in that query only
+    base = {**MAPPING, "dynamic_templates": [{"bin": {"match": "payload", "mapping": {"type": "binary"}}}]}
+    base["properties"] = {k: v for k, v in MAPPING["properties"].items() if k != "bin"}
+    docs = [DOCS[1], {**DOCS[0], "_source": {**DOCS[0]["_source"], "payload": "U29t"}}]
+    live = LiveMapping(base)
+    schema = Schema({"i": live.mapping})
+
+    def stream() -> Any:
+        for doc in docs:
+            live.extend(doc["_source"])
+            yield doc
+
+    queries = ['process where payload == "x"', 'process where k == "x"',
+               'sequence [process where payload == "x"] [process where true]',
+               'sample by k [process where payload == "x"] [process where true]']
+    results = search_many(stream(), [QuerySearch(q, {"i"}, schema) for q in queries], growing=True, lookahead=1)
+    for number in (0, 2, 3):
+        assert isinstance(results[number], UnsearchableField), results[number]
+        with pytest.raises(UnsearchableField):
+            search(docs, queries[number], mappings={"i": live.body})
+    assert [e["_id"] for e in results[1]["hits"]["events"]] == ["1"]  # type: ignore[index]
+
+
 def test_hunt_reports_the_binary_rule_failed_and_the_other_rules_hits(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
