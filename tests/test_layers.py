@@ -16,8 +16,9 @@ BOTTOM = {
 }
 # a package may import itself, the packages listed, and the bottom modules
 ALLOWED = {
-    "ecs": set(),
+    "ecs": {"eql", "engine"},
     "eql": set(),
+    "kql": set(),
     "engine": {"eql"},
     "catalog": {"eql"},
     "settings": {"catalog"},
@@ -28,7 +29,7 @@ ALLOWED = {
 }
 # each third-party library stays in the layers named here
 THIRD_PARTY = {
-    "lark": {"eql"},
+    "lark": {"eql", "kql"},
     "pydantic": {"catalog", "settings"},
     "yaml": {"settings"},
     "apscheduler": {"service"},

@@ -10,6 +10,7 @@ mapping.
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -43,6 +44,11 @@ def _body() -> dict[str, Any]:
 def ecs_mapping() -> dict[str, Any]:
     """A fresh copy of the ECS mapping body (`{"properties": {...}}`)."""
     return copy.deepcopy(_body())
+
+
+def ecs_body() -> Mapping[str, Any]:
+    """The ECS mapping body itself, to read and never change (`ecs_mapping` gives a copy to change)."""
+    return _body()
 
 
 __all__ = ["ecs_mapping"]

@@ -26,7 +26,9 @@ from runner.ecs import (
     load_templates,
     mapping_for,
     shipped_templates,
+    template_indices,
 )
+from runner.ecs.templates import simple_match
 
 PROCESS = "logs-endpoint.events.process-default"
 BACKING = ".ds-logs-endpoint.events.process-default-2026.11.29-000001"
@@ -238,17 +240,214 @@ def test_a_bad_template_directory_stops_the_commands_with_the_files_path(tmp_pat
     monkeypatch.delenv("RULE_RUNNER_CONFIG", raising=False)
     folder = tmp_path / "templates"
     folder.mkdir()
-    (folder / "broken.json").write_text("{")
     (tmp_path / "rules").mkdir()
     (tmp_path / "rules" / SEED.name).write_text(SEED.read_text())
     config = tmp_path / "runner.yaml"
     config.write_text("embedded: {path: store.db, templates: templates}\nrules: {paths: [rules]}\n")
     events = tmp_path / "events.ndjson"
     events.write_text(json.dumps({"@timestamp": TS, "a": 1}) + "\n")
-    for argv in (["validate"], ["hunt", str(events)], ["query", "any where true", "--events", str(events)]):
-        capsys.readouterr()
-        assert main([*argv, "--config", str(config)]) == 2
-        assert f"embedded.templates: {folder / 'broken.json'}: not JSON: line 1:2" in capsys.readouterr().err
+    commands = (["validate"], ["hunt", str(events)], ["query", "any where true", "--events", str(events)],
+                ["ingest", str(events), "--index", "app-1"], ["run", "--once"])
+    broken = folder / "broken.json"
+    for text, problem in (("{", "not JSON: line 1:2"),  # a file's shape, and its contents (the review's bad1)
+                          ('{"index_patterns": ["app-*"], "properties": {"a": {"type": "keyword", "fields": "oops"}}}',
+                           "(the file).properties.a.fields: expected an object of multi-fields")):
+        broken.write_text(text)
+        for argv in commands:
+            capsys.readouterr()
+            assert main([*argv, "--config", str(config)]) == 2, argv
+            assert f"embedded.templates: {broken}: {problem}" in capsys.readouterr().err, argv
+
+
+@pytest.mark.parametrize(("mappings", "problem"), [
+    # the review's bad1-bad6: each failed later (a traceback, or a message without the file)
+    ({"properties": {"a": {"type": "keyword", "fields": "oops"}}},
+     "properties.a.fields: expected an object of multi-fields"),
+    ({"properties": {"a": {"type": "keyword", "ignore_above": "big"}}},
+     "properties.a.ignore_above: expected a whole number, at least 0 (got 'big')"),
+    ({"runtime": {"r": {"type": "nosuch"}}}, "runtime.r: No handler for type [nosuch] declared on runtime field [r]"),
+    ({"dynamic_templates": [{"t": {"match": "*", "mapping": {"type": "keyword", "fields": 3}}}]},
+     "dynamic_templates[0].t.mapping.fields: expected an object of multi-fields"),
+    # Elasticsearch's FieldAliasMapper.AliasValidator messages
+    ({"properties": {"a": {"type": "alias", "path": "nope"}}},
+     "properties.a.path: Invalid [path] value [nope] for field alias [a]: an alias must refer to an existing field "
+     "in the mappings."),
+    ({"properties": {"a": {"type": "alias", "path": "b"}, "b": {"type": "alias", "path": "process.pid"}}},
+     "properties.a.path: Invalid [path] value [b] for field alias [a]: an alias cannot refer to another alias."),
+    ({"properties": {"a": {"type": "alias", "path": "process"}}},  # an object, not a field
+     "properties.a.path: Invalid [path] value [process] for field alias [a]: an alias must refer to an existing "
+     "field in the mappings."),
+    ({"properties": {"a": {"type": "keyword", "fields": {"x": "keyword"}}}},
+     "properties.a.fields.x: expected a field mapping"),
+    ({"properties": {"a": {"type": "keyword", "fields": {"x": {"ignore_above": 3}}}}},
+     "properties.a.fields.x: expected a field mapping with a type"),
+    # a date format the engine cannot parse would fail every search of the index
+    ({"properties": {"d": {"type": "date", "format": "nosuch"}}},
+     "properties.d.format: unsupported date format letters [n] in [nosuch]"),
+    ({"runtime": {"d": {"type": "date", "format": "nosuch"}}}, "runtime.d.format: unsupported date format letters"),
+    ({"dynamic": "sometimes"}, "dynamic: expected true, false, strict or runtime (got 'sometimes')"),
+    ({"dynamic_templates": [{"t": {"match_mapping_type": "str", "mapping": {}}}]},
+     "dynamic_templates[0].t.match_mapping_type: No field type matched on [str], possible values are [object, "
+     "string, long, double, boolean, date, binary]"),
+    ({"dynamic_templates": [{"t": {"match_pattern": "regex", "match": "(", "mapping": {}}}]},
+     "dynamic_templates[0].t.match: not a regular expression: '('"),
+    ({"dynamic_templates": [{"t": {"match": "*"}}]}, 'dynamic_templates[0].t: expected a "mapping" (or "runtime")'),
+    ({"dynamic_templates": [{"a": {"mapping": {}}, "b": {"mapping": {}}}]},
+     "dynamic_templates[0]: expected {\"<name>\": {...}}"),
+])
+def test_a_template_files_contents_are_checked_whole_when_it_is_loaded(tmp_path: Path, mappings: dict[str, Any],
+                                                                       problem: str) -> None:
+    bad = tmp_path / "t.json"
+    bad.write_text(json.dumps({"index_patterns": ["app-*"], "template": {"mappings": mappings}}))
+    with pytest.raises(TemplateError) as raised:
+        load_templates(tmp_path)
+    assert str(raised.value).startswith(f"{bad}: template.mappings.{problem}")
+    # the same in rule-runner's shape
+    bad.write_text(json.dumps({"index_patterns": ["app-*"], **mappings}))
+    with pytest.raises(TemplateError) as raised:
+        load_templates(tmp_path)
+    assert str(raised.value).startswith(f"{bad}: (the file).{problem}")
+
+
+def test_an_alias_to_an_ecs_field_is_fine_in_a_template_not_in_an_indexs_own_mapping(tmp_path: Path) -> None:
+    (tmp_path / "t.json").write_text(json.dumps({"index_patterns": ["app-*"], "properties": {
+        "pid": {"type": "alias", "path": "process.pid"}}}))
+    assert load_templates(tmp_path).select("app-1") is not None  # merged over ECS: process.pid exists
+    (tmp_path / "t.json").unlink()
+    (tmp_path / "m.json").write_text(json.dumps({"app-1": {"mappings": {"properties": {
+        "pid": {"type": "alias", "path": "process.pid"}}}}}))
+    with pytest.raises(TemplateError, match=r"m.json: app-1.mappings.properties.pid.path: Invalid \[path\] value "
+                                            r"\[process.pid\]"):
+        load_templates(tmp_path)
+
+
+# GET <index>/_mapping answers
+
+
+def test_an_indexs_own_mapping_is_used_as_it_is_before_any_template(tmp_path: Path) -> None:
+    (tmp_path / "mapping.json").write_text(json.dumps({
+        BACKING: {"mappings": {"dynamic": False, "properties": {"process": {"properties": {
+            "my_custom": {"type": "keyword"}, "pid": {"type": "long"}}}, "@timestamp": {"type": "date"}}}},
+        "logs-endpoint.events.file-default": {"mappings": {"properties": {"file": {"properties": {
+            "my_custom": {"type": "keyword"}}}}}}}))
+    (tmp_path / "high.json").write_text(json.dumps({"index_patterns": ["logs-endpoint.*"], "priority": 900,
+                                                    "properties": {"never": {"type": "keyword"}}}))
+    templates = load_templates(tmp_path)
+    own = templates.select(BACKING)  # by its exact name, before the data stream's name is looked at
+    assert own is not None and own.exact and own.origin == str(tmp_path / "mapping.json")
+    body = templates.mapping_for(BACKING)
+    # that index's mapping alone: neither merged over ECS nor over a template (Defend's or the priority 900 one)
+    assert set(body["properties"]) == {"process", "@timestamp"} and body["dynamic"] is False
+    assert set(field(body, "process")["properties"]) == {"my_custom", "pid"}
+    # an index a shipped template matches: its own mapping wins too
+    file_body = templates.mapping_for("logs-endpoint.events.file-default")
+    assert set(file_body["properties"]) == {"file"} and "dynamic" not in file_body
+    # its data stream, and the stream's other backing indices, get the templates as before
+    chosen = templates.select("logs-endpoint.events.process-default")
+    assert chosen is not None and chosen.name == "high"
+    # a rule's pattern reaches the backing index through its data stream's name (validate's check)
+    assert templates.select(BACKING) in template_indices(["logs-endpoint.events.process-*"], templates).values()
+    # the store creates the index with it
+    store = Store(tmp_path / "store.db", templates=templates)
+    store.ingest([{"_index": BACKING, "_id": "1", "_source": {"@timestamp": TS, "process": {"my_custom": "x"},
+                                                              "event": {"category": "process"}}}])
+    assert set(store.mappings([BACKING])[BACKING]["properties"]) == {"process", "@timestamp"}
+    answer = EmbeddedBackend(store).eql_search(EqlRequest((BACKING,), {"query": 'any where process.my_custom == "x"'}))
+    assert [hit["_id"] for hit in answer["hits"]["events"]] == ["1"]
+
+
+def test_two_files_giving_one_indexs_mapping_are_an_error(tmp_path: Path) -> None:
+    for name in ("a", "b"):
+        (tmp_path / f"{name}.json").write_text(json.dumps({"app-1": {"mappings": {}}}))
+    with pytest.raises(TemplateError, match=r"b.json: app-1: its mapping is given by .*a.json too"):
+        load_templates(tmp_path)
+
+
+# composed_of
+
+
+def test_composed_of_is_resolved_from_the_component_templates_in_elasticsearchs_order(tmp_path: Path) -> None:
+    (tmp_path / "components.json").write_text(json.dumps({"component_templates": [
+        {"name": "base@mappings", "component_template": {"template": {"mappings": {
+            "dynamic_templates": [{"strings": {"match_mapping_type": "string", "mapping": {"type": "keyword"}}},
+                                  {"longs": {"match_mapping_type": "long", "mapping": {"type": "long"}}}],
+            "properties": {"app": {"properties": {"code": {"type": "keyword"}, "name": {"type": "keyword"}}},
+                           "first": {"type": "keyword"}}}}}},
+        {"name": "only@settings", "component_template": {"template": {"settings": {"number_of_shards": 1}}}}]}))
+    # a PUT _component_template/app@package body: its name is the file's
+    (tmp_path / "app@package.json").write_text(json.dumps({"template": {"mappings": {
+        "dynamic_templates": [{"strings": {"match_mapping_type": "string", "mapping": {"type": "wildcard"}}}],
+        "properties": {"app": {"properties": {"code": {"type": "long"}}}, "second": {"type": "ip"}}}}}))
+    (tmp_path / "app.json").write_text(json.dumps({"index_templates": [{"name": "app", "index_template": {
+        "index_patterns": ["app-*"], "priority": 200,
+        "composed_of": ["base@mappings", "only@settings", "app@package", "app@custom"],
+        "ignore_missing_component_templates": ["app@custom"],
+        "template": {"mappings": {"properties": {"second": {"type": "keyword"}}}}}}]}))
+    templates = load_templates(tmp_path)
+    chosen = templates.select("app-1")
+    assert chosen is not None and chosen.name == "app"
+    body = templates.mapping_for("app-1")
+    assert field(body, "app.code") == {"type": "long"}  # the later component's definition
+    assert field(body, "app.name") == {"type": "keyword"}  # objects merge
+    assert field(body, "first") == {"type": "keyword"}
+    assert field(body, "second") == {"type": "keyword"}  # the index template's own mappings win
+    assert body["dynamic_templates"] == [  # by name: the later replaces the earlier in its place
+        {"strings": {"match_mapping_type": "string", "mapping": {"type": "wildcard"}}},
+        {"longs": {"match_mapping_type": "long", "mapping": {"type": "long"}}}]
+    assert field(body, "process.pid")["type"] == "long"  # over ECS, as any template
+    # component template files are not index templates
+    assert [t.name for t in templates if t.origin != SHIPPED] == ["app"]
+    # composed_of in rule-runner's shape too; the index template's keys are not mapping keys
+    (tmp_path / "web.json").write_text(json.dumps({"index_patterns": ["web-*"], "composed_of": ["app@package"],
+                                                   "version": 3, "properties": {"w": {"type": "keyword"}}}))
+    web = load_templates(tmp_path).mapping_for("web-1")
+    assert field(web, "app.code") == {"type": "long"} and field(web, "w") == {"type": "keyword"}
+    assert "composed_of" not in web and "version" not in web
+    # the composed mapping is checked whole: an alias to a field a component replaced
+    (tmp_path / "web.json").write_text(json.dumps({"index_patterns": ["web-*"], "composed_of": ["app@package"],
+                                                   "properties": {"a": {"type": "alias", "path": "second.x"}}}))
+    with pytest.raises(TemplateError, match=r"web.json: \(the file\) composed with app@package.properties.a.path: "
+                                            r"Invalid \[path\] value \[second.x\]"):
+        load_templates(tmp_path)
+
+
+def test_a_component_template_not_given_is_an_error_naming_it(tmp_path: Path) -> None:
+    # Fleet's GET _index_template answer alone (the review's /tmp/rv/gt): it used to replace Defend's shipped
+    # template with an almost empty one
+    fleet = tmp_path / "t.json"
+    fleet.write_text(json.dumps({"index_templates": [{"name": "logs-endpoint.events.process", "index_template": {
+        "index_patterns": ["logs-endpoint.events.process-*"],
+        "template": {"settings": {}, "mappings": {"_meta": {"managed_by": "fleet"}}},
+        "composed_of": ["logs@mappings", "logs@settings", "logs-endpoint.events.process@package",
+                        "logs-endpoint.events.process@custom", "ecs@mappings"],
+        "ignore_missing_component_templates": ["logs-endpoint.events.process@custom"], "priority": 200}}]}))
+    with pytest.raises(TemplateError) as raised:
+        load_templates(tmp_path)
+    assert str(raised.value) == (
+        f"{fleet}: index_templates[0].index_template.composed_of: component templates not found: logs@mappings, "
+        "logs@settings, logs-endpoint.events.process@package, ecs@mappings (give their GET _component_template "
+        "answer, or PUT _component_template/<name> bodies as <name>.json, in the same directory)")
+
+
+# index patterns and names as Elasticsearch reads them
+
+
+def test_index_patterns_know_only_the_star_wildcard_as_elasticsearchs_simple_match() -> None:
+    assert simple_match("logs-*", "logs-a") and simple_match("*", "x") and simple_match("a*b*c", "aXbYc")
+    assert not simple_match("logs-?", "logs-a") and simple_match("logs-?", "logs-?")
+    assert not simple_match("logs-[ab]-*", "logs-a-1") and simple_match("logs-[ab]-*", "logs-[ab]-1")
+    odd = template("odd", ["app-[0-9]*"], 100, {"a": {"type": "long"}})
+    templates = Templates([odd])
+    assert templates.select("app-1") is None and templates.select("app-[0-9]1") is odd
+    assert not odd.reached_by("app-?*")
+
+
+def test_backing_indices_of_7_9_and_7_10_have_no_date() -> None:
+    assert data_stream_name(".ds-logs-endpoint.events.process-default-000001") == PROCESS
+    assert data_stream_name(".ds-logs-x-default-2026.11.29-000012") == "logs-x-default"
+    assert data_stream_name(".ds-logs-x-default-2026.11.29-1000000") == "logs-x-default"
+    assert data_stream_name(".ds-logs-x-000001-000002") == "logs-x-000001"
+    assert data_stream_name(".ds-logs-x") == ".ds-logs-x"
 
 
 # validate's notes
