@@ -193,8 +193,10 @@ class Compiler:
         reader = self.ctx.reader(field.name)
         if expr.kind == "regex":
             texts = [to_text(p) for p in patterns if p is not None]
-            test = sem.lucene_regex_any(texts, expr.case_insensitive)
-            return _typed(reader, lambda ftype: _any_text(ftype, test))
+            ci = expr.case_insensitive
+            # a regexp query's pattern goes through the field's search analyzer too (indexedValueForSearch)
+            return _typed(reader, lambda ftype: _any_text(
+                ftype, sem.lucene_regex_any([ftype.search_text(t) for t in texts], ci)))
         return _typed(reader, lambda ftype: _wildcard_matcher(ftype, patterns, expr.case_insensitive))
 
     def _in_query(self, expr: n.In) -> Node | None:
@@ -229,19 +231,26 @@ class Compiler:
             return leaf(lambda s: any((ip := sem.ip_of(v)) is not None and in_ranges(ip) for v in reader.values(s)))
         if constants[0] is None:
             return Const(False)
-        needle = to_text(constants[0])
+        written = to_text(constants[0])
         ci = expr.case_insensitive
-        if expr.name == "startsWith":
-            prefix = sem.fold(needle) if ci else needle
-            test: Callable[[str], bool] = (
-                (lambda v: sem.fold(v).startswith(prefix)) if ci else (lambda v: v.startswith(prefix))
-            )
-        elif expr.name == "endsWith":
-            # a wildcard query "*" + suffix: Lucene reads `*`, `?` and `\` in the suffix as wildcard syntax
-            test = sem.lucene_wildcard_matcher("*" + needle, ci)
-        else:
-            test = sem.lucene_wildcard_matcher("*" + needle + "*", ci)
-        return _typed(reader, lambda ftype: _any_text(ftype, test))
+        name = expr.name
+
+        def matcher(ftype: FieldType) -> tuple[ValuesTest, TextTest | None]:
+            # the prefix or wildcard query's text goes through the field's search analyzer (a normalizer)
+            needle = ftype.search_text(written)
+            if name == "startsWith":
+                prefix = sem.fold(needle) if ci else needle
+                test: Callable[[str], bool] = (
+                    (lambda v: sem.fold(v).startswith(prefix)) if ci else (lambda v: v.startswith(prefix))
+                )
+            elif name == "endsWith":
+                # a wildcard query "*" + suffix: Lucene reads `*`, `?` and `\` in the suffix as wildcard syntax
+                test = sem.lucene_wildcard_matcher("*" + needle, ci)
+            else:
+                test = sem.lucene_wildcard_matcher("*" + needle + "*", ci)
+            return _any_text(ftype, test)
+
+        return _typed(reader, matcher)
 
     # ---- script form -----------------------------------------------------------------------------------------------
 
@@ -425,7 +434,9 @@ def _typed(reader: FieldReader, factory: Callable[[FieldType], tuple[ValuesTest,
 
 
 def _specialised(reader: FieldReader, test: ValuesTest, text_test: TextTest | None) -> Node:
-    if text_test is None or reader.scripted:  # a scripted field's values come from `get`, not from `_source`
+    # the generated keyword code reads `_source` and compares its plain strings as they are: not for a scripted field
+    # (its values come from `get`), a normalized keyword (lowercased) or a constant one (the mapping's value)
+    if text_test is None or not reader.verbatim:
         get, normalize = reader.get, reader.normalize
 
         def general(source: dict[str, Any]) -> bool:
@@ -476,7 +487,7 @@ def _any_text(ftype: FieldType, test: TextTest) -> tuple[ValuesTest, TextTest | 
 def _wildcard_matcher(
     ftype: FieldType, patterns: list[Any], case_insensitive: bool
 ) -> tuple[ValuesTest, TextTest | None]:
-    texts = [to_text(p) for p in patterns if p is not None]
+    texts = [ftype.search_text(to_text(p)) for p in patterns if p is not None]  # a normalizer's work on the pattern
     if any(p == "*" for p in texts):
         return (lambda vs: bool(vs)), None  # `x : "*"` is `x != null`
     if ftype.family != "keyword":

@@ -9,6 +9,20 @@ A runtime field without a script (`runner.eql.Runtime.SOURCE`) parses its `_sour
 `toString()` (no `ignore_above`), a long `objectToLong(v, coerce)` and a double numbers and numeric strings, a date
 its format's parse of `toString()`, an ip strings only, a boolean booleans and the strings "true"/"false" only;
 anything else is skipped. Those are the indexed types' own rules except the boolean's, hence one type more.
+
+A `keyword` with `normalizer: lowercase` (Elastic Defend's `*.caseless` fields) indexes its values lowercased (after
+`ignore_above`, which reads the value as sent) and Elasticsearch normalises every constant a query compares with it
+the same way (`KeywordFieldType.indexedValueForSearch`: term, terms, range, prefix, wildcard and regexp queries alike),
+while a script (a function of the field) sees the normalised doc values and its other arguments as written. A custom
+normalizer is defined in index settings rule-runner does not read: a query reading such a field fails
+(`UnknownNormalizer`), as creating the index would without those settings. A `constant_keyword` with a `value` holds
+that value in every document of its index whatever `_source` says (Elasticsearch refuses a document with another
+value; the reader answers the mapped one); without a `value`, the first indexed document fixes it on a cluster, and
+the engine reads each document's own `_source` value (README: what differs).
+
+`verbatim` types index a plain `_source` string as the string itself (within `ignore_above`): the fast paths that
+compare raw strings (the generated keyword code, the batch's discrimination tree, the category dispatch, join keys)
+are taken only for them.
 """
 
 from __future__ import annotations
@@ -62,11 +76,21 @@ def to_text(value: Any) -> str:
     return str(value)
 
 
+def lowercase(text: str) -> str:
+    """Lucene's LowerCaseFilter (the built-in `lowercase` normalizer): `Character.toLowerCase` per code point, so no
+    context (a word-final capital sigma lowers to U+03C3, not U+03C2) and one character for one (U+0130 lowers to
+    `i` alone), unlike `str.lower`."""
+    if text.isascii():
+        return text.lower()
+    return "".join(ch.lower()[0] for ch in text)
+
+
 class FieldType:
     """Rules of one type family. Subclasses override what differs."""
 
     family = "keyword"
     numeric = False
+    verbatim = False  # a plain `_source` string is indexed as itself (within ignore_above): see the module docstring
 
     def __init__(self, mapping: FieldMapping | None = None) -> None:
         self.mapping = mapping
@@ -78,6 +102,10 @@ class FieldType:
     def literal(self, value: Any) -> Any:
         """A query literal → a value comparable with indexed values, or None if it cannot be one."""
         return self.index(value)
+
+    def search_text(self, text: str) -> str:
+        """A pattern or prefix of a wildcard, regexp or prefix query as the field's search analyzer makes it."""
+        return text
 
     def literal_range(self, value: Any) -> tuple[Any, Any] | None:
         """The indexed values a literal stands for in a term or range query, as an inclusive interval (a point for
@@ -103,6 +131,7 @@ class FieldType:
 
 class KeywordType(FieldType):
     family = "keyword"
+    verbatim = True
 
     def __init__(self, mapping: FieldMapping | None = None, ignore_above: int | None = None) -> None:
         super().__init__(mapping)
@@ -122,6 +151,36 @@ class KeywordType(FieldType):
         if isinstance(value, (dict, list)) or value is None:
             return None
         return to_text(value)
+
+
+class NormalizedKeywordType(KeywordType):
+    """A `keyword` with `normalizer: lowercase`: values and query constants lowercased (see the module docstring)."""
+
+    verbatim = False
+
+    def index(self, raw: Any) -> Any:
+        text = super().index(raw)  # ignore_above reads the value as sent (KeywordFieldMapper.indexValue)
+        return None if text is None else lowercase(text)
+
+    def literal(self, value: Any) -> Any:
+        text = super().literal(value)
+        return None if text is None else lowercase(text)
+
+    def search_text(self, text: str) -> str:
+        return lowercase(text)
+
+
+class ConstantKeywordType(KeywordType):
+    """A `constant_keyword` with a `value`: every document of the index holds it (see the module docstring)."""
+
+    verbatim = False
+
+    def __init__(self, mapping: FieldMapping | None, value: str) -> None:
+        super().__init__(mapping)
+        self.value = value
+
+    def index(self, raw: Any) -> Any:
+        return self.value
 
 
 _INTEGER_TEXT = re.compile(r"[+-]?\d+(?:\.\d*)?(?:[eE][+-]?\d+)?\Z")
@@ -379,6 +438,14 @@ class UnsearchableField(RuleRunnerError, ValueError):
     es_type = "query_shard_exception"
 
 
+class UnknownNormalizer(UnsearchableField):
+    """A keyword field whose normalizer is not the built-in `lowercase`: it is defined in index settings, which
+    rule-runner does not read, so it cannot index the field's values as Elasticsearch would. The search fails, as
+    creating the index would without those settings."""
+
+    es_type = "mapper_parsing_exception"
+
+
 class BinaryType(FieldType):
     """`binary`: EQL's verifier accepts it in comparisons (VerifierTests.testBinary), but a term or range query on it
     fails the search: "Binary fields do not support searching" (BinaryFieldMapper.termQuery), and a script cannot load
@@ -407,13 +474,30 @@ class UnsupportedType(FieldType):
         return None
 
 
+def _keyword_type(mapping: FieldMapping) -> FieldType:
+    if mapping.type == "constant_keyword":
+        value = mapping.params.get("value")
+        if value is not None and mapping.runtime is None:
+            return ConstantKeywordType(mapping, to_text(value))
+    normalizer = mapping.params.get("normalizer") if mapping.type == "keyword" and mapping.runtime is None else None
+    if normalizer is None:
+        return KeywordType(mapping, mapping.ignore_above)
+    if normalizer == "lowercase":
+        return NormalizedKeywordType(mapping, mapping.ignore_above)
+    # Elasticsearch's message when the index's settings do not define it (KeywordFieldMapper.Builder.buildFieldType)
+    raise UnknownNormalizer(
+        f"normalizer [{normalizer}] not found for field [{mapping.name}]: rule-runner knows only the built-in "
+        "[lowercase] normalizer (a custom one is defined in index settings, which it does not read)"
+    )
+
+
 def field_type(mapping: FieldMapping) -> FieldType:
     """The `FieldType` for a mapped field (for `text`, the rules of its exact sub-field)."""
     family = type_family(mapping.type)
     if mapping.runtime is not None and family == "boolean":
         return RuntimeBooleanType(mapping)
     if family == "keyword":
-        return KeywordType(mapping, mapping.ignore_above)
+        return _keyword_type(mapping)
     if family == "text":
         return KeywordType(mapping, None)  # callers read the exact sub-field; see fields.py
     if family == "integer":
@@ -437,13 +521,16 @@ __all__ = [
     "BinaryType",
     "BooleanType",
     "CidrError",
+    "ConstantKeywordType",
     "DateType",
     "FieldType",
     "IntegerType",
     "IpType",
     "KeywordType",
+    "NormalizedKeywordType",
     "RationalType",
     "RuntimeBooleanType",
+    "UnknownNormalizer",
     "UnsearchableField",
     "UnsupportedType",
     "Version",
@@ -451,6 +538,7 @@ __all__ = [
     "field_type",
     "format_ip",
     "java_double",
+    "lowercase",
     "parse_cidr",
     "parse_ip",
     "to_text",

@@ -11,7 +11,9 @@ float, boolean → boolean), and the decision sticks for the index.
 
 A runtime field (the mapping's `runtime` section) is read like any field of its type: without a script, from the
 `_source` value at its own name; with a script, which rule-runner cannot run, it has no value in any document (its
-reader's `get` answers `MISSING`, and `scripted` tells the filter code not to walk `_source` for it).
+reader's `get` answers `MISSING`, and `scripted` tells the filter code not to walk `_source` for it). A
+`constant_keyword` with a `value` reads that value in every document (`get` answers it); `verbatim` says whether the
+fast paths that take a plain `_source` string as the indexed value apply (runner.engine.field_types).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any
 
 from runner.engine.field_types import (
     BooleanType,
+    ConstantKeywordType,
     DateType,
     FieldType,
     IntegerType,
@@ -213,6 +216,12 @@ class FieldReader:
     def family(self) -> str | None:
         return self.ftype.family if self.ftype is not None else None
 
+    @property
+    def verbatim(self) -> bool:
+        """Whether a plain string `get` finds is indexed as itself (within `ignore_above`): what the fast paths that
+        compare raw `_source` strings assume (not for a normalized or constant keyword, nor a scripted field)."""
+        return not self.scripted and self.ftype is not None and self.ftype.verbatim
+
     def _bind(self, resolved: FieldMapping, mapping: IndexMapping | None = None) -> None:
         self.bound = resolved
         if type_family(resolved.type) == "text":
@@ -223,11 +232,15 @@ class FieldReader:
                 self.ignore_above = exact.ignore_above
             else:
                 self.ftype = KeywordType(resolved)  # no exact sub-field: the analyzer rejects such queries
-            return
-        self.ftype = field_type(resolved)
-        self.null_value = resolved.null_value
-        if isinstance(self.ftype, KeywordType):
-            self.ignore_above = resolved.ignore_above
+        else:
+            self.ftype = field_type(resolved)
+            self.null_value = resolved.null_value
+            if isinstance(self.ftype, KeywordType):
+                self.ignore_above = resolved.ignore_above
+        if isinstance(self.ftype, ConstantKeywordType):
+            # a constant_keyword with a `value`: every document of the index holds it, whatever its `_source` says
+            constant = self.ftype.value
+            self.get = lambda _source: constant
 
     def _infer(self, raw: Any) -> bool:
         for value in raw if type(raw) is list else (raw,):

@@ -56,6 +56,7 @@ from runner.engine.semantics import fold
 from runner.engine.sequences import SequenceMatcher
 from runner.eql import EqlVerificationError, Schema, verify
 from runner.eql import nodes as n
+from runner.errors import RuleRunnerError
 
 
 @dataclass
@@ -126,17 +127,29 @@ class _Compiled:
         if self.accept is not None and not self.accept(source):
             return
         if self.predicate is not None:
-            if self.predicate(source):
+            try:
+                matched = self.predicate(source)
+            except RuleRunnerError as error:
+                self._failed(error)
+                return
+            if matched:
                 self.window.add(self.ordinal.event_key(source, position), doc)
             return
         collector = self.collector
         if collector is not None:
-            self._sample(collector, position, doc, source)
+            try:
+                self._sample(collector, position, doc, source)
+            except RuleRunnerError as error:
+                self._failed(error)
             return
         entry = self.entry
         if entry.broken or entry.failed is not None:
             return
-        found = self.compiled.sequence_keys(source, self.count)
+        try:
+            found = self.compiled.sequence_keys(source, self.count)
+        except RuleRunnerError as error:
+            self._failed(error)
+            return
         if found is None:
             return
         stage_keys, until_keys = found
@@ -152,6 +165,14 @@ class _Compiled:
         entry.last = ordinal
         self.matcher.feed(doc, ordinal, stage_keys, until_keys)
 
+    def _failed(self, error: RuleRunnerError) -> None:
+        """What `search()` raises for this query on this document (a test specialised at a field's first value, when
+        a growing mapping gives it a type that cannot be searched): the query's answer; it is offered nothing more."""
+        if self.entry.failed is None:
+            self.entry.failed = error
+        self.predicate = _never
+        self.collector = None  # a sample query then takes the sequence path, which skips a failed entry
+
     def _sample(self, collector: SampleCollector, position: int, doc: Mapping[str, Any], source: dict[str, Any]) -> None:
         """As `search()`'s `_run_samples` feeds its collector."""
         compiled = self.compiled
@@ -161,6 +182,10 @@ class _Compiled:
                 stage_keys[stage] = compiled.keys[stage](source)
         if any(stage_keys):
             collector.feed(doc, str(doc["_index"]), position, stage_keys)
+
+
+def _never(_source: dict[str, Any]) -> bool:
+    return False
 
 
 Key = tuple[str, bool]  # an exact test's field and whether its terms are folded
@@ -551,9 +576,11 @@ def _table(index: str, first: dict[str, Any], entries: list[_Entry], growing: bo
         try:
             compiled, category, planned = _compile(entry, index, first)
         except Exception as error:
-            if not (growing and entry.deferred is not None):
+            # what `search()` would raise for this query on this index (a term query on a binary field, a field
+            # Elasticsearch cannot search: any RuleRunnerError), and anything a query that failed its verification
+            # raises (it may not compile), is that query's own answer, not the batch's; anything else is a bug
+            if not (isinstance(error, RuleRunnerError) or (growing and entry.deferred is not None)):
                 raise
-            # a query that failed its verification may not compile: that is its own answer, not the batch's
             entry.failed = error
             continue
         if category is not None:
@@ -582,7 +609,7 @@ def _compile(entry: _Entry, index: str, first: dict[str, Any]) -> tuple[_Compile
     compiled = _Compiled(entry, entry.plan.for_index(ctx, first))
     compiler = Compiler(ctx, entry.plan.null_fields)
     category = ctx.reader(entry.plan.category_field)
-    dispatch = category.family == "keyword"
+    dispatch = category.family == "keyword" and category.verbatim  # its plain strings looked up as they are
     specs = entry.plan.stages + ([entry.plan.until] if entry.plan.until is not None else [])
     planned: list[tuple[str | None, Node]] = []
     for spec in specs:

@@ -285,7 +285,7 @@ class QueryPlan:
         specs = self.stages + ([self.until] if self.until is not None else [])
         keys = [self._keys(ctx, spec) for spec in specs]
         category = ctx.reader(self.category_field)
-        if category.family == "keyword":
+        if category.family == "keyword" and category.verbatim:  # the dispatcher looks its plain strings up as they are
             conditions = [compiler.filter(spec.filter.condition) for spec in specs]
             dispatch = category_dispatcher(category, [spec.filter.category for spec in specs])
         else:
