@@ -523,11 +523,11 @@ def _check_dynamic_template(entry: Any, at: str) -> str | None:
         if value is not None and not (isinstance(value, str) or (isinstance(value, list)
                                                                   and all(isinstance(v, str) for v in value))):
             return f"{at}.{key}: expected a pattern or a list of patterns"
-    kinds = spec.get("match_mapping_type")
-    if kinds is not None:
-        for kind in kinds if isinstance(kinds, list) else [kinds]:
+    for key in ("match_mapping_type", "unmatch_mapping_type"):
+        kinds = spec.get(key)
+        for kind in [] if kinds is None else kinds if isinstance(kinds, list) else [kinds]:
             if kind not in _MAPPING_TYPES:
-                return (f"{at}.match_mapping_type: No field type matched on [{kind}], possible values are "
+                return (f"{at}.{key}: No field type matched on [{kind}], possible values are "
                         f"[{', '.join(_MAPPING_TYPES[:-1])}]")
     pattern_kind = spec.get("match_pattern", "simple")
     if pattern_kind not in ("simple", "regex"):
@@ -542,6 +542,8 @@ def _check_dynamic_template(entry: Any, at: str) -> str | None:
                     return f"{at}.{key}: not a regular expression: {pattern!r}: {error}"
     if "mapping" not in spec and "runtime" not in spec:
         return f'{at}: expected a "mapping" (or "runtime") object'
+    if "mapping" in spec and "runtime" in spec:  # Elasticsearch's message (DynamicTemplate.parse)
+        return f"{at}: mapping and runtime cannot be both specified in the same dynamic template [{name}]"
     for key in ("mapping", "runtime"):
         if key in spec and not isinstance(spec[key], dict):
             return f"{at}.{key}: expected an object"
@@ -555,6 +557,16 @@ def _check_dynamic_template(entry: Any, at: str) -> str | None:
             IndexMapping.from_body({"properties": {"x": mapping}})
         except (MappingError, ValueError, TypeError, AttributeError) as error:
             return f"{at}.mapping: {error}"
+    if "runtime" in spec:
+        kinds = spec.get("match_mapping_type")
+        for kind in [] if kinds is None else kinds if isinstance(kinds, list) else [kinds]:
+            if kind in ("object", "binary"):  # Elasticsearch's message (DynamicTemplate.parse)
+                return (f"{at}: Dynamic template [{name}] defines a runtime field but type [{kind}] is not supported "
+                        "as runtime field")
+        try:  # as a new field "x" whose default runtime type is keyword would get it
+            runtime_fields({"runtime": {"x": {"type": "keyword", **_substitute(spec["runtime"])}}})
+        except (MappingError, ValueError, TypeError, AttributeError) as error:
+            return f"{at}.runtime: {error}"
     return None
 
 

@@ -41,8 +41,9 @@ _DATE_LIKE = re.compile(
 )
 
 
-def dynamic_field_spec(raw: Any) -> dict[str, Any] | None:
-    """The mapping Elasticsearch's default dynamic mapping gives a field whose first value is `raw`."""
+def dynamic_field_spec(raw: Any, date_detection: bool = True) -> dict[str, Any] | None:
+    """The mapping Elasticsearch's default dynamic mapping gives a field whose first value is `raw` (a date-like
+    string is a date unless the mapping turns `date_detection` off)."""
     if raw is None or isinstance(raw, (dict, list)):
         return None
     if isinstance(raw, bool):
@@ -51,7 +52,7 @@ def dynamic_field_spec(raw: Any) -> dict[str, Any] | None:
         return {"type": "long"}
     if isinstance(raw, float):
         return {"type": "float"}
-    if isinstance(raw, str) and _DATE_LIKE.match(raw):
+    if date_detection and isinstance(raw, str) and _DATE_LIKE.match(raw):
         return {"type": "date"}
     return {"type": "text", "fields": {"keyword": {"type": "keyword", "ignore_above": 256}}}
 

@@ -160,15 +160,14 @@ def test_dynamic_template_conditions_as_elasticsearch_checks_them() -> None:
         {"typed": {"match_mapping_type": ["double", "date"], "mapping": {"type": "{dynamic_type}", "index": False}}},
         {"regex": {"match_pattern": "regex", "path_match": r"^r\.\d+$", "mapping": {"type": "wildcard"}}},
     ])
-    text = {"type": "text", "fields": {"keyword": {"type": "keyword", "ignore_above": 256}}}
-    assert templates.mapping("net.peer", "peer", {"type": "long"}) == {"type": "ip"}
-    assert templates.mapping("net.peer", "peer", text) == text  # a string: not `long`
-    assert templates.mapping("a.user_id", "user_id", text) == {"type": "keyword", "doc_values": "user_id"}
-    assert templates.mapping("a.tmp_id", "tmp_id", text) == text  # unmatch
-    assert templates.mapping("x", "x", {"type": "float"}) == {"type": "float", "index": False}
-    assert templates.mapping("x", "x", {"type": "date"}) == {"type": "date", "index": False}
-    assert templates.mapping("r.12", "12", text) == {"type": "wildcard"}
-    assert templates.mapping("r.1x", "1x", text) == text
+    assert templates.find("net.peer", "peer", "long") == ({"type": "ip"}, False)
+    assert templates.find("net.peer", "peer", "string") is None  # a string: not `long`
+    assert templates.find("a.user_id", "user_id", "string") == ({"type": "keyword", "doc_values": "user_id"}, False)
+    assert templates.find("a.tmp_id", "tmp_id", "string") is None  # unmatch
+    assert templates.find("x", "x", "double") == ({"type": "float", "index": False}, False)
+    assert templates.find("x", "x", "date") == ({"type": "date", "index": False}, False)
+    assert templates.find("r.12", "12", "string") == ({"type": "wildcard"}, False)
+    assert templates.find("r.1x", "1x", "string") is None
 
 
 # users' templates
@@ -294,6 +293,16 @@ def test_a_bad_template_directory_stops_the_commands_with_the_files_path(tmp_pat
     ({"dynamic_templates": [{"t": {"match": "*"}}]}, 'dynamic_templates[0].t: expected a "mapping" (or "runtime")'),
     ({"dynamic_templates": [{"a": {"mapping": {}}, "b": {"mapping": {}}}]},
      "dynamic_templates[0]: expected {\"<name>\": {...}}"),
+    # templates with `runtime` (the walk would meet these only when a document brings a matching field)
+    ({"dynamic_templates": [{"t": {"match": "*", "runtime": {"type": "nosuch"}}}]},
+     "dynamic_templates[0].t.runtime: No handler for type [nosuch] declared on runtime field [x]"),
+    ({"dynamic_templates": [{"t": {"match_mapping_type": "object", "runtime": {}}}]},  # DynamicTemplate.parse
+     "dynamic_templates[0].t: Dynamic template [t] defines a runtime field but type [object] is not supported as "
+     "runtime field"),
+    ({"dynamic_templates": [{"t": {"match": "*", "mapping": {}, "runtime": {}}}]},
+     "dynamic_templates[0].t: mapping and runtime cannot be both specified in the same dynamic template [t]"),
+    ({"dynamic_templates": [{"t": {"match": "*", "unmatch_mapping_type": "obj", "mapping": {}}}]},
+     "dynamic_templates[0].t.unmatch_mapping_type: No field type matched on [obj]"),
 ])
 def test_a_template_files_contents_are_checked_whole_when_it_is_loaded(tmp_path: Path, mappings: dict[str, Any],
                                                                        problem: str) -> None:
