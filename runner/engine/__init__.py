@@ -4,7 +4,8 @@
 answers several queries from one pass over the documents, also while the caller grows their mappings
 (`LiveMapping`, `growing=True`: streaming files). `SourcePath` reads a `_source` field the way
 Elasticsearch indexes it; `date_range` parses a `range` filter's bounds as Elasticsearch does;
-`iso_millis_nanos` reads the usual shape of an event's timestamp in two dictionary lookups.
+`iso_millis_nanos` reads the usual shape of an event's timestamp in two dictionary lookups. `compile_dsl` evaluates
+the Query DSL of KQL query rules (`query_dsl/`) with Elasticsearch's semantics on the same indexed values.
 """
 
 from runner.engine.dates import date_range, iso_millis_nanos
@@ -13,6 +14,7 @@ from runner.engine.field_types import UnsearchableField
 from runner.engine.fields import MISSING, SourcePath
 from runner.engine.multi import OutOfOrder, QuerySearch, Remapped, search_many
 from runner.engine.ordering import OrderingError
+from runner.engine.query_dsl import QueryDslError, UnsupportedQuery, compile_dsl
 from runner.engine.search import DocumentError, SearchRequestError, search
 
 __all__ = [
@@ -22,11 +24,14 @@ __all__ = [
     "MISSING",
     "OrderingError",
     "OutOfOrder",
+    "QueryDslError",
     "QuerySearch",
     "Remapped",
     "SearchRequestError",
     "SourcePath",
     "UnsearchableField",
+    "UnsupportedQuery",
+    "compile_dsl",
     "date_range",
     "dynamic_mapping",
     "extend_mapping",

@@ -314,6 +314,13 @@ def date_parser(formats: str | None = None) -> Parser:
     return nanos
 
 
+def parse_date(value: object, formats: str | None = None) -> tuple[int, str] | None:
+    """A date in a field's formats as (epoch nanos, precision): the smallest field the text named (`year` ...
+    `second`) or `exact` (a fraction or an epoch number); None when no format parses it. Offsets written in the
+    text are applied; a text without one is read as UTC."""
+    return _range_parser(formats)(value)
+
+
 def date_range(value: object, formats: str | None = None) -> tuple[int, int] | None:
     """The epoch-nanos interval a date literal names, rounded like Elasticsearch's date math: a value written to the
     second covers that whole second, a day covers the day, and so on; an exact value is a point."""
@@ -414,4 +421,5 @@ __all__ = [
     "format_date",
     "format_iso",
     "iso_millis_nanos",
+    "parse_date",
 ]

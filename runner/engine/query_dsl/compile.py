@@ -1,0 +1,597 @@
+"""The compiler: a Query DSL object → one predicate over `_source` documents (see the package docstring).
+
+`compile_dsl` is the entry point; `Compiler` holds what one compilation shares (the index context, `now`, the field
+readers).
+
+Field clauses prepare their test once per type family (clauses.py): a mapped field's when the query is compiled, so
+that a value its type cannot parse fails the compile as it fails the search in Elasticsearch (`QueryDslError`); a
+field mapped dynamically, when its first value is seen — there, such a value makes the clause match nothing (the
+search cannot be failed halfway through a pass; `lenient` behaviour).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from runner.engine.fields import IndexContext
+from runner.engine.query_dsl.analysis import analyze, lowercase
+from runner.engine.query_dsl.clauses import (
+    ANY,
+    NEVER,
+    Env,
+    Refused,
+    ValuesTest,
+    match_test,
+    parse_query_string,
+    phrase_test,
+    query_string_test,
+    range_test,
+    term_test,
+    wildcard_test,
+)
+from runner.engine.query_dsl.datemath import DateMathError
+from runner.engine.query_dsl.errors import QueryDslError, UnsupportedQuery
+from runner.engine.query_dsl.fields import DslField, copy_mapping, leaves, objects_at
+from runner.eql import FieldMapping, IndexMapping, MappingError
+
+Predicate = Callable[[Mapping[str, Any]], bool]
+Prepare = Callable[[str, FieldMapping | None, str], ValuesTest]
+
+
+def _never(doc: Mapping[str, Any]) -> bool:
+    return False
+
+
+def _always(doc: Mapping[str, Any]) -> bool:
+    return True
+
+
+def _field_pattern(pattern: str) -> re.Pattern[str]:
+    return re.compile(".*".join(re.escape(part) for part in pattern.split("*")) + r"\Z")
+
+
+class FieldClause:
+    """One field clause on one field: its test per type family, prepared once."""
+
+    __slots__ = ("_lenient", "_prepare", "_tests", "field")
+
+    def __init__(self, field: DslField, prepare: Prepare, lenient: bool, where: str) -> None:
+        self.field = field
+        self._prepare = prepare
+        self._lenient = lenient
+        self._tests: dict[str, ValuesTest] = {}
+        family = field.family
+        if family is not None and not field.hidden:
+            try:
+                self._tests[family] = prepare(family, field.reader.bound, field.name)
+            except Refused as error:
+                if not lenient:
+                    raise QueryDslError(where, str(error)) from None
+                self._tests[family] = NEVER
+
+    def __call__(self, doc: Mapping[str, Any]) -> bool:
+        family, values = self.field.read(doc)
+        if not values or family is None:
+            return False
+        test = self._tests.get(family)
+        if test is None:
+            try:
+                test = self._prepare(family, self.field.reader.bound, self.field.name)
+            except Refused:
+                test = NEVER
+            self._tests[family] = test
+        return test(values)
+
+
+class Compiler:
+    """Compiles the clauses of one query against one index's mapping (grown dynamically as documents are read)."""
+
+    def __init__(self, context: IndexContext, now: datetime) -> None:
+        self.context = context
+        self.env = Env(_epoch_nanos(now))
+        self._fields: dict[tuple[str, str | None], DslField] = {}
+        self._subfields: dict[str, list[str]] = {}
+        self._subfields_size = -1
+
+    # ---- fields ------------------------------------------------------------------------------------------------------
+
+    def field(self, name: str, scope: str | None) -> DslField:
+        key = (name, scope)
+        found = self._fields.get(key)
+        if found is None:
+            found = self._fields[key] = DslField(self.context, name, scope)
+        return found
+
+    def _names_in(self, doc: Mapping[str, Any]) -> list[str]:
+        """Every field a document holds, with the multi-fields of each (what `*` expands to for it)."""
+        fields = self.context.mapping.fields
+        if len(fields) != self._subfields_size:
+            self._subfields = {}
+            for mapped in fields.values():
+                if mapped.source is not None:
+                    self._subfields.setdefault(mapped.source, []).append(mapped.name)
+            self._subfields_size = len(fields)
+        names: list[str] = []
+        for path, _raw in leaves(doc):
+            names.append(path)
+            subs = self._subfields.get(path)
+            if subs is None:
+                resolved = self.context.mapping.resolve(path)
+                if resolved is None:
+                    names.append(f"{path}.keyword")  # a string mapped dynamically gets one
+                continue
+            names.extend(subs)
+        return names
+
+    def clause(self, name: str, scope: str | None, prepare: Prepare, where: str, lenient: bool = False) -> Predicate:
+        """A field clause on `name`; a name with `*` is expanded against each document's fields."""
+        if "*" not in name:
+            return FieldClause(self.field(name, scope), prepare, lenient, where)
+        return self.expanded([name], scope, prepare, where, lenient)
+
+    def expanded(self, patterns: list[str], scope: str | None, prepare: Prepare, where: str,
+                 lenient: bool) -> Predicate:
+        """Field patterns (`*` = every field) expanded per document; any matching field satisfies the clause."""
+        compiled = [_field_pattern(p) for p in patterns]
+        clauses: dict[str, FieldClause] = {}
+
+        def test(doc: Mapping[str, Any]) -> bool:
+            for name in self._names_in(doc):
+                if not any(p.match(name) for p in compiled):
+                    continue
+                clause = clauses.get(name)
+                if clause is None:
+                    clause = clauses[name] = FieldClause(self.field(name, scope), prepare, True, where)
+                if clause(doc):
+                    return True
+            return False
+
+        return test
+
+    # ---- queries -----------------------------------------------------------------------------------------------------
+
+    def query(self, query: Any, where: str, scope: str | None = None) -> Predicate:
+        if not isinstance(query, Mapping) or len(query) != 1:
+            raise QueryDslError(where, f"a query must be an object with exactly one key, got {_short(query)}")
+        ((kind, spec),) = query.items()
+        builder = _BUILDERS.get(kind)
+        here = f"{where}.{kind}" if where else kind
+        if builder is None:
+            raise UnsupportedQuery(
+                here, f"[{kind}] queries are not evaluated (supported: {', '.join(sorted(_BUILDERS))})"
+            )
+        return builder(self, spec, here, scope)
+
+
+def _epoch_nanos(moment: datetime) -> int:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    delta = moment - datetime(1970, 1, 1, tzinfo=UTC)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1000
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _object(spec: Any, where: str, kind: str) -> Mapping[str, Any]:
+    if not isinstance(spec, Mapping):
+        raise QueryDslError(where, f"[{kind}] query malformed, expected an object, got {_short(spec)}")
+    return spec
+
+
+def _check_keys(spec: Mapping[str, Any], allowed: set[str], where: str, kind: str) -> None:
+    for key in spec:
+        if key not in allowed:
+            raise UnsupportedQuery(where, f"[{kind}] parameter [{key}] is not supported "
+                                          f"(supported: {', '.join(sorted(allowed))})")
+
+
+def _single_field(spec: Any, where: str, kind: str) -> tuple[str, Any]:
+    """`{"<field>": <value or object>}` (plus `boost`/`_name` beside it, which change no match)."""
+    spec = _object(spec, where, kind)
+    fields = [(k, v) for k, v in spec.items() if k not in ("boost", "_name")]
+    if len(fields) != 1:
+        raise QueryDslError(where, f"[{kind}] query doesn't support multiple fields, found {sorted(spec)}")
+    return fields[0]
+
+
+_COMMON = {"boost", "_name"}
+
+
+# ---- compound ---------------------------------------------------------------------------------------------------------
+
+
+def _clauses(c: Compiler, spec: Mapping[str, Any], key: str, where: str, scope: str | None) -> list[Predicate]:
+    value = spec.get(key)
+    if value is None:
+        return []
+    items = [value] if isinstance(value, Mapping) else value
+    if not isinstance(items, list):
+        raise QueryDslError(f"{where}.{key}", f"[bool] [{key}] must be an object or an array of objects")
+    return [c.query(item, f"{where}.{key}[{i}]", scope) for i, item in enumerate(items)]
+
+
+_CONDITIONAL = re.compile(r"\d+<")
+
+
+def minimum_should_match(spec: Any, optional: int, where: str) -> int:
+    """Queries.calculateMinShouldMatch: `2`, `-1`, `"75%"`, `"-25%"` (percentages rounded down)."""
+    if isinstance(spec, bool):
+        raise QueryDslError(where, f"[minimum_should_match] must be a number or a percentage, got {spec!r}")
+    text = str(spec).strip()
+    if _CONDITIONAL.search(text):
+        raise UnsupportedQuery(where, f"conditional minimum_should_match [{text}] is not supported")
+    try:
+        if text.endswith("%"):
+            percent = int(text[:-1])
+            result = optional * percent // 100 if percent >= 0 else optional - optional * -percent // 100
+        else:
+            number = int(text)
+            result = number if number >= 0 else optional + number
+    except ValueError:
+        raise QueryDslError(where, f"[minimum_should_match] cannot read [{text}]") from None
+    return max(result, 0)
+
+
+def _bool(c: Compiler, spec: Any, where: str, scope: str | None) -> Predicate:
+    spec = _object(spec, where, "bool")
+    _check_keys(spec, {"must", "filter", "should", "must_not", "minimum_should_match", "adjust_pure_negative"}
+                | _COMMON, where, "bool")
+    required = _clauses(c, spec, "must", where, scope) + _clauses(c, spec, "filter", where, scope)
+    should = _clauses(c, spec, "should", where, scope)
+    must_not = _clauses(c, spec, "must_not", where, scope)
+    msm_spec = spec.get("minimum_should_match")
+    if msm_spec is not None:
+        needed = minimum_should_match(msm_spec, len(should), f"{where}.minimum_should_match")
+    else:
+        needed = 1 if should and not required else 0
+    if needed > len(should):
+        return _never
+    if not required and not must_not and needed == 0:
+        return _always
+
+    def test(doc: Mapping[str, Any]) -> bool:
+        for part in required:
+            if not part(doc):
+                return False
+        for part in must_not:
+            if part(doc):
+                return False
+        if needed == 0:
+            return True
+        if needed == 1:
+            return any(part(doc) for part in should)
+        count = 0
+        for part in should:
+            if part(doc):
+                count += 1
+                if count >= needed:
+                    return True
+        return False
+
+    return test
+
+
+def _match_all(c: Compiler, spec: Any, where: str, scope: str | None) -> Predicate:
+    _check_keys(_object(spec, where, "match_all"), _COMMON, where, "match_all")
+    return _always
+
+
+def _match_none(c: Compiler, spec: Any, where: str, scope: str | None) -> Predicate:
+    _check_keys(_object(spec, where, "match_none"), _COMMON, where, "match_none")
+    return _never
+
+
+def _nested(c: Compiler, spec: Any, where: str, scope: str | None) -> Predicate:
+    spec = _object(spec, where, "nested")
+    _check_keys(spec, {"path", "query", "score_mode", "ignore_unmapped"} | _COMMON, where, "nested")
+    path = spec.get("path")
+    if not isinstance(path, str) or "query" not in spec:
+        raise QueryDslError(where, "[nested] requires 'path' and 'query' fields")
+    mapping = c.context.mapping
+    if path not in mapping.nested:
+        if spec.get("ignore_unmapped") is True:
+            return _never
+        if path in mapping.objects:
+            raise QueryDslError(where, f"[nested] nested object under path [{path}] is not of nested type")
+        raise QueryDslError(where, f"[nested] failed to find nested object under path [{path}]")
+    inner = c.query(spec["query"], f"{where}.query", path)
+    parts = path.split(".")
+
+    def test(doc: Mapping[str, Any]) -> bool:
+        for obj in objects_at(doc, path):
+            view: Mapping[str, Any] = obj
+            for part in reversed(parts):
+                view = {part: view}
+            if inner(view):
+                return True
+        return False
+
+    return test
+
+
+# ---- field clauses ----------------------------------------------------------------------------------------------------
+
+
+def _exists(c: Compiler, spec: Any, where: str, scope: str | None) -> Predicate:
+    spec = _object(spec, where, "exists")
+    _check_keys(spec, {"field"} | _COMMON, where, "exists")
+    name = spec.get("field")
+    if not isinstance(name, str) or not name:
+        raise QueryDslError(where, "[exists] must be provided with a [field]")
+    if "*" in name:
+        return c.expanded([name], scope, lambda family, mapping, field: ANY, where, True)
+    leaf = FieldClause(c.field(name, scope), lambda family, mapping, field: ANY, True, where)
+    prefix = name + "."
+
+    def test(doc: Mapping[str, Any]) -> bool:
+        if leaf(doc):
+            return True
+        # an object: any field below it with an indexed value
+        for obj in objects_at(doc, name):
+            for path, _raw in leaves(obj, prefix):
+                if c.field(path, scope).read(doc)[1]:
+                    return True
+        return False
+
+    return test
+
+
+def _value_of(spec: Any, key: str, allowed: set[str], where: str, kind: str) -> tuple[Any, Mapping[str, Any]]:
+    """The value of `{"field": value}` or `{"field": {"<key>": value, ...}}`, and the object's parameters."""
+    if isinstance(spec, Mapping):
+        _check_keys(spec, allowed | _COMMON, where, kind)
+        if key not in spec:
+            raise QueryDslError(where, f"[{kind}] query requires [{key}]")
+        return spec[key], spec
+    return spec, {}
+
+
+def _term(c: Compiler, spec: Any, where: str, scope: str | None) -> Predicate:
+    name, body = _single_field(spec, where, "term")
+    value, params = _value_of(body, "value", {"value", "case_insensitive"}, where, "term")
+    case_insensitive = params.get("case_insensitive") is True
+    env = c.env
+    return c.clause(name, scope, lambda family, mapping, field: term_test(
+        env, value, case_insensitive, family, mapping, field), where)
+
+
+def _terms(c: Compiler, spec: Any, where: str, scope: str | None) -> Predicate:
+    name, values = _single_field(spec, where, "terms")
+    if not isinstance(values, list):
+        raise UnsupportedQuery(where, "[terms] lookup (an object instead of an array of values) is not supported")
+    env = c.env
+
+    def prepare(family: str, mapping: FieldMapping | None, field: str) -> ValuesTest:
+        tests = [term_test(env, value, False, family, mapping, field) for value in values]
+        return lambda found: any(test(found) for test in tests)
+
+    if not values:
+        return _never
+    return c.clause(name, scope, prepare, where)
+
+
+def _wildcard(c: Compiler, spec: Any, where: str, scope: str | None) -> Predicate:
+    name, body = _single_field(spec, where, "wildcard")
+    key = "wildcard" if isinstance(body, Mapping) and "value" not in body and "wildcard" in body else "value"
+    pattern, params = _value_of(body, key, {"value", "wildcard", "case_insensitive", "rewrite"}, where, "wildcard")
+    if not isinstance(pattern, str):
+        raise QueryDslError(where, f"[wildcard] value must be a string, got {_short(pattern)}")
+    case_insensitive = params.get("case_insensitive") is True
+    return c.clause(name, scope, lambda family, mapping, field: wildcard_test(
+        pattern, case_insensitive, family, mapping, field), where)
+
+
+def _range(c: Compiler, spec: Any, where: str, scope: str | None) -> Predicate:
+    name, body = _single_field(spec, where, "range")
+    body = _object(body, where, "range")
+    _check_keys(body, {"gt", "gte", "lt", "lte", "from", "to", "include_lower", "include_upper", "format",
+                       "time_zone", "relation"} | _COMMON, where, "range")
+    if body.get("relation", "intersects").lower() != "intersects":
+        raise UnsupportedQuery(where, "[range] relation other than intersects applies to range fields only")
+    bounds: list[tuple[str, Any]] = []
+    for op in ("gt", "gte", "lt", "lte"):
+        if body.get(op) is not None:
+            bounds.append((op, body[op]))
+    if body.get("from") is not None:
+        bounds.append(("gte" if body.get("include_lower", True) else "gt", body["from"]))
+    if body.get("to") is not None:
+        bounds.append(("lte" if body.get("include_upper", True) else "lt", body["to"]))
+    formats = body.get("format")
+    time_zone = body.get("time_zone")
+    env = c.env
+    if not bounds:
+        return c.clause(name, scope, lambda family, mapping, field: ANY, where)  # an open range: any value
+    return c.clause(name, scope, lambda family, mapping, field: range_test(
+        env, bounds, formats, time_zone, family, mapping, field), where)
+
+
+_MATCH_KEYS = {"query", "operator", "lenient", "zero_terms_query", "auto_generate_synonyms_phrase_query"}
+
+
+def _check_zero_terms(params: Mapping[str, Any], where: str) -> None:
+    if str(params.get("zero_terms_query", "none")).lower() != "none":
+        raise UnsupportedQuery(where, "zero_terms_query other than [none] is not supported")
+
+
+def _operator(value: Any, where: str) -> str:
+    operator = str(value if value is not None else "or").lower()
+    if operator not in ("or", "and"):
+        raise QueryDslError(where, f"operator [{value}] is not allowed: or, and")
+    return operator
+
+
+def _match(c: Compiler, spec: Any, where: str, scope: str | None) -> Predicate:
+    name, body = _single_field(spec, where, "match")
+    query, params = _value_of(body, "query", _MATCH_KEYS, where, "match")
+    _check_zero_terms(params, where)
+    operator = _operator(params.get("operator"), where)
+    env = c.env
+    return c.clause(name, scope, lambda family, mapping, field: match_test(
+        env, query, operator, family, mapping, field), where, lenient=params.get("lenient") is True)
+
+
+def _match_phrase(c: Compiler, spec: Any, where: str, scope: str | None) -> Predicate:
+    name, body = _single_field(spec, where, "match_phrase")
+    query, params = _value_of(body, "query", {"query", "slop", "zero_terms_query"}, where, "match_phrase")
+    _check_zero_terms(params, where)
+    if params.get("slop", 0) != 0:
+        raise UnsupportedQuery(where, "[match_phrase] slop other than 0 is not supported")
+    env = c.env
+    return c.clause(name, scope, lambda family, mapping, field: phrase_test(env, query, family, mapping, field),
+                    where)
+
+
+def _fields_of(spec: Mapping[str, Any], key: str, where: str) -> list[str] | None:
+    """A `fields` list (None = every field: `index.query.default_field` is `*`); `field^2` boosts dropped."""
+    fields = spec.get(key)
+    if fields is None:
+        return None
+    if not isinstance(fields, list) or not all(isinstance(f, str) for f in fields):
+        raise QueryDslError(where, f"[{key}] must be an array of field names")
+    names = [f.split("^", 1)[0] for f in fields]
+    return None if "*" in names else names
+
+
+def _any_field(c: Compiler, names: list[str] | None, scope: str | None, prepare: Prepare, where: str,
+               lenient: bool) -> Predicate:
+    if names is None:
+        return c.expanded(["*"], scope, prepare, where, True)
+    parts = [c.clause(name, scope, prepare, where, lenient) for name in names]
+    if not parts:
+        return _never
+    if len(parts) == 1:
+        return parts[0]
+    return lambda doc: any(part(doc) for part in parts)
+
+
+def _query_string(c: Compiler, spec: Any, where: str, scope: str | None) -> Predicate:
+    spec = _object(spec, where, "query_string")
+    _check_keys(spec, {"query", "fields", "default_field", "analyze_wildcard", "default_operator", "lenient",
+                       "allow_leading_wildcard"} | _COMMON, where, "query_string")
+    query = spec.get("query")
+    if not isinstance(query, str):
+        raise QueryDslError(where, "[query_string] must be provided with a [query] string")
+    if not query.strip():
+        return _never
+    terms = parse_query_string(query, where)
+    operator = _operator(spec.get("default_operator"), where)
+    names = _fields_of(spec, "fields", where)
+    if names is None and isinstance(spec.get("default_field"), str) and spec["default_field"] != "*":
+        names = [spec["default_field"]]
+    lenient = spec.get("lenient") is True
+    parts: list[Predicate] = []
+    for pattern, plain, wildcard in terms:
+        if wildcard and spec.get("allow_leading_wildcard") is False and pattern[0] in "*?":
+            raise QueryDslError(where, f"Failed to parse query [{query}]: leading wildcard is not allowed")
+        if wildcard and spec.get("analyze_wildcard") is True and not _analyzes_to_itself(pattern):
+            # on a text field the pieces would be analyzed into several terms each: a query of its own shape
+            raise UnsupportedQuery(where, f"analyze_wildcard with [{pattern}], whose pieces between wildcards are "
+                                          f"not single words, is not supported")
+        parts.append(_any_field(c, names, scope, _query_string_term(c.env, pattern, plain, wildcard, operator),
+                                where, lenient))
+    if not parts:
+        return _never
+    if len(parts) == 1:
+        return parts[0]
+    if operator == "and":
+        return lambda doc: all(part(doc) for part in parts)
+    return lambda doc: any(part(doc) for part in parts)
+
+
+def _query_string_term(env: Env, pattern: str, plain: str, wildcard: bool, operator: str) -> Prepare:
+    def prepare(family: str, mapping: FieldMapping | None, field: str) -> ValuesTest:
+        return query_string_test(env, pattern, plain, wildcard, operator, family, mapping, field)
+
+    return prepare
+
+
+_PIECES = re.compile(r"(?:\\.|[^*?])+")
+
+
+def _analyzes_to_itself(pattern: str) -> bool:
+    """Whether each literal piece of a wildcard pattern is one term once analyzed (then analyze_wildcard builds the
+    same query as the normalized pattern)."""
+    for piece in _PIECES.findall(pattern):
+        text = re.sub(r"\\(.)", r"\1", piece)
+        if analyze(text) != (lowercase(text),):
+            return False
+    return True
+
+
+def _multi_match(c: Compiler, spec: Any, where: str, scope: str | None) -> Predicate:
+    spec = _object(spec, where, "multi_match")
+    _check_keys(spec, {"query", "fields", "type", "lenient", "operator", "zero_terms_query",
+                       "auto_generate_synonyms_phrase_query"} | _COMMON, where, "multi_match")
+    if "query" not in spec:
+        raise QueryDslError(where, "[multi_match] requires query value")
+    query = spec["query"]
+    kind = str(spec.get("type", "best_fields")).lower()
+    if kind not in ("best_fields", "most_fields", "phrase"):
+        raise UnsupportedQuery(where, f"[multi_match] type [{kind}] is not supported (best_fields, most_fields, "
+                                      f"phrase)")
+    _check_zero_terms(spec, where)
+    operator = _operator(spec.get("operator"), where)
+    names = _fields_of(spec, "fields", where)
+    env = c.env
+
+    def prepare(family: str, mapping: FieldMapping | None, field: str) -> ValuesTest:
+        if kind == "phrase":
+            return phrase_test(env, query, family, mapping, field)
+        return match_test(env, query, operator, family, mapping, field)
+
+    return _any_field(c, names, scope, prepare, where, spec.get("lenient") is True)
+
+
+_BUILDERS: dict[str, Callable[[Compiler, Any, str, str | None], Predicate]] = {
+    "bool": _bool,
+    "exists": _exists,
+    "match": _match,
+    "match_all": _match_all,
+    "match_none": _match_none,
+    "match_phrase": _match_phrase,
+    "multi_match": _multi_match,
+    "nested": _nested,
+    "query_string": _query_string,
+    "range": _range,
+    "term": _term,
+    "terms": _terms,
+    "wildcard": _wildcard,
+}
+
+
+def compile_dsl(
+    query: Mapping[str, Any],
+    mapping: IndexMapping | Mapping[str, Any] | None = None,
+    *,
+    now: datetime | None = None,
+) -> Predicate:
+    """A predicate over `_source` documents for one Query DSL object, against one index's mapping (an
+    `IndexMapping` or a mapping body; None = an empty mapping, every field mapped dynamically).
+
+    `now` is the instant date math's `now` stands for (Elasticsearch takes it once per search); default: the time
+    of the call. The caller's mapping is not modified: fields mapped dynamically grow a copy of it, as the documents
+    are read, and the decision sticks for the predicate's life (as it does for an index).
+    Raises `QueryDslError` (Elasticsearch would reject the query) or `UnsupportedQuery` (valid, not evaluated).
+    """
+    if isinstance(mapping, IndexMapping):
+        index = copy_mapping(mapping)
+    else:
+        try:
+            index = IndexMapping.from_body(mapping)
+        except MappingError as error:
+            raise QueryDslError("", f"the mapping cannot be read: {error}") from None
+    context = IndexContext("query", index)
+    compiler = Compiler(context, now if now is not None else datetime.now(UTC))
+    try:
+        return compiler.query(query, "")
+    except DateMathError as error:
+        raise QueryDslError("", str(error)) from None
+
+
+__all__ = ["Compiler", "FieldClause", "Predicate", "compile_dsl", "minimum_should_match"]
