@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import hashlib
 import importlib.util
 import json
 import os
@@ -290,8 +291,12 @@ def schema_version() -> int:
 
 
 def store_key(file: Path) -> dict[str, Any]:
+    """What a cached store was made from: the store's schema, the events, and the index templates its indices got
+    their mappings from (a store made with other templates holds other mappings)."""
     stat = file.stat()
-    return {"schema_version": schema_version(), "data": file.name, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    templates = hashlib.sha256((ROOT / "runner" / "ecs" / "templates.json.gz").read_bytes()).hexdigest()[:16]
+    return {"schema_version": schema_version(), "data": file.name, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
+            "templates": templates}
 
 
 def store_paths(data_dir: Path, file: Path) -> tuple[Path, Path]:
