@@ -134,7 +134,9 @@ def test_term_on_keyword_family_is_exact_and_case_insensitive_on_request() -> No
     assert matches({"term": {"process.name": {"value": "cmd.exe", "case_insensitive": True}}}, docs) == [
         True, True, True, False]
     assert matches({"term": {"process.command_line": "a b"}}, [{"process": {"command_line": "a b"}}]) == [True]
-    assert matches({"term": {"tier": "gold"}}, [{"tier": "gold"}, {"tier": "Gold"}]) == [True, False]
+    # a constant_keyword with a value holds it in every document of its index (ES refuses another value in _source)
+    assert matches({"term": {"tier": "gold"}}, [{"tier": "gold"}, {"tier": "Gold"}]) == [True, True]
+    assert matches({"term": {"tier": "Gold"}}, [{"tier": "gold"}]) == [False]
     # a number written in _source is indexed as its text by a keyword field
     assert matches({"term": {"event.code": "4624"}}, [{"event": {"code": 4624}}]) == [True]
     assert matches({"terms": {"event.code": ["1", "2"]}}, [{"event": {"code": "2"}}, {"event": {"code": "3"}}]) == [
@@ -386,3 +388,95 @@ def test_malformed_queries_are_errors() -> None:
         compile_dsl({"term": {"a": "b"}, "match": {"a": "b"}}, None)
     with pytest.raises(QueryDslError, match="failed to parse date field"):
         compile_dsl({"range": {"@timestamp": {"gte": "yesterday"}}}, MAPPING)
+
+
+# ---- after the second review -----------------------------------------------------------------------------------------
+
+CASELESS: dict[str, Any] = {
+    "properties": {
+        "p": {"type": "keyword", "normalizer": "lowercase", "fields": {"raw": {"type": "keyword"}}},
+        "q": {"type": "keyword", "normalizer": "my_custom"},
+    }
+}
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"term": {"p": "CMD.EXE"}},
+        {"term": {"p": {"value": "Cmd.Exe"}}},
+        {"terms": {"p": ["x", "CMD.EXE"]}},
+        {"wildcard": {"p": {"value": "CMD*"}}},
+        {"wildcard": {"p": "C?D.E*"}},
+        {"match": {"p": "CMD.EXE"}},
+        {"query_string": {"query": "CMD.EXE", "fields": ["p"]}},
+        {"query_string": {"query": "CM*", "fields": ["p"]}},
+        {"range": {"p": {"gte": "CMD.EXE", "lte": "CMD.EXE"}}},
+        {"range": {"p": {"gt": "BBB", "lt": "DDD"}}},  # "cmd.exe" is outside ["BBB", "DDD"] as written
+    ],
+)
+def test_a_keyword_normalizer_applies_to_the_query_constants(query: dict[str, Any]) -> None:
+    # Elasticsearch normalises every constant a query compares with a normalized keyword the way it normalised the
+    # indexed values (KeywordFieldType.indexedValueForSearch; the wildcard pattern through the normalizer too)
+    assert matches(query, [{"p": "CMD.EXE"}, {"p": "other"}], CASELESS) == [True, False]
+
+
+def test_a_keyword_without_normalizer_keeps_constants_as_written() -> None:
+    assert matches({"term": {"p.raw": "cmd.exe"}}, [{"p": "CMD.EXE"}], CASELESS) == [False]
+    assert matches({"term": {"p.raw": "CMD.EXE"}}, [{"p": "CMD.EXE"}], CASELESS) == [True]
+
+
+def test_an_unknown_normalizer_fails_the_query() -> None:
+    with pytest.raises(QueryDslError, match=r"normalizer \[my_custom\] not found"):
+        matches({"term": {"q": "x"}}, [{"q": "x"}], CASELESS)
+
+
+@pytest.mark.parametrize(
+    "msm",
+    [0, "0", "0%", -1, "-100%"],
+)
+def test_bool_without_required_clause_needs_one_should_whatever_minimum_should_match(msm: Any) -> None:
+    # Lucene's BooleanQuery: with no MUST/FILTER clause a document matches through one SHOULD clause at least
+    docs = [{"event": {"category": "x"}}, {"event": {"category": "y"}}]
+    should = [{"term": {"event.category": "x"}}]
+    assert matches({"bool": {"should": should, "minimum_should_match": msm}}, docs) == [True, False]
+    with_not = {"bool": {"should": should, "must_not": [{"term": {"event.code": "z"}}], "minimum_should_match": msm}}
+    assert matches(with_not, docs) == [True, False]
+    # with a required clause, minimum_should_match 0 leaves the should clauses optional
+    required = {"bool": {"should": should, "filter": [{"exists": {"field": "event.category"}}],
+                         "minimum_should_match": msm}}
+    assert matches(required, docs) == [True, True]
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ({"range": {"event.code": {"gt": "a", "relation": 5}}}, r"\[5\] is not a valid relation"),
+        ({"range": {"event.code": {"gt": "a", "relation": "over"}}}, r"\[over\] is not a valid relation"),
+        ({"range": {"@timestamp": {"gt": "now", "relation": "disjoint"}}},
+         r"\[range\] query does not support relation \[disjoint\]"),
+        # a number where a string is expected is read as its text (parser.text()), then fails as that text does
+        ({"range": {"@timestamp": {"gte": "2026-01-01", "time_zone": 5}}}, r"time_zone \[5\]"),
+        ({"range": {"@timestamp": {"gte": "2026-01-01", "time_zone": {"a": 1}}}}, r"\[time_zone\] must be a string"),
+        ({"range": {"@timestamp": {"gte": "2026-01-01", "format": ["x"]}}}, r"\[format\] must be a string"),
+        ({"term": {"event.code": {"value": "a", "case_insensitive": "yes"}}}, r"\[case_insensitive\] must be a boolean"),
+        ({"wildcard": {"event.code": {"value": "a*", "case_insensitive": 1}}}, r"\[case_insensitive\] must be a boolean"),
+    ],
+)
+def test_malformed_parameters_are_query_errors_not_tracebacks(query: dict[str, Any], message: str) -> None:
+    with pytest.raises(QueryDslError, match=message):
+        compile_dsl(query, MAPPING, now=NOW)
+
+
+def test_range_relation_within_and_contains_select_what_intersects_does_on_non_range_fields() -> None:
+    # RangeQueryBuilder accepts any ShapeRelation but disjoint; a date, number or keyword field's rangeQuery ignores it
+    docs = [{"process": {"pid": 5}}, {"process": {"pid": 50}}]
+    for relation in ("within", "CONTAINS", "intersects"):
+        assert matches({"range": {"process.pid": {"gte": 1, "lte": 10, "relation": relation}}}, docs) == [True, False]
+
+
+def test_case_insensitive_reads_string_booleans_as_elasticsearch_does() -> None:
+    docs = [{"event": {"code": "ABC"}}]
+    assert matches({"term": {"event.code": {"value": "abc", "case_insensitive": "true"}}}, docs) == [True]
+    assert matches({"term": {"event.code": {"value": "abc", "case_insensitive": "false"}}}, docs) == [False]
+    assert matches({"wildcard": {"event.code": {"value": "ab*", "case_insensitive": "true"}}}, docs) == [True]

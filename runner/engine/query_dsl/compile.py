@@ -16,8 +16,9 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from runner.engine.field_types import UnknownNormalizer, lowercase, to_text
 from runner.engine.fields import IndexContext
-from runner.engine.query_dsl.analysis import analyze, lowercase
+from runner.engine.query_dsl.analysis import analyze
 from runner.engine.query_dsl.clauses import (
     ANY,
     NEVER,
@@ -250,6 +251,10 @@ def _bool(c: Compiler, spec: Any, where: str, scope: str | None) -> Predicate:
         needed = minimum_should_match(msm_spec, len(should), f"{where}.minimum_should_match")
     else:
         needed = 1 if should and not required else 0
+    if should and not required:
+        # Lucene: a query without a required clause matches a document by one SHOULD clause at least, whatever
+        # minimum_should_match computes (0, "0%", -1 with one should): must_not alone never selects
+        needed = max(needed, 1)
     if needed > len(should):
         return _never
     if not required and not must_not and needed == 0:
@@ -352,10 +357,21 @@ def _value_of(spec: Any, key: str, allowed: set[str], where: str, kind: str) -> 
     return spec, {}
 
 
+def _flag(params: Mapping[str, Any], key: str, where: str) -> bool:
+    """A boolean parameter as Elasticsearch's parser reads one: a JSON boolean or the string "true"/"false"
+    (XContentParser.booleanValue); anything else fails the query."""
+    value = params.get(key, False)
+    if isinstance(value, bool):
+        return value
+    if value in ("true", "false"):
+        return bool(value == "true")
+    raise QueryDslError(where, f"[{key}] must be a boolean (true or false), got {_short(value)}")
+
+
 def _term(c: Compiler, spec: Any, where: str, scope: str | None) -> Predicate:
     name, body = _single_field(spec, where, "term")
     value, params = _value_of(body, "value", {"value", "case_insensitive"}, where, "term")
-    case_insensitive = params.get("case_insensitive") is True
+    case_insensitive = _flag(params, "case_insensitive", where)
     env = c.env
     return c.clause(name, scope, lambda family, mapping, field: term_test(
         env, value, case_insensitive, family, mapping, field), where)
@@ -382,9 +398,34 @@ def _wildcard(c: Compiler, spec: Any, where: str, scope: str | None) -> Predicat
     pattern, params = _value_of(body, key, {"value", "wildcard", "case_insensitive", "rewrite"}, where, "wildcard")
     if not isinstance(pattern, str):
         raise QueryDslError(where, f"[wildcard] value must be a string, got {_short(pattern)}")
-    case_insensitive = params.get("case_insensitive") is True
+    case_insensitive = _flag(params, "case_insensitive", where)
     return c.clause(name, scope, lambda family, mapping, field: wildcard_test(
         pattern, case_insensitive, family, mapping, field), where)
+
+
+_RELATIONS = ("intersects", "within", "contains", "disjoint")
+
+
+def _text_parameter(body: Mapping[str, Any], key: str, where: str) -> str | None:
+    """A string parameter as Elasticsearch's parser reads one (`parser.text()`: a number or boolean is its text);
+    an object or array fails the query."""
+    value = body.get(key)
+    if value is None:
+        return None
+    if isinstance(value, (dict, list)):
+        raise QueryDslError(where, f"[range] [{key}] must be a string, got {_short(value)}")
+    return to_text(value)
+
+
+def _relation(value: str, where: str) -> None:
+    """RangeQueryBuilder.relation: a ShapeRelation name (any case) other than disjoint. On a field that is not a
+    range field (every type the evaluator reads), the field type's rangeQuery ignores it: within and contains
+    select what intersects does."""
+    name = value.lower()
+    if name not in _RELATIONS:
+        raise QueryDslError(where, f"[{value}] is not a valid relation")
+    if name == "disjoint":
+        raise QueryDslError(where, f"[range] query does not support relation [{value}]")
 
 
 def _range(c: Compiler, spec: Any, where: str, scope: str | None) -> Predicate:
@@ -392,8 +433,7 @@ def _range(c: Compiler, spec: Any, where: str, scope: str | None) -> Predicate:
     body = _object(body, where, "range")
     _check_keys(body, {"gt", "gte", "lt", "lte", "from", "to", "include_lower", "include_upper", "format",
                        "time_zone", "relation"} | _COMMON, where, "range")
-    if body.get("relation", "intersects").lower() != "intersects":
-        raise UnsupportedQuery(where, "[range] relation other than intersects applies to range fields only")
+    _relation(_text_parameter(body, "relation", where) or "intersects", where)
     bounds: list[tuple[str, Any]] = []
     for op in ("gt", "gte", "lt", "lte"):
         if body.get(op) is not None:
@@ -402,8 +442,8 @@ def _range(c: Compiler, spec: Any, where: str, scope: str | None) -> Predicate:
         bounds.append(("gte" if body.get("include_lower", True) else "gt", body["from"]))
     if body.get("to") is not None:
         bounds.append(("lte" if body.get("include_upper", True) else "lt", body["to"]))
-    formats = body.get("format")
-    time_zone = body.get("time_zone")
+    formats = _text_parameter(body, "format", where)
+    time_zone = _text_parameter(body, "time_zone", where)
     env = c.env
     if not bounds:
         return c.clause(name, scope, lambda family, mapping, field: ANY, where)  # an open range: any value
@@ -590,7 +630,8 @@ def compile_dsl(
     compiler = Compiler(context, now if now is not None else datetime.now(UTC))
     try:
         return compiler.query(query, "")
-    except DateMathError as error:
+    except (DateMathError, UnknownNormalizer) as error:
+        # a custom normalizer fails every query on its field on a cluster without the index's settings
         raise QueryDslError("", str(error)) from None
 
 
