@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from runner.engine import QueryDslError, UnsupportedQuery, compile_dsl
+from runner.engine import LiveMapping, QueryDslError, UnsupportedQuery, compile_dsl, dynamic_mapping
 from runner.engine.query_dsl import analyze
 from runner.eql import IndexMapping
 
@@ -480,3 +480,58 @@ def test_case_insensitive_reads_string_booleans_as_elasticsearch_does() -> None:
     assert matches({"term": {"event.code": {"value": "abc", "case_insensitive": "true"}}}, docs) == [True]
     assert matches({"term": {"event.code": {"value": "abc", "case_insensitive": "false"}}}, docs) == [False]
     assert matches({"wildcard": {"event.code": {"value": "ab*", "case_insensitive": "true"}}}, docs) == [True]
+
+
+# ---- fields the mapping lacks: Elasticsearch's dynamic mapping of the body (runner.engine.dynamic) -------------------
+
+EVENT_DATA: dict[str, Any] = {
+    "dynamic_templates": [
+        {"ev": {"path_match": "winlog.event_data.*", "match_mapping_type": "string", "mapping": {"type": "keyword"}}}
+    ],
+    # an object written without properties (as the Beats templates write `winlog.event_data`) is an empty object
+    "properties": {"winlog": {"properties": {"event_data": {"type": "object"}}}},
+}
+
+
+def test_a_body_dynamic_templates_map_the_fields_it_lacks() -> None:
+    docs = [{"winlog": {"event_data": {"Foo": "Bar Baz"}}}, {"winlog": {"event_data": {"Foo": "bar"}}}]
+    # keyword by the template: exact, not analyzed (the default dynamic mapping would make it text)
+    assert matches({"term": {"winlog.event_data.Foo": "Bar Baz"}}, docs, EVENT_DATA) == [True, False]
+    assert matches({"match": {"winlog.event_data.Foo": "bar"}}, docs, EVENT_DATA) == [False, True]
+    assert matches({"term": {"winlog.event_data.Foo.keyword": "bar"}}, docs, EVENT_DATA) == [False, False]
+    assert "dynamic_templates" in EVENT_DATA and "properties" not in EVENT_DATA["properties"]["winlog"]["properties"][
+        "event_data"]  # the caller's body is not changed
+
+
+def test_a_body_dynamic_per_object_runtime_and_date_detection_apply() -> None:
+    closed = {"properties": {"o": {"type": "object", "dynamic": False, "properties": {}}}}
+    assert matches({"match": {"o.b": "x"}}, [{"o": {"b": "x"}}], closed) == [False]
+    assert matches({"match": {"p.b": "x"}}, [{"p": {"b": "x"}}], closed) == [True]
+    runtime = {"dynamic": "runtime", "properties": {}}  # a new string is a keyword runtime field
+    assert matches({"term": {"b": "x"}}, [{"b": "x"}], runtime) == [True]
+    assert matches({"match": {"b": "X"}}, [{"b": "x"}], runtime) == [False]
+    day = [{"d": "2026-01-01"}]
+    assert matches({"term": {"d": "2026-01-01"}}, day, {"properties": {}}) == [True]  # a date
+    # date_detection false: a text field, whose terms are 2026, 01, 01
+    assert matches({"term": {"d": "2026-01-01"}}, day, {"date_detection": False, "properties": {}}) == [False]
+    assert matches({"match": {"d": "2026"}}, day, {"date_detection": False, "properties": {}}) == [True]
+
+
+def test_a_live_mapping_is_read_as_it_grows() -> None:
+    live = LiveMapping(EVENT_DATA)
+    predicate = compile_dsl({"term": {"winlog.event_data.Custom": "Admin"}}, live, now=NOW)
+    doc = {"winlog": {"event_data": {"Custom": "Admin"}}}
+    assert predicate(doc) is False  # not mapped yet: the caller has not extended its mapping with the document
+    live.extend(doc)
+    assert live.mapping.fields["winlog.event_data.Custom"].type == "keyword"
+    assert predicate(doc) is True
+    assert predicate({"winlog": {"event_data": {"Custom": "admin"}}}) is False
+
+
+def test_an_object_written_without_properties_is_an_empty_object_for_the_dynamic_walk() -> None:
+    body = dynamic_mapping([{"winlog": {"event_data": {"Foo": "x"}}}], EVENT_DATA)
+    assert body["properties"]["winlog"]["properties"]["event_data"]["properties"]["Foo"] == {"type": "keyword"}
+    mapping = IndexMapping.from_body(body)
+    assert "winlog.event_data" in mapping.objects and "winlog.event_data" not in mapping.fields
+    closed = dynamic_mapping([{"o": {"a": "x"}}], {"properties": {"o": {"type": "object", "enabled": False}}})
+    assert closed["properties"]["o"] == {"type": "object", "enabled": False}  # not parsed: nothing maps below it

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from runner.engine.dynamic import LiveMapping
 from runner.engine.field_types import UnknownNormalizer, lowercase, to_text
 from runner.engine.fields import IndexContext
 from runner.engine.query_dsl.analysis import analyze
@@ -90,8 +91,9 @@ class FieldClause:
 class Compiler:
     """Compiles the clauses of one query against one index's mapping (grown dynamically as documents are read)."""
 
-    def __init__(self, context: IndexContext, now: datetime) -> None:
+    def __init__(self, context: IndexContext, now: datetime, live: bool = False) -> None:
         self.context = context
+        self.live = live  # the mapping is a LiveMapping's, grown before each document is read
         self.env = Env(_epoch_nanos(now))
         self._fields: dict[tuple[str, str | None], DslField] = {}
         self._subfields: dict[str, list[str]] = {}
@@ -103,7 +105,7 @@ class Compiler:
         key = (name, scope)
         found = self._fields.get(key)
         if found is None:
-            found = self._fields[key] = DslField(self.context, name, scope)
+            found = self._fields[key] = DslField(self.context, name, scope, self.live)
         return found
 
     def _names_in(self, doc: Mapping[str, Any]) -> list[str]:
@@ -121,7 +123,7 @@ class Compiler:
             subs = self._subfields.get(path)
             if subs is None:
                 resolved = self.context.mapping.resolve(path)
-                if resolved is None:
+                if resolved is None and not self.live:
                     names.append(f"{path}.keyword")  # a string mapped dynamically gets one
                 continue
             names.extend(subs)
@@ -607,32 +609,53 @@ _BUILDERS: dict[str, Callable[[Compiler, Any, str, str | None], Predicate]] = {
 
 def compile_dsl(
     query: Mapping[str, Any],
-    mapping: IndexMapping | Mapping[str, Any] | None = None,
+    mapping: LiveMapping | IndexMapping | Mapping[str, Any] | None = None,
     *,
     now: datetime | None = None,
 ) -> Predicate:
-    """A predicate over `_source` documents for one Query DSL object, against one index's mapping (an
-    `IndexMapping` or a mapping body; None = an empty mapping, every field mapped dynamically).
+    """A predicate over `_source` documents for one Query DSL object, against one index's mapping.
+
+    The mapping decides how fields it lacks are mapped, as the documents are read:
+    - a mapping body (or None: an empty one): Elasticsearch's dynamic mapping of that body (runner.engine.dynamic:
+      its `dynamic_templates`, `date_detection`, `dynamic` per object, `dynamic: runtime`); the predicate extends a
+      `LiveMapping` of its own with each document before reading it;
+    - a `LiveMapping`: the caller's, read as it stands; the caller extends it with each document before asking (as
+      the store and `hunt` do for the index the documents belong to); the predicate never changes it;
+    - an `IndexMapping` (no body, so no dynamic templates): a field it lacks is mapped at its first value by the
+      default dynamic mapping (its root `dynamic` honoured), in a copy of it.
+    The decision sticks for the predicate's life (as it does for an index); the caller's mapping is not modified.
 
     `now` is the instant date math's `now` stands for (Elasticsearch takes it once per search); default: the time
-    of the call. The caller's mapping is not modified: fields mapped dynamically grow a copy of it, as the documents
-    are read, and the decision sticks for the predicate's life (as it does for an index).
-    Raises `QueryDslError` (Elasticsearch would reject the query) or `UnsupportedQuery` (valid, not evaluated).
+    of the call. Raises `QueryDslError` (Elasticsearch would reject the query) or `UnsupportedQuery` (valid, not
+    evaluated).
     """
-    if isinstance(mapping, IndexMapping):
-        index = copy_mapping(mapping)
+    own: LiveMapping | None = None
+    if isinstance(mapping, LiveMapping):
+        index, live = mapping.mapping, True
+    elif isinstance(mapping, IndexMapping):
+        index, live = copy_mapping(mapping), False
     else:
         try:
-            index = IndexMapping.from_body(mapping)
+            own = LiveMapping(mapping)
         except MappingError as error:
             raise QueryDslError("", f"the mapping cannot be read: {error}") from None
-    context = IndexContext("query", index)
-    compiler = Compiler(context, now if now is not None else datetime.now(UTC))
+        index, live = own.mapping, True
+    context = IndexContext("query", index, grow=not live)
+    compiler = Compiler(context, now if now is not None else datetime.now(UTC), live)
     try:
-        return compiler.query(query, "")
+        predicate = compiler.query(query, "")
     except (DateMathError, UnknownNormalizer) as error:
         # a custom normalizer fails every query on its field on a cluster without the index's settings
         raise QueryDslError("", str(error)) from None
+    if own is None:
+        return predicate
+    extend = own.extend
+
+    def grown(doc: Mapping[str, Any]) -> bool:
+        extend(doc)
+        return predicate(doc)
+
+    return grown
 
 
 __all__ = ["Compiler", "FieldClause", "Predicate", "compile_dsl", "minimum_should_match"]
