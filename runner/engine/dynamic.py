@@ -195,10 +195,23 @@ def dynamic_mapping(sources: Iterable[Mapping[str, Any]], base: Mapping[str, Any
     body: dict[str, Any] = copy.deepcopy(dict(base)) if base else {}
     if "mappings" in body and isinstance(body["mappings"], dict):
         body = body["mappings"]
-    body.setdefault("properties", {})
+    _open_objects(body.setdefault("properties", {}))
     for source in sources:
         extend_mapping(body, source)
     return body
+
+
+def _open_objects(properties: dict[str, Any]) -> None:
+    """Give `properties: {}` to each object written without (`{"type": "object"}`, `nested`; not one with
+    `enabled: false`): Elasticsearch maps it as an empty object, so the walk descends into it and its `dynamic` and
+    the dynamic templates decide its fields (a Beats template's `winlog.event_data`)."""
+    for node in properties.values():
+        if not isinstance(node, dict):
+            continue
+        if node.get("type") in ("object", "nested") and node.get("enabled", True) not in (False, "false"):
+            node.setdefault("properties", {})
+        if isinstance(node.get("properties"), dict):
+            _open_objects(node["properties"])
 
 
 def extend_mapping(body: dict[str, Any], source: Mapping[str, Any]) -> bool:

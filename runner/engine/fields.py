@@ -357,6 +357,12 @@ class IndexContext:
             self._readers[name] = reader
         return reader
 
+    def refresh(self, name: str) -> FieldReader:
+        """A reader of `name` made anew against the mapping as it stands (its owner grew it since the cached reader
+        was made), replacing the cached one."""
+        self._readers.pop(name, None)
+        return self.reader(name)
+
     def current(self) -> bool:
         """Whether every reader made so far reads its field as a reader made now, against the mapping as it stands,
         would: the same field and `_source` path, bound to the mapping's entry (or not bound yet: it met no value,

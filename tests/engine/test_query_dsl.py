@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from runner.engine import QueryDslError, UnsupportedQuery, compile_dsl
+from runner.engine import LiveMapping, QueryDslError, UnsupportedQuery, compile_dsl, dynamic_mapping
 from runner.engine.query_dsl import analyze
 from runner.eql import IndexMapping
 
@@ -389,3 +389,150 @@ def test_malformed_queries_are_errors() -> None:
         compile_dsl({"term": {"a": "b"}, "match": {"a": "b"}}, None)
     with pytest.raises(QueryDslError, match="failed to parse date field"):
         compile_dsl({"range": {"@timestamp": {"gte": "yesterday"}}}, MAPPING)
+
+
+# ---- after the second review -----------------------------------------------------------------------------------------
+
+CASELESS: dict[str, Any] = {
+    "properties": {
+        "p": {"type": "keyword", "normalizer": "lowercase", "fields": {"raw": {"type": "keyword"}}},
+        "q": {"type": "keyword", "normalizer": "my_custom"},
+    }
+}
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"term": {"p": "CMD.EXE"}},
+        {"term": {"p": {"value": "Cmd.Exe"}}},
+        {"terms": {"p": ["x", "CMD.EXE"]}},
+        {"wildcard": {"p": {"value": "CMD*"}}},
+        {"wildcard": {"p": "C?D.E*"}},
+        {"match": {"p": "CMD.EXE"}},
+        {"query_string": {"query": "CMD.EXE", "fields": ["p"]}},
+        {"query_string": {"query": "CM*", "fields": ["p"]}},
+        {"range": {"p": {"gte": "CMD.EXE", "lte": "CMD.EXE"}}},
+        {"range": {"p": {"gt": "BBB", "lt": "DDD"}}},  # "cmd.exe" is outside ["BBB", "DDD"] as written
+    ],
+)
+def test_a_keyword_normalizer_applies_to_the_query_constants(query: dict[str, Any]) -> None:
+    # Elasticsearch normalises every constant a query compares with a normalized keyword the way it normalised the
+    # indexed values (KeywordFieldType.indexedValueForSearch; the wildcard pattern through the normalizer too)
+    assert matches(query, [{"p": "CMD.EXE"}, {"p": "other"}], CASELESS) == [True, False]
+
+
+def test_a_keyword_without_normalizer_keeps_constants_as_written() -> None:
+    assert matches({"term": {"p.raw": "cmd.exe"}}, [{"p": "CMD.EXE"}], CASELESS) == [False]
+    assert matches({"term": {"p.raw": "CMD.EXE"}}, [{"p": "CMD.EXE"}], CASELESS) == [True]
+
+
+def test_an_unknown_normalizer_fails_the_query() -> None:
+    with pytest.raises(QueryDslError, match=r"normalizer \[my_custom\] not found"):
+        matches({"term": {"q": "x"}}, [{"q": "x"}], CASELESS)
+
+
+@pytest.mark.parametrize(
+    "msm",
+    [0, "0", "0%", -1, "-100%"],
+)
+def test_bool_without_required_clause_needs_one_should_whatever_minimum_should_match(msm: Any) -> None:
+    # Lucene's BooleanQuery: with no MUST/FILTER clause a document matches through one SHOULD clause at least
+    docs = [{"event": {"category": "x"}}, {"event": {"category": "y"}}]
+    should = [{"term": {"event.category": "x"}}]
+    assert matches({"bool": {"should": should, "minimum_should_match": msm}}, docs) == [True, False]
+    with_not = {"bool": {"should": should, "must_not": [{"term": {"event.code": "z"}}], "minimum_should_match": msm}}
+    assert matches(with_not, docs) == [True, False]
+    # with a required clause, minimum_should_match 0 leaves the should clauses optional
+    required = {"bool": {"should": should, "filter": [{"exists": {"field": "event.category"}}],
+                         "minimum_should_match": msm}}
+    assert matches(required, docs) == [True, True]
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ({"range": {"event.code": {"gt": "a", "relation": 5}}}, r"\[5\] is not a valid relation"),
+        ({"range": {"event.code": {"gt": "a", "relation": "over"}}}, r"\[over\] is not a valid relation"),
+        ({"range": {"@timestamp": {"gt": "now", "relation": "disjoint"}}},
+         r"\[range\] query does not support relation \[disjoint\]"),
+        # a number where a string is expected is read as its text (parser.text()), then fails as that text does
+        ({"range": {"@timestamp": {"gte": "2026-01-01", "time_zone": 5}}}, r"time_zone \[5\]"),
+        ({"range": {"@timestamp": {"gte": "2026-01-01", "time_zone": {"a": 1}}}}, r"\[time_zone\] must be a string"),
+        ({"range": {"@timestamp": {"gte": "2026-01-01", "format": ["x"]}}}, r"\[format\] must be a string"),
+        ({"term": {"event.code": {"value": "a", "case_insensitive": "yes"}}}, r"\[case_insensitive\] must be a boolean"),
+        ({"wildcard": {"event.code": {"value": "a*", "case_insensitive": 1}}}, r"\[case_insensitive\] must be a boolean"),
+    ],
+)
+def test_malformed_parameters_are_query_errors_not_tracebacks(query: dict[str, Any], message: str) -> None:
+    with pytest.raises(QueryDslError, match=message):
+        compile_dsl(query, MAPPING, now=NOW)
+
+
+def test_range_relation_within_and_contains_select_what_intersects_does_on_non_range_fields() -> None:
+    # RangeQueryBuilder accepts any ShapeRelation but disjoint; a date, number or keyword field's rangeQuery ignores it
+    docs = [{"process": {"pid": 5}}, {"process": {"pid": 50}}]
+    for relation in ("within", "CONTAINS", "intersects"):
+        assert matches({"range": {"process.pid": {"gte": 1, "lte": 10, "relation": relation}}}, docs) == [True, False]
+
+
+def test_case_insensitive_reads_string_booleans_as_elasticsearch_does() -> None:
+    docs = [{"event": {"code": "ABC"}}]
+    assert matches({"term": {"event.code": {"value": "abc", "case_insensitive": "true"}}}, docs) == [True]
+    assert matches({"term": {"event.code": {"value": "abc", "case_insensitive": "false"}}}, docs) == [False]
+    assert matches({"wildcard": {"event.code": {"value": "ab*", "case_insensitive": "true"}}}, docs) == [True]
+
+
+# ---- fields the mapping lacks: Elasticsearch's dynamic mapping of the body (runner.engine.dynamic) -------------------
+
+EVENT_DATA: dict[str, Any] = {
+    "dynamic_templates": [
+        {"ev": {"path_match": "winlog.event_data.*", "match_mapping_type": "string", "mapping": {"type": "keyword"}}}
+    ],
+    # an object written without properties (as the Beats templates write `winlog.event_data`) is an empty object
+    "properties": {"winlog": {"properties": {"event_data": {"type": "object"}}}},
+}
+
+
+def test_a_body_dynamic_templates_map_the_fields_it_lacks() -> None:
+    docs = [{"winlog": {"event_data": {"Foo": "Bar Baz"}}}, {"winlog": {"event_data": {"Foo": "bar"}}}]
+    # keyword by the template: exact, not analyzed (the default dynamic mapping would make it text)
+    assert matches({"term": {"winlog.event_data.Foo": "Bar Baz"}}, docs, EVENT_DATA) == [True, False]
+    assert matches({"match": {"winlog.event_data.Foo": "bar"}}, docs, EVENT_DATA) == [False, True]
+    assert matches({"term": {"winlog.event_data.Foo.keyword": "bar"}}, docs, EVENT_DATA) == [False, False]
+    assert "dynamic_templates" in EVENT_DATA and "properties" not in EVENT_DATA["properties"]["winlog"]["properties"][
+        "event_data"]  # the caller's body is not changed
+
+
+def test_a_body_dynamic_per_object_runtime_and_date_detection_apply() -> None:
+    closed = {"properties": {"o": {"type": "object", "dynamic": False, "properties": {}}}}
+    assert matches({"match": {"o.b": "x"}}, [{"o": {"b": "x"}}], closed) == [False]
+    assert matches({"match": {"p.b": "x"}}, [{"p": {"b": "x"}}], closed) == [True]
+    runtime = {"dynamic": "runtime", "properties": {}}  # a new string is a keyword runtime field
+    assert matches({"term": {"b": "x"}}, [{"b": "x"}], runtime) == [True]
+    assert matches({"match": {"b": "X"}}, [{"b": "x"}], runtime) == [False]
+    day = [{"d": "2026-01-01"}]
+    assert matches({"term": {"d": "2026-01-01"}}, day, {"properties": {}}) == [True]  # a date
+    # date_detection false: a text field, whose terms are 2026, 01, 01
+    assert matches({"term": {"d": "2026-01-01"}}, day, {"date_detection": False, "properties": {}}) == [False]
+    assert matches({"match": {"d": "2026"}}, day, {"date_detection": False, "properties": {}}) == [True]
+
+
+def test_a_live_mapping_is_read_as_it_grows() -> None:
+    live = LiveMapping(EVENT_DATA)
+    predicate = compile_dsl({"term": {"winlog.event_data.Custom": "Admin"}}, live, now=NOW)
+    doc = {"winlog": {"event_data": {"Custom": "Admin"}}}
+    assert predicate(doc) is False  # not mapped yet: the caller has not extended its mapping with the document
+    live.extend(doc)
+    assert live.mapping.fields["winlog.event_data.Custom"].type == "keyword"
+    assert predicate(doc) is True
+    assert predicate({"winlog": {"event_data": {"Custom": "admin"}}}) is False
+
+
+def test_an_object_written_without_properties_is_an_empty_object_for_the_dynamic_walk() -> None:
+    body = dynamic_mapping([{"winlog": {"event_data": {"Foo": "x"}}}], EVENT_DATA)
+    assert body["properties"]["winlog"]["properties"]["event_data"]["properties"]["Foo"] == {"type": "keyword"}
+    mapping = IndexMapping.from_body(body)
+    assert "winlog.event_data" in mapping.objects and "winlog.event_data" not in mapping.fields
+    closed = dynamic_mapping([{"o": {"a": "x"}}], {"properties": {"o": {"type": "object", "enabled": False}}})
+    assert closed["properties"]["o"] == {"type": "object", "enabled": False}  # not parsed: nothing maps below it

@@ -4,7 +4,10 @@
 `bool` query with a rule's filters) into a predicate over `_source` documents: `predicate(source) -> bool` answers
 whether Elasticsearch would return the document for that query from an index with that mapping. It reads the
 values Elasticsearch would have indexed (engine/fields.py: aliases, multi-fields, `ignore_above`, `null_value`,
-coercion, dynamic mapping of unmapped fields at their first value), not raw `_source`. This is what lets the embedded
+coercion, a keyword's `lowercase` normalizer), not raw `_source`. Fields the mapping lacks are mapped by
+Elasticsearch's dynamic mapping of the body (engine/dynamic.py: dynamic templates, date detection, `dynamic` per
+object and `runtime`), or read from the caller's `LiveMapping`, or, for a bare `IndexMapping`, at their first value
+(compile_dsl's docstring). This is what lets the embedded
 store and `hunt` run query rules in the same pass as EQL rules; nothing is wired to rules or backends yet.
 
 Why our own evaluator and not a text match over `_source`: a KQL query means different things on different field
@@ -13,13 +16,14 @@ a CIDR; `@timestamp < now-5m` date math), and a rule that fires on the embedded 
 
 Clauses and the rules followed (Elasticsearch 8.x):
 - `bool`: must/filter all, must_not none, should at least `minimum_should_match` (default 1 when there is no must
-  or filter clause, else 0; `2`, `-1`, `"75%"`, `"-25%"` as Queries.calculateMinShouldMatch); an empty bool matches
-  everything. `match_all`, `match_none`.
+  or filter clause, else 0; `2`, `-1`, `"75%"`, `"-25%"` as Queries.calculateMinShouldMatch; without a must or
+  filter clause at least 1 whatever it computes, as Lucene requires); an empty bool matches everything. `match_all`, `match_none`.
 - `exists`: the field has an indexed value (an explicit null, an empty array, a keyword over `ignore_above`, a
   number that does not parse have none); an object path exists when any field below it does; `*` in the name is
   expanded against the document's fields.
-- `term` / `terms`: keyword family (keyword, constant_keyword, wildcard) exact on the whole value, `case_insensitive`
-  folding both sides; text fields against the analyzed terms (the term itself is not analyzed, so `Foo` never
+- `term` / `terms`: keyword family (keyword, constant_keyword, wildcard) exact on the whole value (a `lowercase`
+  normalizer lowercases the term, the wildcard pattern and range bounds as it did the values), `case_insensitive`
+  (a boolean or the string "true"/"false") folding both sides; text fields against the analyzed terms (the term itself is not analyzed, so `Foo` never
   matches); numbers as NumberFieldMapper parses the value (a decimal on an integer field matches nothing; `"abc"`
   fails); dates as the interval `[value rounded down, value rounded up]` with date math (DateFieldType.termQuery);
   ips an address or a CIDR; booleans `true`/`false`; versions.
@@ -28,7 +32,8 @@ Clauses and the rules followed (Elasticsearch 8.x):
 - `range`: gt/gte/lt/lte (and from/to/include_*): numbers numerically, keywords (and text terms) in code-point order
   (Lucene's UTF-8 byte order), ips as addresses, dates with `format`, `time_zone`, date math and Elasticsearch's
   rounding (`gt`/`lte` round up: `lte: "2026-01-01"` includes the whole day, `lte: now/d` ends the day; see
-  datemath.py); `time_zone` on a non-date field fails.
+  datemath.py); `time_zone` on a non-date field fails; `relation` within/contains select what intersects does (a
+  non-range field's rangeQuery ignores it), disjoint and unknown names fail.
 - `match` (operator or/and) and `match_phrase` (slop 0): on `text` / `match_only_text` through the standard analyzer
   (analysis.py: UAX#29 word segmentation as Lucene's StandardTokenizer, lowercase, 255-character tokens); a phrase
   needs the terms at consecutive positions of one value. On keyword fields the whole query is one exact term; on

@@ -27,6 +27,8 @@ from __future__ import annotations
 import unicodedata
 from functools import lru_cache
 
+from runner.engine.field_types import lowercase
+
 MAX_TOKEN_LENGTH = 255
 
 # character classes of the segmentation rules
@@ -124,24 +126,10 @@ def tokenize(text: str) -> list[str]:
     return tokens
 
 
-def _lower_char(ch: str) -> str:
-    lowered = ch.lower()
-    if len(lowered) == 1:
-        return lowered
-    return "i" if ch == "\u0130" else ch  # Character.toLowerCase maps one code point to one code point
-
-
-def lowercase(text: str) -> str:
-    """Java's `Character.toLowerCase`, code point by code point (Lucene's LowerCaseFilter and normalizer)."""
-    if text.isascii():
-        return text.lower()
-    return "".join(map(_lower_char, text))
-
-
 @lru_cache(maxsize=65536)
 def analyze(text: str) -> tuple[str, ...]:
     """The terms the standard analyzer gives for `text`, in position order (position i is the i-th term)."""
     return tuple(lowercase(token) for token in tokenize(text))
 
 
-__all__ = ["MAX_TOKEN_LENGTH", "analyze", "lowercase", "tokenize"]
+__all__ = ["MAX_TOKEN_LENGTH", "analyze", "tokenize"]

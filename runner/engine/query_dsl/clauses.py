@@ -12,8 +12,18 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from runner.engine.field_types import BooleanType, CidrError, Version, parse_cidr, parse_ip, to_text
-from runner.engine.query_dsl.analysis import analyze, lowercase
+from runner.engine.field_types import (
+    BooleanType,
+    CidrError,
+    UnknownNormalizer,
+    Version,
+    field_type,
+    lowercase,
+    parse_cidr,
+    parse_ip,
+    to_text,
+)
+from runner.engine.query_dsl.analysis import analyze
 from runner.engine.query_dsl.datemath import DateMathError, bound
 from runner.engine.query_dsl.errors import QueryDslError, UnsupportedQuery
 from runner.engine.semantics import lucene_wildcard_matcher
@@ -82,6 +92,18 @@ def _boolean(value: Any) -> bool:
     return bool(parsed)
 
 
+def _keyword_constant(text: str, mapping: FieldMapping | None) -> str:
+    """A term, pattern or bound compared with a keyword field, as the field's normalizer makes it (Elasticsearch
+    normalises every query constant: KeywordFieldType.indexedValueForSearch, and the pattern of a wildcard query
+    through the normalizer too), the way the indexed values were."""
+    if mapping is None:
+        return text
+    try:
+        return field_type(mapping).search_text(text)
+    except UnknownNormalizer as error:
+        raise Refused(str(error)) from None
+
+
 def _has_decimal(number: float | int) -> bool:
     return isinstance(number, float) and not number.is_integer()
 
@@ -116,6 +138,7 @@ def term_test(env: Env, value: Any, case_insensitive: bool, family: str, mapping
                 folded = lowercase(text)
                 return lambda values: any(folded in analyze(v) for v in values)
             return lambda values: any(text in analyze(v) for v in values)
+        text = _keyword_constant(text, mapping)
         if case_insensitive:
             folded = lowercase(text)
             return lambda values: any(lowercase(v) == folded for v in values)
@@ -147,7 +170,7 @@ def wildcard_test(pattern: str, case_insensitive: bool, family: str, mapping: Fi
     if family == "keyword":
         if pattern == "*":
             return ANY
-        match = lucene_wildcard_matcher(pattern, case_insensitive)
+        match = lucene_wildcard_matcher(_keyword_constant(pattern, mapping), case_insensitive)
         return lambda values: any(match(v) for v in values)
     if family == "text":
         match = lucene_wildcard_matcher(lowercase(pattern), case_insensitive)
@@ -179,7 +202,7 @@ def range_test(env: Env, bounds: list[tuple[str, Any]], formats: str | None, tim
         elif family in _STRING_FAMILIES:
             if isinstance(value, (dict, list)):
                 raise Refused(f"[range] query does not support a bound of [{value!r}]")
-            limit = to_text(value)
+            limit = to_text(value) if family == "text" else _keyword_constant(to_text(value), mapping)
         elif family == "ip":
             address = parse_ip(to_text(value)) if isinstance(value, str) else None
             if address is None:

@@ -16,8 +16,10 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from runner.engine.dynamic import LiveMapping
+from runner.engine.field_types import UnknownNormalizer, lowercase, to_text
 from runner.engine.fields import IndexContext
-from runner.engine.query_dsl.analysis import analyze, lowercase
+from runner.engine.query_dsl.analysis import analyze
 from runner.engine.query_dsl.clauses import (
     ANY,
     NEVER,
@@ -89,8 +91,9 @@ class FieldClause:
 class Compiler:
     """Compiles the clauses of one query against one index's mapping (grown dynamically as documents are read)."""
 
-    def __init__(self, context: IndexContext, now: datetime) -> None:
+    def __init__(self, context: IndexContext, now: datetime, live: bool = False) -> None:
         self.context = context
+        self.live = live  # the mapping is a LiveMapping's, grown before each document is read
         self.env = Env(_epoch_nanos(now))
         self._fields: dict[tuple[str, str | None], DslField] = {}
         self._subfields: dict[str, list[str]] = {}
@@ -102,7 +105,7 @@ class Compiler:
         key = (name, scope)
         found = self._fields.get(key)
         if found is None:
-            found = self._fields[key] = DslField(self.context, name, scope)
+            found = self._fields[key] = DslField(self.context, name, scope, self.live)
         return found
 
     def _names_in(self, doc: Mapping[str, Any]) -> list[str]:
@@ -120,7 +123,7 @@ class Compiler:
             subs = self._subfields.get(path)
             if subs is None:
                 resolved = self.context.mapping.resolve(path)
-                if resolved is None:
+                if resolved is None and not self.live:
                     names.append(f"{path}.keyword")  # a string mapped dynamically gets one
                 continue
             names.extend(subs)
@@ -250,6 +253,10 @@ def _bool(c: Compiler, spec: Any, where: str, scope: str | None) -> Predicate:
         needed = minimum_should_match(msm_spec, len(should), f"{where}.minimum_should_match")
     else:
         needed = 1 if should and not required else 0
+    if should and not required:
+        # Lucene: a query without a required clause matches a document by one SHOULD clause at least, whatever
+        # minimum_should_match computes (0, "0%", -1 with one should): must_not alone never selects
+        needed = max(needed, 1)
     if needed > len(should):
         return _never
     if not required and not must_not and needed == 0:
@@ -352,10 +359,21 @@ def _value_of(spec: Any, key: str, allowed: set[str], where: str, kind: str) -> 
     return spec, {}
 
 
+def _flag(params: Mapping[str, Any], key: str, where: str) -> bool:
+    """A boolean parameter as Elasticsearch's parser reads one: a JSON boolean or the string "true"/"false"
+    (XContentParser.booleanValue); anything else fails the query."""
+    value = params.get(key, False)
+    if isinstance(value, bool):
+        return value
+    if value in ("true", "false"):
+        return bool(value == "true")
+    raise QueryDslError(where, f"[{key}] must be a boolean (true or false), got {_short(value)}")
+
+
 def _term(c: Compiler, spec: Any, where: str, scope: str | None) -> Predicate:
     name, body = _single_field(spec, where, "term")
     value, params = _value_of(body, "value", {"value", "case_insensitive"}, where, "term")
-    case_insensitive = params.get("case_insensitive") is True
+    case_insensitive = _flag(params, "case_insensitive", where)
     env = c.env
     return c.clause(name, scope, lambda family, mapping, field: term_test(
         env, value, case_insensitive, family, mapping, field), where)
@@ -382,9 +400,34 @@ def _wildcard(c: Compiler, spec: Any, where: str, scope: str | None) -> Predicat
     pattern, params = _value_of(body, key, {"value", "wildcard", "case_insensitive", "rewrite"}, where, "wildcard")
     if not isinstance(pattern, str):
         raise QueryDslError(where, f"[wildcard] value must be a string, got {_short(pattern)}")
-    case_insensitive = params.get("case_insensitive") is True
+    case_insensitive = _flag(params, "case_insensitive", where)
     return c.clause(name, scope, lambda family, mapping, field: wildcard_test(
         pattern, case_insensitive, family, mapping, field), where)
+
+
+_RELATIONS = ("intersects", "within", "contains", "disjoint")
+
+
+def _text_parameter(body: Mapping[str, Any], key: str, where: str) -> str | None:
+    """A string parameter as Elasticsearch's parser reads one (`parser.text()`: a number or boolean is its text);
+    an object or array fails the query."""
+    value = body.get(key)
+    if value is None:
+        return None
+    if isinstance(value, (dict, list)):
+        raise QueryDslError(where, f"[range] [{key}] must be a string, got {_short(value)}")
+    return to_text(value)
+
+
+def _relation(value: str, where: str) -> None:
+    """RangeQueryBuilder.relation: a ShapeRelation name (any case) other than disjoint. On a field that is not a
+    range field (every type the evaluator reads), the field type's rangeQuery ignores it: within and contains
+    select what intersects does."""
+    name = value.lower()
+    if name not in _RELATIONS:
+        raise QueryDslError(where, f"[{value}] is not a valid relation")
+    if name == "disjoint":
+        raise QueryDslError(where, f"[range] query does not support relation [{value}]")
 
 
 def _range(c: Compiler, spec: Any, where: str, scope: str | None) -> Predicate:
@@ -392,8 +435,7 @@ def _range(c: Compiler, spec: Any, where: str, scope: str | None) -> Predicate:
     body = _object(body, where, "range")
     _check_keys(body, {"gt", "gte", "lt", "lte", "from", "to", "include_lower", "include_upper", "format",
                        "time_zone", "relation"} | _COMMON, where, "range")
-    if body.get("relation", "intersects").lower() != "intersects":
-        raise UnsupportedQuery(where, "[range] relation other than intersects applies to range fields only")
+    _relation(_text_parameter(body, "relation", where) or "intersects", where)
     bounds: list[tuple[str, Any]] = []
     for op in ("gt", "gte", "lt", "lte"):
         if body.get(op) is not None:
@@ -402,8 +444,8 @@ def _range(c: Compiler, spec: Any, where: str, scope: str | None) -> Predicate:
         bounds.append(("gte" if body.get("include_lower", True) else "gt", body["from"]))
     if body.get("to") is not None:
         bounds.append(("lte" if body.get("include_upper", True) else "lt", body["to"]))
-    formats = body.get("format")
-    time_zone = body.get("time_zone")
+    formats = _text_parameter(body, "format", where)
+    time_zone = _text_parameter(body, "time_zone", where)
     env = c.env
     if not bounds:
         return c.clause(name, scope, lambda family, mapping, field: ANY, where)  # an open range: any value
@@ -567,31 +609,53 @@ _BUILDERS: dict[str, Callable[[Compiler, Any, str, str | None], Predicate]] = {
 
 def compile_dsl(
     query: Mapping[str, Any],
-    mapping: IndexMapping | Mapping[str, Any] | None = None,
+    mapping: LiveMapping | IndexMapping | Mapping[str, Any] | None = None,
     *,
     now: datetime | None = None,
 ) -> Predicate:
-    """A predicate over `_source` documents for one Query DSL object, against one index's mapping (an
-    `IndexMapping` or a mapping body; None = an empty mapping, every field mapped dynamically).
+    """A predicate over `_source` documents for one Query DSL object, against one index's mapping.
+
+    The mapping decides how fields it lacks are mapped, as the documents are read:
+    - a mapping body (or None: an empty one): Elasticsearch's dynamic mapping of that body (runner.engine.dynamic:
+      its `dynamic_templates`, `date_detection`, `dynamic` per object, `dynamic: runtime`); the predicate extends a
+      `LiveMapping` of its own with each document before reading it;
+    - a `LiveMapping`: the caller's, read as it stands; the caller extends it with each document before asking (as
+      the store and `hunt` do for the index the documents belong to); the predicate never changes it;
+    - an `IndexMapping` (no body, so no dynamic templates): a field it lacks is mapped at its first value by the
+      default dynamic mapping (its root `dynamic` honoured), in a copy of it.
+    The decision sticks for the predicate's life (as it does for an index); the caller's mapping is not modified.
 
     `now` is the instant date math's `now` stands for (Elasticsearch takes it once per search); default: the time
-    of the call. The caller's mapping is not modified: fields mapped dynamically grow a copy of it, as the documents
-    are read, and the decision sticks for the predicate's life (as it does for an index).
-    Raises `QueryDslError` (Elasticsearch would reject the query) or `UnsupportedQuery` (valid, not evaluated).
+    of the call. Raises `QueryDslError` (Elasticsearch would reject the query) or `UnsupportedQuery` (valid, not
+    evaluated).
     """
-    if isinstance(mapping, IndexMapping):
-        index = copy_mapping(mapping)
+    own: LiveMapping | None = None
+    if isinstance(mapping, LiveMapping):
+        index, live = mapping.mapping, True
+    elif isinstance(mapping, IndexMapping):
+        index, live = copy_mapping(mapping), False
     else:
         try:
-            index = IndexMapping.from_body(mapping)
+            own = LiveMapping(mapping)
         except MappingError as error:
             raise QueryDslError("", f"the mapping cannot be read: {error}") from None
-    context = IndexContext("query", index)
-    compiler = Compiler(context, now if now is not None else datetime.now(UTC))
+        index, live = own.mapping, True
+    context = IndexContext("query", index, grow=not live)
+    compiler = Compiler(context, now if now is not None else datetime.now(UTC), live)
     try:
-        return compiler.query(query, "")
-    except DateMathError as error:
+        predicate = compiler.query(query, "")
+    except (DateMathError, UnknownNormalizer) as error:
+        # a custom normalizer fails every query on its field on a cluster without the index's settings
         raise QueryDslError("", str(error)) from None
+    if own is None:
+        return predicate
+    extend = own.extend
+
+    def grown(doc: Mapping[str, Any]) -> bool:
+        extend(doc)
+        return predicate(doc)
+
+    return grown
 
 
 __all__ = ["Compiler", "FieldClause", "Predicate", "compile_dsl", "minimum_should_match"]

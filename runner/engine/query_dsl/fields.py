@@ -6,8 +6,11 @@ from the engine's `FieldReader` (ignore_above, null_value, coercion, dates as ep
 for `text`, whose values are the strings the analyzer receives (the text field itself indexes every string; only its
 keyword sub-field has `ignore_above`).
 
-A field the mapping lacks is mapped at its first value as Elasticsearch's dynamic mapping does (engine/fields.py),
-and the decision sticks for the compiled query. A name such as `foo.keyword` whose parent is mapped that way (a
+A field the mapping lacks is mapped as Elasticsearch's dynamic mapping does: with a live mapping (a
+`runner.engine.dynamic.LiveMapping`, extended with each document before it is read: dynamic templates, date
+detection, `dynamic` per object, `dynamic: runtime`), the reader reads what that mapping holds and nothing else;
+with a fixed `IndexMapping`, at the field's first value by the default dynamic mapping (engine/fields.py). Either
+way the decision sticks for the compiled query. A name such as `foo.keyword` whose parent is mapped that way (a
 string → `text` with a `keyword` sub-field) reads the parent's value as the sub-field. A field inside a `nested`
 object is visible only to a `nested` query on that object (Elasticsearch indexes each nested object as its own hidden
 document): elsewhere it has no values.
@@ -41,16 +44,21 @@ def strings(raw: Any) -> list[str]:
 class DslField:
     """One field name of a query, in one nested scope (None at the top level)."""
 
-    __slots__ = ("_context", "_parent", "hidden", "name", "reader")
+    __slots__ = ("_context", "_live", "_parent", "_seen", "hidden", "name", "reader")
 
-    def __init__(self, context: IndexContext, name: str, scope: str | None) -> None:
+    def __init__(self, context: IndexContext, name: str, scope: str | None, live: bool = False) -> None:
         self._context = context
         self.name = name
         self.reader = context.reader(name)
         mapping = context.mapping
         # a field of a nested object is out of sight outside a nested query on that very object
         self.hidden = mapping.nested_parent(name) != scope
+        # a live mapping (runner.engine.dynamic.LiveMapping) decides every dynamic field: the reader never infers one
+        self._live = live
+        self._seen = len(mapping.fields)
         self._parent: FieldReader | None = None
+        if live:
+            return
         if self.reader.bound is None and "." in name and mapping.resolve(name) is None:
             parent = name.rsplit(".", 1)[0]
             if mapping.resolve(parent) is None and parent not in mapping.objects:
@@ -69,6 +77,14 @@ class DslField:
         if self.hidden:
             return None, []
         reader = self.reader
+        if reader.bound is None and self._live:
+            fields = len(self._context.mapping.fields)
+            if fields == self._seen:
+                return None, []  # not mapped (yet): no indexed value
+            self._seen = fields
+            reader = self.reader = self._context.refresh(self.name)
+            if reader.bound is None:
+                return None, []
         raw = reader.get(source)
         if raw is MISSING:
             if self._parent is None:
