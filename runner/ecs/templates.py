@@ -26,8 +26,9 @@ precedence over every template; it is looked up by the exact name before a backi
 stream's name. An index template's `composed_of` is resolved from the component templates given in the same
 directory (`GET _component_template` answers, or `PUT _component_template/<name>` bodies in `<name>.json`), as
 Elasticsearch composes them: the component templates' mappings in order, then the index template's own, each
-merged over the previous (a later field definition replaces an earlier one, objects merge; `dynamic_templates` and
-`runtime` fields replace one of the same name); a component template named but not given is an error (unless in
+merged over the previous (a later field definition replaces an earlier one, objects merge: their fields, and their
+parameters as ObjectMapper.merge does, an earlier `dynamic` or `enabled` kept unless the later object sets it;
+`dynamic_templates` and `runtime` fields replace one of the same name); a component template named but not given is an error (unless in
 `ignore_missing_component_templates`). Every user file is checked whole when loaded, its mapping built as it will be
 used (over ECS for a template): a field definition, a `runtime` field, a dynamic template or an alias that a cluster
 would refuse is a `TemplateError` naming the file and the JSON path of the problem, never a failure later.
@@ -52,7 +53,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.ecs.mapping import ecs_body, ecs_mapping
-from runner.engine import date_range
+from runner.engine import date_range, substitute_template
 from runner.eql import IndexMapping, MappingError, runtime_fields
 from runner.errors import RuleRunnerError
 
@@ -549,7 +550,7 @@ def _check_dynamic_template(entry: Any, at: str) -> str | None:
             return f"{at}.{key}: expected an object"
     if "mapping" in spec:
         # as a new field "x" whose default dynamic type is keyword would get it
-        mapping = {"type": "keyword", **_substitute(spec["mapping"])}
+        mapping = {"type": "keyword", **substitute_template(spec["mapping"], "x", "keyword")}
         problem = _check_field(mapping, f"{at}.mapping", "x", [])
         if problem is not None:
             return problem
@@ -564,20 +565,11 @@ def _check_dynamic_template(entry: Any, at: str) -> str | None:
                 return (f"{at}: Dynamic template [{name}] defines a runtime field but type [{kind}] is not supported "
                         "as runtime field")
         try:  # as a new field "x" whose default runtime type is keyword would get it
-            runtime_fields({"runtime": {"x": {"type": "keyword", **_substitute(spec["runtime"])}}})
+            runtime_fields({"runtime": {"x": {"type": "keyword", **substitute_template(spec["runtime"], "x", "keyword")}}})
         except (MappingError, ValueError, TypeError, AttributeError) as error:
             return f"{at}.runtime: {error}"
     return None
 
-
-def _substitute(value: Any) -> Any:
-    if isinstance(value, str):
-        return value.replace("{name}", "x").replace("{dynamic_type}", "keyword")
-    if isinstance(value, dict):
-        return {key: _substitute(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_substitute(item) for item in value]
-    return value
 
 
 
@@ -604,15 +596,27 @@ def _over_ecs(mappings: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
-    """`base` with `over`'s definitions: `over`'s win, except that two objects merge."""
+    """`base` with `over`'s definitions: `over`'s win, except that two objects (or two nested) merge: their fields,
+    and their parameters, `over`'s explicit ones winning."""
     for name, spec in over.items():
         mine = base.get(name)
-        if mine is not None and "properties" in mine and "properties" in spec:
-            base[name] = {**copy.deepcopy({k: v for k, v in spec.items() if k != "properties"}),
-                          "properties": _merge(mine["properties"], spec["properties"])}
+        if mine is not None and _object_kind(mine) is not None and _object_kind(mine) == _object_kind(spec):
+            # ObjectMapper.merge: the earlier object's parameters (`dynamic`, `enabled`...) stay unless the later
+            # one sets them; their fields merge
+            merged = {**{k: v for k, v in mine.items() if k != "properties"},
+                      **copy.deepcopy({k: v for k, v in spec.items() if k != "properties"})}
+            if "properties" in mine or "properties" in spec:
+                merged["properties"] = _merge(mine.get("properties") or {}, spec.get("properties") or {})
+            base[name] = merged
         else:
             base[name] = copy.deepcopy(spec)
     return base
+
+
+def _object_kind(spec: Mapping[str, Any]) -> str | None:
+    """"object" or "nested" for a mapping node holding fields (no `type` is an object), None for a field."""
+    kind = spec.get("type", "object")
+    return kind if kind in ("object", "nested") else None
 
 
 def template_indices(patterns: Sequence[str], templates: Templates | None = None) -> dict[str, Template | None]:

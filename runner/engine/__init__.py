@@ -9,7 +9,14 @@ the Query DSL of KQL query rules (`query_dsl/`) with Elasticsearch's semantics o
 """
 
 from runner.engine.dates import date_range, iso_millis_nanos
-from runner.engine.dynamic import DynamicTemplates, LiveMapping, dynamic_mapping, extend_mapping, merge_mapping
+from runner.engine.dynamic import (
+    DynamicTemplates,
+    LiveMapping,
+    dynamic_mapping,
+    extend_mapping,
+    merge_mapping,
+    substitute_template,
+)
 from runner.engine.field_types import UnsearchableField
 from runner.engine.fields import MISSING, SourcePath
 from runner.engine.multi import OutOfOrder, QuerySearch, Remapped, search_many
@@ -39,4 +46,5 @@ __all__ = [
     "merge_mapping",
     "search",
     "search_many",
+    "substitute_template",
 ]

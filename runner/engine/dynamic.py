@@ -25,6 +25,8 @@ The walk follows Elasticsearch's DocumentParser and DynamicFieldsBuilder:
   a leaf type that cannot hold an object (a `keyword`), Elasticsearch rejects the document: here the field is mapped
   as the template says and what is below it stays unmapped.
 - `date_detection: false` at the root: a date-like string is a `string` (text), not a `date`.
+- An array: every object in it is walked (`[{"p": 1}, {"q": "v"}]` maps `p` and `q`), a scalar field takes the type
+  of its first non-null value.
 """
 
 from __future__ import annotations
@@ -94,7 +96,7 @@ class DynamicTemplates:
                 continue
             # DynamicFieldsBuilder.applyMatchingTemplate: {dynamic_type} is the default (runtime) mapping type
             dynamic_type = (_RUNTIME_TYPE if template.runtime else _MAPPING_TYPE).get(kind, kind)
-            spec: dict[str, Any] = _substitute(template.mapping, name, dynamic_type)
+            spec: dict[str, Any] = substitute_template(template.mapping, name, dynamic_type)
             spec.setdefault("type", dynamic_type)
             return dict(spec), template.runtime
         return None
@@ -150,15 +152,18 @@ def _matches(condition: Any, value: str, regex: bool, absent: bool) -> bool:
     return False
 
 
-def _substitute(value: Any, name: str, dynamic_type: str) -> Any:
+def substitute_template(value: Any, name: str, dynamic_type: str) -> Any:
+    """A dynamic template's `mapping` / `runtime` for a field: `{name}` replaced by the field's name and
+    `{dynamic_type}` (or `{dynamicType}`) by its default type, in keys and values (DynamicTemplate.processMap). The
+    one substitution, used by the walk and by the load-time check of a template (runner.ecs.templates)."""
     if isinstance(value, str):
         return value.replace("{name}", name).replace("{dynamic_type}", dynamic_type).replace("{dynamicType}",
                                                                                               dynamic_type)
     if isinstance(value, Mapping):
-        return {_substitute(key, name, dynamic_type): _substitute(item, name, dynamic_type)
+        return {substitute_template(key, name, dynamic_type): substitute_template(item, name, dynamic_type)
                 for key, item in value.items()}
     if isinstance(value, list):
-        return [_substitute(item, name, dynamic_type) for item in value]
+        return [substitute_template(item, name, dynamic_type) for item in value]
     return value
 
 
@@ -406,10 +411,19 @@ def _new_object(properties: dict[str, Any], name: str, path: str, walk: _Walk) -
 
 def _add_value(properties: dict[str, Any], name: str, value: Any, prefix: str, walk: _Walk, mode: str) -> bool:
     if isinstance(value, list):
+        # as Elasticsearch parses an array: every object in it is walked (`[{"p": 1}, {"q": "v"}]` maps `p` and
+        # `q`); a scalar field takes the type of the first non-null scalar (the later ones find it mapped)
+        added = False
+        scalar = False
         for item in value:
-            if item is not None:
-                return _add_value(properties, name, item, prefix, walk, mode)
-        return False
+            if item is None:
+                continue
+            if isinstance(item, (Mapping, list)):
+                added = _add_value(properties, name, item, prefix, walk, mode) or added
+            elif not scalar:
+                scalar = True
+                added = _add_value(properties, name, item, prefix, walk, mode) or added
+        return added
     if isinstance(value, Mapping):
         node: dict[str, Any] | None = properties.get(name)
         added = node is None
@@ -445,4 +459,5 @@ def _add_value(properties: dict[str, Any], name: str, value: Any, prefix: str, w
     return True
 
 
-__all__ = ["DynamicTemplates", "LiveMapping", "dynamic_mapping", "extend_mapping", "merge_mapping"]
+__all__ = ["DynamicTemplates", "LiveMapping", "dynamic_mapping", "extend_mapping", "merge_mapping",
+           "substitute_template"]

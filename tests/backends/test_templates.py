@@ -420,6 +420,53 @@ def test_composed_of_is_resolved_from_the_component_templates_in_elasticsearchs_
         load_templates(tmp_path)
 
 
+def test_composing_keeps_an_earlier_objects_dynamic_unless_a_later_one_sets_it(tmp_path: Path) -> None:
+    """ObjectMapper.merge (server/.../index/mapper/ObjectMapper.java) keeps the object's `dynamic` and `enabled`
+    unless the mapping merged in sets them (`if (mergeWithObject.dynamic != null) dynamic = mergeWithObject.dynamic`);
+    the fields of both objects merge. It used to keep only the later object's parameters: `o` was open again."""
+    (tmp_path / "base.json").write_text(json.dumps({"template": {"mappings": {"properties": {
+        "o": {"type": "object", "dynamic": False, "properties": {"x": {"type": "keyword"}}},
+        "p": {"dynamic": False, "properties": {"x": {"type": "keyword"}}},
+        "e": {"type": "object", "enabled": False}}}}}))
+    (tmp_path / "app.json").write_text(json.dumps({
+        "index_patterns": ["app-*"], "priority": 300, "composed_of": ["base"],
+        "template": {"mappings": {"properties": {"o": {"properties": {"y": {"type": "keyword"}}},
+                                                 "p": {"dynamic": True, "properties": {"y": {"type": "keyword"}}},
+                                                 "e": {"type": "object"}}}}}))
+    templates = load_templates(tmp_path)
+    body = templates.mapping_for("app-1")
+    assert field(body, "o") == {"type": "object", "dynamic": False,
+                                "properties": {"x": {"type": "keyword"}, "y": {"type": "keyword"}}}
+    assert field(body, "p")["dynamic"] is True and set(field(body, "p")["properties"]) == {"x", "y"}  # set later
+    assert field(body, "e") == {"type": "object", "enabled": False}
+    # end to end (the review's /tmp/rv2/comp.yaml): o.z stays in _source, unmapped, as on a cluster; p.z is mapped
+    doc = {"_index": "app-1", "_id": "1", "_source": {"@timestamp": TS, "event": {"category": "process"},
+                                                      "o": {"z": "v"}, "p": {"z": "v"}}}
+    store = Store(tmp_path / "store.db", templates=templates)
+    store.ingest([doc])
+    files = FileEvents([source([doc])], templates=templates)
+    for search in (EmbeddedBackend(store).eql_search, files.eql_search):
+        assert "Unknown column [o.z]" in _unknown(search, "app-*", 'process where o.z == "v"')
+        answer = search(EqlRequest(("app-*",), {"query": 'process where p.z == "v"'}))
+        assert [hit["_id"] for hit in answer["hits"]["events"]] == ["1"]
+
+
+def test_a_dynamic_template_may_name_the_dynamic_type_in_either_spelling(tmp_path: Path) -> None:
+    """DynamicTemplate.processMap replaces `{dynamic_type}` and `{dynamicType}`: the load-time check substitutes as
+    the walk does (one function), so a template using `{dynamicType}` is accepted and maps as it says."""
+    (tmp_path / "app.json").write_text(json.dumps({"index_patterns": ["app-*"], "dynamic_templates": [
+        {"r": {"match": "r_*", "runtime": {"type": "{dynamicType}"}}},
+        {"t": {"match": "n_*", "mapping": {"type": "{dynamicType}", "meta": {"from": "{name}"}}}}]}))
+    templates = load_templates(tmp_path)  # the runtime template was refused: No handler for type [{dynamicType}]
+    doc = {"_index": "app-1", "_id": "1", "_source": {"@timestamp": TS, "event": {"category": "process"},
+                                                      "n_count": 3, "r_count": 4}}
+    store = Store(tmp_path / "store.db", templates=templates)
+    store.ingest([doc])
+    stored = store.mappings(["app-1"])["app-1"]
+    assert field(stored, "n_count") == {"type": "long", "meta": {"from": "n_count"}}
+    assert stored["runtime"]["r_count"] == {"type": "long"}
+
+
 def test_a_component_template_not_given_is_an_error_naming_it(tmp_path: Path) -> None:
     # Fleet's GET _index_template answer alone (the review's /tmp/rv/gt): it used to replace Defend's shipped
     # template with an almost empty one

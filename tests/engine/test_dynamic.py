@@ -286,3 +286,36 @@ def test_runtime_and_object_templates_in_the_store_and_over_files(tmp_path: Path
         assert ids(answer) == ["1"]
         with pytest.raises(Exception, match=r"Unknown column \[raw.secret\]"):
             eql_search(EqlRequest(("app-*",), {"query": 'process where raw.secret == "s"'}))
+
+
+# arrays (the review's item 2: only the first object of an array was mapped)
+
+
+def test_every_object_of_an_array_is_mapped_and_a_scalar_keeps_the_first_values_type(tmp_path: Path) -> None:
+    """Elasticsearch's DocumentParser parses every element of an array (parseArray → parseValue per element), so
+    each object of `[{"p": "1"}, {"q": "v"}]` maps its own keys; a scalar field is mapped by the first non-null
+    value, the later ones finding it mapped."""
+    sources: list[dict[str, Any]] = [{"arr": [None, {"p": "1"}, {"q": "v", "n": {"deep": 3}}, [{"r": True}]],
+                                      "mixed": [None, 7, "x", 2.5]}]
+    body = grown(BASE, *sources)
+    assert node(body, "arr.p")["type"] == "text" and node(body, "arr.q")["type"] == "text"
+    assert node(body, "arr.n.deep") == {"type": "long"} and node(body, "arr.r") == {"type": "boolean"}
+    assert node(body, "mixed") == {"type": "long"}
+    assert run('process where arr.q == "v" and arr.n.deep == 3 and arr.r == true', sources, body) == ["1"]
+    # the fast proof: a document of that shape adds nothing once mapped, one with a new key in a later object adds
+    live = LiveMapping(BASE)
+    assert live.extend(sources[0]) is True and live.extend(sources[0]) is False
+    later = {"arr": [{"p": "2"}, {"q": "w"}, {"s": "new"}]}
+    reference = copy.deepcopy(live.body)
+    assert live.extend(later) is extend_mapping(reference, later) is True
+    assert node(live.body, "arr.s")["type"] == "text" and live.body == reference
+    assert live.mapping == IndexMapping.from_body(live.body)
+    # the store and hunt/query over files, with objects of different keys in one array
+    docs = [{"_index": "app-1", "_id": "1", "_source": {"@timestamp": TS, "event": {"category": "process"},
+                                                        "arr": [{"p": "1"}, {"q": "v"}]}}]
+    store = Store(tmp_path / "store.db")
+    store.ingest(docs)
+    assert node(store.mappings(["app-1"])["app-1"], "arr.q")["type"] == "text"
+    files = FileEvents([lambda: iter([dict(d) for d in docs])])
+    for eql_search in (EmbeddedBackend(store).eql_search, files.eql_search):
+        assert ids(eql_search(EqlRequest(("app-*",), {"query": 'process where arr.q == "v"'}))) == ["1"]
