@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from runner.cli.main import main
-from runner.engine import LiveMapping, QuerySearch, UnsearchableField, search, search_many
-from runner.eql import Schema
+from runner.engine import QuerySearch, UnsearchableField, search, search_many
+from tests.engine.growing import Growing
 
 MAPPING = {
     "properties": {
@@ -57,15 +57,9 @@ def test_a_query_on_a_binary_value_fails_alone_in_a_static_batch() -> None:
 
 
 def test_a_query_on_a_binary_value_fails_alone_in_a_growing_batch() -> None:
-    live = LiveMapping(MAPPING)
-    schema = Schema({"i": live.mapping})
-
-    def stream() -> Any:
-        for doc in DOCS:
-            live.extend(doc["_source"])
-            yield doc
-
-    results = search_many(stream(), [QuerySearch(q, {"i"}, schema) for q in QUERIES], growing=True, lookahead=1)
+    caller = Growing(MAPPING)
+    results = search_many(caller.stream(DOCS), [QuerySearch(q, {"i"}, caller.schema) for q in QUERIES], growing=True,
+                          lookahead=1)
     assert isinstance(results[0], UnsearchableField) and isinstance(results[2], UnsearchableField)
     assert _answers(results) == _expected()
 
@@ -76,22 +70,16 @@ def test_a_field_mapped_binary_in_the_middle_of_a_growing_batch_fails_its_querie
     base = {**MAPPING, "dynamic_templates": [{"bin": {"match": "payload", "mapping": {"type": "binary"}}}]}
     base["properties"] = {k: v for k, v in MAPPING["properties"].items() if k != "bin"}
     docs = [DOCS[1], {**DOCS[0], "_source": {**DOCS[0]["_source"], "payload": "U29t"}}]
-    live = LiveMapping(base)
-    schema = Schema({"i": live.mapping})
-
-    def stream() -> Any:
-        for doc in docs:
-            live.extend(doc["_source"])
-            yield doc
-
+    caller = Growing(base)
     queries = ['process where payload == "x"', 'process where k == "x"',
                'sequence [process where payload == "x"] [process where true]',
                'sample by k [process where payload == "x"] [process where true]']
-    results = search_many(stream(), [QuerySearch(q, {"i"}, schema) for q in queries], growing=True, lookahead=1)
+    results = search_many(caller.stream(docs), [QuerySearch(q, {"i"}, caller.schema) for q in queries], growing=True,
+                          lookahead=1)
     for number in (0, 2, 3):
         assert isinstance(results[number], UnsearchableField), results[number]
         with pytest.raises(UnsearchableField):
-            search(docs, queries[number], mappings={"i": live.body})
+            search(docs, queries[number], mappings={"i": caller.live["i"].body})
     assert [e["_id"] for e in results[1]["hits"]["events"]] == ["1"]  # type: ignore[index]
 
 

@@ -4,7 +4,7 @@ exactly as `search()` over the same documents with the final mappings, or says `
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,30 +15,8 @@ from runner.engine import LiveMapping, QuerySearch, Remapped, dynamic_mapping, s
 from runner.eql import EqlVerificationError, IndexMapping, Schema
 from runner.eql import nodes as n
 from tests.conftest import shared_path
+from tests.engine.growing import Growing
 from tests.engine.test_multi import generated
-
-
-class Growing:
-    """A caller of a growing batch: maps each document (per index, from `base`) just before handing it over."""
-
-    def __init__(self, base: Mapping[str, Any] | None) -> None:
-        self.base = base
-        self.live: dict[str, LiveMapping] = {}
-        self.schema = Schema()
-
-    def stream(self, documents: Iterable[Mapping[str, Any]]) -> Iterator[Mapping[str, Any]]:
-        for doc in documents:
-            index = doc["_index"]
-            live = self.live.get(index)
-            if live is None:
-                live = self.live[index] = LiveMapping(self.base)
-                self.schema.indices[index] = live.mapping
-            live.extend(doc["_source"])
-            yield doc
-
-    def final(self) -> dict[str, Any]:
-        """The final mapping bodies (a fresh copy: what `search()` is given)."""
-        return {index: copy.deepcopy(live.body) for index, live in self.live.items()}
 
 
 def _hits(body: dict[str, Any]) -> dict[str, Any]:

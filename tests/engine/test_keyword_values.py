@@ -20,9 +20,9 @@ import pytest
 
 from runner.cli.main import main
 from runner.ecs import mapping_for
-from runner.engine import LiveMapping, QuerySearch, UnsearchableField, search, search_many
+from runner.engine import QuerySearch, UnsearchableField, search, search_many
 from runner.engine.field_types import UnknownNormalizer, lowercase
-from runner.eql import Schema
+from tests.engine.growing import Growing
 
 MAPPING = {
     "properties": {
@@ -101,16 +101,9 @@ def test_alone(query: str) -> None:
 
 
 def _growing(queries: list[str]) -> list[dict[str, Any] | Exception]:
-    live = LiveMapping(MAPPING)
-    schema = Schema({"i": live.mapping})
-
-    def stream() -> Any:
-        for doc in DOCS:
-            live.extend(doc["_source"])
-            yield doc
-
-    return search_many(stream(), [QuerySearch(q, {"i"}, schema, size=100) for q in queries], growing=True,
-                       lookahead=2)
+    caller = Growing(MAPPING)
+    return search_many(caller.stream(DOCS), [QuerySearch(q, {"i"}, caller.schema, size=100) for q in queries],
+                       growing=True, lookahead=2)
 
 
 def test_batched_static_and_growing() -> None:
