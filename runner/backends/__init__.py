@@ -28,7 +28,7 @@ from runner.backends.errors import (
 from runner.backends.json_text import read_json
 from runner.backends.kibana import KibanaClient
 from runner.backends.local_search import TemplateVerifier
-from runner.backends.request import EqlRequest
+from runner.backends.request import EqlRequest, SearchRequest
 
 __all__ = [
     "Access",
@@ -49,6 +49,7 @@ __all__ = [
     "REORDER_BUFFER",
     "RecordNotStored",
     "Rejected",
+    "SearchRequest",
     "StateBusy",
     "StateNotSaved",
     "StorageDamaged",
