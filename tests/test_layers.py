@@ -20,12 +20,13 @@ ALLOWED = {
     "eql": set(),
     "kql": set(),
     "engine": {"eql"},
-    "catalog": {"eql"},
+    "catalog": {"eql", "kql"},
     "settings": {"catalog"},
     "alerts": {"catalog", "ecs"},
     "backends": {"engine", "eql", "catalog", "settings", "ecs", "alerts"},
-    "execution": {"alerts", "catalog", "settings", "backends", "eql"},
-    "service": {"execution", "alerts", "catalog", "settings", "backends"},
+    "ruletypes": {"alerts", "catalog", "backends", "kql"},
+    "execution": {"alerts", "catalog", "settings", "backends", "eql", "ruletypes"},
+    "service": {"execution", "alerts", "catalog", "settings", "backends", "ruletypes"},
 }
 # each third-party library stays in the layers named here
 THIRD_PARTY = {

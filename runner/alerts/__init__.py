@@ -6,7 +6,13 @@ against each other.
 """
 
 from runner.alerts.context import DEFAULT_ALERTS_INDEX, KIBANA_VERSION, AlertContext, ExecutionType
-from runner.alerts.documents import NEITHER_EVENTS_NOR_SEQUENCES, Alert, AlertBuildError, build_alerts
+from runner.alerts.documents import (
+    NEITHER_EVENTS_NOR_SEQUENCES,
+    Alert,
+    AlertBuildError,
+    build_alerts,
+    build_event_alerts,
+)
 from runner.alerts.ids import building_block_ids, event_alert_id, shell_alert_id
 from runner.alerts.intersection import object_array_intersection, object_pair_intersection
 from runner.alerts.merge import MERGE_STRATEGIES, MergeStrategy
@@ -26,6 +32,7 @@ __all__ = [
     "NEITHER_EVENTS_NOR_SEQUENCES",
     "UnsupportedKibanaVersion",
     "build_alerts",
+    "build_event_alerts",
     "build_reason",
     "building_block_ids",
     "event_alert_id",

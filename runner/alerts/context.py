@@ -32,6 +32,10 @@ class AlertContext:
     indices: list[str] | None = None  # the resolved input index; default the rule's index patterns
     alerts_index: str | None = None  # the index named in kibana.alert.url; default the space's alerts alias
     merge_strategy: MergeStrategy = "missingFields"
+    # the rule type as Kibana's alerting framework names it (`kibana.alert.rule.rule_type_id`, `.category`): set by
+    # the rule's type (`runner.ruletypes`), EQL's by default
+    rule_type_id: str = "siem.eqlRule"
+    rule_category: str = "Event Correlation Rule"
 
     def __post_init__(self) -> None:
         if self.now.tzinfo is None or self.now.utcoffset() is None:

@@ -98,13 +98,18 @@ def build_alerts(response: Mapping[str, Any], context: AlertContext) -> list[Ale
         plan = CallPlan(context, sequences=True)
         return [alert for sequence in hits["sequences"] for alert in _sequence_alerts(sequence, plan)]
     if hits.get("events") is not None:
-        events = hits["events"]
-        # Kibana sorts the rule's mapping in place when it applies it to the first event: from then on the alerts
-        # (their rule fields and parameters) show it sorted
-        sort = bool(events) and bool(rule_plan(context.rule).params.get("severity_mapping"))
-        plan = CallPlan(context, sequences=False, sorted_mapping=sort)
-        return [alert for event in events if (alert := _event_alert(event, plan)) is not None]
+        return build_event_alerts(hits["events"], context)
     raise AlertBuildError(NEITHER_EVENTS_NOR_SEQUENCES)
+
+
+def build_event_alerts(events: Sequence[Mapping[str, Any]], context: AlertContext) -> list[Alert]:
+    """One alert per event (`wrapHits`): the events of an `_eql/search` answer, or the hits of a query rule's
+    `_search` answer (`{"_index", "_id", "_source", "fields"?}`; their `sort` and `_score` are not read)."""
+    # Kibana sorts the rule's mapping in place when it applies it to the first event: from then on the alerts
+    # (their rule fields and parameters) show it sorted
+    sort = bool(events) and bool(rule_plan(context.rule).params.get("severity_mapping"))
+    plan = CallPlan(context, sequences=False, sorted_mapping=sort)
+    return [alert for event in events if (alert := _event_alert(event, plan)) is not None]
 
 
 class _Hit:

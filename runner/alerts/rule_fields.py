@@ -21,8 +21,6 @@ from runner.alerts.times import iso, original_time
 
 UNSET: Final = object()
 
-RULE_TYPE_ID = "siem.eqlRule"
-RULE_CATEGORY = "Event Correlation Rule"  # the rule type's name
 CONSUMER = PRODUCER = "siem"
 # rule-runner stands in for the Kibana user that created and last changed the rule saved object
 RULE_USER = "rule-runner"
@@ -177,13 +175,13 @@ def framework_fields(context: AlertContext, params: Mapping[str, Any]) -> dict[s
         "kibana.version": context.kibana_version,
         # no maintenance windows in rule-runner: kibana.alert.maintenance_window_ids is never written
         "kibana.alert.rule.parameters": params,
-        "kibana.alert.rule.category": RULE_CATEGORY,
+        "kibana.alert.rule.category": context.rule_category,
         "kibana.alert.rule.consumer": CONSUMER,
         "kibana.alert.rule.execution.uuid": context.execution_uuid,
         "kibana.alert.rule.name": rule.name,
         "kibana.alert.rule.producer": PRODUCER,
         "kibana.alert.rule.revision": rule.params.revision,
-        "kibana.alert.rule.rule_type_id": RULE_TYPE_ID,
+        "kibana.alert.rule.rule_type_id": context.rule_type_id,
         "kibana.alert.rule.uuid": rule.uuid,
         "kibana.space_ids": [context.space_id],
         "kibana.alert.rule.tags": list(rule.params.tags),
@@ -191,5 +189,5 @@ def framework_fields(context: AlertContext, params: Mapping[str, Any]) -> dict[s
     }
 
 
-__all__ = ["CONSUMER", "PRODUCER", "RULE_CATEGORY", "RULE_TYPE_ID", "RULE_USER", "UNSET", "Overrides", "alert_fields",
+__all__ = ["CONSUMER", "PRODUCER", "RULE_USER", "UNSET", "Overrides", "alert_fields",
            "alert_url", "framework_fields"]

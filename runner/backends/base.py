@@ -1,7 +1,7 @@
 """What the execution and the commands need from a backend: one interface, whichever backend is configured.
 
-Both backends answer a search with the body of an `_eql/search` response, so everything after the search is
-backend-agnostic; the commands (`ingest`, `alerts`, `explain`, `validate`, `run`) reach the store through the same
+Both backends answer a search with the body of Elasticsearch's response (`_eql/search` for an `EqlRequest`,
+`_search` for a `SearchRequest`), so everything after the search is backend-agnostic; the commands (`ingest`, `alerts`, `explain`, `validate`, `run`) reach the store through the same
 interface, so that no command knows which backend it talks to.
 
 The lifecycle, in the manner of APScheduler 4's data stores and httpx's transports:
@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, Self
 
 from runner.backends.errors import BackendError
-from runner.backends.request import EqlRequest
+from runner.backends.request import EqlRequest, SearchRequest
 
 # the field of a stored alert that names the execution that wrote it
 EXECUTION_UUID = "kibana.alert.rule.execution.uuid"
@@ -72,7 +72,7 @@ class Backend(Protocol):
     # the Kibana release whose alert format alerts written here follow (`kibana.version`): where a Kibana reads
     # them, its own (known once the backend started), else the newest format rule-runner writes
     kibana_version: str
-    # whether `eql_search_many` answers the requests of one window from one read (the embedded store: worth sending
+    # whether `search_many` answers the requests of one window from one read (the embedded store: worth sending
     # due rules' searches together) or one by one (Elasticsearch: its executions search concurrently on their own)
     shares_reads: bool
     # whether `save_rule_states` and `complete_executions` write a group in one transaction (the embedded store:
@@ -98,10 +98,18 @@ class Backend(Protocol):
     def eql_search(self, request: EqlRequest) -> dict[str, Any]:
         """The response body; raises a `BackendError` subclass."""
 
-    def eql_search_many(self, requests: Sequence[EqlRequest]) -> list[dict[str, Any] | BackendError]:
-        """For each request, in order, what `eql_search` would give: the response body, or the `BackendError` it
-        would raise. A backend may answer several at once (the embedded store reads a window shared by several
-        requests once); the answers are the same as one by one."""
+    def search(self, request: SearchRequest) -> dict[str, Any]:
+        """The `_search` response body; raises a `BackendError` subclass. Index patterns that match no index give
+        no hits (the request allows them), not an error: `field_caps` tells."""
+
+    def search_many(self, requests: Sequence[EqlRequest | SearchRequest]) -> list[dict[str, Any] | BackendError]:
+        """For each request, in order, what `eql_search` or `search` would give: the response body, or the
+        `BackendError` it would raise. A backend may answer several at once (the embedded store reads a window
+        shared by several requests once); the answers are the same as one by one."""
+
+    def field_caps(self, index: Sequence[str], fields: Sequence[str]) -> dict[str, Any]:
+        """The body of Elasticsearch's `_field_caps` answer for these index patterns and field names (patterns
+        matching no index: no indices, no fields)."""
 
     def verify(self, request: EqlRequest) -> None:
         """Check the request's query against the fields of the indices it searches, without searching: what the

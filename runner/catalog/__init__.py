@@ -1,8 +1,9 @@
 """Rule definitions: the detection-rules TOML format, its loader, and rule timing (intervals, date math)."""
 
 from runner.catalog.loader import (
-    RUNNABLE_TYPES,
+    QUERY_LANGUAGES,
     Catalog,
+    ParsedQuery,
     Rule,
     RuleLoadError,
     UuidSource,
@@ -16,7 +17,8 @@ from runner.catalog.timing import DateMath, TimingError, empty_window, format_du
 __all__ = [
     "Catalog",
     "DateMath",
-    "RUNNABLE_TYPES",
+    "ParsedQuery",
+    "QUERY_LANGUAGES",
     "Rule",
     "RuleDocument",
     "RuleLoadError",

@@ -1,16 +1,18 @@
 """Loading rules from files and directories.
 
 A loader run never stops at the first problem: every file is read, every bad one becomes a `RuleLoadError` naming
-the file, the line and the field, and the good ones are returned. Rules of a type we do not run yet are loaded and
-listed as unsupported (that is not an error); EQL rules are parsed and checked, so a bad query is reported at load
-time, with its position in the file, rather than at the first execution.
+the file, the line and the field, and the good ones are returned. A rule's query is parsed by its language (EQL,
+KQL: `QUERY_LANGUAGES`), so a bad query is reported at load time, with its position in the file, rather than at the
+first execution; a language we do not parse (Lucene, ES|QL) is kept as text. Whether a rule of a loaded type runs
+is not the catalog's decision but its rule type's (`runner.ruletypes`): the catalog knows the TOML format of every
+type, the rule types know how to run theirs.
 """
 
 from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
@@ -22,11 +24,21 @@ from runner.catalog.locate import locate
 from runner.catalog.model import RuleDocument, RuleParams, default_rule_uuid
 from runner.catalog.source import INTERNAL, RuleSource
 from runner.catalog.timing import DateMath, parse_duration
-from runner.eql import EqlError, Query, parse
+from runner.eql import EqlError, Query
+from runner.eql import parse as parse_eql
 from runner.errors import RuleRunnerError, SourceLocation
+from runner.kql import KqlSyntaxError
+from runner.kql import nodes as kql_nodes
+from runner.kql import parse as parse_kql
 from runner.problems import KeyPath, pydantic_message, validation_problems
 
-RUNNABLE_TYPES = frozenset({"eql"})
+# a parsed query: an EQL query or a KQL syntax tree (by the rule's language)
+ParsedQuery = Query | kql_nodes.Node
+# the query languages the loader parses, each with its parser and the name its errors are worded with
+QUERY_LANGUAGES: dict[str, tuple[str, Callable[[str], ParsedQuery]]] = {
+    "eql": ("EQL", parse_eql),
+    "kuery": ("KQL", parse_kql),
+}
 _QUERY_OPENING = re.compile(r"\s*query\s*=\s*('''|\"\"\"|'|\")")
 
 
@@ -53,11 +65,12 @@ class UuidSource(StrEnum):
 
 @dataclass(frozen=True)
 class Rule:
-    """A loaded rule: its document, its parsed query (EQL rules) and the values settings may override."""
+    """A loaded rule: its document, its parsed query (by its language: `QUERY_LANGUAGES`; None for a language the
+    loader does not parse) and the values settings may override."""
 
     path: Path
     document: RuleDocument
-    query: Query | None
+    query: ParsedQuery | None
     uuid: str  # Kibana's rule saved-object id: alert ids hash it, the Security app links alerts to rules by it
     uuid_source: UuidSource = UuidSource.DEFAULT
     rule_source: RuleSource = INTERNAL  # where Kibana would say the rule comes from (a custom rule by default)
@@ -84,8 +97,9 @@ class Rule:
         return self.document.rule.type
 
     @property
-    def runnable(self) -> bool:
-        return self.type in RUNNABLE_TYPES
+    def language(self) -> str | None:
+        """The query's language, Kibana's default for the type when the file names none."""
+        return self.document.rule.query_language
 
     @property
     def enabled(self) -> bool:
@@ -131,14 +145,6 @@ class Catalog:
     rules: list[Rule] = field(default_factory=list)
     errors: list[RuleLoadError] = field(default_factory=list)
     files: int = 0
-
-    @property
-    def runnable(self) -> list[Rule]:
-        return [rule for rule in self.rules if rule.runnable]
-
-    @property
-    def unsupported(self) -> list[Rule]:
-        return [rule for rule in self.rules if not rule.runnable]
 
     def get(self, rule_id: str) -> Rule | None:
         return next((rule for rule in self.rules if rule.rule_id == rule_id), None)
@@ -199,8 +205,9 @@ def load_rule_file(path: str | Path) -> Rule:
     except ValidationError as err:
         raise _validation_error(err, text, where) from None
     query = None
-    if document.rule.type == "eql":
-        query = _parse_query(document.rule.query or "", text, where)
+    language = document.rule.query_language
+    if language in QUERY_LANGUAGES and document.rule.query is not None:
+        query = _parse_query(language, document.rule.query, text, where)
     return Rule(path=path, document=document, query=query, uuid=default_rule_uuid(document.rule.rule_id))
 
 
@@ -235,10 +242,11 @@ def _message(item: Mapping[str, Any], _path: KeyPath) -> str:
     return pydantic_message(item)
 
 
-def _parse_query(query: str, text: str, where: str) -> Query:
+def _parse_query(language: str, query: str, text: str, where: str) -> ParsedQuery:
+    title, parse = QUERY_LANGUAGES[language]
     try:
         return parse(query)
-    except EqlError as err:
+    except (EqlError, KqlSyntaxError) as err:
         line, column = locate(text, ("rule", "query"))
         # the EQL line 1 is on the key's line, or on the next one when the string opens with a newline
         key_line = text.splitlines()[line - 1] if line <= len(text.splitlines()) else ""
@@ -247,7 +255,7 @@ def _parse_query(query: str, text: str, where: str) -> Query:
         file_line = line + err.line - (0 if starts_on_next else 1)
         shift = opening.end() if opening is not None and not starts_on_next and err.line == 1 else 0
         column = err.column + shift
-        raise RuleLoadError(SourceLocation(file_line, column, where, "rule.query"), f"EQL query {err}") from None
+        raise RuleLoadError(SourceLocation(file_line, column, where, "rule.query"), f"{title} query {err}") from None
 
 
-__all__ = ["RUNNABLE_TYPES", "Catalog", "Rule", "RuleLoadError", "UuidSource", "load_rule_file", "load_rules"]
+__all__ = ["QUERY_LANGUAGES", "Catalog", "ParsedQuery", "Rule", "RuleLoadError", "UuidSource", "load_rule_file", "load_rules"]

@@ -33,6 +33,16 @@ DEFAULT_INDEX = (
 # alert ids (which hash it) are the same on every machine and every restart.
 RULE_UUID_NAMESPACE = uuid.UUID("6f1d9d43-2c1b-5a55-9b36-4b9b8c1c2f6e")
 
+# the query language of each type when the file names none (Kibana's defaults), and the languages it takes
+_LANGUAGES: dict[str, tuple[str, ...]] = {
+    "eql": ("eql",),
+    "esql": ("esql",),
+    "query": ("kuery", "lucene"),
+    "saved_query": ("kuery", "lucene"),
+    "threshold": ("kuery", "lucene"),
+    "new_terms": ("kuery", "lucene"),
+    "threat_match": ("kuery", "lucene"),
+}
 _NOT_PARAMETERS = {"name", "tags", "enabled", "interval", "actions", "throttle", "revision"}
 _DATE = re.compile(r"^\d{4}/\d{2}/\d{2}$")
 
@@ -235,11 +245,12 @@ class RuleParams(_Strict):
 
     @model_validator(mode="after")
     def _per_type(self) -> RuleParams:
-        if self.type == "eql":
-            if self.language not in (None, "eql"):
-                raise ValueError(f'an eql rule has language "eql", not "{self.language}"')
-            if not (self.query or "").strip():
-                raise ValueError("an eql rule needs a query")
+        languages = _LANGUAGES.get(self.type, ())
+        if self.language is not None and self.language not in languages:
+            expected = " or ".join(f'"{language}"' for language in languages) or "none"
+            raise ValueError(f'a {self.type} rule has language {expected}, not "{self.language}"')
+        if self.type in ("eql", "esql") and not (self.query or "").strip():
+            raise ValueError(f"an {self.type} rule needs a query")
         if self.index is not None and self.data_view_id is not None:
             raise ValueError("index and data_view_id are exclusive")
         return self
@@ -251,6 +262,12 @@ class RuleParams(_Strict):
         return parse_duration(self.interval)
 
     @property
+    def query_language(self) -> str | None:
+        """The language of `query`: the file's, or Kibana's default for the type (None for machine_learning)."""
+        languages = _LANGUAGES.get(self.type, ())
+        return self.language or (languages[0] if languages else None)
+
+    @property
     def index_patterns(self) -> list[str]:
         return list(self.index) if self.index else list(DEFAULT_INDEX)
 
@@ -259,8 +276,8 @@ class RuleParams(_Strict):
         # name, tags, enabled, interval, actions, throttle and revision are attributes of Kibana's rule saved object,
         # not of its parameters
         params = self.model_dump(mode="json", by_alias=True, exclude_none=True, exclude=_NOT_PARAMETERS)
-        if self.type == "eql":
-            params.setdefault("language", "eql")
+        if self.query_language is not None:
+            params.setdefault("language", self.query_language)
         for key in ("note", "setup"):
             if not params.get(key):
                 params.pop(key, None)

@@ -1,10 +1,13 @@
-"""`explain`: the windows of a rule's next execution and the exact `_eql/search` requests, secrets redacted."""
+"""`explain`: the windows of a rule's next execution and the exact requests it sends (`_eql/search` for an EQL
+rule; `_search` for a query rule, its KQL translated against the fields of its indices as the backend reports them
+— without a backend to ask, as Kibana translates it with no field information, and said so), secrets redacted."""
 
 from __future__ import annotations
 
 import argparse
 import json
 from typing import Any
+from urllib.parse import urlencode
 
 from rich.text import Text
 
@@ -19,6 +22,7 @@ from runner.backends import (
 from runner.catalog import Rule, UuidSource, iso
 from runner.cli.context import CommandError, Context, err, opening_failed, out, parse_instant
 from runner.execution import plan
+from runner.ruletypes import RuleSearch, prepare, unsupported
 from runner.service import select_rules
 
 
@@ -31,17 +35,19 @@ def run(args: argparse.Namespace) -> int:
     if rule is None:
         known = catalog.get(args.rule_id)
         if known is not None:
-            raise CommandError(f"rule {args.rule_id} ({known.name}) is a {known.type} rule: not supported yet", code=1)
+            raise CommandError(f"rule {args.rule_id} ({known.name}): {unsupported(known)}", code=1)
         raise CommandError(f"unknown rule id {args.rule_id} (rule paths: "
                            f"{', '.join(str(p) for p in settings.rules.paths)})", code=1)
     rule, uuid_note = _kibana_uuid(context, rule)
     now = parse_instant(args.now)
-    state, unknown = _state(context, rule, args.format)
-    planned = plan(rule, started_at=now, state=state)
-    requests = [{"window": {"from": iso(window.start), "to": iso(window.end)}, **request.to_dict()}
-                for window, request in planned.searches()]
+    state, unknown, search, fields_note = _state(context, rule, args.format)
+    planned = plan(rule, started_at=now, state=state, search=search)
+    requests = [{"window": {"from": iso(window.start), "to": iso(window.end)}, "endpoint": request.endpoint,
+                 **request.to_dict()} for window, request in planned.searches()]
     uuid = {"uuid": rule.uuid, "source": rule.uuid_source.value, **({"note": uuid_note} if uuid_note else {})}
-    document = {"rule_id": rule.rule_id, "rule_uuid": uuid, "requests": requests}
+    document: dict[str, Any] = {"rule_id": rule.rule_id, "rule_uuid": uuid, "requests": requests}
+    if fields_note:
+        document["fields"] = fields_note
     if args.format == "json":
         out.print_json(json.dumps(document))
         return 0
@@ -54,10 +60,14 @@ def run(args: argparse.Namespace) -> int:
     out.print(f"previous start: {shown}; this start: {now.isoformat()}")
     if planned.gap is not None:
         out.print(Text.assemble(("gap:", "red"), f" {planned.gap.message()}"))
+    if fields_note:
+        out.print(f"fields: {fields_note}")
     for number, item in enumerate(requests, 1):
         window = item["window"]
         out.print(Text.assemble("\n", (f"window {number}", "bold"), f": {window['from']} .. {window['to']}"))
-        out.print(f"POST /{','.join(item['index'])}/_eql/search?allow_no_indices=true")
+        params = urlencode({key: json.dumps(value) if isinstance(value, bool) else value
+                            for key, value in item["params"].items()})
+        out.print(f"POST /{','.join(item['index'])}/{item['endpoint']}" + (f"?{params}" if params else ""))
         out.print_json(json.dumps(item["body"]))
     connection = describe(settings).connection
     if connection is not None:
@@ -69,16 +79,24 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _state(context: Context, rule: Rule, form: str) -> tuple[dict[str, Any], str]:
-    """The rule's saved state (empty: none yet), and why it is unknown when the backend could not be asked. A
-    backend that is not reached (a cluster down, a store busy) leaves the windows as for a first run; a store that
-    cannot be opened or is damaged is an error, as for every command."""
+def _state(context: Context, rule: Rule, form: str) -> tuple[dict[str, Any], str, RuleSearch, str]:
+    """The rule's saved state (empty: none yet), why it is unknown when the backend could not be asked, the rule's
+    search prepared as a run prepares it (a query rule's KQL against the fields the backend reports), and a note
+    when those fields could not be read. A backend that is not reached (a cluster down, a store busy) leaves the
+    windows as for a first run; a store that cannot be opened or is damaged is an error, as for every command."""
+    offline = "not read (no backend to ask): the query is translated with no field information"
     try:
         with context.open_backend(Access.READ) as backend:
             backend.check()  # the server's identity first: another server's 404 would pass for "no state recorded"
-            return backend.rule_state(rule.rule_id) or {}, ""
+            state = backend.rule_state(rule.rule_id) or {}
+            try:
+                search = prepare(rule, backend)
+            except BackendError as error:
+                return state, "", prepare(rule), f"not read ({error}): the query is translated with no field information"
+            return state, "", search, search.no_index or ""
     except NoStore:
-        return {}, ""
+        search = prepare(rule)
+        return {}, "", search, offline if search.uses_fields else ""
     except (StorageDamaged, CannotOpen) as error:
         raise opening_failed(error, describe(context.settings)) from None
     except BackendError as error:
@@ -86,7 +104,8 @@ def _state(context: Context, rule: Rule, form: str) -> tuple[dict[str, Any], str
         unknown = f"unknown, {title} not reached ({error}): windows shown as for a first run"
         if form == "json":
             err.print(f"warning: the rule's state was not read: {unknown}")
-        return {}, unknown
+        search = prepare(rule)
+        return {}, unknown, search, offline if search.uses_fields else ""
 
 
 def _kibana_uuid(context: Context, rule: Rule) -> tuple[Rule, str]:

@@ -19,8 +19,9 @@ from __future__ import annotations
 import argparse
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Protocol
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
@@ -29,19 +30,19 @@ from rich.text import Text
 from runner.backends import (
     Access,
     BackendError,
-    EqlRequest,
     IndexNotFound,
     NoStore,
     QueryError,
     TemplateVerifier,
     describe,
 )
-from runner.catalog import RUNNABLE_TYPES, Catalog, Rule, empty_window
+from runner.catalog import Catalog, Rule, empty_window
 from runner.cli.context import CommandError, Context, err, out
 from runner.cli.render import Column, table
 from runner.ecs import Template, Templates
 from runner.engine import DynamicTemplates
 from runner.execution import PlanMode, plan
+from runner.ruletypes import FieldSource, Request, prepare, unsupported
 from runner.service import Selection, select_rules
 from runner.settings import RulesSettings
 
@@ -77,14 +78,28 @@ def _types_table(catalog: Catalog, selection: Selection) -> Table:
     enabled = Counter(rule.type for rule in selection.enabled)
     disabled = Counter(rule.type for rule in selection.rules if not rule.enabled)
     excluded = Counter(rule.type for rule in selection.excluded)
+    reasons: dict[str, Counter[str | None]] = {}
+    for rule in catalog.rules:
+        reasons.setdefault(rule.type, Counter())[unsupported(rule)] += 1
     for kind, count in sorted(loaded.items(), key=lambda item: (-item[1], item[0])):
-        status = Text("runnable", style="green") if kind in RUNNABLE_TYPES else Text("skipped: not supported yet")
+        status = _status(reasons[kind])
         rows.add_row(kind, f"{count:,}", status, f"{enabled[kind]:,}", f"{disabled[kind]:,}", f"{excluded[kind]:,}")
     rows.add_row("total", f"{len(catalog.rules):,}",
                  f"{len(selection.rules):,} runnable, {len(selection.unsupported):,} skipped",
                  f"{len(selection.enabled):,}", f"{len(selection.rules) - len(selection.enabled):,}",
                  f"{len(selection.excluded):,}", style="bold")
     return rows
+
+
+def _status(reasons: Counter[str | None]) -> Text:
+    """A type's status: runnable, skipped (why), or both with the number skipped and why."""
+    skipped = [(reason, count) for reason, count in reasons.most_common() if reason is not None]
+    if not skipped:
+        return Text("runnable", style="green")
+    why = "; ".join(reason for reason, _ in skipped)
+    if None not in reasons:
+        return Text(f"skipped: {why}")
+    return Text(f"runnable; {sum(count for _, count in skipped):,} skipped: {why}")
 
 
 def _unknown_rule_ids(catalog: Catalog, settings: RulesSettings, selection: Selection) -> list[str]:
@@ -123,9 +138,9 @@ def _check_fields(context: Context, rules: tuple[Rule, ...], *, contact: bool) -
     except NoStore as error:
         assert templates is not None  # only the embedded store can be missing
         where = f"the index templates ({error}: nothing ingested yet; as a cluster with the templates installed)"
-        return _report_fields(TemplateVerifier(templates).verify, where, rules, templates)
+        return _report_fields(TemplateVerifier(templates), where, rules, templates)
     with backend:
-        return _report_fields(backend.verify, backend.where, rules, templates)
+        return _report_fields(backend, backend.where, rules, templates)
 
 
 def unknown_field_note(field: str, patterns: Sequence[str], templates: Templates) -> str:
@@ -159,7 +174,11 @@ def _owners(owners: list[Template]) -> str:
     return "; ".join(named)
 
 
-def _report_fields(verify: Callable[[EqlRequest], None], where: str, rules: tuple[Rule, ...],
+class _Verifier(FieldSource, Protocol):
+    def verify(self, request: Request) -> None: ...
+
+
+def _report_fields(verifier: _Verifier, where: str, rules: tuple[Rule, ...],
                    templates: Templates | None) -> list[str]:
     """Check every rule (with a progress bar), print a summary line, the index patterns matching nothing and the
     errors (with `templates`, a note on each unknown field); return the errors."""
@@ -169,8 +188,12 @@ def _report_fields(verify: Callable[[EqlRequest], None], where: str, rules: tupl
         task = progress.add_task("fields", total=len(rules))
         for rule in rules:
             try:
-                # the request of a manual execution: the one a run sends, its window aside
-                verify(plan(rule, started_at=_NO_TIME, mode=PlanMode.MANUAL).requests[0])
+                # the request of a manual execution: the one a run sends, its window aside (a query rule's KQL
+                # translated against the fields of its indices there, as a run translates it)
+                search = prepare(rule, verifier)
+                if search.no_index is not None:
+                    raise IndexNotFound(search.no_index)
+                verifier.verify(plan(rule, started_at=_NO_TIME, mode=PlanMode.MANUAL, search=search).requests[0])
             except IndexNotFound:
                 unmatched[tuple(rule.params.index_patterns)] += 1
             except QueryError as error:

@@ -2,13 +2,13 @@
 
 A whole corpus enabled with the default look-back (`now-9m`) and interval (5m) is due at the same instant, and
 every rule then searches the same window. Searched rule by rule, the embedded store reads that window once per
-rule; `Backend.eql_search_many` answers all the requests of one window from one read (Elasticsearch answers them
+rule; `Backend.search_many` answers all the requests of one window from one read (Elasticsearch answers them
 one by one). So `execute_many` runs the executions of rules due at one instant in three steps:
 
 1. each execution begins (`Execution.begin`: state read, windows planned, a first window recorded pending), on the
    pool;
 2. the executions with exactly one window (`Execution.single_request`; catch-up or pending time means several
-   windows, searched one by one as always) send their requests in one `eql_search_many`, when there are two or
+   windows, searched one by one as always) send their requests in one `search_many`, when there are two or
    more of them and the backend reads a shared window once (`Backend.shares_reads`: the embedded store; on
    Elasticsearch, where each request is its own search anyway, the executions search concurrently on the pool, as
    they would alone); each answer, a response or the error the single search would have raised, is handed to its
@@ -40,9 +40,10 @@ from concurrent.futures import Executor
 from datetime import datetime
 from typing import Any, TypeVar
 
-from runner.backends import Backend, BackendError, EqlRequest
+from runner.backends import Backend, BackendError
 from runner.catalog import Rule
 from runner.execution.run import Execution, ExecutionOptions, ExecutionRecord
+from runner.ruletypes import Request
 
 T = TypeVar("T")
 
@@ -58,7 +59,7 @@ def execute_many(
     on_execution: Callable[[Rule, ExecutionRecord], None] | None = None,
 ) -> list[ExecutionRecord]:
     """Each rule's scheduled execution at `started_at` (records in rule order), the single windows searched in one
-    `eql_search_many` and, on a backend that groups writes, the pending states and the completions each written in
+    `search_many` and, on a backend that groups writes, the pending states and the completions each written in
     one call; the executions' other steps run on `pool`. `on_execution` is told of each as it ends."""
     executions = [Execution(rule, backend, started_at=started_at, options=options, sleep=sleep) for rule in rules]
     grouped = backend.groups_writes and len(executions) > 1
@@ -71,14 +72,14 @@ def execute_many(
         list(pool.map(_own(lambda execution: execution.pending_recorded(saved=id(execution) in recorded)), executions))
     else:
         list(pool.map(_own(Execution.begin), executions))
-    batched: list[tuple[Execution, EqlRequest]] = [
+    batched: list[tuple[Execution, Request]] = [
         (execution, request) for execution in executions if (request := execution.single_request) is not None
     ]
     if backend.shares_reads and len(batched) > 1:
         began = time.perf_counter()
         try:
             answers: list[dict[str, Any] | BackendError] = list(
-                backend.eql_search_many([request for _, request in batched]))
+                backend.search_many([request for _, request in batched]))
         except BackendError as error:  # the batch as a whole failed: the same failure for each of its searches
             answers = [error] * len(batched)
         elapsed = (time.perf_counter() - began) * 1000

@@ -1,8 +1,11 @@
 """Hunting: rules over events held in memory, offline. The whole input is one window: each rule's own filters
 apply, the time range does not, and each rule answers at most `max_signals` results, as one execution would.
 
-Each rule's request comes from its plan (`plan(..., mode=PlanMode.HUNT)`) and each answer is judged by the
-execution's classifier (`answer.checked`), so a hunt searches what an execution would, without the time range.
+Each rule's request comes from its plan (`plan(..., mode=PlanMode.HUNT)`, its type's search prepared with the
+fields of the events: a query rule's KQL is translated against them) and each answer is judged by the execution's
+classifier (`answer.checked`), so a hunt searches what an execution would, without the time range. Every rule's
+request goes to the events in one `search_many`, EQL and query rules alike: the events answer what they can from
+one pass.
 """
 
 from __future__ import annotations
@@ -13,13 +16,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from runner.alerts import Alert, AlertContext, build_alerts
-from runner.backends import BackendError, EqlRequest, IndexNotFound, QueryError
+from runner.alerts import Alert, AlertContext
+from runner.backends import BackendError, IndexNotFound, QueryError
 from runner.catalog import Rule
-from runner.eql import Query
-from runner.execution.answer import checked, result_count
+from runner.execution.answer import checked
 from runner.execution.execution_plan import PlanMode, plan
 from runner.execution.status import HuntStatus
+from runner.ruletypes import Request, RuleSearch, prepare
 
 
 class Events(Protocol):
@@ -27,11 +30,9 @@ class Events(Protocol):
 
     count: int
 
-    def batchable(self, request: EqlRequest, query: Query) -> bool: ...
+    def search_many(self, requests: Sequence[Request]) -> list[dict[str, Any] | BackendError]: ...
 
-    def eql_search_many(self, items: Sequence[tuple[EqlRequest, Query]]) -> list[dict[str, Any] | BackendError]: ...
-
-    def eql_search(self, request: EqlRequest) -> dict[str, Any]: ...
+    def field_caps(self, index: Sequence[str], fields: Sequence[str]) -> dict[str, Any]: ...
 
 
 @dataclass
@@ -56,27 +57,28 @@ def hunt(
     """Every rule over `events`, in order; one failing rule never stops the others."""
     now = now or datetime.now(UTC)
     context = _Context(space_id, alerts_index, now, str(uuid.uuid4()))
-    requests = [plan(rule, started_at=now, mode=PlanMode.HUNT).requests[0] for rule in rules]
-    # event queries the in-memory store can batch go in one pass; the others one at a time
-    batch = [(i, query) for i, (rule, request) in enumerate(zip(rules, requests, strict=True))
-             if (query := rule.query) is not None and events.batchable(request, query)]
-    answers: dict[int, dict[str, Any] | BackendError] = {}
-    if batch:
-        found = events.eql_search_many([(requests[i], query) for i, query in batch])
-        answers = dict(zip((i for i, _ in batch), found, strict=True))
-    results = []
-    for number, (rule, request) in enumerate(zip(rules, requests, strict=True)):
-        answer = answers.get(number)
-        if answer is None:
-            try:
-                answer = events.eql_search(request)
-            except BackendError as error:
-                answer = error
-        result = _result(rule, answer, context)
-        results.append(result)
+    results: list[HuntResult | None] = [None] * len(rules)
+    searches: dict[int, RuleSearch] = {}
+    for number, rule in enumerate(rules):
+        try:
+            searches[number] = prepare(rule, events)
+        except BackendError as error:  # e.g. a KQL query its indices' fields cannot translate
+            results[number] = _result(rule, None, error, context)
+    numbers = list(searches)
+    requests = [plan(rules[i], started_at=now, mode=PlanMode.HUNT, search=searches[i]).requests[0] for i in numbers]
+    answers = events.search_many(requests) if requests else []
+    found = dict(zip(numbers, answers, strict=True))
+    out = []
+    for number, rule in enumerate(rules):
+        result = results[number]
+        if result is None:
+            search = searches[number]
+            answer = IndexNotFound(search.no_index) if search.no_index is not None else found[number]
+            result = _result(rule, search, answer, context)
+        out.append(result)
         if on_rule is not None:
             on_rule(result)
-    return results
+    return out
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,8 @@ class _Context:
     execution: str
 
 
-def _result(rule: Rule, answer: dict[str, Any] | BackendError, context: _Context) -> HuntResult:
+def _result(rule: Rule, search: RuleSearch | None, answer: dict[str, Any] | BackendError,
+            context: _Context) -> HuntResult:
     result = HuntResult(rule)
     if not isinstance(answer, BackendError):
         try:
@@ -103,9 +106,10 @@ def _result(rule: Rule, answer: dict[str, Any] | BackendError, context: _Context
     if isinstance(answer, BackendError):
         result.status, result.message = HuntStatus.FAILED, str(answer)
         return result
-    result.hits = result_count(answer)
+    assert search is not None  # a rule without a search has its error as its answer
+    result.hits = search.count(answer)
     if result.hits:
-        result.alerts = build_alerts(answer, AlertContext(
+        result.alerts = search.alerts(answer, AlertContext(
             rule=rule, execution_uuid=context.execution, now=context.now, space_id=context.space_id,
             execution_type="manual", intended_timestamp=context.now, alerts_index=context.alerts_index))
         result.alert_count = len(result.alerts)

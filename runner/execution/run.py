@@ -40,11 +40,10 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
-from runner.alerts import Alert, AlertContext, build_alerts, remove_field
+from runner.alerts import Alert, AlertContext, remove_field
 from runner.backends import (
     Backend,
     BackendError,
-    EqlRequest,
     IncompleteAnswer,
     IndexNotFound,
     QueryError,
@@ -55,11 +54,12 @@ from runner.backends import (
     WriteError,
 )
 from runner.catalog import Rule, iso
-from runner.execution.answer import MalformedAnswer, ResultKey, checked, result_count, result_keys
+from runner.execution.answer import MalformedAnswer, checked
 from runner.execution.execution_plan import ExecutionPlan, PlanMode, plan
 from runner.execution.retry import Deadline, RetryPolicy
 from runner.execution.status import ExecutionStatus, WindowStatus
 from runner.execution.windows import Window
+from runner.ruletypes import Request, ResultKey, RuleSearch, prepare
 
 log = logging.getLogger("runner.execution")
 
@@ -210,7 +210,7 @@ class Execution:
             self._guarded(lambda: self._begun(saved))
 
     @property
-    def single_request(self) -> EqlRequest | None:
+    def single_request(self) -> Request | None:
         """The request of the execution's only window, when it began well and has exactly one (no catch-up)."""
         if self.ended or self.planned is None or len(self.planned.requests) != 1:
             return None
@@ -269,12 +269,25 @@ class Execution:
             state = retry.call(lambda: backend.rule_state(rule.rule_id), sleep=self.sleep, deadline=self.deadline)
         except BackendError as err:
             raise _NotStarted(f"the rule's state could not be read ({err}): nothing was searched") from None
+        search = self._search_of(rule)
         planned = plan(rule, started_at=self.started_at, state=state,
-                       mode=PlanMode.MANUAL if self.manual else PlanMode.SCHEDULED)
+                       mode=PlanMode.MANUAL if self.manual else PlanMode.SCHEDULED, search=search)
         # a first execution: its window is pending from before its search, so that a failure cannot lose it
         self._pending = planned.pending_state() if planned.first else None
         self._prepared = planned
         return True
+
+    def _search_of(self, rule: Rule) -> RuleSearch:
+        """The rule's search for this execution, prepared by its type with the fields of its indices (a query
+        rule's `_field_caps`), through the retry policy."""
+        try:
+            return self.options.retry.call(lambda: prepare(rule, self.backend), sleep=self.sleep,
+                                           deadline=self.deadline)
+        except QueryError as err:
+            raise _NotStarted(err.reason) from None
+        except BackendError as err:
+            raise _NotStarted(f"the fields of the rule's indices could not be read ({err}): nothing was "
+                              "searched") from None
 
     def _begun(self, saved: bool) -> bool:
         rule, backend, record, planned = self.rule, self.backend, self.record, self._prepared
@@ -377,7 +390,7 @@ class _WindowRun:
     backend: Backend
     plan: ExecutionPlan
     window: Window
-    request: EqlRequest
+    request: Request
     started_at: datetime
     options: ExecutionOptions
     manual: bool
@@ -390,11 +403,14 @@ class _WindowRun:
     answer: dict[str, Any] | BackendError | None = None
     stripped: list[str] = field(default_factory=list)  # "<id>: [field] (reason)": written without that field
     refused: list[str] = field(default_factory=list)  # "<id>: reason": refused for their content, not written
+    narrower: int = 0  # narrower windows searched because a window's answer was truncated (types without pages)
+    counted: tuple[int, int] = (0, 0)  # created and duplicates of the window already added to the record
 
     def run(self) -> _Outcome:
         record, result = self.record, self.result
-        began = time.perf_counter()
         try:
+            if self.plan.search.pages:
+                return self._pages()
             responses, cut = self._search(self.window, self.request, 0)
         except IndexNotFound as err:
             result.status = WindowStatus.NO_INDEX
@@ -411,8 +427,8 @@ class _WindowRun:
         except IncompleteAnswer as err:
             result.status = WindowStatus.FAILED
             cause = "due to unavailable shards" if err.shard_failures else "because its answer was incomplete"
-            record.errors.append(f"The EQL query failed to run successfully {cause}: {err}; the window stays "
-                                 "pending for the next execution")
+            record.errors.append(f"The {self.plan.search.title} failed to run successfully {cause}: {err}; the "
+                                 "window stays pending for the next execution")
             return _Outcome.PENDING
         except TransientError as err:
             result.status = WindowStatus.FAILED
@@ -423,57 +439,138 @@ class _WindowRun:
             result.status = WindowStatus.FAILED
             record.errors.append(str(err))
             return _Outcome.PENDING
-        finally:
-            record.search_ms += (time.perf_counter() - began) * 1000
         alerts, hits = self._alerts(responses)
         result.hits, result.alerts = hits, len(alerts)
         record.hits += hits
         _note_removed(record, alerts)
-        began = time.perf_counter()
-        try:
-            written = self._write(alerts)
-        finally:
-            record.write_ms += (time.perf_counter() - began) * 1000
-            self._report_refusals()
-        if not written:
+        if not self._written(alerts):
             return _Outcome.PENDING
         result.status = WindowStatus.SEARCHED
         size = self.rule.params.max_signals
-        if len(responses) == 1:
+        if not self.narrower:
             if cut and MAX_SIGNALS_WARNING not in record.warnings:
                 record.warnings.append(MAX_SIGNALS_WARNING)
         else:
             record.warnings.append(
                 f"The search of window {self.window} returned {size} results, its size (max_signals): EQL has no "
-                f"pagination, so it was searched again in {len(responses) - 1} narrower windows to recover the rest"
+                f"pagination, so it was searched again in {self.narrower} narrower windows to recover the rest"
                 + ("; some of them also returned that many, so results may still be missing" if cut else "")
             )
         return _Outcome.DONE
 
+    def _pages(self) -> _Outcome:
+        """A type that pages (query rules), as Kibana's `searchAfterAndBulkCreate`: each page's alerts written
+        before the next page is asked for, until a page comes back empty; at most `max_signals` NEW alerts (not
+        already written) per window, and Kibana's warning when more new ones were left. Errors of a search leave
+        as `run` decides on them; a page whose alerts are not all acknowledged leaves the window pending."""
+        record, result, search = self.record, self.result, self.plan.search
+        left = self.rule.params.max_signals
+        seen: set[ResultKey] = set()
+        page: Request | None = self.request
+        try:
+            while page is not None:
+                if page is not self.request and self.deadline.passed():
+                    result.status = WindowStatus.TIMED_OUT
+                    record.errors.append(f"the execution timed out after {self.options.timeout:g}s while paging "
+                                         f"window {self.window}; the window stays pending for the next execution")
+                    return _Outcome.PENDING
+                response = self._attempt(page)
+                if not search.count(response):
+                    break
+                fresh = [key for key in search.keys(response) if key not in seen]
+                seen.update(fresh)
+                result.hits += len(fresh)
+                record.hits += len(fresh)
+                try:
+                    alerts, cut = self._budget(self._alerts([response])[0], left)
+                except BackendError as err:
+                    result.status = WindowStatus.FAILED
+                    record.errors.append(f"the alerts of window {self.window} could not be looked up: {err}; the "
+                                         "window stays pending")
+                    return _Outcome.PENDING
+                result.alerts += len(alerts)
+                _note_removed(record, alerts)
+                created = result.created
+                if not self._written(alerts, report=False):
+                    return _Outcome.PENDING
+                left -= result.created - created
+                if cut:
+                    if MAX_SIGNALS_WARNING not in record.warnings:
+                        record.warnings.append(MAX_SIGNALS_WARNING)
+                    break
+                page = search.next_page(page, response)
+        finally:
+            self._report_refusals()
+        result.status = WindowStatus.SEARCHED
+        return _Outcome.DONE
+
+    def _budget(self, alerts: list[Alert], left: int) -> tuple[list[Alert], bool]:
+        """The page's alerts with at most `left` new ones (not written yet, by anyone): the known ones stay (they
+        are counted as duplicates, as Kibana's persistence drops them before its budget), the new ones past the
+        budget are left out. True when some were."""
+        ids = [alert.id for alert in alerts]
+        known = (self.options.retry.call(lambda: self.backend.existing_alerts(ids), sleep=self.sleep,
+                                         deadline=self.deadline) if ids else {})
+        kept: list[Alert] = []
+        cut = False
+        for alert in alerts:
+            if alert.id in known or alert.id in self.created:
+                kept.append(alert)
+            elif left > 0:
+                kept.append(alert)
+                left -= 1
+            else:
+                cut = True
+        return kept, cut
+
+    def _written(self, alerts: list[Alert], *, report: bool = True) -> bool:
+        """`_write`, timed; the refusals reported (`report`; a window that pages reports them once, at its end)."""
+        began = time.perf_counter()
+        try:
+            return self._write(alerts)
+        finally:
+            self.record.write_ms += (time.perf_counter() - began) * 1000
+            if report:
+                self._report_refusals()
+
     # ---- search --------------------------------------------------------------------------------------------------
 
-    def _search(self, window: Window, request: EqlRequest, depth: int) -> tuple[list[dict[str, Any]], bool]:
-        """The responses for `window` and, when one returned `size` results, for its halves (`ExecutionPlan.halves`:
-        they overlap, alert ids make that harmless). True if a response that could not be split further was cut."""
+    def _attempt(self, request: Request) -> dict[str, Any]:
+        """One request's checked answer, through the retry policy: the answer searched with other rules' for the
+        window's first request (`Execution.answer`), else the rule's type's search call."""
+        search = self.plan.search
+
         def attempt() -> dict[str, Any]:
             answer, self.answer = self.answer, None
+            if search.no_index is not None:
+                raise IndexNotFound(search.no_index)
             if answer is None:
-                return checked(self.backend.eql_search(request))
+                return checked(search.send(self.backend, request))
             if isinstance(answer, BackendError):
                 raise answer
             return checked(answer)
 
-        response = self.options.retry.call(attempt, sleep=self.sleep, deadline=self.deadline)
+        began = time.perf_counter()
+        try:
+            response = self.options.retry.call(attempt, sleep=self.sleep, deadline=self.deadline)
+        finally:
+            self.record.search_ms += (time.perf_counter() - began) * 1000
         self.result.searches += 1
+        return response
+
+    def _search(self, window: Window, request: Request, depth: int) -> tuple[list[dict[str, Any]], bool]:
+        """The responses for `window` and, when one returned `size` results, for its halves (`ExecutionPlan.halves`:
+        they overlap, alert ids make that harmless). True if a response that could not be split further was cut."""
+        response = self._attempt(request)
         responses = [response]
-        size = request.body["size"]
-        if size == 0 or result_count(response) < size:
+        if not self.plan.search.truncated(request, response):
             return responses, False
         halves = self.plan.halves(window) if depth < self.options.max_window_splits else None
         if halves is None or self.deadline.passed():
             return responses, True
         cut = False
         for half in halves:
+            self.narrower += 1
             more, cut_here = self._search(half, self.plan.request(half), depth + 1)
             responses.extend(more)
             cut = cut or cut_here
@@ -492,14 +589,15 @@ class _WindowRun:
             public_base_url=self.options.public_base_url,
             kibana_version=self.backend.kibana_version,
         )
+        search = self.plan.search
         if len(responses) == 1:
-            return build_alerts(responses[0], context), result_count(responses[0])
+            return search.alerts(responses[0], context), search.count(responses[0])
         alerts: list[Alert] = []
         seen: set[str] = set()
         results: set[ResultKey] = set()
         for response in responses:
-            results.update(result_keys(response))
-            for alert in build_alerts(response, context):
+            results.update(search.keys(response))
+            for alert in search.alerts(response, context):
                 if alert.id not in seen:
                     seen.add(alert.id)
                     alerts.append(alert)
@@ -610,8 +708,11 @@ class _WindowRun:
                 f"them even without the field it named: {_first(self.refused)}")
 
     def _count_written(self) -> None:
-        self.record.alerts_created += self.result.created
-        self.record.duplicates += self.result.duplicates
+        """Add to the record what the window's writes acknowledged since the last count (a window that pages
+        writes once per page)."""
+        self.record.alerts_created += self.result.created - self.counted[0]
+        self.record.duplicates += self.result.duplicates - self.counted[1]
+        self.counted = (self.result.created, self.result.duplicates)
 
 
 class _NotWritten(Exception):

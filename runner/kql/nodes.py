@@ -143,3 +143,26 @@ __all__ = [
     "Wildcard",
     "children",
 ]
+
+
+def field_names(node: Node) -> list[str]:
+    """The field names a query names, each once in order of appearance (full names inside nested groups; patterns
+    with `*` as written), as Kibana's `getKqlFieldNamesFromExpression` lists them; free text names none."""
+    names: dict[str, None] = {}
+    stack: list[tuple[Node, str]] = [(node, "")]
+    while stack:
+        current, prefix = stack.pop()
+        if isinstance(current, (Is, Range)):
+            field = current.field
+            if isinstance(field, Wildcard):
+                names[prefix + field.text()] = None
+            elif isinstance(field.value, str):
+                names[prefix + field.value] = None
+        elif isinstance(current, (And, Or)):
+            stack.extend((child, prefix) for child in reversed(current.children))
+        elif isinstance(current, Not):
+            stack.append((current.child, prefix))
+        else:
+            path = current.path.text() if isinstance(current.path, Wildcard) else str(current.path.value)
+            stack.append((current.query, f"{prefix}{path}."))
+    return list(names)

@@ -1,7 +1,7 @@
 """The service: every enabled rule on its interval, with APScheduler.
 
 One interval job per interval: the rules that share an interval are due at the same instants, and each run of their
-job executes them together (`execute_many`: the searches of their windows sent as one `eql_search_many`, which the
+job executes them together (`execute_many`: the searches of their windows sent as one `search_many`, which the
 embedded store answers from one read of the window, rather than one read per rule). `max_instances=1` (a rule never
 overlaps itself: nor does its group) and coalescing (runs missed while one was running, or while the process was
 down, collapse into one: the windows of the next execution catch up on the time). The executions' own steps run on
@@ -41,6 +41,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from runner.backends import Backend, BackendError
 from runner.catalog import Rule
 from runner.execution import ExecutionOptions, ExecutionRecord, ExecutionStatus, RetryPolicy, execute_many
+from runner.ruletypes import runnable
 
 log = logging.getLogger("runner.service")
 _DEFAULT_OPTIONS = ExecutionOptions()  # frozen: one instance serves every default
@@ -84,7 +85,7 @@ class Service:
         on_execution: Callable[[Rule, ExecutionRecord], None] = log_execution,
         link_rules: Callable[[Sequence[Rule]], Sequence[Rule]] | None = None,
     ) -> None:
-        self.rules = [rule for rule in rules if rule.enabled and rule.runnable]
+        self.rules = [rule for rule in rules if rule.enabled and runnable(rule)]
         self.link_rules = link_rules  # a start-up step after the backend's: the rules as they will run
         self.backend = backend
         self.options = options
@@ -224,7 +225,7 @@ def run_once(
     on_execution: Callable[[Rule, ExecutionRecord], None] = log_execution,
 ) -> list[tuple[Rule, ExecutionRecord]]:
     """Every enabled rule once, as if scheduled at `now`, together (`execute_many`); results in rule order."""
-    chosen = [rule for rule in rules if rule.enabled and rule.runnable]
+    chosen = [rule for rule in rules if rule.enabled and runnable(rule)]
     with Pool(max_workers=max(1, max_concurrent_executions)) as pool:
         records = execute_many(chosen, backend, started_at=now, pool=pool, options=options,
                                on_execution=on_execution)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from runner.catalog import Catalog, Rule, UuidSource
+from runner.ruletypes import runnable
 
 
 class Override(Protocol):
@@ -59,7 +60,7 @@ def select_rules(
     for rule in catalog.rules:
         if selects is not None and not selects(rule.rule_id, list(rule.params.tags)):
             excluded.append(rule)
-        elif not rule.runnable:
+        elif not runnable(rule):
             unsupported.append(rule)
         else:
             override = overrides.get(rule.rule_id)

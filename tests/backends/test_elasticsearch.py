@@ -33,7 +33,7 @@ from runner.backends.elasticsearch import (
 from runner.backends.elasticsearch.alerts_index import TEMPLATE_PRIORITY
 from runner.backends.elasticsearch.mappings import alerts_mapping
 from runner.catalog import Rule, load_rule_file
-from runner.execution.kibana_request import build_request
+from runner.ruletypes.eql import build_request
 from runner.settings import Settings, load_settings
 from tests.backends.es_stub import INFO, Recorded, Reply, Stub, bulk_ack, error_body, example, refused_url
 from tests.conftest import shared_path

@@ -14,7 +14,7 @@ from runner.backends import EqlRequest, IndexNotFound, QueryError
 from runner.backends.embedded import BadDocument, EmbeddedBackend, Store, StoreError, resolve_indices
 from runner.backends.embedded.backend import time_ranges
 from runner.backends.embedded.dsl import UnsupportedQuery, compile_query
-from runner.execution.kibana_request import time_range_filter
+from runner.ruletypes.kibana import time_range_filter
 
 
 def doc(index: str, i: int, ts: str, **source: Any) -> dict[str, Any]:

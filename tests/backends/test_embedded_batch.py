@@ -14,7 +14,7 @@ import pytest
 from runner.backends import BackendError, EqlRequest
 from runner.backends.embedded import EmbeddedBackend, Store
 from runner.catalog import load_rules
-from runner.execution.kibana_request import build_request
+from runner.ruletypes.eql import build_request
 from tests.conftest import shared_path
 from tests.engine.test_multi import generated
 

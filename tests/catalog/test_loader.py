@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from runner.catalog import RuleLoadError, TimingError, UuidSource, default_rule_uuid, load_rule_file, load_rules
+from runner.kql import parse as kql_parse
+from runner.ruletypes import runnable, unsupported
 from tests.conftest import shared_path
 
 GOOD = '''[metadata]
@@ -56,7 +58,7 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
 def test_a_rule_loads_with_kibana_defaults(tmp_path: Path) -> None:
     rule = load_rule_file(write(tmp_path, "a.toml", GOOD.format(rule_id=ID_A)))
     params = rule.params
-    assert (rule.rule_id, rule.type, rule.runnable, rule.enabled) == (ID_A, "eql", True, True)
+    assert (rule.rule_id, rule.type, runnable(rule), rule.enabled) == (ID_A, "eql", True, True)
     assert (params.interval, params.from_, params.to, params.max_signals) == ("5m", "now-9m", "now", 100)
     assert params.timestamp_override is None and params.timestamp_override_fallback_disabled is False
     assert params.threat[0].tactic.id == "TA0003" and params.threat[0].technique == []
@@ -168,17 +170,47 @@ def test_empty_and_missing_paths_are_errors(tmp_path: Path) -> None:
     assert "no rule files (*.toml)" in str(catalog.errors[0]) and "no such file" in str(catalog.errors[1])
 
 
-def test_other_rule_types_load_as_unsupported(tmp_path: Path) -> None:
-    text = GOOD.format(rule_id=ID_A).replace('type = "eql"', 'type = "query"').replace('language = "eql"', 'language = "kuery"')
+def _query_rule(tmp_path: Path, query: str, language: str = "kuery", kind: str = "query") -> Path:
+    text = GOOD.format(rule_id=ID_A).replace('type = "eql"', f'type = "{kind}"').replace(
+        'language = "eql"', f'language = "{language}"')
     text = text.replace('''process where process.parent.name == "apt" and
-  process.name in ("bash", "sh")''', "process.name : bash")
-    rule = load_rule_file(write(tmp_path, "q.toml", text))
-    assert rule.type == "query" and not rule.runnable and rule.query is None
+  process.name in ("bash", "sh")''', query)
+    return write(tmp_path, "q.toml", text)
+
+
+def test_kql_query_rules_load_parsed_and_run(tmp_path: Path) -> None:
+    rule = load_rule_file(_query_rule(tmp_path, "process.name : bash"))
+    assert rule.type == "query" and rule.language == "kuery" and runnable(rule)
+    assert rule.query == kql_parse("process.name : bash")
+    assert rule.parameters()["language"] == "kuery"
+
+
+def test_other_rule_types_and_lucene_load_as_unsupported(tmp_path: Path) -> None:
+    rule = load_rule_file(_query_rule(tmp_path, "process.name:bash", language="lucene"))
+    assert rule.query is None and unsupported(rule) == "lucene query rules are not supported yet"
+    rule = load_rule_file(_query_rule(tmp_path, "process.name : bash", kind="threshold"))
+    assert rule.query is not None and unsupported(rule) == "threshold rules are not supported yet"
+
+
+def test_a_bad_kql_query_is_located_in_the_file(tmp_path: Path) -> None:
+    path = _query_rule(tmp_path, "process.name : bash or : sh")
+    with pytest.raises(RuleLoadError) as caught:
+        load_rule_file(path)
+    text = path.read_text()
+    line = next(n for n, row in enumerate(text.splitlines(), 1) if "process.name : bash or : sh" in row)
+    assert (caught.value.location.line, caught.value.location.column) == (line, 24)
+    assert caught.value.location.key == "rule.query"
+    assert str(caught.value.message).startswith("KQL query line 1:24: Expected")
+
+
+def test_a_language_the_type_does_not_take_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(RuleLoadError, match='a query rule has language "kuery" or "lucene", not "eql"'):
+        load_rule_file(_query_rule(tmp_path, "process.name : bash", language="eql"))
 
 
 def test_the_seed_rule() -> None:
     rule = load_rule_file(shared_path("seed", "persistence_apt_package_manager_netcon.toml"))
-    assert rule.rule_id == "eaef8a35-12e0-4ac0-bc14-81c72b6bd27c" and rule.runnable
+    assert rule.rule_id == "eaef8a35-12e0-4ac0-bc14-81c72b6bd27c" and runnable(rule)
     assert rule.params.index_patterns == ["logs-endpoint.events.*"]
 
 
@@ -189,4 +221,16 @@ def test_the_whole_corpus_loads() -> None:
     counts = collections.Counter(rule.type for rule in catalog.rules)
     assert counts == {"eql": 1081, "query": 508, "new_terms": 245, "esql": 212, "machine_learning": 106,
                       "threshold": 31, "threat_match": 9}
-    assert len(catalog.runnable) == 1081 and all(rule.query is not None for rule in catalog.runnable)
+    running = [rule for rule in catalog.rules if runnable(rule)]
+    assert collections.Counter(rule.type for rule in running) == {"eql": 1081, "query": 507}
+    assert all(rule.query is not None for rule in running)
+    # every KQL query parses; the one Lucene query rule (deprecated) is loaded and said not to run
+    kuery = [rule for rule in catalog.rules if rule.language == "kuery"]
+    assert len(kuery) == 792 and all(rule.query is not None for rule in kuery)
+    [lucene] = [rule for rule in catalog.rules if rule.language == "lucene"]
+    assert lucene.query is None and unsupported(lucene) == "lucene query rules are not supported yet"
+    live = [rule for rule in catalog.rules
+            if rule.type == "query" and rule.document.metadata.maturity != "deprecated"]
+    assert len(live) == 454 and all(runnable(rule) for rule in live)
+    assert {unsupported(rule) for rule in catalog.rules if rule.type == "threshold"} == {
+        "threshold rules are not supported yet"}

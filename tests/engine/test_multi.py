@@ -13,7 +13,7 @@ from runner.backends.embedded.memory import MemoryEvents
 from runner.catalog import load_rules
 from runner.engine.multi import QuerySearch, search_many
 from runner.eql import nodes as n
-from runner.execution.kibana_request import build_request
+from runner.ruletypes.eql import build_request
 from tests.conftest import shared_path
 
 ROOT = Path(__file__).resolve().parents[2]

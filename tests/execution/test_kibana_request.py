@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from runner.catalog import iso, load_rule_file
-from runner.execution.kibana_request import build_request
+from runner.ruletypes.eql import build_request
 from tests.conftest import shared_path
 
 START = datetime(2026, 3, 31, 11, 51, tzinfo=UTC)

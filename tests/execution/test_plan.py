@@ -10,8 +10,9 @@ import pytest
 
 from runner.catalog import Rule, iso, load_rule_file
 from runner.execution import PlanMode, Window, plan
-from runner.execution.kibana_request import build_request, build_untimed_request, rule_filter
 from runner.execution.windows import plan_windows
+from runner.ruletypes.eql import build_request
+from runner.ruletypes.kibana import rule_filter
 
 ROOT = Path(__file__).resolve().parents[2]
 T = datetime(2026, 3, 31, 12, 0, tzinfo=UTC)
@@ -59,7 +60,7 @@ def test_a_manual_run_ignores_the_state() -> None:
 def test_a_hunt_has_one_request_without_time_range() -> None:
     rule = seed_rule()
     planned = plan(rule, started_at=T, mode=PlanMode.HUNT)
-    assert planned.windows == () and planned.requests == (build_untimed_request(rule),)
+    assert planned.windows == () and planned.requests == (build_request(rule),)
     timed = build_request(rule, T, T).to_dict()
     untimed = planned.requests[0].to_dict()
     # the same request, its filter without the time range (the rule's own filters still apply)

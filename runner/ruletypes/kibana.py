@@ -1,23 +1,21 @@
-"""The `_eql/search` request Kibana sends for one window of one rule (`build_eql_search_request.ts`).
+"""What Kibana's detection engine adds around every rule type's query: the time range with `timestamp_override`
+and its fallback (`buildTimeRangeFilter`), the runtime field that combines the two timestamps, and the rule's
+Kibana filters as a bool query.
 
-This is Kibana's detection-engine logic, so it sits with the execution, not with a backend: both backends take the
-`EqlRequest` it returns (the Elasticsearch backend sends it as it is, the embedded backend applies the same index
-patterns, filter and options locally), and `explain` prints it. A hunt searches all its input: its request is the
-same without the time range (`build_untimed_request`). Requests are built whole, never changed afterwards.
+This is Kibana's detection-engine logic, so it sits with the rule types, not with a backend: both backends take the
+requests built from it, and `explain` prints them.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from runner.backends import EqlRequest
-from runner.catalog import Rule, iso
+from runner.catalog import Rule
 
 DATE_FORMAT = "strict_date_optional_time"
 TIMESTAMP_RUNTIME_FIELD = "kibana.combined_timestamp"
 # Kibana's build_timestamp_runtime_mapping.ts, whitespace included: the request is compared byte for byte in tests
-_COMBINED_TIMESTAMP_SCRIPT = """
+COMBINED_TIMESTAMP_SCRIPT = """
               if (doc.containsKey(params.timestampOverride) && doc[params.timestampOverride].size()!=0) {
                 emit(doc[params.timestampOverride].value.millis);
               } else {
@@ -73,53 +71,29 @@ def rule_filter(filters: list[dict[str, Any]]) -> dict[str, Any]:
     return {"bool": {"must": [], "filter": positive, "should": [], "must_not": negative}}
 
 
-def build_request(rule: Rule, start: datetime, end: datetime) -> EqlRequest:
-    """The request for `rule` over `[start, end]`."""
-    primary, secondary = timestamps(rule)
-    return _request(rule, time_range_filter(primary, secondary, iso(start), iso(end)))
-
-
-def build_untimed_request(rule: Rule) -> EqlRequest:
-    """The request for `rule` over all the input (a hunt): the same as `build_request` without the time range,
-    the rule's own filters still applied."""
-    return _request(rule, None)
-
-
-def _request(rule: Rule, time_range: dict[str, Any] | None) -> EqlRequest:
-    params = rule.params
-    primary, secondary = timestamps(rule)
-    filters = [item.model_dump(mode="json") for item in params.filters]
-    body: dict[str, Any] = {
-        "size": params.max_signals,
-        "query": params.query,
-        "filter": {"bool": {"filter": [*([time_range] if time_range is not None else []), rule_filter(filters)]}},
-        "allow_partial_search_results": True,
-    }
-    if secondary is not None:
-        body["runtime_mappings"] = {
-            TIMESTAMP_RUNTIME_FIELD: {
-                "type": "date",
-                "script": {"source": _COMBINED_TIMESTAMP_SCRIPT, "params": {"timestampOverride": primary}},
-            }
+def combined_timestamp(primary: str) -> dict[str, Any]:
+    """The runtime field Kibana adds for a timestamp override with its fallback (`kibana.combined_timestamp`)."""
+    return {
+        TIMESTAMP_RUNTIME_FIELD: {
+            "type": "date",
+            "script": {"source": COMBINED_TIMESTAMP_SCRIPT, "params": {"timestampOverride": primary}},
         }
-    if params.timestamp_field:
-        body["timestamp_field"] = params.timestamp_field
-    if params.event_category_override:
-        body["event_category_field"] = params.event_category_override
-    if params.tiebreaker_field:
-        body["tiebreaker_field"] = params.tiebreaker_field
-    body["fields"] = [{"field": "*", "include_unmapped": True}, {"field": primary, "format": DATE_FORMAT}]
-    if secondary is not None:
-        body["fields"].append({"field": secondary, "format": DATE_FORMAT})
-    return EqlRequest(tuple(params.index_patterns), body)
+    }
+
+
+def timestamp_fields(primary: str, secondary: str | None) -> list[dict[str, Any]]:
+    """The `fields` Kibana asks for: every field, unmapped included, and the timestamps formatted."""
+    return [{"field": "*", "include_unmapped": True}, {"field": primary, "format": DATE_FORMAT},
+            *([{"field": secondary, "format": DATE_FORMAT}] if secondary is not None else [])]
 
 
 __all__ = [
+    "COMBINED_TIMESTAMP_SCRIPT",
     "DATE_FORMAT",
     "TIMESTAMP_RUNTIME_FIELD",
-    "build_request",
-    "build_untimed_request",
+    "combined_timestamp",
     "rule_filter",
     "time_range_filter",
+    "timestamp_fields",
     "timestamps",
 ]

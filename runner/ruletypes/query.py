@@ -1,0 +1,170 @@
+"""Query rules (`type: query`, `language: kuery`): Kibana's query rule executor — the KQL and the rule's filters
+translated against the fields of the rule's indices, searched with `_search` page by page, each hit one alert.
+
+As Kibana runs them (`query.ts`, `get_query_filter_load_fields.ts`, `build_events_query.ts`,
+`search_after_bulk_create.ts`; /work-notes in the module's tests):
+
+- **fields**: once per execution, the fields the query and filters name are read from the rule's index patterns
+  (`_field_caps`), and the KQL is translated against them (`runner.kql.build_es_query` with the detection engine's
+  options): a field that is exactly `keyword` gets `term`/`wildcard`, text `match`/`match_phrase`/`query_string`,
+  dates a `range`. Patterns that match no index: Kibana's warning, and the window is searched as nothing can match;
+- **the request** of a window: the query and the time range (`timestamp_override` with its fallback) in a bool
+  `filter`, sorted by the timestamp(s) ascending, pages of `min(max_signals, 100)` hits, `search_after` the last
+  hit's sort values for the next page, until a page comes back empty; the execution writes each page's alerts and
+  stops when `max_signals` NEW alerts (not already written) were created in the window, with Kibana's warning when
+  more new ones were left (`runner.execution`);
+- **alerts**: each hit is an event alert, built as an EQL event's (Kibana's `wrapHits` for both), with the rule's
+  parameters (`language: kuery`, `query`, `filters`, `index`).
+
+Lucene query rules (`language: lucene`) are not supported yet: `unsupported` says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from runner.alerts import Alert, AlertContext, build_event_alerts
+from runner.backends import SearchRequest
+from runner.catalog import Rule, iso
+from runner.kql import FieldList, build_es_query
+from runner.kql.nodes import field_names
+from runner.ruletypes.base import FieldSource, Request, ResultKey, RuleSearch, Searcher
+from runner.ruletypes.kibana import (
+    combined_timestamp,
+    time_range_filter,
+    timestamp_fields,
+    timestamps,
+)
+
+# Kibana's rule type (`ruleTypeMappings.query`, `QUERY_RULE_TYPE_ID`) and its name
+RULE_TYPE_ID = "siem.queryRule"
+RULE_CATEGORY = "Custom Query Rule"
+# Kibana's `getQueryFilter` config for detection rules (KIBANA-TRANSLATION.md §1)
+KQL_OPTIONS: dict[str, Any] = {"dateFormatTZ": "Zulu"}
+# Kibana's DEFAULT_SEARCH_AFTER_PAGE_SIZE
+PAGE_SIZE = 100
+
+
+def query_fields(rule: Rule) -> list[str]:
+    """The field names the rule's KQL and filters name (what Kibana's `queryToFields` asks `_field_caps` for)."""
+    names: dict[str, None] = {}
+    if rule.query is not None and rule.language == "kuery":
+        names.update(dict.fromkeys(field_names(rule.query)))  # type: ignore[arg-type]  # a kuery rule's is KQL
+    for item in rule.params.filters:
+        meta = (item.model_dump(mode="json").get("meta") or {})
+        key = meta.get("key")
+        if isinstance(key, str) and key:
+            names[key] = None
+    return list(names)
+
+
+def es_query(rule: Rule, fields: FieldList | None) -> dict[str, Any]:
+    """The rule's KQL and filters as Kibana's `buildEsQuery` combines them, against `fields`."""
+    filters = [item.model_dump(mode="json") for item in rule.params.filters]
+    return build_es_query(rule.params.query or "", filters, fields.fields if fields is not None else None,
+                          **KQL_OPTIONS)
+
+
+def page_size(rule: Rule) -> int:
+    """Kibana's `searchAfterSize`: `max_signals`, at most `DEFAULT_SEARCH_AFTER_PAGE_SIZE` (100)."""
+    return min(rule.params.max_signals, PAGE_SIZE)
+
+
+def build_request(rule: Rule, query: Mapping[str, Any], start: datetime | None = None, end: datetime | None = None,
+                  search_after: list[Any] | None = None, size: int | None = None) -> SearchRequest:
+    """The `_search` request of one page (`buildEventsSearchQuery`, in its keys' order): the query and the time
+    range in a bool `filter`, every field and the timestamps formatted, the runtime mappings (the combined timestamp
+    with an override and its fallback: sent, though neither the query nor the sort uses it), ascending by the
+    timestamp(s) with `unmapped_type: date`, and `search_after` from the second page on. No `track_total_hits`,
+    `version` or tiebreaker: Elasticsearch's defaults, as Kibana leaves them."""
+    params = rule.params
+    primary, secondary = timestamps(rule)
+    filters: list[Any] = [dict(query)]
+    if start is not None and end is not None:
+        filters.append(time_range_filter(primary, secondary, iso(start), iso(end)))
+    sort: list[dict[str, Any]] = [{primary: {"order": "asc", "unmapped_type": "date"}}]
+    if secondary is not None:
+        sort.append({secondary: {"order": "asc", "unmapped_type": "date"}})
+    body: dict[str, Any] = {
+        "size": page_size(rule) if size is None else size,
+        "query": {"bool": {"filter": filters}},
+        "fields": timestamp_fields(primary, secondary),
+        "runtime_mappings": combined_timestamp(primary) if secondary is not None else {},
+        "sort": sort,
+    }
+    if search_after:
+        body["search_after"] = list(search_after)
+    return SearchRequest(tuple(params.index_patterns), body)
+
+
+class QuerySearch(RuleSearch):
+    """A query rule's search for one execution: its translated query, and its requests page by page."""
+
+    uses_fields = True
+    title = "query"
+    pages = True
+
+    def __init__(self, rule: Rule, fields: FieldList | None, no_index: str | None = None) -> None:
+        super().__init__(rule)
+        self.fields = fields
+        self.query = es_query(rule, fields)
+        self.no_index = no_index
+
+    def request(self, start: datetime | None, end: datetime | None) -> Request:
+        if start is None or end is None:  # a hunt: the first `max_signals` hits in one answer, as the pages give them
+            return build_request(self.rule, self.query, size=self.rule.params.max_signals)
+        return build_request(self.rule, self.query, start, end)
+
+    def send(self, searcher: Searcher, request: Request) -> dict[str, Any]:
+        assert isinstance(request, SearchRequest)
+        return searcher.search(request)
+
+    def next_page(self, request: Request, response: Mapping[str, Any]) -> Request | None:
+        """Kibana's loop: the next page after every page with hits (a short page does not stop it: only an empty
+        one does), `search_after` the last hit's sort values; none when they are missing or negative
+        (kibana#174573). Documents whose sort values equal the cursor are skipped by Elasticsearch, as Kibana's
+        own pages skip them (kibana#280769)."""
+        hits = response["hits"]["hits"]
+        if not hits:
+            return None
+        after = hits[-1].get("sort")
+        if not after or any(isinstance(v, (int, float)) and not isinstance(v, bool) and v < 0 for v in after):
+            return None
+        return SearchRequest(request.index, {**request.body, "search_after": list(after)}, dict(request.params))
+
+    def count(self, response: Mapping[str, Any]) -> int:
+        return len(response["hits"]["hits"])
+
+    def keys(self, response: Mapping[str, Any]) -> set[ResultKey]:
+        return {(hit.get("_index"), hit.get("_id")) for hit in response["hits"]["hits"]}
+
+    def alerts(self, response: Mapping[str, Any], context: AlertContext) -> list[Alert]:
+        typed = replace(context, rule_type_id=RULE_TYPE_ID, rule_category=RULE_CATEGORY)
+        return build_event_alerts(response["hits"]["hits"], typed)
+
+
+class QueryKind:
+    """`type: query`."""
+
+    type = "query"
+
+    def unsupported(self, rule: Rule) -> str | None:
+        if rule.language != "kuery":
+            return f"{rule.language} query rules are not supported yet"
+        return None
+
+    def prepare(self, rule: Rule, fields: FieldSource | None) -> RuleSearch:
+        if fields is None:
+            return QuerySearch(rule, None)
+        primary, secondary = timestamps(rule)
+        names = list(dict.fromkeys([*query_fields(rule), primary, *([secondary] if secondary else [])]))
+        answer = fields.field_caps(rule.params.index_patterns, names)
+        if not answer.get("indices"):
+            return QuerySearch(rule, None, no_index=f"no index matching {rule.params.index_patterns}")
+        return QuerySearch(rule, FieldList.from_field_caps(answer))
+
+
+__all__ = ["PAGE_SIZE", "QueryKind", "QuerySearch", "build_request", "es_query", "page_size", "query_fields"]
