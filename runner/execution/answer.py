@@ -12,12 +12,18 @@ taken for a searched window); a body without `hits.events` or `hits.sequences` (
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from runner.alerts import NEITHER_EVENTS_NOR_SEQUENCES
 from runner.backends import BackendError, IncompleteAnswer
 
 NO_HITS = "search response should have `hits.hits` but had none"
+# a shard that failed only because the sort field is unmapped in its index: Kibana counts the answer a success
+# (createSearchAfterReturnTypeFromResponse in the detection engine's rule_types/utils/utils.ts: every failure's reason
+# includes "No mapping found for [@timestamp] in order to sort on" or the same for the timestamp override); such a
+# shard holds no document with that timestamp, which the window's range filter requires
+_UNMAPPED_SORT = re.compile(r"No mapping found for \[[^\]]*\] in order to sort on")
 
 
 class MalformedAnswer(BackendError):
@@ -32,8 +38,10 @@ def checked(response: dict[str, Any]) -> dict[str, Any]:
         raise IncompleteAnswer(json.dumps(failures, default=str)[:2000], shard_failures=True)
     shards = response.get("_shards")  # a `_search` answer: `{"total", "successful", "skipped", "failed", "failures"?}`
     if isinstance(shards, dict) and isinstance(shards.get("failed"), int) and shards["failed"] > 0:
-        detail = shards.get("failures") or f"{shards['failed']} of {shards.get('total', '?')} shards failed"
-        raise IncompleteAnswer(json.dumps(detail, default=str)[:2000], shard_failures=True)
+        failures = shards.get("failures")
+        if not (failures and isinstance(failures, list) and all(_unmapped_sort(f) for f in failures)):
+            detail = failures or f"{shards['failed']} of {shards.get('total', '?')} shards failed"
+            raise IncompleteAnswer(json.dumps(detail, default=str)[:2000], shard_failures=True)
     marks = [key for key in ("is_partial", "timed_out") if response.get(key) is True]
     if marks:
         raise IncompleteAnswer(f"the answer says {' and '.join(f'{key}: true' for key in marks)}",
@@ -47,6 +55,12 @@ def checked(response: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(hits, dict) or (hits.get("events") is None and hits.get("sequences") is None):
         raise MalformedAnswer(NEITHER_EVENTS_NOR_SEQUENCES)
     return response
+
+
+def _unmapped_sort(failure: Any) -> bool:
+    reason = failure.get("reason") if isinstance(failure, dict) else None
+    text = reason.get("reason") if isinstance(reason, dict) else None
+    return isinstance(text, str) and _UNMAPPED_SORT.search(text) is not None
 
 
 def _is_search(response: dict[str, Any]) -> bool:

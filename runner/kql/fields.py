@@ -83,9 +83,10 @@ _KBN_TYPES: dict[str, str] = {
     "geo_shape": "geo_shape", "attachment": "attachment", "murmur3": "murmur3", "_source": "_source",
     "histogram": "histogram",
 }
-# the data view's meta fields (`metaFields`), added whatever field_caps reported, and their overrides (overrides.ts
-# @ 86b5f4b2, `mergeOverrides`)
-META_FIELDS = ("_source", "_id", "_index", "_score")
+# the data view's meta fields: the `metaFields` advanced setting's default (data plugin server/ui_settings.ts,
+# `getUiSettings`, as stored; newer releases may add `_ignored`), added whatever field_caps reported, and their
+# overrides (overrides.ts @ 86b5f4b2, `mergeOverrides`)
+META_FIELDS = ("_source", "_id", "_type", "_index", "_score")
 _OVERRIDES: dict[str, dict[str, Any]] = {
     "_source": {"type": "_source"}, "_index": {"type": "string"}, "_type": {"type": "string"},
     "_ignored": {"type": "string"}, "_id": {"type": "string"},

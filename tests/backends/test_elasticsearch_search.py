@@ -156,14 +156,16 @@ def test_search_many_mixes_eql_and_search_requests_one_by_one(tmp_path: Path, st
 
 
 def test_field_caps_asks_as_kibanas_data_views_do(tmp_path: Path, stub: Stub) -> None:
-    """Kibana's callFieldCapsApi (data_views/server/fetcher/lib/es_api.ts @ 012f5d98): `fields`,
-    `ignore_unavailable: true`, `include_empty_fields: true`, and the detection engine's `allow_no_indices: true`.
+    """Kibana's callFieldCapsApi (data_views/server/fetcher/lib/es_api.ts @ 012f5d98) as the query-rule translation
+    sends it: `fields`, `ignore_unavailable`, `expand_wildcards=open`, `include_empty_fields`; `allow_no_indices`
+    true (see runner/backends/elasticsearch/fields.py for why not Kibana's false).
     `fields` travels in the body, as both official clients (8.x) send it (a body field of the field_caps API)."""
     stub.always("POST", "/.*/_field_caps", recorded("field_caps_reference_example.json"))
     body = backend_for(tmp_path, stub).field_caps(INDEX, ["process.name", "process.command_line", "@timestamp"])
     [sent] = stub.sent("POST", ".*/_field_caps")
     assert sent.path == "/logs-endpoint.events.process-*,winlogbeat-*/_field_caps"
-    assert sent.query == {"ignore_unavailable": "true", "allow_no_indices": "true", "include_empty_fields": "true"}
+    assert sent.query == {"ignore_unavailable": "true", "expand_wildcards": "open", "include_empty_fields": "true",
+                          "allow_no_indices": "true"}
     assert sent.json == {"fields": ["process.name", "process.command_line", "@timestamp"]}
     assert body == json.loads((RESPONSES / "field_caps_reference_example.json").read_text())["body"]  # as it came
 

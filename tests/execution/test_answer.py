@@ -69,6 +69,18 @@ def test_a_search_answer_with_failed_shards_is_incomplete() -> None:
         checked({**SEARCH, "_shards": {**shards, "failures": []}})
 
 
+def test_a_shard_failing_only_for_an_unmapped_sort_field_leaves_the_answer_complete() -> None:
+    """Kibana's createSearchAfterReturnTypeFromResponse: success when every failure's reason includes "No mapping found
+    for [@timestamp] in order to sort on" (or the timestamp override's)."""
+    unmapped = {"shard": 0, "index": "logs-old", "node": "n1", "reason": {
+        "type": "query_shard_exception", "reason": "No mapping found for [event.ingested] in order to sort on",
+        "index": "logs-old", "index_uuid": "u"}}
+    answer = {**SEARCH, "_shards": {"total": 3, "successful": 2, "skipped": 0, "failed": 1, "failures": [unmapped]}}
+    assert checked(answer) is answer
+    with pytest.raises(IncompleteAnswer):  # not when another failure is among them
+        checked({**answer, "_shards": {**answer["_shards"], "failed": 2, "failures": [unmapped, SHARD_FAILURE]}})
+
+
 def test_a_timed_out_search_answer_is_incomplete() -> None:
     with pytest.raises(IncompleteAnswer, match="the answer says timed_out: true") as raised:
         checked({**SEARCH, "timed_out": True})

@@ -72,7 +72,7 @@ def test_meta_fields_as_getfieldcapabilities_makes_them() -> None:
     fields = FieldList.from_field_caps(ECS_ANSWER)
     names = [spec.name for spec in fields.fields]
     assert names == sorted(names) and "_seq_no" not in names
-    assert {"_id", "_index", "_score", "_source"} <= set(names)
+    assert {"_id", "_index", "_score", "_source", "_type"} <= set(names)
     by_name = {spec.name: spec for spec in fields.fields}
     assert (by_name["_id"].type, by_name["_id"].es_types, by_name["_id"].searchable) == ("string", ("_id",), True)
     assert (by_name["_index"].type, by_name["_index"].es_types, by_name["_index"].searchable) == ("string", None,

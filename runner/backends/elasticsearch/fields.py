@@ -2,10 +2,14 @@
 (`field_caps`, sent as Kibana's data views send it), and the mappings EQL verification reads (`validate --backend`).
 
 `field_caps` is Kibana's `callFieldCapsApi` (src/platform/plugins/shared/data_views/server/fetcher/lib/es_api.ts @
-012f5d98) with the detection engine's options (`getFieldsForWildcard({pattern, allowNoIndex: true})`):
-`ignore_unavailable=true`, `include_empty_fields=true`, `allow_no_indices=true`, no `include_unmapped`; an index that
-is closed or blocked (`index_closed_exception`, `cluster_block_exception`) answers an empty field list, as Kibana
-returns `{indices: [], fields: {}}` for it.
+012f5d98) as the detection engine's query-rule translation sends it (`getQueryFilterLoadFields` → a lazy data view
+→ `getFieldsForWildcard`): the fields the query names, `ignore_unavailable=true`, `expand_wildcards=open`,
+`include_empty_fields=true`, no `include_unmapped`, no types or runtime mappings. `allow_no_indices=true` where that
+path sends false: with false, Elasticsearch fails the whole request when any one pattern matches nothing, while a
+rule with one existing and one missing pattern runs in Kibana (kibana#180865); with true, a pattern matching
+nothing contributes no field, which is what Kibana does wherever it succeeds. An index that is closed or blocked
+(`index_closed_exception`, `cluster_block_exception`) answers an empty field list, as Kibana returns
+`{indices: [], fields: {}}` for it.
 
 `GET /<patterns>/_field_caps?fields=*` answers `{"indices": [...], "fields": {name: {type: caps}}}`; a type's caps
 list its `indices` only when the field has several types across them, otherwise every index of the answer has it.
@@ -34,7 +38,8 @@ def field_caps(client: Elasticsearch, index: Sequence[str], fields: Sequence[str
     """The `_field_caps` response body for `fields` of the indices `index` resolves to (see the module docstring)."""
     try:
         body: dict[str, Any] = client.field_caps(index=list(index), fields=list(fields), ignore_unavailable=True,
-                                                 allow_no_indices=True, include_empty_fields=True).body
+                                                 expand_wildcards="open", include_empty_fields=True,
+                                                 allow_no_indices=True).body
     except (ApiError, TransportError) as error:
         if isinstance(error, ApiError) and error_cause(error.body)[0] in _EMPTY_ON:
             return {"indices": [], "fields": {}}
