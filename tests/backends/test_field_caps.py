@@ -13,8 +13,9 @@ from runner.backends import FileEvents, MemoryEvents
 from runner.backends.embedded import EmbeddedBackend, Store
 from runner.backends.field_caps import field_caps_body
 from runner.ecs import shipped_templates
-from runner.kql import FieldList
+from runner.kql import FieldList, kql_to_dsl
 from tests.conftest import shared_path
+from tests.kql.test_conformance import _same
 
 
 def caps(es_type: str, searchable: bool = True, aggregatable: bool = True, **more: Any) -> dict[str, Any]:
@@ -235,11 +236,8 @@ def _without(dsl: Any, suffix: str) -> Any:
 def test_the_corpus_translates_as_with_kibanas_ecs_field_list() -> None:
     """Every corpus KQL query translated with the field list read from the local `_field_caps` answer of the shipped
     ECS mapping gives Kibana's `ecs`-profile DSL (kql-spec corpus.ndjson `dsl_ecs`), except where a wildcard field
-    name (`file.hash.*`, `process.hash.*`, `threat.indicator.file.hash.*`) also expands to ECS 9.4's `*.hash.cdhash`, which the
-    shipped ECS does not have."""
-    from runner.kql import kql_to_dsl
-    from tests.kql.test_conformance import _same
-
+    name (`file.hash.*`, `process.hash.*`, `threat.indicator.file.hash.*`) also expands to ECS 9.4's `*.hash.cdhash`,
+    which the shipped ECS does not have."""
     rows = [json.loads(line) for line in shared_path("kql-spec", "corpus.ndjson").read_text(encoding="utf-8")
             .splitlines() if line.strip()]
     mapping = shipped_templates().mapping_for("logs-anything")
