@@ -1,7 +1,7 @@
 """`_field_caps` answered locally: the body Elasticsearch gives for the fields of some indices, from their mappings.
 
 `field_caps_body(mappings, fields)` is what `GET /<patterns>/_field_caps?fields=...` answers (with
-`include_empty_fields=true`, no `include_unmapped`, no `filters`/`types`) when the patterns resolve to the indices
+`include_empty_fields=true`, no `filters`/`types`; `include_unmapped` as asked) when the patterns resolve to the indices
 of `mappings`; the embedded store, events in files and events in memory answer `field_caps` through it, so that a
 query rule's field list (Kibana's data view over the rule's indices) is read the same way from every backend.
 
@@ -19,7 +19,9 @@ Elasticsearch's semantics, read in elastic/elasticsearch (server/src/main/java/o
   indices answered; each field has one entry per type, and only when it has several types does each entry list its
   `indices`. `searchable`/`aggregatable` are true when true in every index of that type; when true in some and false
   in others the others are listed as `non_searchable_indices`/`non_aggregatable_indices`
-  (`FieldCapabilities.Builder.build` @ 01e1dc60); `meta` merges the fields' mapping `meta` (values sorted).
+  (`FieldCapabilities.Builder.build` @ 01e1dc60); `meta` merges the fields' mapping `meta` (values sorted). With
+  `include_unmapped`, a field some indices lack gets a type `unmapped` (not searchable, not aggregatable) listing
+  them (`getUnmappedFields`; a field no index maps is not reported at all).
 - no index (patterns matching nothing, with `allow_no_indices`): `{"indices": [], "fields": {}}`.
 
 Searchable and aggregatable by type, as Elasticsearch 8.x/9.x field types answer them: keyword, numbers, dates, ip
@@ -69,7 +71,8 @@ def family_type(es_type: str) -> str:
     return FAMILY.get(es_type, es_type)
 
 
-def field_caps_body(mappings: Mapping[str, IndexMapping | Mapping[str, Any]], fields: Sequence[str]) -> dict[str, Any]:
+def field_caps_body(mappings: Mapping[str, IndexMapping | Mapping[str, Any]], fields: Sequence[str], *,
+                    include_unmapped: bool = False) -> dict[str, Any]:
     """The `_field_caps` response body for `fields` (names or `*` wildcards) over the indices of `mappings` (index
     name → its mapping, an `IndexMapping` or a mapping body): see the module docstring."""
     match = _matcher(fields)
@@ -83,8 +86,14 @@ def field_caps_body(mappings: Mapping[str, IndexMapping | Mapping[str, Any]], fi
     body: dict[str, Any] = {}
     for name in sorted(by_field):
         types = by_field[name]
-        body[name] = {es_type: _merged(es_type, found, with_indices=len(types) > 1)
+        mapped = {index for found in types.values() for index, _ in found}
+        lacking = [index for index in indices if index not in mapped] if include_unmapped else []
+        several = len(types) + (1 if lacking else 0) > 1
+        body[name] = {es_type: _merged(es_type, found, with_indices=several)
                       for es_type, found in sorted(types.items())}
+        if lacking:
+            body[name]["unmapped"] = {"type": "unmapped", "metadata_field": False, "searchable": False,
+                                      "aggregatable": False, "indices": lacking}
     return {"indices": indices, "fields": body}
 
 

@@ -170,6 +170,15 @@ def test_field_caps_asks_as_kibanas_data_views_do(tmp_path: Path, stub: Stub) ->
     assert body == json.loads((RESPONSES / "field_caps_reference_example.json").read_text())["body"]  # as it came
 
 
+def test_field_caps_sends_include_unmapped_only_when_asked(tmp_path: Path, stub: Stub) -> None:
+    stub.always("POST", "/.*/_field_caps", Reply(200, {"indices": [], "fields": {}}))
+    backend = backend_for(tmp_path, stub)
+    backend.field_caps(INDEX, ["@timestamp"], include_unmapped=True)
+    backend.field_caps(INDEX, ["@timestamp"])
+    first, second = stub.sent("POST", ".*/_field_caps")
+    assert first.query["include_unmapped"] == "true" and "include_unmapped" not in second.query
+
+
 def test_field_caps_of_a_closed_index_is_an_empty_field_list_as_kibana_makes_it(tmp_path: Path, stub: Stub) -> None:
     stub.always("POST", "/.*/_field_caps", recorded("field_caps_index_closed_400.json"))
     assert backend_for(tmp_path, stub).field_caps(("logs-archive-2025",), ["*"]) == {"indices": [], "fields": {}}

@@ -140,6 +140,29 @@ def test_runtime_fields_and_field_meta() -> None:
     assert body["bytes"] == {"long": caps("long", meta={"unit": ["byte", "kb"]})}
 
 
+def test_include_unmapped_lists_the_indices_lacking_a_field() -> None:
+    """`buildResponseMap` with `includeUnmapped`: `getUnmappedFields` adds type `unmapped` (not metadata, not
+    searchable, not aggregatable) with the indices that lack the field, which makes the field multi-typed (its other
+    types list their `indices`); a field every index maps, or none does, gets no `unmapped` entry."""
+    old = {"properties": {"@timestamp": {"type": "date"}}}
+    new = {"properties": {"@timestamp": {"type": "date"}, "event": {"properties": {"ingested": {"type": "date"}}}}}
+    body = field_caps_body({"b-new": new, "a-old": old, "c-new": new}, ["event.ingested", "@timestamp", "nowhere"],
+                           include_unmapped=True)
+    assert body["fields"]["event.ingested"] == {
+        "date": caps("date", indices=["b-new", "c-new"]),
+        "unmapped": {"type": "unmapped", "metadata_field": False, "searchable": False, "aggregatable": False,
+                     "indices": ["a-old"]}}
+    assert body["fields"]["@timestamp"] == {"date": caps("date")}
+    assert "nowhere" not in body["fields"]
+    # the parent objects are entries of each index's response too: `a-old`, which has no `event`, lacks it
+    assert body["fields"]["event"] == {"object": {"type": "object", **PARENT, "indices": ["b-new", "c-new"]},
+                                       "unmapped": {"type": "unmapped", "metadata_field": False,
+                                                    "searchable": False, "aggregatable": False,
+                                                    "indices": ["a-old"]}}
+    assert field_caps_body({"a-old": old}, ["event.ingested"], include_unmapped=True) == {"indices": ["a-old"],
+                                                                                           "fields": {}}
+
+
 def test_no_index_is_an_empty_answer() -> None:
     """`concreteIndices.length == 0` → `new FieldCapabilitiesResponse(new String[0], Collections.emptyMap())`."""
     assert field_caps_body({}, ["*"]) == {"indices": [], "fields": {}}

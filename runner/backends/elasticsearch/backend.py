@@ -145,11 +145,12 @@ class ElasticsearchBackend:
                 answers.append(error)
         return answers
 
-    def field_caps(self, index: Sequence[str], fields: Sequence[str]) -> dict[str, Any]:
+    def field_caps(self, index: Sequence[str], fields: Sequence[str], *,
+                   include_unmapped: bool = False) -> dict[str, Any]:
         """The `_field_caps` response body for `fields` (names or wildcards) of the indices `index` resolves to, as
-        Kibana's data views ask for it (`runner.backends.elasticsearch.fields.field_caps`): patterns matching no
-        index give `{"indices": [], "fields": {}}`."""
-        return field_caps(self.client, index, fields)
+        Kibana's data views ask for it (`runner.backends.elasticsearch.fields.field_caps`; `include_unmapped` as the
+        detection engine's timestamp check asks): patterns matching no index give `{"indices": [], "fields": {}}`."""
+        return field_caps(self.client, index, fields, include_unmapped=include_unmapped)
 
     def verify(self, request: EqlRequest) -> None:
         """The query verified against the fields `_field_caps` reports for the request's index patterns (one

@@ -34,12 +34,15 @@ from runner.eql import OBJECT_TYPES, IndexMapping
 _EMPTY_ON = ("index_closed_exception", "cluster_block_exception")
 
 
-def field_caps(client: Elasticsearch, index: Sequence[str], fields: Sequence[str]) -> dict[str, Any]:
-    """The `_field_caps` response body for `fields` of the indices `index` resolves to (see the module docstring)."""
+def field_caps(client: Elasticsearch, index: Sequence[str], fields: Sequence[str], *,
+               include_unmapped: bool = False) -> dict[str, Any]:
+    """The `_field_caps` response body for `fields` of the indices `index` resolves to (see the module docstring);
+    `include_unmapped=true` sent only when asked."""
+    options: dict[str, Any] = {"include_unmapped": True} if include_unmapped else {}
     try:
         body: dict[str, Any] = client.field_caps(index=list(index), fields=list(fields), ignore_unavailable=True,
                                                  expand_wildcards="open", include_empty_fields=True,
-                                                 allow_no_indices=True).body
+                                                 allow_no_indices=True, **options).body
     except (ApiError, TransportError) as error:
         if isinstance(error, ApiError) and error_cause(error.body)[0] in _EMPTY_ON:
             return {"indices": [], "fields": {}}

@@ -214,13 +214,15 @@ class FileEvents:
 
         return self._pass(lambda documents: run_query(chosen(documents), body, schema))
 
-    def field_caps(self, index: Sequence[str], fields: Sequence[str]) -> dict[str, Any]:
+    def field_caps(self, index: Sequence[str], fields: Sequence[str], *,
+                   include_unmapped: bool = False) -> dict[str, Any]:
         """What `_field_caps` answers for `fields` of the indices `index` resolves to, from their final mappings (a
         pass that only maps first, if no pass completed yet; `runner.backends.field_caps`); no index:
         `{"indices": [], "fields": {}}`."""
         from runner.backends.field_caps import field_caps_body  # local: this block is all this change adds to the class
 
-        return field_caps_body({name: self.mapping(name) for name in resolve_indices(index, self.indices())}, fields)
+        mappings = {name: self.mapping(name) for name in resolve_indices(index, self.indices())}
+        return field_caps_body(mappings, fields, include_unmapped=include_unmapped)
 
 
 class _Pass:
