@@ -24,11 +24,13 @@ Elasticsearch's semantics, read in elastic/elasticsearch (server/src/main/java/o
   them (`getUnmappedFields`; a field no index maps is not reported at all).
 - no index (patterns matching nothing, with `allow_no_indices`): `{"indices": [], "fields": {}}`.
 
-Searchable and aggregatable by type, as Elasticsearch 8.x/9.x field types answer them: keyword, numbers, dates, ip
-and boolean are searchable when indexed or with doc values (doc-values-only search) and aggregatable with doc
-values; `text` is searchable when indexed and aggregatable only with `fielddata: true`; `match_only_text` is
-searchable and not aggregatable; `wildcard`, `constant_keyword` and runtime fields are both; other types follow
-`index` and `doc_values` (default true). Metadata fields: `_id` (searchable, not aggregatable: `_id` field data is
+Searchable and aggregatable by type, as Elasticsearch 8.x/9.x field types answer them (`MappedFieldType`: searchable
+= indexed, aggregatable = doc values, unless overridden): keyword, numbers, scaled_float, dates, ip, boolean and
+geo_point are searchable when indexed or with doc values (their field types' `isSearchable() { return isIndexed() ||
+hasDocValues(); }`, doc-values-only search); `text` is searchable when indexed and aggregatable only with
+`fielddata: true`; `match_only_text` is searchable and not aggregatable; `wildcard`, `constant_keyword` and runtime
+fields are both; `binary` is neither unless given doc values; other types follow `index` and `doc_values` (default
+true). Metadata fields: `_id` (searchable, not aggregatable: `_id` field data is
 off by default since 8.0), `_index` (both) and `_source` (neither); a cluster also reports `_version`, `_seq_no`,
 `_routing`, `_ignored`, ... which the store does not have and Kibana's data views drop (`metadata_field: true`).
 """
@@ -48,7 +50,8 @@ FAMILY = {"wildcard": "keyword", "constant_keyword": "keyword", "match_only_text
           "semantic_text": "text"}
 # types searchable through doc values alone (`isIndexed() || hasDocValues()`)
 _DOC_VALUES_SEARCH = frozenset({"keyword", "long", "integer", "short", "byte", "double", "float", "half_float",
-                                "scaled_float", "unsigned_long", "date", "date_nanos", "ip", "boolean"})
+                                "scaled_float", "unsigned_long", "date", "date_nanos", "ip", "boolean",
+                                "geo_point"})
 _ALWAYS_BOTH = frozenset({"wildcard", "constant_keyword"})
 # metadata fields the store's indices have: (searchable, aggregatable)
 METADATA_FIELDS: dict[str, tuple[bool, bool]] = {"_id": (True, False), "_index": (True, True), "_source": (False, False)}
