@@ -5,7 +5,10 @@ only when it evaluated the whole range: Elasticsearch marks an incomplete EQL an
 `is_partial: true`, `timed_out: true`) and an incomplete `_search` answer in two (`_shards.failed` above 0, with the
 failures in `_shards.failures`; `timed_out: true`), each an `IncompleteAnswer` (a `TransientError`: retried, and never
 taken for a searched window); a body without `hits.events` or `hits.sequences` (EQL) or `hits.hits` (`_search`) is a
-`MalformedAnswer`. Results are events, sequences or hits; the count and the identity of a result (its events' or hit's
+`MalformedAnswer`. (Kibana's query rule writes the alerts of a page with failed shards and reports the run failed,
+`createErrorsFromShard`; here, as for EQL, the window stays pending and is searched again, which writes no alert
+twice.) A `_search` answer whose only failures are shards without a mapping for the sort field is complete, as Kibana
+counts it. Results are events, sequences or hits; the count and the identity of a result (its events' or hit's
 `_index` and `_id`) are read here and nowhere else.
 """
 
