@@ -116,3 +116,40 @@ def test_a_multi_field_needs_its_parent_listed() -> None:
     in the answer is no multi-field (asking for `process.name.text` alone gives no parent)."""
     [text] = read_field_caps_response({"fields": {"process.name.text": {"text": caps("text", aggregatable=False)}}})
     assert text.multi_parent is None and text.nested_path is None
+
+
+def test_the_cases_of_kibanas_own_tests() -> None:
+    """The cases field_caps_response.test.js (@ 54bec3bc) checks, on an answer of the same shape: a conflict only
+    when the Kibana types differ; searchable/aggregatable when one type is or lists non-* indices; `subType` for multi
+    children, nested children and both at once; object children without `subType`; the nested field itself absent."""
+    answer = {"fields": {
+        "success": {"boolean": caps("boolean", indices=["index1"]), "keyword": caps("keyword", indices=["index2"])},
+        "resolvable_to_string": {"text": caps("text", indices=["index1"]), "keyword": caps("keyword",
+                                                                                            indices=["index2"])},
+        "resolvable_to_number": {"integer": caps("integer", indices=["index1"]), "long": caps("long",
+                                                                                             indices=["index2"])},
+        "mix_searchable_other": {"int": caps("integer", searchable=False, aggregatable=False,
+                                             non_searchable_indices=["index1"])},
+        "mix_aggregatable_other": {"int": caps("integer", searchable=False, aggregatable=False,
+                                               non_aggregatable_indices=["index1"])},
+        "multi_parent": {"text": caps("text", aggregatable=False)},
+        "multi_parent.child": {"keyword": caps("keyword")},
+        "object_parent": {"object": {"type": "object", **PARENT}},
+        "object_parent.child": {"keyword": caps("keyword")},
+        "nested_object_parent": {"nested": {"type": "nested", **PARENT}},
+        "nested_object_parent.child": {"text": caps("text", aggregatable=False)},
+        "nested_object_parent.child.keyword": {"keyword": caps("keyword")},
+    }}
+    fields = {spec.name: spec for spec in read_field_caps_response(answer)}
+    assert [name for name, spec in fields.items() if spec.type == "conflict"] == ["success"]
+    assert fields["success"].es_types == ("boolean", "keyword")
+    assert (fields["resolvable_to_string"].type, fields["resolvable_to_number"].type) == ("string", "number")
+    assert fields["mix_searchable_other"].searchable and fields["mix_aggregatable_other"].aggregatable
+    assert fields["mix_searchable_other"].es_types == ("int",)  # the answer's keys, whatever `type` says
+    assert fields["multi_parent.child"].multi_parent == "multi_parent"
+    assert (fields["nested_object_parent.child"].nested_path, fields["nested_object_parent.child"].multi_parent) == (
+        "nested_object_parent", None)
+    both = fields["nested_object_parent.child.keyword"]
+    assert (both.nested_path, both.multi_parent) == ("nested_object_parent", "nested_object_parent.child")
+    assert (fields["object_parent.child"].nested_path, fields["object_parent.child"].multi_parent) == (None, None)
+    assert "nested_object_parent" not in fields and "object_parent" not in fields
