@@ -367,7 +367,7 @@ class EmbeddedBackend:
                    include_unmapped: bool = False) -> dict[str, Any]:
         """What `_field_caps` answers for `fields` of the stored indices `index` resolves to, from their mappings
         (`runner.backends.field_caps`); no index: `{"indices": [], "fields": {}}`."""
-        from runner.backends.field_caps import field_caps_body  # local: this block is all this change adds to the class
+        from runner.backends.field_caps import field_caps_body  # only this method uses it
 
         with _busy():
             indices = resolve_indices(index, self.store.indices())

@@ -219,7 +219,7 @@ class FileEvents:
         """What `_field_caps` answers for `fields` of the indices `index` resolves to, from their final mappings (a
         pass that only maps first, if no pass completed yet; `runner.backends.field_caps`); no index:
         `{"indices": [], "fields": {}}`."""
-        from runner.backends.field_caps import field_caps_body  # local: this block is all this change adds to the class
+        from runner.backends.field_caps import field_caps_body  # only this method uses it
 
         mappings = {name: self.mapping(name) for name in resolve_indices(index, self.indices())}
         return field_caps_body(mappings, fields, include_unmapped=include_unmapped)
