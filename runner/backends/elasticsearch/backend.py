@@ -1,8 +1,11 @@
 """The Elasticsearch backend: the rule's request as Kibana sends it, alerts written exactly once, state in the cluster.
 
 Opening makes the client and sends nothing; `check()` asks the server who it is (`GET /`), `start()` checks and
-prepares the alerts target and the state indices. Every client error leaves as a class of `runner.backends.errors`
-(`classify`)."""
+prepares the alerts target and the state indices. Searches are sent as they are given: `eql_search` (an `EqlRequest`:
+`POST /<index>/_eql/search`), `search` (a `SearchRequest`: `POST /<index>/_search`), `search_many` either kind one by
+one; `field_caps` is the raw `_field_caps` answer a query rule's field list is read from. Every client error leaves as
+a class of `runner.backends.errors` (`classify`); an answer that says it is incomplete (`shard_failures`,
+`_shards.failed`, `timed_out`) is an HTTP 200 and stays for the caller's classifier (`runner.execution.answer`)."""
 
 from __future__ import annotations
 
@@ -19,13 +22,13 @@ from runner.backends.base import IngestResult, WriteResult
 from runner.backends.elasticsearch.alerts_index import AlertsTarget, ensure_alerts_target
 from runner.backends.elasticsearch.client import ClusterInfo, cluster_info, make_client
 from runner.backends.elasticsearch.errors import classify
-from runner.backends.elasticsearch.fields import index_mappings
+from runner.backends.elasticsearch.fields import field_caps, index_mappings
 from runner.backends.elasticsearch.ingest import ingest_events
 from runner.backends.elasticsearch.state import ClusterState
 from runner.backends.elasticsearch.writes import create_alerts, existing_ids, refresh
 from runner.backends.errors import AccessError, BackendError, IndexNotFound
 from runner.backends.local_search import run_query
-from runner.backends.request import EqlRequest
+from runner.backends.request import EqlRequest, SearchRequest
 from runner.eql import Schema
 from runner.settings import ElasticsearchSettings, Settings
 
@@ -120,6 +123,34 @@ class ElasticsearchBackend:
             except BackendError as error:
                 answers.append(error)
         return answers
+
+    def search(self, request: SearchRequest) -> dict[str, Any]:
+        """`POST /<index>/_search?<params>` with the request's body, exactly as given (Kibana's query rule request)."""
+        try:
+            body: dict[str, Any] = self.client.search(index=list(request.index), body=dict(request.body),
+                                                      **request.params).body
+        except (ApiError, TransportError) as error:
+            raise classify(error, f"search on {list(request.index)}") from None
+        return body
+
+    def search_many(self, requests: Sequence[EqlRequest | SearchRequest]) -> list[dict[str, Any] | BackendError]:
+        """Each request (`_eql/search` or `_search`) sent on its own, one after the other, exactly as `eql_search` or
+        `search` (no new HTTP behaviour: `_msearch` would change how a failure and a retry look); a request's failure
+        is its answer and does not stop the others."""
+        answers: list[dict[str, Any] | BackendError] = []
+        for request in requests:
+            try:
+                answers.append(self.search(request) if isinstance(request, SearchRequest) else self.eql_search(request))
+            except BackendError as error:
+                answers.append(error)
+        return answers
+
+    def field_caps(self, index: Sequence[str], fields: Sequence[str], *,
+                   include_unmapped: bool = False) -> dict[str, Any]:
+        """The `_field_caps` response body for `fields` (names or wildcards) of the indices `index` resolves to, as
+        Kibana's data views ask for it (`runner.backends.elasticsearch.fields.field_caps`; `include_unmapped` as the
+        detection engine's timestamp check asks): patterns matching no index give `{"indices": [], "fields": {}}`."""
+        return field_caps(self.client, index, fields, include_unmapped=include_unmapped)
 
     def verify(self, request: EqlRequest) -> None:
         """The query verified against the fields `_field_caps` reports for the request's index patterns (one

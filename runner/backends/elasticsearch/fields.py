@@ -1,4 +1,15 @@
-"""The fields a cluster's indices have, from `_field_caps`, as the mappings EQL verification reads (`validate --backend`).
+"""The fields a cluster's indices have, from `_field_caps`: the raw answer a query rule's field list is read from
+(`field_caps`, sent as Kibana's data views send it), and the mappings EQL verification reads (`validate --backend`).
+
+`field_caps` is Kibana's `callFieldCapsApi` (src/platform/plugins/shared/data_views/server/fetcher/lib/es_api.ts @
+012f5d98) as the detection engine's query-rule translation sends it (`getQueryFilterLoadFields` → a lazy data view
+→ `getFieldsForWildcard`): the fields the query names, `ignore_unavailable=true`, `expand_wildcards=open`,
+`include_empty_fields=true`, no `include_unmapped`, no types or runtime mappings. `allow_no_indices=true` where that
+path sends false: with false, Elasticsearch fails the whole request when any one pattern matches nothing, while a
+rule with one existing and one missing pattern runs in Kibana (kibana#180865); with true, a pattern matching
+nothing contributes no field, which is what Kibana does wherever it succeeds. An index that is closed or blocked
+(`index_closed_exception`, `cluster_block_exception`) answers an empty field list, as Kibana returns
+`{indices: [], fields: {}}` for it.
 
 `GET /<patterns>/_field_caps?fields=*` answers `{"indices": [...], "fields": {name: {type: caps}}}`; a type's caps
 list its `indices` only when the field has several types across them, otherwise every index of the answer has it.
@@ -16,8 +27,27 @@ from typing import Any
 from elastic_transport import TransportError
 from elasticsearch import ApiError, Elasticsearch
 
-from runner.backends.elasticsearch.errors import classify
+from runner.backends.elasticsearch.errors import classify, error_cause
 from runner.eql import OBJECT_TYPES, IndexMapping
+
+# the errors Kibana's callFieldCapsApi answers with an empty field list ("return an empty set for closed indices")
+_EMPTY_ON = ("index_closed_exception", "cluster_block_exception")
+
+
+def field_caps(client: Elasticsearch, index: Sequence[str], fields: Sequence[str], *,
+               include_unmapped: bool = False) -> dict[str, Any]:
+    """The `_field_caps` response body for `fields` of the indices `index` resolves to (see the module docstring);
+    `include_unmapped=true` sent only when asked."""
+    options: dict[str, Any] = {"include_unmapped": True} if include_unmapped else {}
+    try:
+        body: dict[str, Any] = client.field_caps(index=list(index), fields=list(fields), ignore_unavailable=True,
+                                                 expand_wildcards="open", include_empty_fields=True,
+                                                 allow_no_indices=True, **options).body
+    except (ApiError, TransportError) as error:
+        if isinstance(error, ApiError) and error_cause(error.body)[0] in _EMPTY_ON:
+            return {"indices": [], "fields": {}}
+        raise classify(error, f"reading the fields of {list(index)} (_field_caps)") from None
+    return body
 
 
 def index_mappings(client: Elasticsearch, patterns: Sequence[str]) -> dict[str, IndexMapping]:
@@ -83,4 +113,4 @@ def _mapping_body(types: AbcMapping[str, str]) -> dict[str, Any]:
     return root
 
 
-__all__ = ["index_mappings", "mappings_from_field_caps"]
+__all__ = ["field_caps", "index_mappings", "mappings_from_field_caps"]

@@ -363,6 +363,16 @@ class EmbeddedBackend:
             return [state_error if state is not None else record_error for _, state, _ in items]
         return [None] * len(items)
 
+    def field_caps(self, index: Sequence[str], fields: Sequence[str], *,
+                   include_unmapped: bool = False) -> dict[str, Any]:
+        """What `_field_caps` answers for `fields` of the stored indices `index` resolves to, from their mappings
+        (`runner.backends.field_caps`); no index: `{"indices": [], "fields": {}}`."""
+        from runner.backends.field_caps import field_caps_body  # only this method uses it
+
+        with _busy():
+            indices = resolve_indices(index, self.store.indices())
+            return field_caps_body(self.schema(indices).indices, fields, include_unmapped=include_unmapped)
+
 
 _BUSY = ("SQLITE_BUSY", "SQLITE_LOCKED")
 

@@ -214,6 +214,16 @@ class FileEvents:
 
         return self._pass(lambda documents: run_query(chosen(documents), body, schema))
 
+    def field_caps(self, index: Sequence[str], fields: Sequence[str], *,
+                   include_unmapped: bool = False) -> dict[str, Any]:
+        """What `_field_caps` answers for `fields` of the indices `index` resolves to, from their final mappings (a
+        pass that only maps first, if no pass completed yet; `runner.backends.field_caps`); no index:
+        `{"indices": [], "fields": {}}`."""
+        from runner.backends.field_caps import field_caps_body  # only this method uses it
+
+        mappings = {name: self.mapping(name) for name in resolve_indices(index, self.indices())}
+        return field_caps_body(mappings, fields, include_unmapped=include_unmapped)
+
 
 class _Pass:
     """The documents of `FileEvents` as an iterable: every iteration is a new pass over the sources."""

@@ -96,5 +96,14 @@ class MemoryEvents:
             documents = [doc for doc in documents if accept(doc["_source"])]
         return run_query(documents, body, self.schema(indices))
 
+    def field_caps(self, index: Sequence[str], fields: Sequence[str], *,
+                   include_unmapped: bool = False) -> dict[str, Any]:
+        """What `_field_caps` answers for `fields` of the indices `index` resolves to, from their mappings
+        (`runner.backends.field_caps`); no index: `{"indices": [], "fields": {}}`."""
+        from runner.backends.field_caps import field_caps_body  # only this method uses it
+
+        indices = resolve_indices(index, sorted(self.by_index))
+        return field_caps_body(self.schema(indices).indices, fields, include_unmapped=include_unmapped)
+
 
 __all__ = ["MemoryEvents"]
