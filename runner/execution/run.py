@@ -178,6 +178,7 @@ class Execution:
         self.ended = False  # a failure ended the execution
         self._answer: dict[str, Any] | BackendError | None = None
         self._prepared: ExecutionPlan | None = None  # planned by `prepare`, not yet begun
+        self._state: dict[str, Any] | None = None  # the rule's state as `prepare` read it
         self._pending: dict[str, Any] | None = None  # a first execution's pending state, until recorded
         self.new_state: dict[str, Any] | None = None  # what `search` leaves to save: the state, when it advances
 
@@ -269,12 +270,13 @@ class Execution:
             state = retry.call(lambda: backend.rule_state(rule.rule_id), sleep=self.sleep, deadline=self.deadline)
         except BackendError as err:
             raise _NotStarted(f"the rule's state could not be read ({err}): nothing was searched") from None
-        search = self._search_of(rule)
+        # the windows (the search the rule's type prepares with its indices' fields comes once they are pending)
         planned = plan(rule, started_at=self.started_at, state=state,
-                       mode=PlanMode.MANUAL if self.manual else PlanMode.SCHEDULED, search=search)
+                       mode=PlanMode.MANUAL if self.manual else PlanMode.SCHEDULED)
         # a first execution: its window is pending from before its search, so that a failure cannot lose it
         self._pending = planned.pending_state() if planned.first else None
         self._prepared = planned
+        self._state = state
         return True
 
     def _search_of(self, rule: Rule) -> RuleSearch:
@@ -309,7 +311,8 @@ class Execution:
         lists = [item.list_id for item in rule.params.exceptions_list if item.type != "endpoint"]
         if lists:
             record.warnings.append(f"The following exceptions won't be applied to rule execution: {', '.join(lists)}")
-        self.planned = planned
+        search = self._search_of(rule)  # the first window is pending by now: a failure here cannot lose it
+        self.planned = plan(rule, started_at=self.started_at, state=self._state, mode=planned.mode, search=search)
         return True
 
     def _windows(self) -> bool:

@@ -1,0 +1,131 @@
+"""A corpus query rule's executions on the Elasticsearch backend against the loopback stub: the `_field_caps` the
+translation reads, the `_search` pages Kibana's executor sends (bodies as sent: `search_after` from the last hit,
+until an empty page), the alerts written once, and what faults do (a 400 fails the rule at once, shard failures and
+overload are retried and never taken for a searched window). Client behaviour, not an integration test."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from runner.backends.elasticsearch import ElasticsearchBackend
+from runner.catalog import Rule, load_rule_file
+from runner.execution import ExecutionStatus, execute
+from tests.backends.es_stub import Recorded, Reply, Stub, bulk_ack, error_body
+from tests.conftest import shared_path
+from tests.execution.test_elasticsearch_faults import (
+    ALIAS,
+    OPTIONS,
+    T,
+    Sleeps,
+    _backend,
+    alert_bulks,
+    bulk_ids,
+    no_known_ids,
+    state,
+    states,
+)
+
+PROCESS = ".ds-logs-endpoint.events.process-default-2026.01.15-000001"
+RULE_SEARCH = "/auditbeat-.*logs-endpoint.*/_search"
+CAPS = "/auditbeat-.*logs-endpoint.*/_field_caps"
+
+
+def sudoers_rule() -> Rule:
+    [path] = shared_path("detection-rules").rglob("privilege_escalation_echo_nopasswd_sudoers.toml")
+    return load_rule_file(path)
+
+
+def caps(_request: Recorded) -> Reply:
+    """What a cluster with Elastic Defend's templates reports for the fields the rule names (keyword, date)."""
+    def one(kind: str) -> dict[str, Any]:
+        return {kind: {"type": kind, "metadata_field": False, "searchable": True, "aggregatable": True}}
+    fields = {name: one("keyword") for name in ("event.category", "event.type", "process.args")}
+    fields.update({name: one("date") for name in ("event.ingested", "@timestamp")})
+    return Reply(200, {"indices": [PROCESS], "fields": fields})
+
+
+def hit(n: int) -> dict[str, Any]:
+    ingested = 1768470960000 + n  # 2026-01-15T09:56:00Z + n ms
+    return {"_index": PROCESS, "_id": f"h{n}", "_score": None,
+            "_source": {"@timestamp": "2026-01-15T09:56:00.000Z", "event": {"category": ["process"], "type": ["start"]},
+                        "process": {"name": "bash", "args": ["echo", "NOPASSWD: ALL"]}},
+            "sort": [ingested, 1768470960000]}
+
+
+def page(hits: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"took": 3, "timed_out": False, "_shards": {"total": 2, "successful": 2, "skipped": 0, "failed": 0},
+            "hits": {"total": {"value": len(hits), "relation": "eq"}, "max_score": None, "hits": hits}}
+
+
+@pytest.fixture()
+def backend(tmp_path: Path, stub: Stub) -> ElasticsearchBackend:
+    return _backend(tmp_path, stub.url)
+
+
+def test_pages_until_an_empty_one_and_writes_each_alert_once(backend: ElasticsearchBackend, stub: Stub) -> None:
+    state(stub)
+    stub.always("GET", CAPS, caps)
+    stub.expect("POST", RULE_SEARCH, Reply(200, page([hit(n) for n in range(100)])))
+    stub.expect("POST", RULE_SEARCH, Reply(200, page([hit(100)])))
+    stub.expect("POST", RULE_SEARCH, Reply(200, page([])))
+    stub.always("POST", f"/{ALIAS}/_search", no_known_ids)
+    stub.always("PUT", "/_bulk", bulk_ack, when=alert_bulks)
+    record = execute(sudoers_rule(), backend, started_at=T, options=OPTIONS, sleep=Sleeps())
+    assert record.status == ExecutionStatus.SUCCEEDED, record.message
+    assert (record.hits, record.alerts_created, record.windows[0].searches) == (101, 101, 3)
+    assert [len(ids) for ids in bulk_ids(stub)] == [100, 1]  # each page's alerts written before the next page
+    [asked] = stub.sent("GET", CAPS)
+    assert asked.query["fields"] == "event.category,event.type,process.args,event.ingested,@timestamp"
+    first, second, third = (r.json for r in stub.sent("POST", RULE_SEARCH))
+    assert stub.sent("POST", RULE_SEARCH)[0].query == {"allow_no_indices": "true", "ignore_unavailable": "true"}
+    assert list(first) == ["size", "query", "fields", "runtime_mappings", "sort"] and first["size"] == 100
+    assert first["sort"] == [{"event.ingested": {"order": "asc", "unmapped_type": "date"}},
+                             {"@timestamp": {"order": "asc", "unmapped_type": "date"}}]
+    assert second["search_after"] == hit(99)["sort"] and third["search_after"] == hit(100)["sort"]
+    # the KQL translated against the keyword fields: `term` and `wildcard`, not `match`
+    kql = str(first["query"]["bool"]["filter"][0])
+    assert "'term': {'process.args': {'value': 'echo'}}" in kql and "'wildcard': {'process.args'" in kql
+    assert "match" not in kql
+    assert states(stub)[-1]["previous_started_at"] == T.isoformat()
+
+
+def test_a_query_elasticsearch_refuses_fails_the_rule_at_once(backend: ElasticsearchBackend, stub: Stub) -> None:
+    state(stub)
+    stub.always("GET", CAPS, caps)
+    stub.always("POST", RULE_SEARCH, Reply(400, error_body(400, "search_phase_execution_exception",
+                                                           "all shards failed")))
+    record = execute(sudoers_rule(), backend, started_at=T, options=OPTIONS, sleep=Sleeps())
+    assert record.status == ExecutionStatus.FAILED and not record.state_advanced
+    assert "all shards failed" in record.message
+    assert len(stub.sent("POST", RULE_SEARCH)) == 1  # not retried
+
+
+def test_shard_failures_and_overload_are_retried_never_taken(backend: ElasticsearchBackend, stub: Stub) -> None:
+    state(stub)
+    stub.always("GET", CAPS, caps)
+    failed = page([hit(1)])
+    failed["_shards"] = {"total": 2, "successful": 1, "skipped": 0, "failed": 1, "failures": [
+        {"shard": 0, "index": PROCESS, "node": "n1", "reason": {"type": "node_not_connected_exception", "reason": "x"}}]}
+    stub.expect("POST", RULE_SEARCH, Reply(200, failed))
+    stub.expect("POST", RULE_SEARCH, Reply(429, error_body(429, "es_rejected_execution_exception", "busy")))
+    stub.expect("POST", RULE_SEARCH, Reply(200, page([hit(1)])))
+    stub.expect("POST", RULE_SEARCH, Reply(200, page([])))
+    stub.always("POST", f"/{ALIAS}/_search", no_known_ids)
+    stub.always("PUT", "/_bulk", bulk_ack, when=alert_bulks)
+    sleeps = Sleeps()
+    record = execute(sudoers_rule(), backend, started_at=T, options=OPTIONS, sleep=sleeps)
+    assert record.status == ExecutionStatus.SUCCEEDED, record.message
+    assert record.alerts_created == 1 and sleeps == [0.5, 1.0]
+    assert len(stub.sent("POST", RULE_SEARCH)) == 4
+
+
+def test_fields_that_cannot_be_read_leave_the_window_pending(backend: ElasticsearchBackend, stub: Stub) -> None:
+    state(stub)
+    stub.always("GET", CAPS, Reply(503, error_body(503, "unavailable_shards_exception", "x")))
+    record = execute(sudoers_rule(), backend, started_at=T, options=OPTIONS, sleep=Sleeps())
+    assert record.status == ExecutionStatus.FAILED and not record.state_advanced
+    assert "fields of the rule's indices could not be read" in record.message
+    assert not stub.sent("POST", RULE_SEARCH)
