@@ -44,7 +44,7 @@ class DslSearch:
     now: datetime | None = None
 
 
-class Remap(Exception):
+class Remap(RuleRunnerError):
     """The reason a growing batch's answer for a search cannot stand (the caller runs it alone)."""
 
 
