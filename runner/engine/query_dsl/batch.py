@@ -71,6 +71,7 @@ class DslBatch:
         self.entries: list[_Entry] = []
         self.tables: dict[str, tuple[TermTable, list[_Entry]]] = {}
         self.indexed_fields = 0
+        self.readers: dict[str, dict[Any, Any]] = {}  # per index: the field readers its searches share
         for number, spec in items:
             try:
                 body = parse_body(spec.body)
@@ -89,7 +90,8 @@ class DslBatch:
     def _plan(self, entry: _Entry, index: str) -> IndexRun | None:
         mapping = self._mapping(entry, index)
         try:
-            return entry.run.plan(index, mapping, live=self.growing and mapping is not None)
+            return entry.run.plan(index, mapping, live=self.growing and mapping is not None,
+                                  shared=self.readers.setdefault(index, {}))
         except QueryDslError as error:
             if self.growing:
                 entry.deferred = entry.deferred or error

@@ -91,11 +91,14 @@ class FieldClause:
 class Compiler:
     """Compiles the clauses of one query against one index's mapping (grown dynamically as documents are read)."""
 
-    def __init__(self, context: IndexContext, now: datetime, live: bool = False) -> None:
+    def __init__(self, context: IndexContext, now: datetime, live: bool = False,
+                 shared: dict[Any, DslField] | None = None) -> None:
         self.context = context
         self.live = live  # the mapping is a LiveMapping's, grown before each document is read
         self.env = Env(_epoch_nanos(now))
         self._fields: dict[tuple[str, str | None], DslField] = {}
+        # the readers of mapped fields shared by the searches of a batch over one index (see `field`)
+        self._shared = shared
         self._subfields: dict[str, list[str]] = {}
         self._subfields_size = -1
 
@@ -105,7 +108,15 @@ class Compiler:
         key = (name, scope)
         found = self._fields.get(key)
         if found is None:
-            found = self._fields[key] = DslField(self.context, name, scope, self.live)
+            found = DslField(self.context, name, scope, self.live)
+            bound = found.reader.bound
+            if self._shared is not None and bound is not None:
+                # a field mapped when the query is compiled reads the same in every search that maps it the same
+                # way (the mapping's entry, the keyword sub-field a text reads through, the nested scope): one
+                # reader, so that a document's field is read once for all the searches of a batch
+                exact = self.context.mapping.fields.get(bound.exact) if bound.exact else None
+                found = self._shared.setdefault((name, scope, found.hidden, bound, exact), found)
+            self._fields[key] = found
         return found
 
     def _names_in(self, doc: Mapping[str, Any]) -> list[str]:

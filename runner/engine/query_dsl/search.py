@@ -309,7 +309,8 @@ class IndexRun:
 
     __slots__ = ("compiler", "extend", "index", "predicate", "sorts")
 
-    def __init__(self, search: DslRun, index: str, mapping: IndexMapping | None, live: bool) -> None:
+    def __init__(self, search: DslRun, index: str, mapping: IndexMapping | None, live: bool,
+                 shared: dict[Any, DslField] | None = None) -> None:
         self.index = index
         body = search.body
         self.extend: Any = None
@@ -321,7 +322,7 @@ class IndexRun:
             mapping.fields.update(body.runtime)
             live = False
         context = IndexContext(index, mapping if live else copy_mapping(mapping), grow=not live)
-        self.compiler = Compiler(context, search.now, live)
+        self.compiler = Compiler(context, search.now, live, shared if self.extend is None else None)
         self.predicate: Predicate = compile_with(self.compiler, body.query)
         self.sorts = [SortReader(search, index, self.compiler.field(key.field, None), key, f"sort[{number}]")
                       for number, key in enumerate(body.sort)]
@@ -358,8 +359,10 @@ class DslRun:
             raise QueryDslError(where, f"Can't sort on field [{key.field}]; the field has incompatible sort types "
                                        f"[{known[0]}] and [{kind}] across indices")
 
-    def plan(self, index: str, mapping: IndexMapping | None, live: bool = False) -> IndexRun:
-        run = self.runs[index] = IndexRun(self, index, mapping, live)
+    def plan(self, index: str, mapping: IndexMapping | None, live: bool = False,
+             shared: dict[Any, DslField] | None = None) -> IndexRun:
+        """The search compiled for `index` (`shared`: the field readers of the batch's searches over it)."""
+        run = self.runs[index] = IndexRun(self, index, mapping, live, shared)
         for number, reader in enumerate(run.sorts):
             bound_field = reader.dsl_field.reader.bound
             if bound_field is not None and bound_field.format and self.formats[number] is None:

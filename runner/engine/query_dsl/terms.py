@@ -308,8 +308,57 @@ def ways(query: Mapping[str, Any], compiler: Compiler) -> tuple[list[Way], dict[
     return deriver.ways(query), deriver.fields
 
 
+class _Requirement:
+    """One requirement of a way, checked on a document: the field holds one of the terms (or a value starting with
+    one of the leads; or, EXISTS / PRESENT, anything)."""
+
+    __slots__ = ("exact", "field", "fold", "leads", "mode")
+
+    def __init__(self, dsl_field: DslField, mode: int, tokens: frozenset[Token]) -> None:
+        self.field = dsl_field
+        self.mode = mode
+        self.fold = None if mode == EXACT else lowercase if mode == LOWERCASE else fold
+        self.exact = frozenset(token for token in tokens if type(token) is str)
+        self.leads = tuple(token[1] for token in tokens if type(token) is tuple)
+
+    def holds(self, source: Mapping[str, Any]) -> bool:
+        if self.mode == PRESENT:
+            return self.field.present(source)
+        family, values = self.field.read(source)
+        if not values or family is None:
+            return False
+        if self.mode == EXISTS:
+            return True
+        if family != "keyword":
+            return False
+        folding, exact, leads = self.fold, self.exact, self.leads
+        for value in values:
+            if type(value) is not str:
+                continue
+            if folding is not None:
+                value = folding(value)
+            if value in exact or (leads and value.startswith(leads)):
+                return True
+        return False
+
+
+Filed = tuple[int, tuple[_Requirement, ...]]  # a search, and what the way it was filed by requires besides
+
+
+def _offer(filed: list[Filed], source: Mapping[str, Any], found: set[int]) -> None:
+    for number, rest in filed:
+        if number in found:
+            continue
+        for requirement in rest:
+            if not requirement.holds(source):
+                break
+        else:
+            found.add(number)
+
+
 class _FieldIndex:
-    """The searches filed under one field (folded or not): by exact term, and by the first characters of a lead."""
+    """The searches filed under one field (folded or not): by exact term, and by the first characters of a lead;
+    each with the other requirements of its way, checked before the search is offered the document."""
 
     __slots__ = ("exact", "field", "fold", "lead", "leads", "mode")
 
@@ -317,20 +366,20 @@ class _FieldIndex:
         self.field = dsl_field
         self.mode = mode
         self.fold = None if mode == EXACT else lowercase if mode == LOWERCASE else fold
-        self.exact: dict[str, list[int]] = {}
-        self.leads: dict[str, list[int]] = {}
+        self.exact: dict[str, list[Filed]] = {}
+        self.leads: dict[str, list[Filed]] = {}
         self.lead = 0
 
     def collect(self, source: Mapping[str, Any], found: set[int]) -> None:
         if self.mode == PRESENT:
             if self.field.present(source):
-                found.update(self.exact["*"])
+                _offer(self.exact["*"], source, found)
             return
         family, values = self.field.read(source)
         if not values or family is None:
             return
         if self.mode == EXISTS:
-            found.update(self.exact["*"])
+            _offer(self.exact["*"], source, found)
             return
         if family != "keyword":
             return
@@ -342,21 +391,22 @@ class _FieldIndex:
                 value = folding(value)
             hit = exact.get(value)
             if hit is not None:
-                found.update(hit)
+                _offer(hit, source, found)
             if size and len(value) >= size:
                 hit = leads.get(value[:size])
                 if hit is not None:
-                    found.update(hit)
+                    _offer(hit, source, found)
 
 
 class TermTable:
     """Per index: the searches (by number) filed by their most selective requirement, and those that need every
-    document. `candidates(source)` is the set of searches a document can match."""
+    document. `candidates(source)` is the set of searches a document can match: those of a way requiring nothing,
+    and those filed under a term the document holds whose way's other requirements it meets too."""
 
     def __init__(self) -> None:
         self.always: set[int] = set()
         self._fields: dict[Key, _FieldIndex] = {}
-        self._pending: dict[Key, tuple[DslField, list[tuple[int, frozenset[Token]]]]] = {}
+        self._pending: dict[Key, tuple[DslField, list[tuple[Filed, frozenset[Token]]]]] = {}
 
     def add(self, number: int, found_ways: list[Way], fields: Mapping[Key, DslField]) -> None:
         for way in found_ways:
@@ -364,8 +414,11 @@ class TermTable:
                 self.always.add(number)
                 continue
             key = best(way)
+            rest = tuple(_Requirement(fields[other], other[1], tokens) for other, tokens in
+                         sorted(way.items(), key=lambda item: (item[0][1] >= EXISTS, -selectivity_rank(item[0][0])))
+                         if other != key)
             _dsl_field, filed = self._pending.setdefault(key, (fields[key], []))
-            filed.append((number, way[key]))
+            filed.append(((number, rest), way[key]))
 
     def build(self) -> None:
         """Files what `add` gathered (the lead length of a field is its shortest lead)."""
@@ -376,12 +429,12 @@ class TermTable:
             leads = [token[1] for _, tokens in filed for token in tokens if type(token) is tuple]
             if leads:
                 index.lead = min(len(lead) for lead in leads)
-            for number, tokens in filed:
+            for item, tokens in filed:
                 for token in tokens:
                     if type(token) is str:
-                        index.exact.setdefault(token, []).append(number)
+                        index.exact.setdefault(token, []).append(item)
                     else:
-                        index.leads.setdefault(token[1][: index.lead], []).append(number)
+                        index.leads.setdefault(token[1][: index.lead], []).append(item)
         self._pending.clear()
 
     @property
