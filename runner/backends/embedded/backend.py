@@ -18,7 +18,7 @@ sequence that met sub-millisecond disorder: `OutOfOrder`) is searched one by one
 
 `search` answers a `_search` request (a query rule's page) with the body of a `_search` response: the query, sort,
 `search_after` and size through `runner.engine.dsl_search`, the store read narrowed by the time range in the query
-(`time_ranges` finds it in `bool.filter`); patterns matching no index give no hits, as the request allows. `search_many`
+(`query_ranges`: `time_ranges` finds it in `bool.filter`); patterns matching no index give no hits, as the request allows. `search_many`
 answers EQL and `_search` requests together: those reading the same time ranges share one read and one pass.
 """
 
@@ -121,6 +121,32 @@ def time_ranges(query: Any) -> list[tuple[str, int | None, int | None]] | None:
             union += found
         return union
     return None
+
+
+_PLAIN_FORMATS = (None, "strict_date_optional_time", "strict_date_optional_time||epoch_millis", "epoch_millis",
+                  "date_optional_time")
+
+
+def query_ranges(query: Any) -> list[tuple[str, int | None, int | None]] | None:
+    """`time_ranges` of a `_search` query (a query rule's: the window's range in `bool.filter`), when every range on
+    a timestamp the store indexes reads its bounds as `time_ranges` does (no `time_zone`, an ISO or epoch
+    format): else None, the whole store (a narrower read must never drop a document the query matches)."""
+    if not query:
+        return None
+    stack = [query]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, Mapping):
+            spec = node.get("range")
+            if isinstance(spec, Mapping):
+                for field_name, bounds in spec.items():
+                    if field_name in _COLUMNS and isinstance(bounds, Mapping) and (
+                            bounds.get("time_zone") is not None or bounds.get("format") not in _PLAIN_FORMATS):
+                        return None
+            stack.extend(node.values())
+    return time_ranges(query)
 
 
 def _upper(value: Any) -> int | None:
@@ -291,8 +317,7 @@ class EmbeddedBackend:
             indices = resolve_indices(request.index, self.store.indices())
             if not indices:
                 return no_index_answer(body)
-            query = body.get("query")
-            ranges = time_ranges(query) if query else None
+            ranges = query_ranges(body.get("query"))
             events = self.store.events(indices, ranges=ranges or ())
             try:
                 return run_search(events, body, self.schema(indices))
@@ -309,8 +334,7 @@ class EmbeddedBackend:
         groups: dict[str, list[tuple[int, n.Query | None]]] = {}
         for number, request in enumerate(requests):
             if isinstance(request, SearchRequest):
-                query = request.body.get("query")
-                ranges = time_ranges(query) if query else None
+                ranges = query_ranges(request.body.get("query"))
                 groups.setdefault(json.dumps(ranges), []).append((number, None))
                 continue
             parsed = self._parsed(request.body.get("query"))
