@@ -19,6 +19,10 @@ reported so that the caller runs it alone, where the reorder window handles it. 
 candidates the same way; their collector orders by index and position, so the documents' order does not matter.
 A search's `accept` (a request's filter on `_source`) is applied to its candidates before its query.
 
+`DslSearch` items (`_search` requests of query rules) ride the same pass: each document is handed to
+`runner.engine.query_dsl.batch.DslBatch` too, which offers it to the Query DSL searches its term index says can match
+it (query_dsl/terms.py), and each answers with the `_search` body `dsl_search` would give.
+
 Growing mappings (`growing=True`): streaming a file, the caller maps each document (`LiveMapping.extend`) just
 before handing it over, so a `Schema` of live `IndexMapping`s grows during the pass. The engine reads it without
 copying it: a field's reader binds to the mapping's entry at its first value, the entry the first document having
