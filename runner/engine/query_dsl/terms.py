@@ -25,10 +25,11 @@ answers are the unindexed ones.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from runner.engine.field_types import UnknownNormalizer, field_type, lowercase, to_text
+from runner.engine.fields import MISSING
 from runner.engine.filters import selectivity_rank
 from runner.engine.query_dsl.clauses import parse_query_string
 from runner.engine.query_dsl.compile import Compiler, minimum_should_match
@@ -371,18 +372,34 @@ class _FieldIndex:
         self.lead = 0
 
     def collect(self, source: Mapping[str, Any], found: set[int]) -> None:
-        if self.mode == PRESENT:
+        mode = self.mode
+        if mode == PRESENT:
             if self.field.present(source):
                 _offer(self.exact["*"], source, found)
             return
+        reader = self.field.reader
+        if mode < EXISTS and reader.verbatim:
+            # the common shape straight from `_source`: a plain string of a keyword field is indexed as itself
+            # (within ignore_above); anything else through the field's reading
+            raw = reader.get(source)
+            if raw is MISSING:
+                return
+            if type(raw) is str:
+                limit = reader.ignore_above
+                if limit is not None and len(raw) > limit:
+                    return
+                self._terms((raw,), source, found)
+                return
         family, values = self.field.read(source)
         if not values or family is None:
             return
         if self.mode == EXISTS:
             _offer(self.exact["*"], source, found)
             return
-        if family != "keyword":
-            return
+        if family == "keyword":
+            self._terms(values, source, found)
+
+    def _terms(self, values: Sequence[Any], source: Mapping[str, Any], found: set[int]) -> None:
         exact, leads, size, folding = self.exact, self.leads, self.lead, self.fold
         for value in values:
             if type(value) is not str:
