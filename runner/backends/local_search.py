@@ -2,6 +2,8 @@
 events held in memory, and the verifier that stands in for a cluster's when `validate` checks a rule's fields.
 
 `run_query` runs the body's query and options through `runner.engine.search` with the indices' mappings;
+`run_search` does the same for a `_search` body (a query rule's request) through `runner.engine.dsl_search`, and
+`no_index_answer` is what such a request gets when its patterns match no index;
 `batchable` is the one decision of which requests `runner.engine.search_many` can answer with others in one pass;
 `search_error` is the one translation of the engine's errors into what Elasticsearch answers (a 400 with its type
 and reason: `QueryError`), so that a rule fails with the same message on every backend. `TemplateVerifier` verifies
@@ -17,7 +19,16 @@ from typing import Any
 from runner.backends.errors import BackendError, QueryError
 from runner.backends.request import EqlRequest
 from runner.ecs import Templates, template_indices
-from runner.engine import DocumentError, OrderingError, SearchRequestError, UnsearchableField, search
+from runner.engine import (
+    DocumentError,
+    OrderingError,
+    QueryDslError,
+    SearchRequestError,
+    UnsearchableField,
+    UnsupportedQuery,
+    dsl_search,
+    search,
+)
 from runner.eql import EqlError, IndexMapping, Schema
 from runner.eql import nodes as n
 
@@ -30,6 +41,10 @@ def search_error(error: Exception) -> BackendError:
         return QueryError(error.es_type, str(error))
     if isinstance(error, (SearchRequestError, OrderingError, DocumentError)):
         return QueryError("illegal_argument_exception", str(error))
+    if isinstance(error, UnsupportedQuery):  # valid DSL the evaluator does not run: the rule is refused, named where
+        return QueryError("parsing_exception", f"the query cannot be evaluated here: {error}")
+    if isinstance(error, QueryDslError):  # Elasticsearch fails the shards' query phase: a 400 for the search
+        return QueryError("search_phase_execution_exception", str(error))
     raise error  # not a search error: a bug, which must not pass for a rule's failure
 
 
@@ -65,6 +80,22 @@ def run_query(documents: Iterable[Mapping[str, Any]], body: Mapping[str, Any], s
         raise search_error(err) from None
 
 
+def run_search(documents: Iterable[Mapping[str, Any]], body: Mapping[str, Any], schema: Schema) -> dict[str, Any]:
+    """A `_search` request body through the engine's Query DSL (`dsl_search`) with the indices' mappings, errors as
+    Elasticsearch would give them."""
+    try:
+        return dsl_search(documents, body, schema)
+    except (QueryDslError, DocumentError) as err:
+        raise search_error(err) from None
+
+
+def no_index_answer(body: Mapping[str, Any]) -> dict[str, Any]:
+    """The answer to a `_search` whose index patterns match no index: Kibana sends `allow_no_indices` and
+    `ignore_unavailable`, so Elasticsearch answers no hits from no shards (after reading the body: a malformed one
+    still fails)."""
+    return run_search((), body, Schema())
+
+
 class TemplateVerifier:
     """`verify(request)` as a cluster with `templates` installed would answer it before any event arrived: against
     one index per template the request's index patterns reach, and an ECS-only index for a pattern reaching none
@@ -84,4 +115,4 @@ class TemplateVerifier:
         run_query((), request.body, schema)
 
 
-__all__ = ["TemplateVerifier", "batchable", "run_query", "search_error"]
+__all__ = ["TemplateVerifier", "batchable", "no_index_answer", "run_query", "run_search", "search_error"]

@@ -19,6 +19,10 @@ reported so that the caller runs it alone, where the reorder window handles it. 
 candidates the same way; their collector orders by index and position, so the documents' order does not matter.
 A search's `accept` (a request's filter on `_source`) is applied to its candidates before its query.
 
+`DslSearch` items (`_search` requests of query rules) ride the same pass: each document is handed to
+`runner.engine.query_dsl.batch.DslBatch` too, which offers it to the Query DSL searches its term index says can match
+it (query_dsl/terms.py), and each answers with the `_search` body `dsl_search` would give.
+
 Growing mappings (`growing=True`): streaming a file, the caller maps each document (`LiveMapping.extend`) just
 before handing it over, so a `Schema` of live `IndexMapping`s grows during the pass. The engine reads it without
 copying it: a field's reader binds to the mapping's entry at its first value, the entry the first document having
@@ -49,6 +53,7 @@ from runner.engine.filters import AllOf, AnyOf, Const, Leaf, Node, Token, select
 from runner.engine.limits import Window, limit_chain
 from runner.engine.ordering import OrderingError
 from runner.engine.plan import IndexPlan, QueryPlan, null_fields
+from runner.engine.query_dsl.batch import DslBatch, DslSearch, Remap
 from runner.engine.response import event_hit, response_body, sequence_hit
 from runner.engine.samples import SampleCollector
 from runner.engine.search import SearchRequestError, _Contexts, _parse, _schema
@@ -410,13 +415,14 @@ LOOKAHEAD = 4096  # growing batches: documents read (and so mapped) before the s
 
 def search_many(
     documents: Iterable[Mapping[str, Any]],
-    searches: Sequence[QuerySearch],
+    searches: Sequence[QuerySearch | DslSearch],
     *,
     growing: bool = False,
     lookahead: int = LOOKAHEAD,
 ) -> list[dict[str, Any] | Exception]:
-    """For each search, the `_eql/search` response body, or the exception `search()` would have raised
-    (`OutOfOrder`, `Remapped`: run that one alone).
+    """For each search, the `_eql/search` response body (a `DslSearch`: the `_search` body `dsl_search` gives), or
+    the exception `search()` (`dsl_search`) would have raised (`OutOfOrder`, `Remapped`: run that one alone).
+    The `DslSearch` items are answered in the same pass (runner.engine.query_dsl.batch: term-indexed).
 
     `documents` must be in the order `search()` would see them (by timestamp); each search sees the documents of
     its `indices` that its `accept` takes. Event, sequence and sample queries with the default timestamp, category
@@ -432,7 +438,12 @@ def search_many(
         stream = itertools.chain(ahead, stream)
     results: list[dict[str, Any] | Exception | None] = [None] * len(searches)
     entries: list[_Entry | None] = []
+    queries = [(number, spec) for number, spec in enumerate(searches) if isinstance(spec, DslSearch)]
+    dsl = DslBatch(queries, growing) if queries else None
     for number, spec in enumerate(searches):
+        if isinstance(spec, DslSearch):
+            entries.append(None)
+            continue
         try:
             entries.append(_prepare(number, spec, growing))
         except Exception as error:
@@ -442,11 +453,14 @@ def search_many(
     by_index: dict[str, list[_Entry]] = {}
     for entry, spec in zip(entries, searches, strict=True):
         if entry is not None:
+            assert isinstance(spec, QuerySearch)
             for index in spec.indices:
                 by_index.setdefault(index, []).append(entry)
     for position, doc in enumerate(stream):
         index = doc["_index"]
         source = doc["_source"]
+        if dsl is not None:
+            dsl.offer(position, doc, index, source)
         table = tables.get(index)
         if table is None:
             found_entries = by_index.get(index)
@@ -477,6 +491,9 @@ def search_many(
         for compiled in candidates:
             compiled.offer(position, doc, source)
     took = int((time.monotonic() - started) * 1000)
+    if dsl is not None:
+        for number, answer in dsl.finish(took).items():
+            results[number] = Remapped(str(answer)) if isinstance(answer, Remap) else answer
     for entry in entries:
         if entry is None:
             continue
@@ -619,4 +636,4 @@ def _compile(entry: _Entry, index: str, first: dict[str, Any]) -> tuple[_Compile
     return compiled, category if dispatch else None, planned
 
 
-__all__ = ["OutOfOrder", "QuerySearch", "Remapped", "search_many"]
+__all__ = ["DslSearch", "OutOfOrder", "QuerySearch", "Remapped", "search_many"]

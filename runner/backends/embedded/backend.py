@@ -15,6 +15,11 @@ the group in that one pass, each over the documents of its own indices. A whole 
 `now-9m` and interval is one group, so a scheduled run costs one read of the window, not one per rule. The rest
 (a group of one, samples, custom timestamp or category fields, head position, a query that does not parse, a
 sequence that met sub-millisecond disorder: `OutOfOrder`) is searched one by one.
+
+`search` answers a `_search` request (a query rule's page) with the body of a `_search` response: the query, sort,
+`search_after` and size through `runner.engine.dsl_search`, the store read narrowed by the time range in the query
+(`query_ranges`: `time_ranges` finds it in `bool.filter`); patterns matching no index give no hits, as the request allows. `search_many`
+answers EQL and `_search` requests together: those reading the same time ranges share one read and one pass.
 """
 
 from __future__ import annotations
@@ -43,10 +48,10 @@ from runner.backends.errors import (
     StateNotSaved,
     TransientError,
 )
-from runner.backends.local_search import batchable, run_query, search_error
-from runner.backends.request import EqlRequest
+from runner.backends.local_search import batchable, no_index_answer, run_query, run_search, search_error
+from runner.backends.request import EqlRequest, SearchRequest
 from runner.ecs import Templates
-from runner.engine import OutOfOrder, QuerySearch, date_range, search_many
+from runner.engine import DslSearch, OutOfOrder, QuerySearch, date_range, search_many
 from runner.eql import EqlError, Schema, parse
 from runner.eql import nodes as n
 
@@ -116,6 +121,32 @@ def time_ranges(query: Any) -> list[tuple[str, int | None, int | None]] | None:
             union += found
         return union
     return None
+
+
+_PLAIN_FORMATS = (None, "strict_date_optional_time", "strict_date_optional_time||epoch_millis", "epoch_millis",
+                  "date_optional_time")
+
+
+def query_ranges(query: Any) -> list[tuple[str, int | None, int | None]] | None:
+    """`time_ranges` of a `_search` query (a query rule's: the window's range in `bool.filter`), when every range on
+    a timestamp the store indexes reads its bounds as `time_ranges` does (no `time_zone`, an ISO or epoch
+    format): else None, the whole store (a narrower read must never drop a document the query matches)."""
+    if not query:
+        return None
+    stack = [query]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, Mapping):
+            spec = node.get("range")
+            if isinstance(spec, Mapping):
+                for field_name, bounds in spec.items():
+                    if field_name in _COLUMNS and isinstance(bounds, Mapping) and (
+                            bounds.get("time_zone") is not None or bounds.get("format") not in _PLAIN_FORMATS):
+                        return None
+            stack.extend(node.values())
+    return time_ranges(query)
 
 
 def _upper(value: Any) -> int | None:
@@ -271,11 +302,99 @@ class EmbeddedBackend:
                 continue  # left for `_search_one`
             answers[number] = search_error(result) if isinstance(result, Exception) else result
 
-    def _search_one(self, request: EqlRequest) -> dict[str, Any] | BackendError:
+    def _search_one(self, request: EqlRequest | SearchRequest) -> dict[str, Any] | BackendError:
         try:
-            return self.eql_search(request)
+            return self.eql_search(request) if isinstance(request, EqlRequest) else self.search(request)
         except BackendError as error:
             return error
+
+    def search(self, request: SearchRequest) -> dict[str, Any]:
+        """A `_search` request (a query rule's page): the body's query, sort and paging through the engine's Query
+        DSL over the store's documents of the resolved indices, the read narrowed by the time range the query
+        holds. Patterns matching no index give no hits (the request allows no indices)."""
+        body = request.body
+        with _busy():
+            indices = resolve_indices(request.index, self.store.indices())
+            if not indices:
+                return no_index_answer(body)
+            ranges = query_ranges(body.get("query"))
+            events = self.store.events(indices, ranges=ranges or ())
+            try:
+                return run_search(events, body, self.schema(indices))
+            finally:
+                events.close()
+
+    def search_many(self, requests: Sequence[EqlRequest | SearchRequest]) -> list[dict[str, Any] | BackendError]:
+        """For each request, what `eql_search` or `search` would answer (the body, or the `BackendError` it would
+        raise). The requests that read the same stretch of the store (the same time ranges, from a `_search`
+        query's range or an EQL request's `filter`) are answered from one read of it, EQL and `_search` alike, in
+        one pass of `runner.engine.search_many` (each EQL request's own filter applied to its documents); a group
+        of one, and an EQL request the batch cannot take, are searched alone."""
+        answers: list[dict[str, Any] | BackendError | None] = [None] * len(requests)
+        groups: dict[str, list[tuple[int, n.Query | None]]] = {}
+        for number, request in enumerate(requests):
+            if isinstance(request, SearchRequest):
+                ranges = query_ranges(request.body.get("query"))
+                groups.setdefault(json.dumps(ranges), []).append((number, None))
+                continue
+            parsed = self._parsed(request.body.get("query"))
+            if parsed is not None and batchable(request.body, parsed):
+                query_filter = request.body.get("filter")
+                ranges = time_ranges(query_filter) if query_filter else None
+                groups.setdefault(json.dumps(ranges), []).append((number, parsed))
+        for key, members in groups.items():
+            if len(members) > 1:
+                ranges = json.loads(key)
+                self._search_group([(number, requests[number], query) for number, query in members],
+                                   [tuple(r) for r in ranges] if ranges else (), answers)
+        for number, request in enumerate(requests):
+            if answers[number] is None:
+                answers[number] = self._search_one(request)
+        return [answer for answer in answers if answer is not None]
+
+    def _search_group(self, members: list[tuple[int, EqlRequest | SearchRequest, n.Query | None]],
+                      ranges: Sequence[Any], answers: list[dict[str, Any] | BackendError | None]) -> None:
+        """One group of `search_many`: the requests reading the same time ranges, answered from one read."""
+        searches: list[QuerySearch | DslSearch] = []
+        numbers: list[int] = []
+        union: dict[str, None] = {}
+        try:
+            with _busy():
+                available = self.store.indices()
+                for number, request, query in members:
+                    indices = resolve_indices(request.index, available)
+                    if not indices:
+                        answers[number] = (IndexNotFound(f"no such index [{','.join(request.index)}]")
+                                           if isinstance(request, EqlRequest) else no_index_answer(request.body))
+                        continue
+                    if isinstance(request, SearchRequest):
+                        searches.append(DslSearch(request.body, frozenset(indices), self.schema(indices)))
+                    else:
+                        assert query is not None
+                        try:
+                            accept = request_filter(request.body.get("filter"))
+                        except QueryError as error:  # this request's filter alone is refused
+                            answers[number] = error
+                            continue
+                        searches.append(QuerySearch(query, frozenset(indices), self.schema(indices),
+                                                    request.body.get("size", 10), accept=accept))
+                    union.update(dict.fromkeys(indices))
+                    numbers.append(number)
+                if not searches:
+                    return
+                events = self.store.events(list(union), ranges=ranges)
+                try:
+                    results = search_many(events, searches)
+                finally:
+                    events.close()
+        except BackendError as error:  # the read failed (or a filter is refused): every request of the group
+            for number in numbers:
+                answers[number] = error
+            return
+        for number, result in zip(numbers, results, strict=True):
+            if isinstance(result, OutOfOrder):  # sub-millisecond disorder: the single search reorders it
+                continue  # left for `_search_one`
+            answers[number] = search_error(result) if isinstance(result, Exception) else result
 
     @staticmethod
     def _parsed(text: Any) -> n.Query | None:

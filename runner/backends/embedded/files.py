@@ -23,6 +23,10 @@ mappings. With several files, a pass that only maps comes first (their mapping i
 the second adds, ...: a pass merging them by time reads them interleaved). A source found out of order beyond the buffer (`Disordered`) makes the pass start again, from empty
 mappings, with that source sorted on disk; later passes sort it at once. `count` is the number of documents the
 last pass read.
+
+`search` answers a `_search` request (a query rule's page) through `runner.engine.dsl_search` with the final
+mappings; `search_many` answers `_search` requests in the same one pass as the EQL requests of a batch
+(`DslSearch` items of `search_many`, growing mappings included), a `Remapped` one run alone.
 """
 
 from __future__ import annotations
@@ -35,11 +39,11 @@ from runner.backends.embedded.backend import request_filter, resolve_indices
 from runner.backends.embedded.store import document_id
 from runner.backends.embedded.time_order import REORDER_BUFFER, Disordered, Source, in_time_order
 from runner.backends.errors import BackendError, IndexNotFound
-from runner.backends.local_search import batchable, run_query, search_error
-from runner.backends.request import EqlRequest
+from runner.backends.local_search import batchable, no_index_answer, run_query, run_search, search_error
+from runner.backends.request import EqlRequest, SearchRequest
 from runner.ecs import Templates, shipped_templates
-from runner.engine import LiveMapping, OutOfOrder, QuerySearch, Remapped, search_many
-from runner.eql import IndexMapping, Schema
+from runner.engine import DslSearch, LiveMapping, OutOfOrder, QuerySearch, Remapped, search_many
+from runner.eql import EqlError, IndexMapping, Schema, parse
 from runner.eql import nodes as n
 
 T = TypeVar("T")
@@ -155,6 +159,41 @@ class FileEvents:
     def eql_search_many(self, items: Sequence[tuple[EqlRequest, n.Query]]) -> list[dict[str, Any] | BackendError]:
         """Batchable requests in one pass over the documents; per item, the response body or the error
         `eql_search` would have raised."""
+        return self._batch(list(items))
+
+    def search_many(self, requests: Sequence[EqlRequest | SearchRequest]) -> list[dict[str, Any] | BackendError]:
+        """EQL and `_search` requests: per request, what `eql_search` / `search` would answer. Every `_search` and
+        every EQL request the batch takes (`batchable`) are answered in one pass over the documents; the other EQL
+        requests one by one."""
+        answers: list[dict[str, Any] | BackendError | None] = [None] * len(requests)
+        items: list[tuple[EqlRequest | SearchRequest, n.Query | None]] = []
+        numbers: list[int] = []
+        for number, request in enumerate(requests):
+            query: n.Query | None = None
+            if isinstance(request, EqlRequest):
+                text = request.body.get("query")
+                try:
+                    query = parse(text) if isinstance(text, str) else None
+                except EqlError:
+                    query = None
+                if query is None or not self.batchable(request, query):
+                    continue
+            items.append((request, query))
+            numbers.append(number)
+        for number, answer in zip(numbers, self._batch(items), strict=True):
+            answers[number] = answer
+        for number, request in enumerate(requests):
+            if answers[number] is None:
+                try:
+                    answers[number] = self.eql_search(request) if isinstance(request, EqlRequest) else \
+                        self.search(request)
+                except BackendError as error:
+                    answers[number] = error
+        return [answer for answer in answers if answer is not None]
+
+    def _batch(self, items: Sequence[tuple[EqlRequest | SearchRequest, n.Query | None]],
+               ) -> list[dict[str, Any] | BackendError]:
+        """Requests in one pass (an EQL request with its parsed query, a `_search` with None)."""
         if not items:
             return []
         if len(self.sources) > 1:
@@ -177,25 +216,44 @@ class FileEvents:
             if self._complete:  # the mappings are final: the indices are known before the pass
                 for index in sorted(self._mappings):
                     on_new(index, self.mapping(index))
-            searches = [QuerySearch(query, found, schema, request.body.get("size", 10),
-                                    accept=request_filter(request.body.get("filter")),
-                                    max_samples_per_key=request.body.get("max_samples_per_key", 1))
-                        for (request, query), found, schema in zip(items, indices, schemas, strict=True)]
+            searches: list[QuerySearch | DslSearch] = []
+            for (request, query), found, schema in zip(items, indices, schemas, strict=True):
+                if query is None:
+                    searches.append(DslSearch(request.body, found, schema))
+                else:
+                    searches.append(QuerySearch(query, found, schema, request.body.get("size", 10),
+                                                accept=request_filter(request.body.get("filter")),
+                                                max_samples_per_key=request.body.get("max_samples_per_key", 1)))
             return search_many(documents, searches, growing=not self._complete)
 
         found = self._pass(searched, on_new)
         out: list[dict[str, Any] | BackendError] = []
         for (request, _query), names, result in zip(items, indices, found, strict=True):
-            if not names:
+            if not names and isinstance(request, EqlRequest):
                 out.append(IndexNotFound(f"no such index [{','.join(request.index)}]"))
             elif isinstance(result, (OutOfOrder, Remapped)):  # run alone, with the final mappings
                 try:
-                    out.append(self.eql_search(request))
+                    out.append(self.eql_search(request) if isinstance(request, EqlRequest) else self.search(request))
                 except BackendError as error:
                     out.append(error)
             else:
                 out.append(search_error(result) if isinstance(result, Exception) else result)
         return out
+
+    def search(self, request: SearchRequest) -> dict[str, Any]:
+        """One `_search` request with the final mappings (a pass that only maps first, if no pass completed yet);
+        patterns matching no index give no hits (the request allows no indices)."""
+        body = request.body
+        indices = resolve_indices(request.index, self.indices())
+        if not indices:
+            return no_index_answer(body)
+        schema = self.schema(indices)
+        wanted = None if len(indices) == len(self._mappings) else frozenset(indices)
+
+        def chosen(documents: Iterable[Mapping[str, Any]]) -> Iterable[Mapping[str, Any]]:
+            return documents if wanted is None else _Chosen(documents, wanted, None)
+
+        return self._pass(lambda documents: run_search(chosen(documents), body, schema))
 
     def eql_search(self, request: EqlRequest) -> dict[str, Any]:
         """One request with the final mappings (a pass that only maps first, if no pass completed yet), over a

@@ -2,7 +2,8 @@
 
 The mapping of each index is built as the store builds it (its template over ECS, plus dynamic mapping of the other
 fields), so a
-rule gives the same answer over a file as over the same events ingested.
+rule gives the same answer over a file as over the same events ingested. `search` answers a `_search` request (a query
+rule's page) through `runner.engine.dsl_search`; `search_many` answers EQL and `_search` requests in one pass.
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ from typing import Any
 from runner.backends.embedded.backend import request_filter, resolve_indices
 from runner.backends.embedded.time_order import document_time
 from runner.backends.errors import BackendError, IndexNotFound
-from runner.backends.local_search import batchable, run_query, search_error
-from runner.backends.request import EqlRequest
+from runner.backends.local_search import batchable, no_index_answer, run_query, run_search, search_error
+from runner.backends.request import EqlRequest, SearchRequest
 from runner.ecs import Templates, shipped_templates
-from runner.engine import OutOfOrder, QuerySearch, dynamic_mapping, search_many
-from runner.eql import Schema
+from runner.engine import DslSearch, OutOfOrder, QuerySearch, dynamic_mapping, search_many
+from runner.eql import EqlError, Schema, parse
 from runner.eql import nodes as n
 
 
@@ -83,6 +84,51 @@ class MemoryEvents:
                     except BackendError as error:
                         result = error
                 out[number] = search_error(result) if isinstance(result, Exception) else result
+        return [r for r in out if r is not None]
+
+    def search(self, request: SearchRequest) -> dict[str, Any]:
+        """A `_search` request through `runner.engine.dsl_search`; patterns matching no index give no hits."""
+        indices = resolve_indices(request.index, sorted(self.by_index))
+        if not indices:
+            return no_index_answer(request.body)
+        return run_search(self.documents(indices), request.body, self.schema(indices))
+
+    def search_many(self, requests: Sequence[EqlRequest | SearchRequest]) -> list[dict[str, Any] | BackendError]:
+        """EQL and `_search` requests: per request, what `eql_search` / `search` would answer; every `_search` and
+        every EQL request `batchable` takes answered in one pass over the documents, the others one by one."""
+        out: list[dict[str, Any] | BackendError | None] = [None] * len(requests)
+        searches: list[QuerySearch | DslSearch] = []
+        numbers: list[int] = []
+        available = sorted(self.by_index)
+        for number, request in enumerate(requests):
+            indices = resolve_indices(request.index, available)
+            if isinstance(request, SearchRequest):
+                if not indices:
+                    out[number] = no_index_answer(request.body)
+                    continue
+                searches.append(DslSearch(request.body, frozenset(indices), self.schema(indices)))
+                numbers.append(number)
+                continue
+            text = request.body.get("query")
+            try:
+                query = parse(text) if isinstance(text, str) else None
+            except EqlError:
+                query = None
+            if query is None or not indices or not self.batchable(request, query):
+                continue  # searched alone below
+            searches.append(QuerySearch(query, frozenset(indices), self.schema(indices), request.body.get("size", 10)))
+            numbers.append(number)
+        if searches:
+            for number, result in zip(numbers, search_many(self.documents(available), searches), strict=True):
+                if not isinstance(result, OutOfOrder):  # sub-millisecond disorder: the single search reorders it
+                    out[number] = search_error(result) if isinstance(result, Exception) else result
+        for number, request in enumerate(requests):
+            if out[number] is None:
+                try:
+                    out[number] = self.eql_search(request) if isinstance(request, EqlRequest) else \
+                        self.search(request)
+                except BackendError as error:
+                    out[number] = error
         return [r for r in out if r is not None]
 
     def eql_search(self, request: EqlRequest) -> dict[str, Any]:

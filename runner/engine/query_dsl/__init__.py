@@ -8,7 +8,9 @@ coercion, a keyword's `lowercase` normalizer), not raw `_source`. Fields the map
 Elasticsearch's dynamic mapping of the body (engine/dynamic.py: dynamic templates, date detection, `dynamic` per
 object and `runtime`), or read from the caller's `LiveMapping`, or, for a bare `IndexMapping`, at their first value
 (compile_dsl's docstring). This is what lets the embedded
-store and `hunt` run query rules in the same pass as EQL rules; nothing is wired to rules or backends yet.
+store and `hunt` run query rules in the same pass as EQL rules: `dsl_search` (search.py) answers a whole `_search`
+request (sort, search_after, size, track_total_hits) and `DslSearch` items of `runner.engine.search_many` answer many
+in one pass, term-indexed (terms.py, batch.py).
 
 Why our own evaluator and not a text match over `_source`: a KQL query means different things on different field
 types (`message:Foo` is a word of an analyzed text; `process.name:Foo` an exact keyword; `destination.ip:10.0.0.0/8`
@@ -63,7 +65,9 @@ a `text` field's empty string counts as a value for `exists`.
 """
 
 from runner.engine.query_dsl.analysis import analyze
+from runner.engine.query_dsl.batch import DslSearch
 from runner.engine.query_dsl.compile import Predicate, compile_dsl
 from runner.engine.query_dsl.errors import QueryDslError, UnsupportedQuery
+from runner.engine.query_dsl.search import dsl_search
 
-__all__ = ["Predicate", "QueryDslError", "UnsupportedQuery", "analyze", "compile_dsl"]
+__all__ = ["DslSearch", "Predicate", "QueryDslError", "UnsupportedQuery", "analyze", "compile_dsl", "dsl_search"]

@@ -91,11 +91,14 @@ class FieldClause:
 class Compiler:
     """Compiles the clauses of one query against one index's mapping (grown dynamically as documents are read)."""
 
-    def __init__(self, context: IndexContext, now: datetime, live: bool = False) -> None:
+    def __init__(self, context: IndexContext, now: datetime, live: bool = False,
+                 shared: dict[Any, DslField] | None = None) -> None:
         self.context = context
         self.live = live  # the mapping is a LiveMapping's, grown before each document is read
         self.env = Env(_epoch_nanos(now))
         self._fields: dict[tuple[str, str | None], DslField] = {}
+        # the readers of mapped fields shared by the searches of a batch over one index (see `field`)
+        self._shared = shared
         self._subfields: dict[str, list[str]] = {}
         self._subfields_size = -1
 
@@ -105,7 +108,15 @@ class Compiler:
         key = (name, scope)
         found = self._fields.get(key)
         if found is None:
-            found = self._fields[key] = DslField(self.context, name, scope, self.live)
+            found = DslField(self.context, name, scope, self.live)
+            bound = found.reader.bound
+            if self._shared is not None and bound is not None:
+                # a field mapped when the query is compiled reads the same in every search that maps it the same
+                # way (the mapping's entry, the keyword sub-field a text reads through, the nested scope): one
+                # reader, so that a document's field is read once for all the searches of a batch
+                exact = self.context.mapping.fields.get(bound.exact) if bound.exact else None
+                found = self._shared.setdefault((name, scope, found.hidden, bound, exact), found)
+            self._fields[key] = found
         return found
 
     def _names_in(self, doc: Mapping[str, Any]) -> list[str]:
@@ -261,6 +272,22 @@ def _bool(c: Compiler, spec: Any, where: str, scope: str | None) -> Predicate:
         return _never
     if not required and not must_not and needed == 0:
         return _always
+    return _combined(required, must_not, should, needed)
+
+
+def _combined(required: list[Predicate], must_not: list[Predicate], should: list[Predicate],
+              needed: int) -> Predicate:
+    """A bool's test. Kibana nests bools deeply (`bool.filter[bool.should[bool.should[term]]]`): the common shapes
+    are their clause itself or a plain loop, sparing a call per level on every document."""
+    if not must_not:
+        if needed == 0:
+            if len(required) == 1:
+                return required[0]
+            return lambda doc: all(part(doc) for part in required)
+        if needed == 1 and not required:
+            if len(should) == 1:
+                return should[0]
+            return lambda doc: any(part(doc) for part in should)
 
     def test(doc: Mapping[str, Any]) -> bool:
         for part in required:
@@ -335,6 +362,10 @@ def _exists(c: Compiler, spec: Any, where: str, scope: str | None) -> Predicate:
         return c.expanded([name], scope, lambda family, mapping, field: ANY, where, True)
     leaf = FieldClause(c.field(name, scope), lambda family, mapping, field: ANY, True, where)
     prefix = name + "."
+    mapping = c.context.mapping
+    if mapping.resolve(name) is not None and name not in mapping.objects:
+        # a leaf field: Elasticsearch indexes no object at its path (a document holding one is rejected)
+        return leaf
 
     def test(doc: Mapping[str, Any]) -> bool:
         if leaf(doc):
@@ -607,6 +638,16 @@ _BUILDERS: dict[str, Callable[[Compiler, Any, str, str | None], Predicate]] = {
 }
 
 
+def compile_with(compiler: Compiler, query: Mapping[str, Any]) -> Predicate:
+    """`query` compiled by `compiler` (its index context, `now`, its field readers), errors as `compile_dsl`
+    raises them: for a caller that reads the same fields as the query (a search's sort, its term index)."""
+    try:
+        return compiler.query(query, "")
+    except (DateMathError, UnknownNormalizer) as error:
+        # a custom normalizer fails every query on its field on a cluster without the index's settings
+        raise QueryDslError("", str(error)) from None
+
+
 def compile_dsl(
     query: Mapping[str, Any],
     mapping: LiveMapping | IndexMapping | Mapping[str, Any] | None = None,
@@ -642,11 +683,7 @@ def compile_dsl(
         index, live = own.mapping, True
     context = IndexContext("query", index, grow=not live)
     compiler = Compiler(context, now if now is not None else datetime.now(UTC), live)
-    try:
-        predicate = compiler.query(query, "")
-    except (DateMathError, UnknownNormalizer) as error:
-        # a custom normalizer fails every query on its field on a cluster without the index's settings
-        raise QueryDslError("", str(error)) from None
+    predicate = compile_with(compiler, query)
     if own is None:
         return predicate
     extend = own.extend
@@ -658,4 +695,4 @@ def compile_dsl(
     return grown
 
 
-__all__ = ["Compiler", "FieldClause", "Predicate", "compile_dsl", "minimum_should_match"]
+__all__ = ["Compiler", "FieldClause", "Predicate", "compile_dsl", "compile_with", "minimum_should_match"]

@@ -44,7 +44,8 @@ def strings(raw: Any) -> list[str]:
 class DslField:
     """One field name of a query, in one nested scope (None at the top level)."""
 
-    __slots__ = ("_context", "_live", "_parent", "_seen", "hidden", "name", "reader")
+    __slots__ = ("_context", "_fields", "_last", "_last_size", "_last_source", "_live", "_parent", "_seen", "hidden",
+                 "name", "reader")
 
     def __init__(self, context: IndexContext, name: str, scope: str | None, live: bool = False) -> None:
         self._context = context
@@ -57,6 +58,13 @@ class DslField:
         self._live = live
         self._seen = len(mapping.fields)
         self._parent: FieldReader | None = None
+        # the last document read and what it held: the clauses of one query on one field (a `should` of many
+        # terms) read it once per document. The document is held, so its identity cannot be reused meanwhile; a
+        # mapping grown since (a live one, extended with the document) makes it read again.
+        self._last_source: Any = None
+        self._fields = mapping.fields
+        self._last_size = -1
+        self._last: tuple[str | None, list[Any]] = (None, [])
         if live:
             return
         if self.reader.bound is None and "." in name and mapping.resolve(name) is None:
@@ -73,7 +81,26 @@ class DslField:
         bound = self.reader.bound
         return None if bound is None else type_family(bound.type)
 
+    def present(self, source: Mapping[str, Any]) -> bool:
+        """Whether `_source` holds anything at the field's path (its parent's, for the sub-field of a parent mapped
+        at its first value): what a value needs, without mapping anything (a fixed mapping's fields only: a live
+        mapping may later make the name a multi-field reading another path)."""
+        if self.hidden:
+            return False
+        if self.reader.get(source) is not MISSING:
+            return True
+        return self._parent is not None and self._parent.get(source) is not MISSING
+
     def read(self, source: Mapping[str, Any]) -> tuple[str | None, list[Any]]:
+        if source is self._last_source and len(self._fields) == self._last_size:
+            return self._last
+        found = self._read(source)
+        self._last_source = source
+        self._last_size = len(self._fields)
+        self._last = found
+        return found
+
+    def _read(self, source: Mapping[str, Any]) -> tuple[str | None, list[Any]]:
         if self.hidden:
             return None, []
         reader = self.reader
@@ -119,7 +146,7 @@ class DslField:
         # the sub-field exists now: read it from its parent's `_source` path from here on
         self.reader = FieldReader(self.name, self._context.mapping, resolved, bound.name, grow=self._context.grow)
         self._parent = None
-        return self.read(source)
+        return self._read(source)
 
 
 def leaves(source: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
