@@ -5,6 +5,7 @@ overload are retried and never taken for a searched window). Client behaviour, n
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,11 @@ def caps(_request: Recorded) -> Reply:
     return Reply(200, {"indices": [PROCESS], "fields": fields})
 
 
+def alert_id(rule: Rule, found: dict[str, Any]) -> str:
+    """Kibana's id of a hit's alert: sha256(_index + _id + String(_version) + "<space>:<rule id>")."""
+    return hashlib.sha256(f"{found['_index']}{found['_id']}undefineddefault:{rule.uuid}".encode()).hexdigest()
+
+
 def hit(n: int) -> dict[str, Any]:
     ingested = 1768470960000 + n  # 2026-01-15T09:56:00Z + n ms
     return {"_index": PROCESS, "_id": f"h{n}", "_score": None,
@@ -67,18 +73,21 @@ def backend(tmp_path: Path, stub: Stub) -> ElasticsearchBackend:
 
 def test_pages_until_an_empty_one_and_writes_each_alert_once(backend: ElasticsearchBackend, stub: Stub) -> None:
     state(stub)
-    stub.always("GET", CAPS, caps)
+    stub.always("POST", CAPS, caps)
     stub.expect("POST", RULE_SEARCH, Reply(200, page([hit(n) for n in range(100)])))
     stub.expect("POST", RULE_SEARCH, Reply(200, page([hit(100)])))
     stub.expect("POST", RULE_SEARCH, Reply(200, page([])))
     stub.always("POST", f"/{ALIAS}/_search", no_known_ids)
     stub.always("PUT", "/_bulk", bulk_ack, when=alert_bulks)
-    record = execute(sudoers_rule(), backend, started_at=T, options=OPTIONS, sleep=Sleeps())
+    rule = sudoers_rule().with_overrides(max_signals=200)
+    record = execute(rule, backend, started_at=T, options=OPTIONS, sleep=Sleeps())
     assert record.status == ExecutionStatus.SUCCEEDED, record.message
     assert (record.hits, record.alerts_created, record.windows[0].searches) == (101, 101, 3)
     assert [len(ids) for ids in bulk_ids(stub)] == [100, 1]  # each page's alerts written before the next page
-    [asked] = stub.sent("GET", CAPS)
-    assert asked.query["fields"] == "event.category,event.type,process.args,event.ingested,@timestamp"
+    [asked] = stub.sent("POST", CAPS)
+    assert asked.json["fields"] == ["event.category", "event.type", "process.args", "event.ingested", "@timestamp"]
+    assert asked.query == {"allow_no_indices": "true", "expand_wildcards": "open", "ignore_unavailable": "true",
+                           "include_empty_fields": "true"}
     first, second, third = (r.json for r in stub.sent("POST", RULE_SEARCH))
     assert stub.sent("POST", RULE_SEARCH)[0].query == {"allow_no_indices": "true", "ignore_unavailable": "true"}
     assert list(first) == ["size", "query", "fields", "runtime_mappings", "sort"] and first["size"] == 100
@@ -88,13 +97,36 @@ def test_pages_until_an_empty_one_and_writes_each_alert_once(backend: Elasticsea
     # the KQL translated against the keyword fields: `term` and `wildcard`, not `match`
     kql = str(first["query"]["bool"]["filter"][0])
     assert "'term': {'process.args': {'value': 'echo'}}" in kql and "'wildcard': {'process.args'" in kql
-    assert "match" not in kql
+    assert "'match'" not in kql and "'match_phrase'" not in kql
     assert states(stub)[-1]["previous_started_at"] == T.isoformat()
+
+
+def test_max_signals_counts_new_alerts_only(backend: ElasticsearchBackend, stub: Stub) -> None:
+    rule = sudoers_rule()  # max_signals 100
+    known = alert_id(rule, hit(100))
+    state(stub)
+    stub.always("POST", CAPS, caps)
+    stub.expect("POST", RULE_SEARCH, Reply(200, page([hit(n) for n in range(100)])))
+    stub.expect("POST", RULE_SEARCH, Reply(200, page([hit(100), hit(101)])))
+
+    def lookup(request: Recorded) -> Reply:
+        return Reply(200, {"hits": {"hits": [{"_id": i, "_source": {}} for i in request.json["query"]["ids"]["values"]
+                                             if i == known]}})
+
+    stub.always("POST", f"/{ALIAS}/_search", lookup)
+    stub.always("PUT", "/_bulk", bulk_ack, when=alert_bulks)
+    record = execute(rule, backend, started_at=T, options=OPTIONS, sleep=Sleeps())
+    # the second page: h100 already written (no new alert, no budget used), h101 new but past the budget
+    assert (record.alerts_created, record.duplicates, record.windows[0].searches) == (100, 1, 2)
+    assert record.status == ExecutionStatus.PARTIAL_FAILURE
+    assert record.warnings == ["This rule reached the maximum alert limit for the rule execution. Some alerts were "
+                               "not created."]
+    assert [len(ids) for ids in bulk_ids(stub)] == [100]
 
 
 def test_a_query_elasticsearch_refuses_fails_the_rule_at_once(backend: ElasticsearchBackend, stub: Stub) -> None:
     state(stub)
-    stub.always("GET", CAPS, caps)
+    stub.always("POST", CAPS, caps)
     stub.always("POST", RULE_SEARCH, Reply(400, error_body(400, "search_phase_execution_exception",
                                                            "all shards failed")))
     record = execute(sudoers_rule(), backend, started_at=T, options=OPTIONS, sleep=Sleeps())
@@ -105,7 +137,7 @@ def test_a_query_elasticsearch_refuses_fails_the_rule_at_once(backend: Elasticse
 
 def test_shard_failures_and_overload_are_retried_never_taken(backend: ElasticsearchBackend, stub: Stub) -> None:
     state(stub)
-    stub.always("GET", CAPS, caps)
+    stub.always("POST", CAPS, caps)
     failed = page([hit(1)])
     failed["_shards"] = {"total": 2, "successful": 1, "skipped": 0, "failed": 1, "failures": [
         {"shard": 0, "index": PROCESS, "node": "n1", "reason": {"type": "node_not_connected_exception", "reason": "x"}}]}
@@ -124,7 +156,7 @@ def test_shard_failures_and_overload_are_retried_never_taken(backend: Elasticsea
 
 def test_fields_that_cannot_be_read_leave_the_window_pending(backend: ElasticsearchBackend, stub: Stub) -> None:
     state(stub)
-    stub.always("GET", CAPS, Reply(503, error_body(503, "unavailable_shards_exception", "x")))
+    stub.always("POST", CAPS, Reply(503, error_body(503, "unavailable_shards_exception", "x")))
     record = execute(sudoers_rule(), backend, started_at=T, options=OPTIONS, sleep=Sleeps())
     assert record.status == ExecutionStatus.FAILED and not record.state_advanced
     assert "fields of the rule's indices could not be read" in record.message
