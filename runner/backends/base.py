@@ -96,7 +96,7 @@ class Backend(Protocol):
         """Release connections and files."""
 
     def eql_search(self, request: EqlRequest) -> dict[str, Any]:
-        """The response body; raises a `BackendError` subclass."""
+        """The `_eql/search` response body; raises a `BackendError` subclass."""
 
     def search(self, request: SearchRequest) -> dict[str, Any]:
         """The `_search` response body; raises a `BackendError` subclass. Index patterns that match no index give
@@ -111,7 +111,7 @@ class Backend(Protocol):
         """The body of Elasticsearch's `_field_caps` answer for these index patterns and field names (patterns
         matching no index: no indices, no fields)."""
 
-    def verify(self, request: EqlRequest) -> None:
+    def verify(self, request: EqlRequest | SearchRequest) -> None:
         """Check the request's query against the fields of the indices it searches, without searching: what the
         first search would meet. `IndexNotFound` when its index patterns match no index, `QueryError` when the
         query does not verify against those indices' mappings."""

@@ -13,11 +13,12 @@ ingested).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from runner.backends.errors import BackendError, QueryError
-from runner.backends.request import EqlRequest
+from runner.backends.field_caps import field_caps_body
+from runner.backends.request import EqlRequest, SearchRequest
 from runner.ecs import Templates, template_indices
 from runner.engine import (
     DocumentError,
@@ -96,23 +97,51 @@ def no_index_answer(body: Mapping[str, Any]) -> dict[str, Any]:
     return run_search((), body, Schema())
 
 
+def verify_search(body: Mapping[str, Any], schema: Schema, *, unsupported: bool = True) -> None:
+    """A `_search` body checked against the indices' mappings without a document: its query compiled for each
+    index, as Elasticsearch's shards would parse it. `QueryError` for what Elasticsearch refuses; for valid DSL the
+    engine does not run too when `unsupported` (the embedded store cannot run it; a cluster can)."""
+    try:
+        dsl_search((), body, schema)
+    except UnsupportedQuery as err:
+        if unsupported:
+            raise search_error(err) from None
+    except (QueryDslError, DocumentError) as err:
+        raise search_error(err) from None
+
+
 class TemplateVerifier:
-    """`verify(request)` as a cluster with `templates` installed would answer it before any event arrived: against
-    one index per template the request's index patterns reach, and an ECS-only index for a pattern reaching none
-    (`runner.ecs.template_indices`). Raises `QueryError` as a search would."""
+    """`verify(request)` and `field_caps(index, fields)` as a cluster with `templates` installed would answer them
+    before any event arrived: against one index per template the request's index patterns reach, and an ECS-only
+    index for a pattern reaching none (`runner.ecs.template_indices`). `verify` raises `QueryError` as a search
+    would."""
 
     def __init__(self, templates: Templates) -> None:
         self.templates = templates
         self._indices: dict[str, IndexMapping] = {}  # index -> its mapping, made once (a large one costs ~50 ms)
 
-    def verify(self, request: EqlRequest) -> None:
+    def schema(self, patterns: Sequence[str]) -> Schema:
+        """The indices a cluster with the templates would have for `patterns`, with their mappings."""
         schema = Schema()
-        for index, template in template_indices(request.index, self.templates).items():
+        for index, template in template_indices(patterns, self.templates).items():
             mapping = self._indices.get(index)
             if mapping is None:
                 mapping = self._indices[index] = IndexMapping.from_body(self.templates.body_of(template))
             schema.indices[index] = mapping
-        run_query((), request.body, schema)
+        return schema
+
+    def verify(self, request: EqlRequest | SearchRequest) -> None:
+        schema = self.schema(request.index)
+        if isinstance(request, SearchRequest):
+            verify_search(request.body, schema)
+        else:
+            run_query((), request.body, schema)
+
+    def field_caps(self, index: Sequence[str], fields: Sequence[str], *,
+                   include_unmapped: bool = False) -> dict[str, Any]:
+        """What `_field_caps` answers for `fields` on those indices (`runner.backends.field_caps`)."""
+        return field_caps_body(self.schema(index).indices, fields, include_unmapped=include_unmapped)
 
 
-__all__ = ["TemplateVerifier", "batchable", "no_index_answer", "run_query", "run_search", "search_error"]
+__all__ = ["TemplateVerifier", "batchable", "no_index_answer", "run_query", "run_search", "search_error",
+           "verify_search"]

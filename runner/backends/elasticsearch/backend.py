@@ -27,7 +27,7 @@ from runner.backends.elasticsearch.ingest import ingest_events
 from runner.backends.elasticsearch.state import ClusterState
 from runner.backends.elasticsearch.writes import create_alerts, existing_ids, refresh
 from runner.backends.errors import AccessError, BackendError, IndexNotFound
-from runner.backends.local_search import run_query
+from runner.backends.local_search import run_query, verify_search
 from runner.backends.request import EqlRequest, SearchRequest
 from runner.eql import Schema
 from runner.settings import ElasticsearchSettings, Settings
@@ -40,7 +40,7 @@ class ElasticsearchBackend:
 
     name = "elasticsearch"
     title = "Elasticsearch"
-    shares_reads = False  # `eql_search_many` searches one by one: executions search concurrently on their own
+    shares_reads = False  # `search_many` searches one by one: executions search concurrently on their own
     groups_writes = False  # `save_rule_states`/`complete_executions` write one by one: executions write on their own
 
     def __init__(self, client: Elasticsearch, alerts: AlertsTarget, state: ClusterState, kibana_version: str,
@@ -112,18 +112,6 @@ class ElasticsearchBackend:
             raise classify(error, f"EQL search on {list(request.index)}") from None
         return body
 
-    def eql_search_many(self, requests: Sequence[EqlRequest]) -> list[dict[str, Any] | BackendError]:
-        """Each request searched on its own, one after the other, exactly as `eql_search` (no new HTTP behaviour:
-        Elasticsearch has no multi-EQL-search API, and the cluster reads each window through its own indices); a
-        request's failure is its answer and does not stop the others."""
-        answers: list[dict[str, Any] | BackendError] = []
-        for request in requests:
-            try:
-                answers.append(self.eql_search(request))
-            except BackendError as error:
-                answers.append(error)
-        return answers
-
     def search(self, request: SearchRequest) -> dict[str, Any]:
         """`POST /<index>/_search?<params>` with the request's body, exactly as given (Kibana's query rule request)."""
         try:
@@ -152,15 +140,21 @@ class ElasticsearchBackend:
         detection engine's timestamp check asks): patterns matching no index give `{"indices": [], "fields": {}}`."""
         return field_caps(self.client, index, fields, include_unmapped=include_unmapped)
 
-    def verify(self, request: EqlRequest) -> None:
+    def verify(self, request: EqlRequest | SearchRequest) -> None:
         """The query verified against the fields `_field_caps` reports for the request's index patterns (one
-        request per set of patterns), by the engine's verifier, which reproduces Elasticsearch's."""
+        request per set of patterns): an EQL query by the engine's verifier, which reproduces Elasticsearch's; a
+        `_search` query (a query rule's, translated against those fields already) compiled by the engine's Query
+        DSL evaluator with each index's fields, for what Elasticsearch refuses (a `nested` path that is not nested,
+        a value a field's type cannot parse); clauses the evaluator does not run are Elasticsearch's to run."""
         schema = self._schemas.get(request.index)
         if schema is None:
             schema = self._schemas[request.index] = Schema.from_mappings(index_mappings(self.client, request.index))
         if not schema:
             raise IndexNotFound(f"no such index [{','.join(request.index)}]")
-        run_query((), request.body, schema)
+        if isinstance(request, SearchRequest):
+            verify_search(request.body, schema, unsupported=False)
+        else:
+            run_query((), request.body, schema)
 
     def ingest(self, documents: Iterable[Mapping[str, Any]],
                on_bad: Callable[[Mapping[str, Any], str], None]) -> IngestResult:

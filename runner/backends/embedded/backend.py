@@ -48,7 +48,7 @@ from runner.backends.errors import (
     StateNotSaved,
     TransientError,
 )
-from runner.backends.local_search import batchable, no_index_answer, run_query, run_search, search_error
+from runner.backends.local_search import batchable, no_index_answer, run_query, run_search, search_error, verify_search
 from runner.backends.request import EqlRequest, SearchRequest
 from runner.ecs import Templates
 from runner.engine import DslSearch, OutOfOrder, QuerySearch, date_range, search_many
@@ -407,13 +407,17 @@ class EmbeddedBackend:
         except EqlError:
             return None
 
-    def verify(self, request: EqlRequest) -> None:
-        """The first step of `eql_search` without reading an event: the index patterns resolved against the
-        store's indices, the filter compiled, and the query verified against their mappings by the engine."""
+    def verify(self, request: EqlRequest | SearchRequest) -> None:
+        """The first step of a search without reading an event: the index patterns resolved against the store's
+        indices, then an EQL request's filter compiled and its query verified against their mappings by the
+        engine, or a `_search` query compiled for each index (`local_search.verify_search`)."""
         with _busy():
             indices = resolve_indices(request.index, self.store.indices())
             if not indices:
                 raise IndexNotFound(f"no such index [{','.join(request.index)}]")
+            if isinstance(request, SearchRequest):
+                verify_search(request.body, self.schema(indices))
+                return
             request_filter(request.body.get("filter"))  # a filter the store cannot evaluate fails its searches too
             run_query((), request.body, self.schema(indices))
 
