@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,7 +19,7 @@ from runner.engine.query_dsl.search import DslRun, parse_body
 from runner.eql import IndexMapping, Schema
 from tests.conftest import shared_path
 from tests.engine.growing import Growing
-from tests.engine.test_multi import generated
+from tests.engine.test_multi import ROOT
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 LONG_MAX = 9223372036854775807
@@ -244,7 +245,12 @@ def test_every_corpus_query_batched_equals_one_by_one_over_generated_events() ->
     """Every KQL string of the corpus (Kibana's DSL with ECS fields, its rule's filters) over generated endpoint
     events: the batch (one pass, term-indexed) answers exactly as `dsl_search` one by one."""
     rows = [json.loads(line) for line in (shared_path("kql-spec") / "corpus.ndjson").open()]
-    docs = generated(3000)
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import generate  # type: ignore[import-not-found]  # bench/ is on sys.path for this import only
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    docs = list(generate.generate(3000, seed=7))  # bench/generate.py --seed 7
     events = MemoryEvents(docs)
     available = sorted(events.by_index)
     documents = events.documents(available)
@@ -267,7 +273,8 @@ def test_every_corpus_query_batched_equals_one_by_one_over_generated_events() ->
         assert isinstance(answer, dict) and answer["hits"] == alone["hits"], search.body
         compared += 1
         matched += bool(alone["hits"]["hits"])
-    assert compared == 801 and matched >= 5  # 10 at this commit: the generated events are endpoint events only
+    # 138 of the queries reach one of the generated (endpoint) indices; 10 match something at this commit
+    assert compared == 801 and matched >= 8
 
 
 def test_mixed_with_eql_queries_in_one_pass() -> None:

@@ -313,7 +313,7 @@ class _Requirement:
     """One requirement of a way, checked on a document: the field holds one of the terms (or a value starting with
     one of the leads; or, EXISTS / PRESENT, anything)."""
 
-    __slots__ = ("exact", "field", "fold", "leads", "mode")
+    __slots__ = ("_last", "_last_source", "exact", "field", "fold", "leads", "mode")
 
     def __init__(self, dsl_field: DslField, mode: int, tokens: frozenset[Token]) -> None:
         self.field = dsl_field
@@ -321,8 +321,19 @@ class _Requirement:
         self.fold = None if mode == EXACT else lowercase if mode == LOWERCASE else fold
         self.exact = frozenset(token for token in tokens if type(token) is str)
         self.leads = tuple(token[1] for token in tokens if type(token) is tuple)
+        # a requirement is shared by the ways that have it (TermTable.requirement): answered once per document
+        self._last_source: Any = None
+        self._last = False
 
     def holds(self, source: Mapping[str, Any]) -> bool:
+        if source is self._last_source:
+            return self._last
+        found = self._holds(source)
+        self._last_source = source
+        self._last = found
+        return found
+
+    def _holds(self, source: Mapping[str, Any]) -> bool:
         if self.mode == PRESENT:
             return self.field.present(source)
         family, values = self.field.read(source)
@@ -424,6 +435,14 @@ class TermTable:
         self.always: set[int] = set()
         self._fields: dict[Key, _FieldIndex] = {}
         self._pending: dict[Key, tuple[DslField, list[tuple[Filed, frozenset[Token]]]]] = {}
+        self._requirements: dict[tuple[Key, frozenset[Token]], _Requirement] = {}
+
+    def requirement(self, key: Key, tokens: frozenset[Token], dsl_field: DslField) -> _Requirement:
+        """One object per requirement of the index's ways, so that a document is checked for it once."""
+        found = self._requirements.get((key, tokens))
+        if found is None:
+            found = self._requirements[(key, tokens)] = _Requirement(dsl_field, key[1], tokens)
+        return found
 
     def add(self, number: int, found_ways: list[Way], fields: Mapping[Key, DslField]) -> None:
         for way in found_ways:
@@ -431,8 +450,10 @@ class TermTable:
                 self.always.add(number)
                 continue
             key = best(way)
-            rest = tuple(_Requirement(fields[other], other[1], tokens) for other, tokens in
-                         sorted(way.items(), key=lambda item: (item[0][1] >= EXISTS, -selectivity_rank(item[0][0])))
+            # the other requirements, those most likely to fail first
+            rest = tuple(self.requirement(other, tokens, fields[other]) for other, tokens in
+                         sorted(way.items(), key=lambda item: (item[0][1] >= EXISTS, selectivity_rank(item[0][0]),
+                                                               len(item[1]), item[0]))
                          if other != key)
             _dsl_field, filed = self._pending.setdefault(key, (fields[key], []))
             filed.append(((number, rest), way[key]))
