@@ -18,7 +18,6 @@ from runner.cli.context import CommandError, Context, err
 from runner.cli.ndjson import BadLine, ReadReport, read_documents
 from runner.cli.render import report_skipped
 from runner.ecs import Templates
-from runner.eql import EqlError, parse
 
 BUFFER_VARIABLE = "RULE_RUNNER_REORDER_BUFFER"  # events a file may be out of time order by before it is sorted on disk
 
@@ -130,14 +129,8 @@ def run(args: argparse.Namespace) -> int:
 def _search(events: FileEvents, request: EqlRequest) -> dict[str, Any]:
     """One pass when the query can go through the batched search (mappings grown while reading); otherwise (a custom
     timestamp, tiebreaker or category field, a query that does not parse: its error comes from the search) a pass
-    that maps, then the search."""
-    try:
-        parsed = parse(str(request.body["query"]))
-    except EqlError:
-        parsed = None
-    if parsed is None or not events.batchable(request, parsed):
-        return events.eql_search(request)
-    [answer] = events.eql_search_many([(request, parsed)])
+    that maps, then the search (`FileEvents.search_many` decides)."""
+    [answer] = events.search_many([request])
     if isinstance(answer, BackendError):
         raise answer
     return answer

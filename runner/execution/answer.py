@@ -74,24 +74,4 @@ def _is_search(response: dict[str, Any]) -> bool:
     return "_shards" in response or (isinstance(hits, dict) and "hits" in hits)
 
 
-def result_count(response: dict[str, Any]) -> int:
-    """The number of results (events, sequences, or a `_search` answer's hits) of a checked response."""
-    hits = response["hits"]
-    return len(hits.get("events") or hits.get("sequences") or hits.get("hits") or [])
-
-
-ResultKey = tuple[Any, ...]
-
-
-def result_keys(response: dict[str, Any]) -> set[ResultKey]:
-    """Each result of a checked response by identity: an event's or a hit's `(_index, _id)`, a sequence's tuple of
-    those."""
-    hits = response["hits"]
-    if "events" in hits:
-        return {(e.get("_index"), e.get("_id")) for e in hits["events"]}
-    if "sequences" not in hits:
-        return {(e.get("_index"), e.get("_id")) for e in hits.get("hits") or []}
-    return {tuple((e.get("_index"), e.get("_id")) for e in s.get("events", [])) for s in hits["sequences"]}
-
-
-__all__ = ["NO_HITS", "MalformedAnswer", "ResultKey", "checked", "result_count", "result_keys"]
+__all__ = ["NO_HITS", "MalformedAnswer", "checked"]

@@ -46,6 +46,21 @@ def build_request(rule: Rule, start: datetime | None = None, end: datetime | Non
     return EqlRequest(tuple(params.index_patterns), body)
 
 
+def result_count(response: Mapping[str, Any]) -> int:
+    """The number of results (events or sequences) of a checked `_eql/search` answer."""
+    hits = response["hits"]
+    return len(hits.get("events") or hits.get("sequences") or [])
+
+
+def result_keys(response: Mapping[str, Any]) -> set[ResultKey]:
+    """Each result of a checked `_eql/search` answer by identity: an event's `(_index, _id)`, a sequence's tuple
+    of those."""
+    hits = response["hits"]
+    if "events" in hits:
+        return {(e.get("_index"), e.get("_id")) for e in hits["events"]}
+    return {tuple((e.get("_index"), e.get("_id")) for e in s.get("events", [])) for s in hits["sequences"]}
+
+
 class EqlSearch(RuleSearch):
     """An EQL rule's search: one `_eql/search` per window, halves when it was truncated."""
 
@@ -76,14 +91,10 @@ class EqlSearch(RuleSearch):
         return (start, reach), (middle, end)
 
     def count(self, response: Mapping[str, Any]) -> int:
-        hits = response["hits"]
-        return len(hits.get("events") or hits.get("sequences") or [])
+        return result_count(response)
 
     def keys(self, response: Mapping[str, Any]) -> set[ResultKey]:
-        hits = response["hits"]
-        if "events" in hits:
-            return {(e.get("_index"), e.get("_id")) for e in hits["events"]}
-        return {tuple((e.get("_index"), e.get("_id")) for e in s.get("events", [])) for s in hits["sequences"]}
+        return result_keys(response)
 
     def alerts(self, response: Mapping[str, Any], context: AlertContext) -> list[Alert]:
         return build_alerts(response, context)
@@ -101,4 +112,4 @@ class EqlKind:
         return EqlSearch(rule)  # EQL's request does not depend on the fields: Elasticsearch resolves them
 
 
-__all__ = ["EqlKind", "EqlSearch", "build_request"]
+__all__ = ["EqlKind", "EqlSearch", "build_request", "result_count", "result_keys"]

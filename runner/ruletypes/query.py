@@ -100,6 +100,16 @@ def build_request(rule: Rule, query: Mapping[str, Any], start: datetime | None =
     return SearchRequest(tuple(params.index_patterns), body)
 
 
+def result_count(response: Mapping[str, Any]) -> int:
+    """The number of hits of a checked `_search` answer."""
+    return len(response["hits"]["hits"])
+
+
+def result_keys(response: Mapping[str, Any]) -> set[ResultKey]:
+    """Each hit of a checked `_search` answer by identity: `(_index, _id)`."""
+    return {(hit.get("_index"), hit.get("_id")) for hit in response["hits"]["hits"]}
+
+
 class QuerySearch(RuleSearch):
     """A query rule's search for one execution: its translated query, and its requests page by page."""
 
@@ -136,10 +146,10 @@ class QuerySearch(RuleSearch):
         return SearchRequest(request.index, {**request.body, "search_after": list(after)}, dict(request.params))
 
     def count(self, response: Mapping[str, Any]) -> int:
-        return len(response["hits"]["hits"])
+        return result_count(response)
 
     def keys(self, response: Mapping[str, Any]) -> set[ResultKey]:
-        return {(hit.get("_index"), hit.get("_id")) for hit in response["hits"]["hits"]}
+        return result_keys(response)
 
     def alerts(self, response: Mapping[str, Any], context: AlertContext) -> list[Alert]:
         typed = replace(context, rule_type_id=RULE_TYPE_ID, rule_category=RULE_CATEGORY)
@@ -167,4 +177,5 @@ class QueryKind:
         return QuerySearch(rule, FieldList.from_field_caps(answer))
 
 
-__all__ = ["PAGE_SIZE", "QueryKind", "QuerySearch", "build_request", "es_query", "page_size", "query_fields"]
+__all__ = ["PAGE_SIZE", "QueryKind", "QuerySearch", "build_request", "es_query", "page_size", "query_fields",
+           "result_count", "result_keys"]

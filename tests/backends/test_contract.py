@@ -367,7 +367,7 @@ def test_search_failures_by_class(harness: Harness) -> None:
 
 
 def test_many_searches_answer_as_each_one_alone(harness: Harness) -> None:
-    """`eql_search_many`: per request, in order, the body `eql_search` gives or the error it raises (the embedded
+    """`search_many`: per request, in order, the body `eql_search` gives or the error it raises (the embedded
     store answers the requests sharing a window from one read of it; Elasticsearch searches one by one)."""
     recorded, docs = recorded_events()
     harness.given_events(recorded["setup"]["index"], docs)
@@ -395,7 +395,7 @@ def test_many_searches_answer_as_each_one_alone(harness: Harness) -> None:
     harness.cluster_search(404, example("08")["full_body_shape_reconstructed"])
     harness.cluster_search(400, example("06")["full_body_shape_reconstructed"])
     harness.cluster_search(200, events(["3"]))  # tail 1
-    answers = harness.backend.eql_search_many(requests)
+    answers = harness.backend.search_many(requests)
     assert len(answers) == len(requests)
     first, second, missing, refused, last = answers
     assert isinstance(first, dict) and [e["_id"] for e in first["hits"]["events"]] == ["2", "3"]

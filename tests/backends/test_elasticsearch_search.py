@@ -22,8 +22,9 @@ from runner.backends import (
 )
 from runner.backends.elasticsearch import ElasticsearchBackend
 from runner.execution import RetryPolicy
-from runner.execution.answer import checked, result_count, result_keys
+from runner.execution.answer import checked
 from runner.kql import FieldList
+from runner.ruletypes.query import result_count, result_keys
 from runner.settings import load_settings
 from tests.backends.es_stub import Reply, Stub, error_body
 

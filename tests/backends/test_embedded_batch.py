@@ -1,4 +1,4 @@
-"""The embedded store's `eql_search_many` over the whole corpus: every rule's scheduled request over a store of
+"""The embedded store's `search_many` over the whole corpus: every rule's scheduled request over a store of
 generated events answers exactly as `eql_search` one by one, while the window is read once per group of requests
 sharing it, not once per rule."""
 
@@ -37,7 +37,7 @@ def without_took(answer: dict[str, Any] | BackendError) -> object:
 
 @pytest.fixture(scope="module")
 def corpus() -> list[Any]:
-    return list(load_rules([shared_path("detection-rules")]).runnable)
+    return [rule for rule in load_rules([shared_path("detection-rules")]).rules if rule.type == "eql"]
 
 
 def test_every_corpus_rule_batched_equals_one_by_one(tmp_path: Path, corpus: list[Any]) -> None:
@@ -53,7 +53,7 @@ def test_every_corpus_rule_batched_equals_one_by_one(tmp_path: Path, corpus: lis
         request.body["size"] = 1000  # every match, so that a difference anywhere shows
     assert len(requests) > 1000
     store.reads = 0
-    many = backend.eql_search_many(requests)
+    many = backend.search_many(requests)
     reads = store.reads
     one: list[dict[str, Any] | BackendError] = []
     for request in requests:
@@ -89,7 +89,7 @@ def test_requests_of_one_window_read_it_once(tmp_path: Path) -> None:
                                  "filter": window}),  # samples: alone
         EqlRequest(("logs-*",), {"query": "any where true", "filter": window, "result_position": "head"}),  # alone
     ]
-    answers = backend.eql_search_many(requests)
+    answers = backend.search_many(requests)
     assert store.reads == 4
     for request, answer in zip(requests, answers, strict=True):
         assert without_took(answer) == without_took(backend.eql_search(request))

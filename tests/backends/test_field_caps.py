@@ -222,6 +222,11 @@ def test_backends_answer_field_caps_from_their_mappings(tmp_path: Path) -> None:
     answers["memory"] = [memory.field_caps(("logs-endpoint.events.process-*",), wanted),
                          memory.field_caps(("my-app-*",), wanted), memory.field_caps(("nothing-*",), wanted)]
     files = FileEvents([lambda: iter(documents())])
+    # before a pass: as a cluster with the templates and no event yet (the shipped Defend template's fields)
+    before = files.field_caps(("logs-endpoint.events.process-*",), wanted)
+    assert before["fields"]["process.command_line"] == {"keyword": caps("keyword")}
+    assert "custom.flag" not in files.field_caps(("my-app-*",), wanted)["fields"]  # only documents bring it
+    files.indices()  # a pass read every document: the final mappings from now on
     answers["files"] = [files.field_caps(("logs-endpoint.events.process-*",), wanted),
                         files.field_caps(("my-app-*",), wanted), files.field_caps(("nothing-*",), wanted)]
     assert answers["store"] == answers["memory"] == answers["files"]  # the same mappings, the same answers

@@ -12,7 +12,6 @@ from typing import Any
 
 from runner.backends import EqlRequest, FileEvents, MemoryEvents
 from runner.backends.embedded.store import document_id
-from runner.eql import parse
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples" / "seed_rule.ndjson"
@@ -43,7 +42,7 @@ def test_plain_documents_get_the_ids_ingest_gives_and_sequences_alert() -> None:
     plain = [{"_index": hit["_index"], "_id": None, "_source": hit["_source"]} for hit in hits]
     events = FileEvents([source(plain)])
     request = EqlRequest(("*",), {"query": SEED_QUERY, "size": 100})
-    [answer] = events.eql_search_many([(request, parse(SEED_QUERY))])
+    [answer] = events.search_many([request])
     assert isinstance(answer, dict)
     sequences = answer["hits"]["sequences"]
     assert sequences
@@ -61,7 +60,7 @@ def test_out_of_order_beyond_the_buffer_gives_the_same_answers(tmp_path: Path) -
     request = EqlRequest(("*",), {"query": SEED_QUERY, "size": 100})
     reference = MemoryEvents(hits).eql_search(request)
     events = FileEvents([source(shuffled[:7]), source(shuffled[7:])], buffer=2, spill_dir=tmp_path)
-    [batched] = events.eql_search_many([(request, parse(SEED_QUERY))])
+    [batched] = events.search_many([request])
     single = events.eql_search(request)
     for answer in (batched, single):
         assert isinstance(answer, dict)
@@ -103,7 +102,7 @@ def test_a_batch_is_answered_from_one_pass_over_mappings_growing_as_it_reads() -
                "sample by host.id [process where true] [network where true]"]
     requests = [EqlRequest(("*",), {"query": q, "size": 100}) for q in queries]
     events = FileEvents([counted])
-    answers = events.eql_search_many([(r, parse(r.body["query"])) for r in requests])
+    answers = events.search_many(requests)
     assert len(opened) == 1  # no pass that only maps: one pass for the whole batch
     for request, answer in zip(requests, answers, strict=True):
         assert isinstance(answer, dict)
@@ -127,11 +126,11 @@ def test_indices_first_seen_late_are_resolved_against_each_requests_patterns() -
          "process where ?late.field == null"),
     ]
     events = FileEvents([source(docs)], buffer=2)  # read ahead of the search by 2 documents only
-    answers = events.eql_search_many([(request, parse(query)) for request, query in items])
+    answers = events.search_many([request for request, _query in items])
     assert events.passes == 2  # the batch, then the search answered Remapped alone (its optional field mapped late)
     by_lookahead = FileEvents([source(docs)])  # the same with the mappings final before the batch
     by_lookahead.indices()
-    final = by_lookahead.eql_search_many([(request, parse(query)) for request, query in items])
+    final = by_lookahead.search_many([request for request, _query in items])
     first, everything, unknown, no_index, optional = answers
     assert isinstance(first, dict) and [h["_id"] for h in first["hits"]["events"]] == [f"logs-b-{s}" for s in range(early, early + 4)]
     assert isinstance(everything, dict) and len(everything["hits"]["events"]) == 100
@@ -157,6 +156,6 @@ def test_several_files_are_mapped_file_after_file_whatever_the_buffer() -> None:
     request = EqlRequest(("i",), {"query": "process where x > 9"})
     for buffer in (1, 10_000):
         events = FileEvents([source(first), source(second)], buffer=buffer)
-        [answer] = events.eql_search_many([(request, parse("process where x > 9"))])
+        [answer] = events.search_many([request])
         assert events.mapping("i").fields["x"].type == "long", buffer
         assert isinstance(answer, dict) and [h["_id"] for h in answer["hits"]["events"]] == ["4"], buffer

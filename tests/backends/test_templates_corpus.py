@@ -132,7 +132,7 @@ def _generated(count: int) -> list[dict[str, Any]]:
 
 
 def test_the_corpus_hunted_over_defend_events_fails_on_no_field_defends_templates_define() -> None:
-    rules = [rule for rule in load_rules([shared_path("detection-rules")]).runnable if rule.query is not None]
+    rules = [rule for rule in load_rules([shared_path("detection-rules")]).rules if rule.type == "eql"]
     docs = _generated(20_000)
     assert {data_stream_name(doc["_index"]) for doc in docs} == {
         "logs-endpoint.events.process-default", "logs-endpoint.events.network-default", "logs-endpoint.events.file-default"}

@@ -62,7 +62,7 @@ def test_every_corpus_rule_over_a_growing_schema_equals_search_with_the_final_on
     catalog = load_rules([shared_path("detection-rules")])
     documents = generated(4000)
     indices = frozenset(doc["_index"] for doc in documents)
-    queries = [rule.query for rule in catalog.runnable
+    queries = [rule.query for rule in catalog.rules
                if isinstance(rule.query, (n.EventQuery, n.SequenceQuery, n.SampleQuery))]
     assert len(queries) > 1000 and any(isinstance(q, n.SampleQuery) for q in queries)
     caller = Growing(ecs_mapping())

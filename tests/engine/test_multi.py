@@ -41,7 +41,7 @@ def test_every_corpus_rule_batched_equals_one_by_one() -> None:
 
     now = datetime.now(UTC)
     items = []
-    for rule in catalog.runnable:
+    for rule in (r for r in catalog.rules if r.type == "eql"):
         if isinstance(rule.query, (n.EventQuery, n.SequenceQuery)):
             request = build_request(rule, now, now)
             request.body["filter"] = {"bool": {"filter": []}}
@@ -49,7 +49,7 @@ def test_every_corpus_rule_batched_equals_one_by_one() -> None:
             if events.batchable(request, rule.query):
                 items.append((request, rule.query))
     assert len(items) > 1000
-    batched = events.eql_search_many(items)
+    batched = events.search_many([request for request, _query in items])
     compared = with_hits = 0
     for (request, _query), many in zip(items, batched, strict=False):
         try:

@@ -536,3 +536,25 @@ def test_an_object_written_without_properties_is_an_empty_object_for_the_dynamic
     assert "winlog.event_data" in mapping.objects and "winlog.event_data" not in mapping.fields
     closed = dynamic_mapping([{"o": {"a": "x"}}], {"properties": {"o": {"type": "object", "enabled": False}}})
     assert closed["properties"]["o"] == {"type": "object", "enabled": False}  # not parsed: nothing maps below it
+
+
+def test_a_flattened_field_indexes_its_leaves_as_keywords() -> None:
+    # Elasticsearch's FlattenedFieldMapper: the root field type (RootFlattenedFieldType, a StringFieldType) indexes
+    # every leaf value as a keyword, so term, match (keyword analysis: the whole value), wildcard and query_string
+    # queries match any leaf; a key below it (KeyedFlattenedFieldType, `labels.team`) matches the leaves at that key.
+    # Numbers and booleans are indexed as their JSON text. (Two corpus rules query flattened fields this way:
+    # o365.audit.Members, azure.signinlogs.properties.authentication_processing_details.)
+    mapping = {"properties": {"labels": {"type": "flattened"}}}
+    doc = {"labels": {"team": ["red", {"lead": "alice"}], "size": 3, "on": True, "gone": None}}
+
+    def matches(query: dict[str, Any]) -> bool:
+        return compile_dsl(query, mapping)(doc)
+
+    assert matches({"term": {"labels": "red"}}) and matches({"term": {"labels": "3"}})
+    assert matches({"term": {"labels": "true"}}) and not matches({"term": {"labels": "Red"}})
+    assert matches({"match_phrase": {"labels": "alice"}}) and matches({"match": {"labels": "alice"}})
+    assert matches({"wildcard": {"labels": {"value": "al*"}}})
+    assert matches({"query_string": {"fields": ["labels"], "query": "al*"}})
+    assert matches({"term": {"labels.team.lead": "alice"}}) and not matches({"term": {"labels.team": "alice"}})
+    assert matches({"term": {"labels.team": "red"}}) and matches({"exists": {"field": "labels"}})
+    assert not compile_dsl({"exists": {"field": "labels"}}, mapping)({"other": 1})

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from runner.backends import IncompleteAnswer, TransientError
-from runner.execution.answer import MalformedAnswer, checked, result_count, result_keys
+from runner.execution.answer import MalformedAnswer, checked
+from runner.ruletypes import eql, query
 
 EVENTS = {"is_partial": False, "timed_out": False, "hits": {"events": [{"_index": "i", "_id": "a"},
                                                                        {"_index": "i", "_id": "b"}]}}
@@ -16,9 +17,9 @@ SEQUENCES = {"hits": {"sequences": [{"events": [{"_index": "i", "_id": "a"}, {"_
 
 def test_a_complete_answer_is_taken_as_it_is() -> None:
     assert checked(EVENTS) is EVENTS and checked(SEQUENCES) is SEQUENCES
-    assert result_count(EVENTS) == 2 and result_count(SEQUENCES) == 1
-    assert result_keys(EVENTS) == {("i", "a"), ("i", "b")}
-    assert result_keys(SEQUENCES) == {(("i", "a"), ("j", "b"))}
+    assert eql.result_count(EVENTS) == 2 and eql.result_count(SEQUENCES) == 1
+    assert eql.result_keys(EVENTS) == {("i", "a"), ("i", "b")}
+    assert eql.result_keys(SEQUENCES) == {(("i", "a"), ("j", "b"))}
 
 
 @pytest.mark.parametrize(("marks", "shards", "message"), [
@@ -54,10 +55,10 @@ SHARD_FAILURE = {"shard": 0, "index": "i", "node": "n1", "reason": {"type": "nod
 
 def test_a_complete_search_answer_is_taken_with_its_hits() -> None:
     assert checked(SEARCH) is SEARCH
-    assert result_count(SEARCH) == 2 and result_keys(SEARCH) == {("i", "a"), ("j", "b")}
+    assert query.result_count(SEARCH) == 2 and query.result_keys(SEARCH) == {("i", "a"), ("j", "b")}
     no_index = {"took": 0, "timed_out": False, "_shards": {"total": 0, "successful": 0, "skipped": 0, "failed": 0},
                 "hits": {"max_score": 0.0, "hits": []}}  # patterns matching nothing, with allow_no_indices
-    assert checked(no_index) is no_index and result_count(no_index) == 0 and result_keys(no_index) == set()
+    assert checked(no_index) is no_index and query.result_count(no_index) == 0 and query.result_keys(no_index) == set()
 
 
 def test_a_search_answer_with_failed_shards_is_incomplete() -> None:

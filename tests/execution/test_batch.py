@@ -1,4 +1,4 @@
-"""Rules due together (`execute_many`): their single windows searched in one `eql_search_many`, each execution then
+"""Rules due together (`execute_many`): their single windows searched in one `search_many`, each execution then
 doing exactly what it does alone: same records, alerts and state; a failure of the batch retried rule by rule;
 catch-up windows searched on their own."""
 
@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from runner.backends import BackendError, EqlRequest, TransientError
+from runner.backends import BackendError, EqlRequest, SearchRequest, TransientError
 from runner.backends.embedded import EmbeddedBackend, Store
 from runner.catalog import Rule, load_rule_file
 from runner.execution import ExecutionRecord, execute, execute_many
@@ -67,11 +67,11 @@ class Counting(EmbeddedBackend):
         self.single += 1
         return super().eql_search(request)
 
-    def eql_search_many(self, requests: Sequence[EqlRequest]) -> list[dict[str, Any] | BackendError]:
+    def search_many(self, requests: Sequence[EqlRequest | SearchRequest]) -> list[dict[str, Any] | BackendError]:
         self.batches.append(len(requests))
         if self.batch_faults:
             return [self.batch_faults.pop(0)] * len(requests)
-        return super().eql_search_many(requests)
+        return super().search_many(requests)
 
 
 def comparable(record: ExecutionRecord) -> dict[str, Any]:
@@ -179,9 +179,9 @@ def test_one_rule_alone_is_not_batched(tmp_path: Path) -> None:
 
 
 class SlowBatch(Counting):
-    def eql_search_many(self, requests: Sequence[EqlRequest]) -> list[dict[str, Any] | BackendError]:
+    def search_many(self, requests: Sequence[EqlRequest | SearchRequest]) -> list[dict[str, Any] | BackendError]:
         time.sleep(0.3)
-        return super().eql_search_many(requests)
+        return super().search_many(requests)
 
 
 def test_a_window_answered_by_a_long_batch_is_not_timed_out(tmp_path: Path) -> None:

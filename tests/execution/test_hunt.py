@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from runner.backends import EqlRequest
+from runner.backends import BackendError, EqlRequest, SearchRequest
 from runner.backends.embedded.memory import MemoryEvents
 from runner.catalog import load_rule_file
 from runner.execution import HuntStatus, hunt
@@ -18,11 +19,9 @@ SAMPLES = ROOT / "samples" / "seed_rule.ndjson"
 class _Partial(MemoryEvents):
     """The in-memory store answering as a cluster whose shards failed: the results found so far, marked partial."""
 
-    def batchable(self, request: EqlRequest, query: Any) -> bool:
-        return False
-
-    def eql_search(self, request: EqlRequest) -> dict[str, Any]:
-        return {**super().eql_search(request), "is_partial": True}
+    def search_many(self, requests: Sequence[EqlRequest | SearchRequest]) -> list[dict[str, Any] | BackendError]:
+        return [{**answer, "is_partial": True} if isinstance(answer, dict) else answer
+                for answer in super().search_many(requests)]
 
 
 def events(kind: type[MemoryEvents]) -> MemoryEvents:

@@ -91,7 +91,7 @@ def test_a_keyword_wildcard_rule_over_arrays_with_its_near_misses(store: Store) 
     assert source["kibana.alert.rule.rule_type_id"] == "siem.queryRule"
     assert source["kibana.alert.rule.type"] == "query"
     assert source["kibana.alert.rule.parameters"]["language"] == "kuery"
-    assert source["kibana.alert.original_event"]["type"] == ["start"]
+    assert source["kibana.alert.original_event.type"] == ["start"]
     assert source["process"]["args"][1] == "alice ALL=(ALL) NOPASSWD: ALL"
     assert source["kibana.alert.reason"] == ("process event with process bash, by alice on web-1 created high alert "
                                              f"{rule.name}.")

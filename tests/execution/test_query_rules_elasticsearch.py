@@ -19,8 +19,8 @@ from tests.conftest import shared_path
 from tests.execution.test_elasticsearch_faults import (
     ALIAS,
     OPTIONS,
-    T,
     Sleeps,
+    T,
     _backend,
     alert_bulks,
     bulk_ids,

@@ -5,14 +5,15 @@ patterns that start with a dot, data streams by name for their `.ds-` backing in
 index at all is a 404), the `filter` is applied with Query DSL semantics, and the query runs through
 `runner.engine.search` with each index's mapping. The answer is the body of an `_eql/search` response.
 
-`eql_search_many` answers many requests as `eql_search` would one by one, reading each time window once: requests
-whose `filter` is the same (the same window, on the same timestamp field with the same override and fallback, and
-the same rule filters: the same JSON) and whose query `search_many` can batch (`local_search.batchable`) are one
-group. A group's window is read once from the store, for the union of its requests' indices, through the time index
-in the order `eql_search` reads it (every index's rows by `(ts, rowid)`: a request's own indices are a sub-sequence
-of the union, in the same order), the filter applied once, and `runner.engine.search_many` answers every query of
-the group in that one pass, each over the documents of its own indices. A whole corpus enabled with the default
-`now-9m` and interval is one group, so a scheduled run costs one read of the window, not one per rule. The rest
+`search_many` answers many requests as `eql_search` and `search` would one by one, reading each time window once:
+requests that read the same time ranges of the store (an EQL request's `filter`, a `_search` query's range: the
+same window, on the same timestamp field with the same override and fallback) and whose query `runner.engine.
+search_many` can batch (`local_search.batchable` for EQL; every `_search`) are one group. A group's window is read
+once from the store, for the union of its requests' indices, through the time index in the order `eql_search`
+reads it (every index's rows by `(ts, rowid)`: a request's own indices are a sub-sequence of the union, in the same
+order), and `runner.engine.search_many` answers every query of the group in that one pass, each over the documents
+of its own indices that its own filter takes. A whole corpus enabled with the default `now-9m` and interval is one
+group, EQL and query rules together, so a scheduled run costs one read of the window, not one per rule. The rest
 (a group of one, samples, custom timestamp or category fields, head position, a query that does not parse, a
 sequence that met sub-millisecond disorder: `OutOfOrder`) is searched one by one.
 
@@ -173,7 +174,7 @@ class EmbeddedBackend:
     name = "embedded"
     title = "the embedded store"
     kibana_version = KIBANA_VERSION  # no Kibana reads this store: the newest format
-    shares_reads = True  # `eql_search_many` reads a window once for all its requests
+    shares_reads = True  # `search_many` reads a window once for all its requests
     groups_writes = True  # `save_rule_states` and `complete_executions` commit a group in one transaction
 
     def __init__(self, store: Store) -> None:
@@ -246,61 +247,6 @@ class EmbeddedBackend:
                 return run_query(documents, body, self.schema(indices))
             finally:
                 events.close()
-
-    def eql_search_many(self, requests: Sequence[EqlRequest]) -> list[dict[str, Any] | BackendError]:
-        """For each request, what `eql_search` would answer (the body, or the `BackendError` it would raise); the
-        requests of one window are answered from one read of it (see the module docstring)."""
-        answers: list[dict[str, Any] | BackendError | None] = [None] * len(requests)
-        groups: dict[str, list[tuple[int, n.Query]]] = {}
-        for number, request in enumerate(requests):
-            key = _window_key(request.body)
-            query = self._parsed(request.body.get("query")) if key is not None else None
-            if key is not None and query is not None and batchable(request.body, query):
-                groups.setdefault(key, []).append((number, query))
-        for members in groups.values():
-            if len(members) > 1:
-                self._search_window([(number, requests[number], query) for number, query in members], answers)
-        for number, request in enumerate(requests):
-            if answers[number] is None:
-                answers[number] = self._search_one(request)
-        return [answer for answer in answers if answer is not None]
-
-    def _search_window(self, members: list[tuple[int, EqlRequest, n.Query]],
-                       answers: list[dict[str, Any] | BackendError | None]) -> None:
-        """One group of `eql_search_many`: requests with the same filter, answered from one read of the store."""
-        query_filter = members[0][1].body["filter"]
-        searches: list[QuerySearch] = []
-        numbers: list[int] = []
-        union: dict[str, None] = {}
-        try:
-            with _busy():
-                available = self.store.indices()
-                for number, request, query in members:
-                    indices = resolve_indices(request.index, available)
-                    if not indices:
-                        answers[number] = IndexNotFound(f"no such index [{','.join(request.index)}]")
-                        continue
-                    union.update(dict.fromkeys(indices))
-                    searches.append(QuerySearch(query, frozenset(indices), self.schema(indices),
-                                                request.body.get("size", 10)))
-                    numbers.append(number)
-                if not searches:
-                    return
-                accept = request_filter(query_filter)
-                events = self.store.events(list(union), ranges=time_ranges(query_filter) or ())
-                documents = events if accept is None else (doc for doc in events if accept(doc["_source"]))
-                try:
-                    results = search_many(documents, searches)
-                finally:
-                    events.close()
-        except BackendError as error:  # the read failed (or the filter is refused): every request of the group
-            for number in numbers:
-                answers[number] = error
-            return
-        for number, result in zip(numbers, results, strict=True):
-            if isinstance(result, OutOfOrder):  # sub-millisecond disorder: the single search reorders it
-                continue  # left for `_search_one`
-            answers[number] = search_error(result) if isinstance(result, Exception) else result
 
     def _search_one(self, request: EqlRequest | SearchRequest) -> dict[str, Any] | BackendError:
         try:

@@ -11,7 +11,7 @@ and a plain document without `_id` gets the id ingest would give it
 (`document_id`), so that a rule answers the same over a file as over the same file ingested, sequences included (a
 hit without an id makes no alert).
 
-One pass answers a batch (`eql_search_many`, what `hunt` sends): the mappings grow while the documents stream and
+One pass answers a batch (`search_many`, what `hunt` sends): the mappings grow while the documents stream and
 the engine searches over them as they grow (`search_many(..., growing=True)`): an index's name is resolved against
 each request's patterns when its first document is read, verification of fields not yet seen waits for the end of
 the pass, and a search whose plan a later field would have changed is answered `Remapped` and run again alone, over
@@ -39,7 +39,8 @@ from runner.backends.embedded.backend import request_filter, resolve_indices
 from runner.backends.embedded.store import document_id
 from runner.backends.embedded.time_order import REORDER_BUFFER, Disordered, Source, in_time_order
 from runner.backends.errors import BackendError, IndexNotFound
-from runner.backends.local_search import batchable, no_index_answer, run_query, run_search, search_error
+from runner.backends.field_caps import field_caps_body
+from runner.backends.local_search import TemplateVerifier, batchable, run_query, run_search, search_error
 from runner.backends.request import EqlRequest, SearchRequest
 from runner.ecs import Templates, shipped_templates
 from runner.engine import DslSearch, LiveMapping, OutOfOrder, QuerySearch, Remapped, search_many
@@ -75,6 +76,7 @@ class FileEvents:
         self._mappings: dict[str, LiveMapping] = {}  # index -> its mapping (final once `_complete`)
         self._complete = False  # a pass read every document: the mappings are final
         self._external: set[int] = set()  # sources found out of order beyond the buffer: sorted on disk
+        self._verifier: TemplateVerifier | None = None  # `field_caps` before the mappings are final
 
     # reading
 
@@ -152,14 +154,9 @@ class FileEvents:
     # searching
 
     def batchable(self, request: EqlRequest, query: n.Query) -> bool:
-        """Whether `eql_search_many` takes this request: `local_search.batchable`, samples included (a `filter` is
+        """Whether `search_many` batches this EQL request: `local_search.batchable`, samples included (a `filter` is
         applied to each document)."""
         return batchable(request.body, query, samples=True)
-
-    def eql_search_many(self, items: Sequence[tuple[EqlRequest, n.Query]]) -> list[dict[str, Any] | BackendError]:
-        """Batchable requests in one pass over the documents; per item, the response body or the error
-        `eql_search` would have raised."""
-        return self._batch(list(items))
 
     def search_many(self, requests: Sequence[EqlRequest | SearchRequest]) -> list[dict[str, Any] | BackendError]:
         """EQL and `_search` requests: per request, what `eql_search` / `search` would answer. Every `_search` and
@@ -229,7 +226,7 @@ class FileEvents:
         found = self._pass(searched, on_new)
         out: list[dict[str, Any] | BackendError] = []
         for (request, _query), names, result in zip(items, indices, found, strict=True):
-            if not names and isinstance(request, EqlRequest):
+            if not names:  # offline events answer "no index" for every type (a cluster answers no hits to _search)
                 out.append(IndexNotFound(f"no such index [{','.join(request.index)}]"))
             elif isinstance(result, (OutOfOrder, Remapped)):  # run alone, with the final mappings
                 try:
@@ -242,11 +239,12 @@ class FileEvents:
 
     def search(self, request: SearchRequest) -> dict[str, Any]:
         """One `_search` request with the final mappings (a pass that only maps first, if no pass completed yet);
-        patterns matching no index give no hits (the request allows no indices)."""
+        patterns matching no index are `IndexNotFound`, as for EQL (offline events answer "no index" for every
+        type)."""
         body = request.body
         indices = resolve_indices(request.index, self.indices())
         if not indices:
-            return no_index_answer(body)
+            raise IndexNotFound(f"no such index [{','.join(request.index)}]")
         schema = self.schema(indices)
         wanted = None if len(indices) == len(self._mappings) else frozenset(indices)
 
@@ -274,11 +272,17 @@ class FileEvents:
 
     def field_caps(self, index: Sequence[str], fields: Sequence[str], *,
                    include_unmapped: bool = False) -> dict[str, Any]:
-        """What `_field_caps` answers for `fields` of the indices `index` resolves to, from their final mappings (a
-        pass that only maps first, if no pass completed yet; `runner.backends.field_caps`); no index:
-        `{"indices": [], "fields": {}}`."""
-        from runner.backends.field_caps import field_caps_body  # only this method uses it
-
+        """What `_field_caps` answers for `fields` (`runner.backends.field_caps`): once a pass read every document,
+        of the indices `index` resolves to, from their final mappings. Before that (a hunt prepares its query
+        rules before its one pass), of the indices a cluster with the index templates installed would have for
+        those patterns (`TemplateVerifier`: one per template reached, ECS alone for a pattern reaching none), as it
+        reports them before the events arrive. A field only the documents' dynamic mapping adds is then unknown to
+        a KQL translation, as a field Kibana finds in no index is: used as written (`match` and the like, which a
+        dynamically mapped field answers as its type's term does). No extra pass over the files for it."""
+        if not self._complete:
+            if self._verifier is None:
+                self._verifier = TemplateVerifier(self.templates)
+            return self._verifier.field_caps(index, fields, include_unmapped=include_unmapped)
         mappings = {name: self.mapping(name) for name in resolve_indices(index, self.indices())}
         return field_caps_body(mappings, fields, include_unmapped=include_unmapped)
 

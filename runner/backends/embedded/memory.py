@@ -14,7 +14,7 @@ from typing import Any
 from runner.backends.embedded.backend import request_filter, resolve_indices
 from runner.backends.embedded.time_order import document_time
 from runner.backends.errors import BackendError, IndexNotFound
-from runner.backends.local_search import batchable, no_index_answer, run_query, run_search, search_error
+from runner.backends.local_search import batchable, run_query, run_search, search_error
 from runner.backends.request import EqlRequest, SearchRequest
 from runner.ecs import Templates, shipped_templates
 from runner.engine import DslSearch, OutOfOrder, QuerySearch, dynamic_mapping, search_many
@@ -57,40 +57,16 @@ class MemoryEvents:
         return schema
 
     def batchable(self, request: EqlRequest, query: n.Query) -> bool:
-        """Whether `eql_search_many` can take this request: `local_search.batchable`, and no filter beyond
+        """Whether `search_many` batches this EQL request: `local_search.batchable`, and no filter beyond
         "everything"."""
         return batchable(request.body, query) and request_filter(request.body.get("filter")) is None
 
-    def eql_search_many(self, items: Sequence[tuple[EqlRequest, n.Query]]) -> list[dict[str, Any] | BackendError]:
-        """Several batchable queries in one pass over the documents; per item, the response body or the error
-        `eql_search` would have raised."""
-        out: list[dict[str, Any] | BackendError | None] = [None] * len(items)
-        searches: list[QuerySearch] = []
-        numbers: list[int] = []
-        available = sorted(self.by_index)
-        for number, (request, query) in enumerate(items):
-            indices = resolve_indices(request.index, available)
-            if not indices:
-                out[number] = IndexNotFound(f"no such index [{','.join(request.index)}]")
-                continue
-            searches.append(QuerySearch(query, frozenset(indices), self.schema(indices), request.body.get("size", 10)))
-            numbers.append(number)
-        if searches:
-            documents = self.documents(available)
-            for number, result in zip(numbers, search_many(documents, searches), strict=True):
-                if isinstance(result, OutOfOrder):  # sub-millisecond disorder: the single search reorders it
-                    try:
-                        result = self.eql_search(items[number][0])
-                    except BackendError as error:
-                        result = error
-                out[number] = search_error(result) if isinstance(result, Exception) else result
-        return [r for r in out if r is not None]
-
     def search(self, request: SearchRequest) -> dict[str, Any]:
-        """A `_search` request through `runner.engine.dsl_search`; patterns matching no index give no hits."""
+        """A `_search` request through `runner.engine.dsl_search`. Patterns matching no index are `IndexNotFound`,
+        as for EQL: events searched offline answer "no index" for every type (a cluster answers no hits)."""
         indices = resolve_indices(request.index, sorted(self.by_index))
         if not indices:
-            return no_index_answer(request.body)
+            raise IndexNotFound(f"no such index [{','.join(request.index)}]")
         return run_search(self.documents(indices), request.body, self.schema(indices))
 
     def search_many(self, requests: Sequence[EqlRequest | SearchRequest]) -> list[dict[str, Any] | BackendError]:
@@ -104,7 +80,7 @@ class MemoryEvents:
             indices = resolve_indices(request.index, available)
             if isinstance(request, SearchRequest):
                 if not indices:
-                    out[number] = no_index_answer(request.body)
+                    out[number] = IndexNotFound(f"no such index [{','.join(request.index)}]")
                     continue
                 searches.append(DslSearch(request.body, frozenset(indices), self.schema(indices)))
                 numbers.append(number)

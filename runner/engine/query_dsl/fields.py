@@ -41,11 +41,42 @@ def strings(raw: Any) -> list[str]:
     return out
 
 
+def _flattened(context: IndexContext, mapping: IndexMapping, name: str) -> tuple[FieldReader, str] | None:
+    """For a `flattened` field, or a name below one (`labels.team`: a key of the flattened `labels`), the reader of
+    the flattened field and the key ("" for the field itself)."""
+    parts = name.split(".")
+    for cut in range(len(parts), 0, -1):
+        prefix = ".".join(parts[:cut])
+        found = mapping.fields.get(prefix)
+        if found is not None and found.type == "flattened":
+            return context.reader(prefix), ".".join(parts[cut:])
+    return None
+
+
+def flattened_values(raw: Any, key: str) -> list[str]:
+    """What a `flattened` field indexes for a `_source` value, as keywords (FlattenedFieldParser: each leaf value as
+    a string, under its full dotted key): every leaf's value for the field itself, the leaves at `key` for a key of
+    it. Nulls are not indexed."""
+    found: list[str] = []
+    stack: list[tuple[str, Any]] = [("", raw)]
+    while stack:
+        path, value = stack.pop()
+        if value is MISSING or value is None:
+            continue
+        if type(value) is dict:
+            stack.extend((f"{path}.{k}" if path else str(k), v) for k, v in reversed(list(value.items())))
+        elif type(value) is list:
+            stack.extend((path, item) for item in reversed(value))
+        elif not key or path == key:
+            found.append(value if type(value) is str else to_text(value))
+    return found
+
+
 class DslField:
     """One field name of a query, in one nested scope (None at the top level)."""
 
-    __slots__ = ("_context", "_fields", "_last", "_last_size", "_last_source", "_live", "_parent", "_seen", "hidden",
-                 "name", "reader")
+    __slots__ = ("_context", "_fields", "_flat", "_last", "_last_size", "_last_source", "_live", "_parent", "_seen",
+                 "hidden", "name", "reader")
 
     def __init__(self, context: IndexContext, name: str, scope: str | None, live: bool = False) -> None:
         self._context = context
@@ -56,6 +87,8 @@ class DslField:
         self.hidden = mapping.nested_parent(name) != scope
         # a live mapping (runner.engine.dynamic.LiveMapping) decides every dynamic field: the reader never infers one
         self._live = live
+        # a `flattened` field, or a key of one: (the flattened field's reader, the key below it, "" for the field)
+        self._flat = _flattened(context, mapping, name)
         self._seen = len(mapping.fields)
         self._parent: FieldReader | None = None
         # the last document read and what it held: the clauses of one query on one field (a `should` of many
@@ -78,8 +111,15 @@ class DslField:
 
     @property
     def family(self) -> str | None:
+        if self._flat is not None:
+            return "keyword"  # a flattened field, and each of its keys, index their leaves as keywords
         bound = self.reader.bound
         return None if bound is None else type_family(bound.type)
+
+    @property
+    def flattened(self) -> bool:
+        """A `flattened` field or a key of one: its values are its leaves' (not a term index's plain string)."""
+        return self._flat is not None
 
     def present(self, source: Mapping[str, Any]) -> bool:
         """Whether `_source` holds anything at the field's path (its parent's, for the sub-field of a parent mapped
@@ -103,6 +143,9 @@ class DslField:
     def _read(self, source: Mapping[str, Any]) -> tuple[str | None, list[Any]]:
         if self.hidden:
             return None, []
+        if self._flat is not None:
+            root, key = self._flat
+            return "keyword", flattened_values(root.get(source), key)
         reader = self.reader
         if reader.bound is None and self._live:
             fields = len(self._context.mapping.fields)

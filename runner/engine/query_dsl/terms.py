@@ -77,7 +77,7 @@ class _Deriver:
         if not isinstance(name, str) or "*" in name:
             return None
         found = self.compiler.field(name, None)
-        if found.hidden or found.family != "keyword" or found.reader.bound is None:
+        if found.hidden or found.family != "keyword" or found.reader.bound is None or found.flattened:
             return None
         return found
 
