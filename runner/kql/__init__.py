@@ -24,6 +24,7 @@ from functools import lru_cache as _lru_cache
 from typing import Any as _Any
 
 from runner.kql import nodes
+from runner.kql.nodes import field_names
 from runner.kql.errors import KqlError, KqlSyntaxError, KqlTranslationError
 from runner.kql.fields import FieldList, FieldSpec
 from runner.kql.filters import combine as _combine
@@ -85,6 +86,7 @@ __all__ = [
     "KqlSyntaxError",
     "KqlTranslationError",
     "build_es_query",
+    "field_names",
     "kql_to_dsl",
     "nodes",
     "parse",

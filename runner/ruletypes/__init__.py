@@ -4,7 +4,7 @@
 or the type refuses it: a Lucene query rule), `prepare(rule, fields)` its search for one execution.
 """
 
-from runner.catalog import Rule
+from runner.catalog import Rule as _Rule
 from runner.ruletypes.base import FieldSource, Request, ResultKey, RuleKind, RuleSearch, Searcher
 from runner.ruletypes.eql import EqlKind
 from runner.ruletypes.query import QueryKind
@@ -13,12 +13,12 @@ from runner.ruletypes.query import QueryKind
 TYPES: dict[str, RuleKind] = {kind.type: kind for kind in (EqlKind(), QueryKind())}
 
 
-def kind_of(rule: Rule) -> RuleKind | None:
+def kind_of(rule: _Rule) -> RuleKind | None:
     """The rule's type, when rule-runner runs it."""
     return TYPES.get(rule.type)
 
 
-def unsupported(rule: Rule) -> str | None:
+def unsupported(rule: _Rule) -> str | None:
     """Why the rule cannot run (None: it can): a type not run yet, or what its type says."""
     kind = TYPES.get(rule.type)
     if kind is None:
@@ -26,11 +26,11 @@ def unsupported(rule: Rule) -> str | None:
     return kind.unsupported(rule)
 
 
-def runnable(rule: Rule) -> bool:
+def runnable(rule: _Rule) -> bool:
     return unsupported(rule) is None
 
 
-def prepare(rule: Rule, fields: FieldSource | None = None) -> RuleSearch:
+def prepare(rule: _Rule, fields: FieldSource | None = None) -> RuleSearch:
     """The rule's search for one execution (`fields`: where its type reads the fields of its indices; None: no
     field information). A rule that cannot run is a `ValueError`."""
     kind = TYPES.get(rule.type)
@@ -41,13 +41,15 @@ def prepare(rule: Rule, fields: FieldSource | None = None) -> RuleSearch:
 
 
 __all__ = [
-    "TYPES",
+    "EqlKind",
     "FieldSource",
+    "QueryKind",
     "Request",
     "ResultKey",
     "RuleKind",
     "RuleSearch",
     "Searcher",
+    "TYPES",
     "kind_of",
     "prepare",
     "runnable",

@@ -29,8 +29,7 @@ from typing import Any
 from runner.alerts import Alert, AlertContext, build_event_alerts
 from runner.backends import SearchRequest
 from runner.catalog import Rule, iso
-from runner.kql import FieldList, build_es_query
-from runner.kql.nodes import field_names
+from runner.kql import FieldList, build_es_query, field_names
 from runner.ruletypes.base import FieldSource, Request, ResultKey, RuleSearch, Searcher
 from runner.ruletypes.kibana import (
     combined_timestamp,
