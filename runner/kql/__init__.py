@@ -24,10 +24,10 @@ from functools import lru_cache as _lru_cache
 from typing import Any as _Any
 
 from runner.kql import nodes
-from runner.kql.nodes import field_names
 from runner.kql.errors import KqlError, KqlSyntaxError, KqlTranslationError
 from runner.kql.fields import FieldList, FieldSpec
 from runner.kql.filters import combine as _combine
+from runner.kql.nodes import field_names
 from runner.kql.parser import parse_text as _parse_text
 from runner.kql.translate import Options as _Options
 from runner.kql.translate import to_dsl as _to_dsl
