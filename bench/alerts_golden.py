@@ -437,7 +437,7 @@ def corpus_cases(seed_docs: list[dict[str, Any]], generated: list[dict[str, Any]
     if not CORPUS.exists():
         print(f"warning: {CORPUS} not found: no corpus rules", file=sys.stderr)
         return
-    rules = [r for r in load_rules([CORPUS]).runnable if r.query is not None]
+    rules = [r for r in load_rules([CORPUS]).rules if r.type == "eql"]
     with_hits: list[str] = []
     for rule in rules:
         for data_name, docs in (("seed", seed_docs), ("generated", generated)):

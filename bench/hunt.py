@@ -39,6 +39,7 @@ from runner.backends.embedded.backend import resolve_indices  # noqa: E402
 from runner.backends.embedded.memory import MemoryEvents  # noqa: E402
 from runner.catalog import load_rules  # noqa: E402
 from runner.execution import HuntStatus, hunt  # noqa: E402
+from runner.ruletypes import runnable  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "detection-rules"
 
@@ -54,8 +55,8 @@ def main() -> int:
         console.print(f"the rule corpus is not at {CORPUS}")
         return 2
     catalog = load_rules([CORPUS])
-    rules = [rule for rule in catalog.rules if rule.runnable]
-    console.print(f"{len(rules):,} EQL rules; generating {args.events:,} events ...")
+    rules = [rule for rule in catalog.rules if runnable(rule)]
+    console.print(f"{len(rules):,} rules (EQL and KQL query); generating {args.events:,} events ...")
     docs = list(generate.generate(args.events, seed=args.seed, hosts=120))
     gc.collect()
     gc.freeze()
