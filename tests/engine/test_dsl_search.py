@@ -298,6 +298,9 @@ def test_a_growing_batch_answers_as_the_final_mappings_do_or_says_remapped() -> 
         {"query": {"term": {"late.name": "y"}}, "sort": BY_TIME},  # a field first seen after the searches were planned
         {"query": {"range": {"n": {"gte": 3}}}, "sort": [{"n": "desc"}], "size": 3},
         {"query": {"term": {"n": "abc"}}},  # a value the final mapping's type rejects: the error
+        {"query": {"exists": {"field": "r"}}, "runtime_mappings": {"r": {"type": "keyword"}}},
+        # a runtime field neither the query nor the sort names changes no answer (Kibana's query rules send
+        # `kibana.combined_timestamp` so): answered in the pass
         {"query": {"match_all": {}}, "runtime_mappings": {"r": {"type": "keyword"}}},
     ]
     growing = Growing(None)
@@ -310,3 +313,4 @@ def test_a_growing_batch_answers_as_the_final_mappings_do_or_says_remapped() -> 
     assert isinstance(answers[1], dict) and ids(answers[1]) == ["8", "7", "6"]
     assert isinstance(answers[2], QueryDslError) and "abc" in str(answers[2])
     assert isinstance(answers[3], Remapped)
+    assert isinstance(answers[4], dict) and answers[4]["hits"] == dsl_search(docs, bodies[4], final, now=NOW)["hits"]

@@ -203,8 +203,38 @@ def parse_body(body: Mapping[str, Any]) -> SearchBody:
         except MappingError as error:
             raise QueryDslError("runtime_mappings", str(error)) from None
     query = body.get("query", {"match_all": {}})
+    runtime = _read_runtime(runtime, query, [key.field for key in sort])
     return SearchBody(query, size, offset, sort, search_after, _total_hits(body.get("track_total_hits",
                       DEFAULT_TRACK_TOTAL_HITS)), source, runtime)
+
+
+def _read_runtime(runtime: dict[str, FieldMapping], query: Any, sorted_on: list[str]) -> dict[str, FieldMapping]:
+    """The runtime fields the query or the sort can read: the hits carry no `fields`, so a runtime field neither
+    names changes no answer (Kibana's query rules send `kibana.combined_timestamp` that way: the query and the sort
+    name the real timestamps). A field name with `*` in the query, or a clause on every field (`multi_match` or
+    `query_string` without `fields`), may reach any field: then all of them."""
+    if not runtime:
+        return runtime
+    names: set[str] = set(sorted_on)
+    stack: list[Any] = [query]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            for key, value in item.items():
+                if key in ("multi_match", "query_string") and isinstance(value, dict) and not value.get("fields"):
+                    return runtime
+                if key in ("field", "path") and isinstance(value, str):
+                    names.add(value)
+                elif key == "fields" and isinstance(value, list):
+                    names.update(str(name) for name in value)
+                else:
+                    names.add(str(key))
+                    stack.append(value)
+    if any("*" in name for name in names):
+        return runtime
+    return {name: mapped for name, mapped in runtime.items() if name in names}
 
 
 # ---- ordering ------------------------------------------------------------------------------------------------------
