@@ -17,6 +17,7 @@ from runner.backends import (
     CannotOpen,
     NoStore,
     StorageDamaged,
+    TemplateVerifier,
     describe,
 )
 from runner.catalog import Rule, UuidSource, iso
@@ -94,9 +95,10 @@ def _state(context: Context, rule: Rule, form: str) -> tuple[dict[str, Any], str
             except BackendError as error:
                 return state, "", prepare(rule), f"not read ({error}): the query is translated with no field information"
             return state, "", search, search.no_index or ""
-    except NoStore:
-        search = prepare(rule)
-        return {}, "", search, offline if search.uses_fields else ""
+    except NoStore:  # nothing ingested yet: the fields of the index templates, as a cluster with them installed
+        search = prepare(rule, TemplateVerifier(context.templates()))
+        return {}, "", search, ("from the index templates (nothing ingested yet), as a cluster with them installed "
+                                "reports them" if search.uses_fields else "")
     except (StorageDamaged, CannotOpen) as error:
         raise opening_failed(error, describe(context.settings)) from None
     except BackendError as error:

@@ -208,3 +208,51 @@ def test_python_dash_m_runner() -> None:
     assert result.returncode == 0
     for command in ("validate", "run", "ingest", "hunt", "query", "alerts", "explain"):
         assert command in result.stdout
+
+
+SUDOERS_ID = "76152ca1-71d0-4003-9e37-0983e12832da"  # a corpus KQL query rule on auditbeat-*, logs-endpoint.events.*
+
+
+def _with_query_rule(setup: Path) -> Path:
+    from tests.conftest import shared_path
+
+    [source] = shared_path("detection-rules").rglob("privilege_escalation_echo_nopasswd_sudoers.toml")
+    (setup.parent / "rules" / source.name).write_text(source.read_text())
+    return setup
+
+
+def test_explain_a_query_rule_prints_its_search_request(setup: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _with_query_rule(setup)
+    assert cli("explain", SUDOERS_ID, "--now", "2026-01-15T10:05:00Z", "--config", str(setup)) == 0
+    output = capsys.readouterr().out
+    assert "POST /auditbeat-*,logs-endpoint.events.*/_search?allow_no_indices=true&ignore_unavailable=true" in output
+    # nothing ingested: translated against the templates' fields (Elastic Defend's keyword fields: term queries)
+    assert "fields: from the index templates (nothing ingested yet)" in output and '"term"' in output
+    assert cli("explain", SUDOERS_ID, "--now", "2026-01-15T10:05:00Z", "--format", "json", "--config", str(setup)) == 0
+    [request] = json.loads(capsys.readouterr().out)["requests"]
+    assert request["endpoint"] == "_search" and request["body"]["size"] == 100
+    assert request["body"]["sort"][0] == {"event.ingested": {"order": "asc", "unmapped_type": "date"}}
+    assert not (setup.parent / "store.db").exists()
+
+
+def test_hunt_runs_query_rules_with_eql_rules_in_one_pass(setup: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _with_query_rule(setup)
+    events = setup.parent / "events.ndjson"
+    matching = {"_index": ".ds-logs-endpoint.events.process-default-2026.01.15-000001", "_id": "q1", "_source": {
+        "@timestamp": "2026-01-15T10:00:00.000Z", "event": {"category": ["process"], "type": ["start"]},
+        "process": {"name": "bash", "args": ["echo", "alice ALL=(ALL) NOPASSWD: ALL"]}}}
+    events.write_text(SAMPLES.read_text() + json.dumps(matching) + "\n")
+    out_file = setup.parent / "alerts.ndjson"
+    assert cli("hunt", str(events), "--config", str(setup), "--out", str(out_file)) == 0
+    table = capsys.readouterr().out
+    assert "2 rules, 2 with hits, 0 failed; 31 alert documents" in table
+    alerts = [json.loads(line)["_source"] for line in out_file.read_text().splitlines()]
+    [query_alert] = [a for a in alerts if a["kibana.alert.rule.rule_type_id"] == "siem.queryRule"]
+    assert query_alert["kibana.alert.ancestors"][0]["id"] == "q1"
+    # rules whose patterns match no index of the file: "no index", for a query rule as for an EQL rule
+    other = setup.parent / "other.ndjson"
+    other.write_text(json.dumps({"_index": "other-1", "_id": "o1", "_source": {"@timestamp": "2026-01-15T10:00:00Z"}})
+                     + "\n")
+    assert cli("hunt", str(other), "--config", str(setup), "--all", "--format", "ndjson") == 0
+    rows = {row["rule_id"]: row for row in map(json.loads, capsys.readouterr().out.splitlines())}
+    assert rows[SUDOERS_ID]["status"] == rows[SEED_ID]["status"] == "no index"
