@@ -71,7 +71,7 @@ def parser() -> argparse.ArgumentParser:
     alerts.add_argument("--format", choices=("table", "ndjson"), default="table")
     alerts.add_argument("--all", action="store_true", help="include sequence building blocks in the table")
 
-    explain = command("explain", "print a rule's windows and the exact _eql/search requests (secrets redacted)")
+    explain = command("explain", "print a rule's windows and the exact requests it sends (secrets redacted)")
     explain.add_argument("rule_id", metavar="RULE_ID")
     explain.add_argument("--now", metavar="ISO8601", help="the execution start to explain, with its time zone "
                                                           "(2026-01-15T10:05:00Z); at most 5 minutes ahead")
