@@ -1,7 +1,7 @@
 """One execution of one rule: its plan (windows and requests), searches, alerts, writes, state and its record.
 
-`plan()` is the one place an execution's windows and `_eql/search` requests are computed (Kibana's request builder
-and window arithmetic are its modules, not public names): `execute`, `hunt`, `explain` and `validate` all plan
+`plan()` is the one place an execution's windows and their requests are computed (the window arithmetic is its
+module; the requests are the rule type's, `runner.ruletypes`): `execute`, `hunt`, `explain` and `validate` all plan
 through it. `execute_many` runs the executions of rules due together, their windows searched in one request.
 """
 

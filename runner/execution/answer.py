@@ -8,8 +8,8 @@ taken for a searched window); a body without `hits.events` or `hits.sequences` (
 `MalformedAnswer`. (Kibana's query rule writes the alerts of a page with failed shards and reports the run failed,
 `createErrorsFromShard`; here, as for EQL, the window stays pending and is searched again, which writes no alert
 twice.) A `_search` answer whose only failures are shards without a mapping for the sort field is complete, as Kibana
-counts it. Results are events, sequences or hits; the count and the identity of a result (its events' or hit's
-`_index` and `_id`) are read here and nowhere else.
+counts it. What an answer found (how many results, which) is read by the rule's type (`RuleSearch.count` and
+`keys` in `runner.ruletypes`), whose answers they are.
 """
 
 from __future__ import annotations
