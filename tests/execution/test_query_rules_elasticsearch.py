@@ -161,3 +161,37 @@ def test_fields_that_cannot_be_read_leave_the_window_pending(backend: Elasticsea
     assert record.status == ExecutionStatus.FAILED and not record.state_advanced
     assert "fields of the rule's indices could not be read" in record.message
     assert not stub.sent("POST", RULE_SEARCH)
+
+
+def test_text_and_keyword_fields_translate_as_field_caps_reports_them(backend: ElasticsearchBackend,
+                                                                      stub: Stub) -> None:
+    # host.os.type:linux and data_stream.dataset:"system.syslog" and process.name:kernel and message:"bpf_probe_..."
+    [path] = shared_path("detection-rules").rglob("persistence_bpf_probe_write_user.toml")
+    rule = load_rule_file(path)
+    syslog = ".ds-logs-system.syslog-default-2026.01.15-000001"
+
+    def fields(_request: Recorded) -> Reply:
+        def one(kind: str) -> dict[str, Any]:
+            return {kind: {"type": kind, "metadata_field": False, "searchable": True, "aggregatable": kind != "text"}}
+        found = {"host.os.type": one("keyword"), "process.name": one("keyword"), "message": one("text"),
+                 # constant_keyword reports its family type, keyword (elasticsearch#58483)
+                 "data_stream.dataset": one("keyword"), "event.ingested": one("date"),
+                 "@timestamp": one("date")}
+        return Reply(200, {"indices": [syslog], "fields": found})
+
+    state(stub)
+    stub.always("POST", "/logs-system.syslog-\\*/_field_caps", fields)
+    hit = {"_index": syslog, "_id": "s1", "_score": None, "sort": [1768470960000, 1768470960000],
+           "_source": {"@timestamp": "2026-01-15T09:56:00.000Z", "message": "bpf_probe_write_user: pid 88",
+                       "process": {"name": "kernel"}, "host": {"os": {"type": "linux"}}}}
+    stub.expect("POST", "/logs-system.syslog-\\*/_search", Reply(200, page([hit])))
+    stub.expect("POST", "/logs-system.syslog-\\*/_search", Reply(200, page([])))
+    stub.always("POST", f"/{ALIAS}/_search", no_known_ids)
+    stub.always("PUT", "/_bulk", bulk_ack, when=alert_bulks)
+    record = execute(rule, backend, started_at=T, options=OPTIONS, sleep=Sleeps())
+    assert record.status == ExecutionStatus.SUCCEEDED and record.alerts_created == 1, record.message
+    kql = str(stub.sent("POST", "/logs-system.syslog-\\*/_search")[0].json["query"]["bool"]["filter"][0])
+    # text: match_phrase (quoted), analyzed by the cluster; keyword fields: term
+    assert "'match_phrase': {'message': 'bpf_probe_write_user'}" in kql
+    assert "'term': {'process.name': {'value': 'kernel'}}" in kql
+    assert "'term': {'data_stream.dataset': {'value': 'system.syslog'}}" in kql
