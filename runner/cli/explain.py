@@ -16,6 +16,7 @@ from runner.backends import (
     BackendError,
     CannotOpen,
     NoStore,
+    QueryError,
     StorageDamaged,
     TemplateVerifier,
     describe,
@@ -41,7 +42,10 @@ def run(args: argparse.Namespace) -> int:
                            f"{', '.join(str(p) for p in settings.rules.paths)})", code=1)
     rule, uuid_note = _kibana_uuid(context, rule)
     now = parse_instant(args.now)
-    state, unknown, search, fields_note = _state(context, rule, args.format)
+    try:
+        state, unknown, search, fields_note = _state(context, rule, args.format)
+    except QueryError as error:  # its query cannot be translated against its indices' fields: what a run meets
+        raise CommandError(f"rule {rule.rule_id} ({rule.name}): {error.es_type}: {error.reason}", code=1) from None
     planned = plan(rule, started_at=now, state=state, search=search)
     requests = [{"window": {"from": iso(window.start), "to": iso(window.end)}, "endpoint": request.endpoint,
                  **request.to_dict()} for window, request in planned.searches()]
@@ -92,15 +96,19 @@ def _state(context: Context, rule: Rule, form: str) -> tuple[dict[str, Any], str
             state = backend.rule_state(rule.rule_id) or {}
             try:
                 search = prepare(rule, backend)
+            except QueryError:
+                raise
             except BackendError as error:
                 return state, "", prepare(rule), f"not read ({error}): the query is translated with no field information"
-            return state, "", search, search.no_index or ""
+            return state, "", search, _no_index(rule, search)
     except NoStore:  # nothing ingested yet: the fields of the index templates, as a cluster with them installed
         search = prepare(rule, TemplateVerifier(context.templates()))
         return {}, "", search, ("from the index templates (nothing ingested yet), as a cluster with them installed "
                                 "reports them" if search.uses_fields else "")
     except (StorageDamaged, CannotOpen) as error:
         raise opening_failed(error, describe(context.settings)) from None
+    except QueryError:
+        raise
     except BackendError as error:
         title = describe(context.settings).title
         unknown = f"unknown, {title} not reached ({error}): windows shown as for a first run"
@@ -108,6 +116,13 @@ def _state(context: Context, rule: Rule, form: str) -> tuple[dict[str, Any], str
             err.print(f"warning: the rule's state was not read: {unknown}")
         search = prepare(rule)
         return {}, unknown, search, offline if search.uses_fields else ""
+
+
+def _no_index(rule: Rule, search: RuleSearch) -> str:
+    if search.no_index is None:
+        return ""
+    return (f"no index matches {rule.params.index_patterns} ({search.no_index}): a run warns and sends no search; "
+            "the request below is what it sends once one exists, translated with no field information")
 
 
 def _kibana_uuid(context: Context, rule: Rule) -> tuple[Rule, str]:

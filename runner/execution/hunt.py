@@ -63,18 +63,20 @@ def hunt(
         try:
             searches[number] = prepare(rule, events)
         except BackendError as error:  # e.g. a KQL query its indices' fields cannot translate
-            results[number] = _result(rule, None, error, context)
+            results[number] = _result(rule, None, error, context, rule.params.max_signals)
     numbers = list(searches)
     requests = [plan(rules[i], started_at=now, mode=PlanMode.HUNT, search=searches[i]).requests[0] for i in numbers]
     answers = events.search_many(requests) if requests else []
     found = dict(zip(numbers, answers, strict=True))
+    sizes = {number: int(request.body.get("size", rules[number].params.max_signals))
+             for number, request in zip(numbers, requests, strict=True)}
     out = []
     for number, rule in enumerate(rules):
         result = results[number]
         if result is None:
             search = searches[number]
             answer = IndexNotFound(search.no_index) if search.no_index is not None else found[number]
-            result = _result(rule, search, answer, context)
+            result = _result(rule, search, answer, context, sizes[number])
         out.append(result)
         if on_rule is not None:
             on_rule(result)
@@ -90,7 +92,7 @@ class _Context:
 
 
 def _result(rule: Rule, search: RuleSearch | None, answer: dict[str, Any] | BackendError,
-            context: _Context) -> HuntResult:
+            context: _Context, size: int) -> HuntResult:
     result = HuntResult(rule)
     if not isinstance(answer, BackendError):
         try:
@@ -113,9 +115,11 @@ def _result(rule: Rule, search: RuleSearch | None, answer: dict[str, Any] | Back
             rule=rule, execution_uuid=context.execution, now=context.now, space_id=context.space_id,
             execution_type="manual", intended_timestamp=context.now, alerts_index=context.alerts_index))
         result.alert_count = len(result.alerts)
-    if result.hits >= rule.params.max_signals:
+    if result.hits >= size:  # the answer's size: max_signals (a query rule's, at most Elasticsearch's result window)
         result.status = HuntStatus.MAX_SIGNALS
-        result.message = f"reached max_signals ({rule.params.max_signals}); more may match"
+        limit = (f"max_signals ({size})" if size == rule.params.max_signals else
+                 f"{size:,} results, the most one answer holds (max_signals {rule.params.max_signals:,})")
+        result.message = f"reached {limit}; more may match"
     return result
 
 

@@ -31,6 +31,7 @@ Faults, and what they do:
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import uuid as uuidlib
@@ -417,10 +418,12 @@ class _WindowRun:
             responses, cut = self._search(self.window, self.request, 0)
         except IndexNotFound as err:
             result.status = WindowStatus.NO_INDEX
+            # Kibana's warning (`hasTimestampFields`), the patterns as JSON; what the backend said after it
             record.warnings.append(
                 "This rule is attempting to query data from Elasticsearch indices listed in the \"Index patterns\" "
-                f"section of the rule definition, however no index matching: {self.rule.params.index_patterns} was "
-                f"found. ({err})"
+                f"section of the rule definition, however no index matching: "
+                f"{json.dumps(self.rule.params.index_patterns)} was found. This warning will continue to appear "
+                f"until a matching index is created or this rule is disabled. ({err})"
             )
             return _Outcome.DONE
         except QueryError as err:
@@ -501,6 +504,9 @@ class _WindowRun:
                     if MAX_SIGNALS_WARNING not in record.warnings:
                         record.warnings.append(MAX_SIGNALS_WARNING)
                     break
+                tied = search.tied(page, response)
+                if tied is not None:
+                    record.warnings.append(f"Window {self.window}: {tied}")
                 page = search.next_page(page, response)
         finally:
             self._report_refusals()

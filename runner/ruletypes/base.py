@@ -79,6 +79,10 @@ class RuleSearch(ABC):
         no further page to ask for."""
         return None
 
+    def tied(self, request: Request, response: Mapping[str, Any]) -> str | None:
+        """Types that page: why results may be lost at the boundary after this page (None: no sign of it)."""
+        return None
+
     def truncated(self, request: Request, response: Mapping[str, Any]) -> bool:
         """Whether results may be missing from an answer (types without pages: it holds `size` results)."""
         return False

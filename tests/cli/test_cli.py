@@ -256,3 +256,17 @@ def test_hunt_runs_query_rules_with_eql_rules_in_one_pass(setup: Path, capsys: p
     assert cli("hunt", str(other), "--config", str(setup), "--all", "--format", "ndjson") == 0
     rows = {row["rule_id"]: row for row in map(json.loads, capsys.readouterr().out.splitlines())}
     assert rows[SUDOERS_ID]["status"] == rows[SEED_ID]["status"] == "no index"
+
+
+def test_validate_reports_a_kql_query_its_fields_cannot_translate(setup: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    _with_query_rule(setup)
+    path = next((setup.parent / "rules").glob("privilege_escalation_*.toml"))
+    text = path.read_text()
+    start = text.index("query = '''")
+    end = text.index("'''", start + 11) + 3
+    path.write_text(text[:start] + "query = '''\nprocess.Ext.code_signature.trusted:false\n'''" + text[end:])
+    assert cli("validate", "--config", str(setup)) == 1
+    captured = capsys.readouterr()
+    assert "2 enabled rule(s) checked" in captured.out and "1 ok, 1 with errors" in captured.out
+    assert "kql_translation_exception" in captured.err and "is a nested field" in captured.err

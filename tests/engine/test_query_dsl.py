@@ -558,3 +558,6 @@ def test_a_flattened_field_indexes_its_leaves_as_keywords() -> None:
     assert matches({"term": {"labels.team.lead": "alice"}}) and not matches({"term": {"labels.team": "alice"}})
     assert matches({"term": {"labels.team": "red"}}) and matches({"exists": {"field": "labels"}})
     assert not compile_dsl({"exists": {"field": "labels"}}, mapping)({"other": 1})
+    # a key's leaves only: `labels.team` exists in `{"team": "red"}`, not in `{"team": {"lead": ...}}` (another key)
+    exists = compile_dsl({"exists": {"field": "labels.team"}}, mapping)
+    assert exists({"labels": {"team": "red"}}) and not exists({"labels": {"team": {"lead": "alice"}}})

@@ -71,6 +71,12 @@ def backend(tmp_path: Path, stub: Stub) -> ElasticsearchBackend:
     return _backend(tmp_path, stub.url)
 
 
+def _backend_for(stub: Stub) -> ElasticsearchBackend:
+    import tempfile
+
+    return _backend(Path(tempfile.mkdtemp()), stub.url)
+
+
 def test_pages_until_an_empty_one_and_writes_each_alert_once(backend: ElasticsearchBackend, stub: Stub) -> None:
     state(stub)
     stub.always("POST", CAPS, caps)
@@ -195,3 +201,23 @@ def test_text_and_keyword_fields_translate_as_field_caps_reports_them(backend: E
     assert "'match_phrase': {'message': 'bpf_probe_write_user'}" in kql
     assert "'term': {'process.name': {'value': 'kernel'}}" in kql
     assert "'term': {'data_stream.dataset': {'value': 'system.syslog'}}" in kql
+
+
+def test_a_cluster_block_while_recovering_leaves_the_window_pending(backend: ElasticsearchBackend, stub: Stub) -> None:
+    # a 503 cluster_block_exception ("state not recovered", "no master") is the cluster's state, not "no index":
+    # taken for an empty field list, the window would be marked searched without a search (Kibana's callFieldCapsApi
+    # empties the list for closed indices, a 4xx)
+    state(stub)
+    stub.always("POST", CAPS, Reply(503, error_body(503, "cluster_block_exception",
+                                                    "blocked by: [SERVICE_UNAVAILABLE/1/state not recovered];")))
+    record = execute(sudoers_rule(), backend, started_at=T, options=OPTIONS, sleep=Sleeps())
+    assert record.status == ExecutionStatus.FAILED and not record.state_advanced
+    assert len(stub.sent("POST", CAPS)) == 3 and not stub.sent("POST", RULE_SEARCH)  # retried, never searched
+    closed = Stub()
+    try:
+        state(closed)
+        closed.always("POST", CAPS, Reply(400, error_body(400, "index_closed_exception", "closed")))
+        record = execute(sudoers_rule(), _backend_for(closed), started_at=T, options=OPTIONS, sleep=Sleeps())
+        assert record.state_advanced and "no index matching" in record.warnings[0]  # a closed index: no fields
+    finally:
+        closed.close()

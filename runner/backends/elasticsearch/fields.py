@@ -30,7 +30,9 @@ from elasticsearch import ApiError, Elasticsearch
 from runner.backends.elasticsearch.errors import classify, error_cause
 from runner.eql import OBJECT_TYPES, IndexMapping
 
-# the errors Kibana's callFieldCapsApi answers with an empty field list ("return an empty set for closed indices")
+# the errors Kibana's callFieldCapsApi answers with an empty field list ("return an empty set for closed indices"),
+# when they are the index's state (4xx); a block the cluster raises while it recovers or has no master is a 503,
+# which is worth trying again: taken for "no index", it would mark a window searched that was not
 _EMPTY_ON = ("index_closed_exception", "cluster_block_exception")
 
 
@@ -44,7 +46,8 @@ def field_caps(client: Elasticsearch, index: Sequence[str], fields: Sequence[str
                                                  expand_wildcards="open", include_empty_fields=True,
                                                  allow_no_indices=True, **options).body
     except (ApiError, TransportError) as error:
-        if isinstance(error, ApiError) and error_cause(error.body)[0] in _EMPTY_ON:
+        if (isinstance(error, ApiError) and error.meta.status < 500
+                and error_cause(error.body)[0] in _EMPTY_ON):
             return {"indices": [], "fields": {}}
         raise classify(error, f"reading the fields of {list(index)} (_field_caps)") from None
     return body

@@ -360,9 +360,14 @@ def _exists(c: Compiler, spec: Any, where: str, scope: str | None) -> Predicate:
         raise QueryDslError(where, "[exists] must be provided with a [field]")
     if "*" in name:
         return c.expanded([name], scope, lambda family, mapping, field: ANY, where, True)
-    leaf = FieldClause(c.field(name, scope), lambda family, mapping, field: ANY, True, where)
+    found = c.field(name, scope)
+    leaf = FieldClause(found, lambda family, mapping, field: ANY, True, where)
     prefix = name + "."
     mapping = c.context.mapping
+    if found.flattened:
+        # a flattened field or a key of it: the leaves at that key (KeyedFlattenedFieldType.existsQuery is a prefix
+        # query on "key\0", so deeper keys under it are other keys)
+        return leaf
     if mapping.resolve(name) is not None and name not in mapping.objects:
         # a leaf field: Elasticsearch indexes no object at its path (a document holding one is rejected)
         return leaf
