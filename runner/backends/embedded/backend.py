@@ -167,6 +167,24 @@ def request_filter(query: Any) -> Callable[[Mapping[str, Any]], bool] | None:
         raise QueryError("parsing_exception", f"the request filter cannot be evaluated here: {err}") from None
 
 
+class _Judged:
+    """A filter's predicate that judges each document once: the searches sharing the filter ask it in turn about the
+    same document (`search_many` offers a document to each of them), and all but the first get the answer kept."""
+
+    __slots__ = ("answer", "last", "predicate")
+
+    def __init__(self, predicate: Callable[[Mapping[str, Any]], bool]) -> None:
+        self.predicate = predicate
+        self.last: Any = None
+        self.answer = False
+
+    def __call__(self, source: Mapping[str, Any]) -> bool:
+        if source is not self.last:
+            self.answer = self.predicate(source)
+            self.last = source  # held: its identity cannot be reused while it is the last one
+        return self.answer
+
+
 class EmbeddedBackend:
     """Searches, alert writes, events and state against a `Store`. `open` opens the store for an `Access`;
     constructed from a `Store`, the backend closes it when it is closed."""
@@ -304,6 +322,8 @@ class EmbeddedBackend:
         searches: list[QuerySearch | DslSearch] = []
         numbers: list[int] = []
         union: dict[str, None] = {}
+        # one predicate per distinct filter (a window's EQL rules share theirs), each document judged once by it
+        accepts: dict[str, Callable[[Mapping[str, Any]], bool] | None] = {}
         try:
             with _busy():
                 available = self.store.indices()
@@ -317,8 +337,12 @@ class EmbeddedBackend:
                         searches.append(DslSearch(request.body, frozenset(indices), self.schema(indices)))
                     else:
                         assert query is not None
+                        key = json.dumps(request.body.get("filter"), sort_keys=True, default=str)
                         try:
-                            accept = request_filter(request.body.get("filter"))
+                            if key not in accepts:
+                                found = request_filter(request.body.get("filter"))
+                                accepts[key] = None if found is None else _Judged(found)
+                            accept = accepts[key]
                         except QueryError as error:  # this request's filter alone is refused
                             answers[number] = error
                             continue

@@ -11,10 +11,11 @@ search cannot be failed halfway through a pass; `lenient` behaviour).
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from runner.engine.dynamic import LiveMapping
 from runner.engine.field_types import UnknownNormalizer, lowercase, to_text
@@ -88,17 +89,41 @@ class FieldClause:
         return test(values)
 
 
+# the clauses worth sharing between the searches of a batch: those a window puts in every query rule's request
+_SHARED_KINDS = frozenset({"range", "bool"})
+
+
+class _Judged:
+    """A predicate shared by several searches that judges each document once (they ask in turn about the same one)."""
+
+    __slots__ = ("answer", "last", "predicate")
+
+    def __init__(self, predicate: Predicate) -> None:
+        self.predicate = predicate
+        self.last: Any = None
+        self.answer = False
+
+    def __call__(self, doc: Mapping[str, Any]) -> bool:
+        if doc is not self.last:
+            self.answer = self.predicate(doc)
+            self.last = doc  # held: its identity cannot be reused while it is the last one
+        return self.answer
+
+
 class Compiler:
     """Compiles the clauses of one query against one index's mapping (grown dynamically as documents are read)."""
 
     def __init__(self, context: IndexContext, now: datetime, live: bool = False,
-                 shared: dict[Any, DslField] | None = None) -> None:
+                 shared: dict[Any, Any] | None = None, share_clauses: bool = False) -> None:
         self.context = context
         self.live = live  # the mapping is a LiveMapping's, grown before each document is read
         self.env = Env(_epoch_nanos(now))
         self._fields: dict[tuple[str, str | None], DslField] = {}
         # the readers of mapped fields shared by the searches of a batch over one index (see `field`)
         self._shared = shared
+        # identical clauses compiled once for the batch's searches over the index (their mappings are the same: no
+        # runtime fields of their own)
+        self._share_clauses = share_clauses and shared is not None and not live
         self._subfields: dict[str, list[str]] = {}
         self._subfields_size = -1
 
@@ -177,7 +202,16 @@ class Compiler:
             raise UnsupportedQuery(
                 here, f"[{kind}] queries are not evaluated (supported: {', '.join(sorted(_BUILDERS))})"
             )
-        return builder(self, spec, here, scope)
+        if not self._share_clauses or kind not in _SHARED_KINDS:
+            return builder(self, spec, here, scope)
+        assert self._shared is not None
+        # the same clause in several searches of a batch over one index (a window's time range, with its timestamp
+        # override and fallback, in every query rule due): compiled once, each document judged once by it
+        key = ("query", json.dumps(query, sort_keys=True, default=str), scope, self.env.now_nanos)
+        shared = self._shared.get(key)
+        if shared is None:
+            shared = self._shared[key] = _Judged(builder(self, spec, here, scope))
+        return cast(Predicate, shared)
 
 
 def _epoch_nanos(moment: datetime) -> int:

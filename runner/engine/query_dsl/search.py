@@ -340,7 +340,7 @@ class IndexRun:
     __slots__ = ("compiler", "extend", "index", "predicate", "sorts")
 
     def __init__(self, search: DslRun, index: str, mapping: IndexMapping | None, live: bool,
-                 shared: dict[Any, DslField] | None = None) -> None:
+                 shared: dict[Any, Any] | None = None) -> None:
         self.index = index
         body = search.body
         self.extend: Any = None
@@ -352,7 +352,8 @@ class IndexRun:
             mapping.fields.update(body.runtime)
             live = False
         context = IndexContext(index, mapping if live else copy_mapping(mapping), grow=not live)
-        self.compiler = Compiler(context, search.now, live, shared if self.extend is None else None)
+        self.compiler = Compiler(context, search.now, live, shared if self.extend is None else None,
+                                 share_clauses=not body.runtime)
         self.predicate: Predicate = compile_with(self.compiler, body.query)
         self.sorts = [SortReader(search, index, self.compiler.field(key.field, None), key, f"sort[{number}]")
                       for number, key in enumerate(body.sort)]
@@ -390,7 +391,7 @@ class DslRun:
                                        f"[{known[0]}] and [{kind}] across indices")
 
     def plan(self, index: str, mapping: IndexMapping | None, live: bool = False,
-             shared: dict[Any, DslField] | None = None) -> IndexRun:
+             shared: dict[Any, Any] | None = None) -> IndexRun:
         """The search compiled for `index` (`shared`: the field readers of the batch's searches over it)."""
         run = self.runs[index] = IndexRun(self, index, mapping, live, shared)
         for number, reader in enumerate(run.sorts):
