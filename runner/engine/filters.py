@@ -254,7 +254,7 @@ _UNSELECTIVE = {
     "event.kind": 2, "event.type": 2, "event.outcome": 2, "event.module": 2,
     "event.dataset": 2, "data_stream.type": 2, "data_stream.dataset": 2, "data_stream.namespace": 2,
     "host.os.type": 2, "host.os.family": 2, "host.os.platform": 2, "agent.type": 2, "ecs.version": 2,
-    "event.action": 1,
+    "event.action": 1, "network.transport": 2, "network.type": 2, "network.direction": 2,
     "event.category": 3,  # also what sequences and samples dispatch on: the least telling of all
 }
 

@@ -314,3 +314,23 @@ def test_a_growing_batch_answers_as_the_final_mappings_do_or_says_remapped() -> 
     assert isinstance(answers[2], QueryDslError) and "abc" in str(answers[2])
     assert isinstance(answers[3], Remapped)
     assert isinstance(answers[4], dict) and answers[4]["hits"] == dsl_search(docs, bodies[4], final, now=NOW)["hits"]
+
+
+def test_term_indexing_of_integer_fields_answers_exactly_the_unindexed_search() -> None:
+    # process.pid is `long`: a term is the number (`"53"`, `53`, `"053"` alike; a value "7" in _source is coerced, a
+    # 53.9 truncated as Elasticsearch's long field parses it), filed under its decimal text; constants that are not
+    # plain integers (`"53.0"`, `"5e1"`, `" 53"`) file nothing and are judged by the evaluator on every document
+    docs = [
+        doc(0, process={"pid": 53}), doc(1, process={"pid": "7"}), doc(2, process={"pid": [7, 53]}),
+        doc(3, process={"pid": 53.9}), doc(4, process={"pid": -1}), doc(5, process={"name": "x"}),
+    ]
+    bodies = [{"query": q, "size": 10} for q in [
+        {"term": {"process.pid": "53"}}, {"term": {"process.pid": 53}}, {"term": {"process.pid": "053"}},
+        {"terms": {"process.pid": [7, "-1"]}}, {"match": {"process.pid": "7"}},
+        {"term": {"process.pid": "53.0"}}, {"bool": {"should": [{"term": {"process.pid": 53}},
+                                                              {"term": {"process.name": "x"}}]}},
+        {"bool": {"filter": [{"terms": {"process.pid": [53, 7]}}, {"range": {"process.pid": {"lt": 10}}}]}},
+    ]]
+    batched = _batched_equals_one_by_one(docs, bodies, {"logs": MAPPING})
+    assert [len(answer["hits"]["hits"]) for answer in batched if isinstance(answer, dict)] == [
+        3, 3, 3, 3, 2, 3, 4, 2]

@@ -25,6 +25,7 @@ answers are the unindexed ones.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -43,7 +44,9 @@ ALTERNATIVES = 16
 # as term_test folds) or FOLD (a case-insensitive wildcard: the wildcard matcher's `fold`)
 # EXISTS: the field holds a value (any type), what every clause on one mapped field requires at least
 # PRESENT: something at the field's `_source` path (a field a fixed mapping lacks, mapped at its first value)
-EXACT, LOWERCASE, FOLD, EXISTS, PRESENT = 0, 1, 2, 3, 4
+# INTEGER: an integer field (long, integer, short, byte, unsigned_long) must hold one of the terms (as decimal text)
+EXACT, LOWERCASE, FOLD, INTEGER, EXISTS, PRESENT = 0, 1, 2, 3, 4, 5
+_INTEGER_LITERAL = re.compile(r"-?\d{1,18}")
 Key = tuple[str, int]
 Token = str | tuple[str, str]  # an exact term, or ("<", a literal lead)
 Way = dict[Key, frozenset[Token]]
@@ -105,10 +108,30 @@ class _Deriver:
         self.fields[key] = found
         return [{key: frozenset({"*"})}]
 
+    def _integers(self, name: str, values: list[Any]) -> list[Way] | None:
+        """Exact terms on an integer field (`destination.port: (22 or 2222)`): the field must hold one of them.
+        Only plain integer constants (a decimal, a fraction, a number with `+` or spaces: no requirement but the
+        field's value, as the evaluator's parsing decides those)."""
+        if not isinstance(name, str) or "*" in name:
+            return None
+        found = self.compiler.field(name, None)
+        if found.hidden or found.family != "integer" or found.reader.bound is None or found.flattened:
+            return None
+        tokens: set[Token] = set()
+        for value in values:
+            text = value if type(value) is str else str(value) if type(value) is int else None
+            if text is None or not _INTEGER_LITERAL.fullmatch(text):
+                return None
+            tokens.add(str(int(text)))
+        key = (name, INTEGER)
+        self.fields[key] = found
+        return [{key: frozenset(tokens)}]
+
     def _terms(self, name: str, values: list[Any], folded: bool, prefix: bool = False) -> list[Way]:
         found = self._keyword(name)
         if found is None:
-            return self.exists(name)
+            integers = None if folded or prefix else self._integers(name, values)
+            return integers if integers is not None else self.exists(name)
         tokens: set[Token] = set()
         for value in values:
             text = self._constant(found, value)
@@ -318,7 +341,7 @@ class _Requirement:
     def __init__(self, dsl_field: DslField, mode: int, tokens: frozenset[Token]) -> None:
         self.field = dsl_field
         self.mode = mode
-        self.fold = None if mode == EXACT else lowercase if mode == LOWERCASE else fold
+        self.fold = None if mode in (EXACT, INTEGER) else lowercase if mode == LOWERCASE else fold
         self.exact = frozenset(token for token in tokens if type(token) is str)
         self.leads = tuple(token[1] for token in tokens if type(token) is tuple)
         # a requirement is shared by the ways that have it (TermTable.requirement): answered once per document
@@ -341,6 +364,8 @@ class _Requirement:
             return False
         if self.mode == EXISTS:
             return True
+        if self.mode == INTEGER:
+            return family == "integer" and any(type(v) is int and str(v) in self.exact for v in values)
         if family != "keyword":
             return False
         folding, exact, leads = self.fold, self.exact, self.leads
@@ -377,7 +402,7 @@ class _FieldIndex:
     def __init__(self, dsl_field: DslField, mode: int) -> None:
         self.field = dsl_field
         self.mode = mode
-        self.fold = None if mode == EXACT else lowercase if mode == LOWERCASE else fold
+        self.fold = None if mode in (EXACT, INTEGER) else lowercase if mode == LOWERCASE else fold
         self.exact: dict[str, list[Filed]] = {}
         self.leads: dict[str, list[Filed]] = {}
         self.lead = 0
@@ -389,7 +414,7 @@ class _FieldIndex:
                 _offer(self.exact["*"], source, found)
             return
         reader = self.field.reader
-        if mode < EXISTS and reader.verbatim:
+        if mode < INTEGER and reader.verbatim:
             # the common shape straight from `_source`: a plain string of a keyword field is indexed as itself
             # (within ignore_above); anything else through the field's reading
             raw = reader.get(source)
@@ -406,6 +431,10 @@ class _FieldIndex:
             return
         if self.mode == EXISTS:
             _offer(self.exact["*"], source, found)
+            return
+        if self.mode == INTEGER:
+            if family == "integer":
+                self._terms([str(v) for v in values if type(v) is int], source, found)
             return
         if family == "keyword":
             self._terms(values, source, found)
