@@ -84,7 +84,7 @@ def test_run_once_ndjson_has_each_record_in_full(config: Path, capsys: pytest.Ca
     assert set(records) == {SEED_ID, BAD_ID, NO_INDEX_ID}
     assert records[SEED_ID]["alerts_created"] == 30
     assert records[BAD_ID]["message"].startswith("Found 1 problem\nline 1:15: Unknown column [flow.final]")
-    assert "['nothing-here-*']" in records[NO_INDEX_ID]["message"]  # the full warning, not shortened
+    assert '["nothing-here-*"] was found' in records[NO_INDEX_ID]["message"]  # the full warning, not shortened
 
 
 def test_service_flags_need_once(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
