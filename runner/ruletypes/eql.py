@@ -17,7 +17,14 @@ from runner.alerts import Alert, AlertContext, build_alerts
 from runner.backends import EqlRequest
 from runner.catalog import Rule, iso
 from runner.ruletypes.base import FieldSource, Request, ResultKey, RuleSearch, Searcher
-from runner.ruletypes.kibana import combined_timestamp, rule_filter, time_range_filter, timestamp_fields, timestamps
+from runner.ruletypes.kibana import (
+    combined_timestamp,
+    rule_filter,
+    time_range_filter,
+    timestamp_fields,
+    timestamps,
+    unsupported_filters,
+)
 
 
 def build_request(rule: Rule, start: datetime | None = None, end: datetime | None = None) -> EqlRequest:
@@ -106,7 +113,7 @@ class EqlKind:
     type = "eql"
 
     def unsupported(self, rule: Rule) -> str | None:
-        return None
+        return unsupported_filters(rule)
 
     def prepare(self, rule: Rule, fields: FieldSource | None) -> RuleSearch:
         return EqlSearch(rule)  # EQL's request does not depend on the fields: Elasticsearch resolves them

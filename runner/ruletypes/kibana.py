@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from runner.catalog import Rule
+from runner.kql import build_es_query
 
 DATE_FORMAT = "strict_date_optional_time"
 TIMESTAMP_RUNTIME_FIELD = "kibana.combined_timestamp"
@@ -57,18 +58,20 @@ def time_range_filter(primary: str, secondary: str | None, start: str, end: str)
 
 def rule_filter(filters: list[dict[str, Any]]) -> dict[str, Any]:
     """`getQueryFilter` with an empty EQL query: the rule's Kibana filters as a bool query (negated ones in
-    `must_not`, disabled ones dropped)."""
-    positive: list[dict[str, Any]] = []
-    negative: list[dict[str, Any]] = []
-    for item in filters:
-        meta = item.get("meta") or {}
-        if meta.get("disabled"):
-            continue
-        query = item.get("query")
-        if query is None:  # the older filter shape: the query sits beside `meta`
-            query = {k: v for k, v in item.items() if k not in ("meta", "$state")}
-        (negative if meta.get("negate") else positive).append(query)
-    return {"bool": {"must": [], "filter": positive, "should": [], "must_not": negative}}
+    `must_not`, disabled ones dropped, legacy shapes migrated), through the one translation of Kibana filters that
+    query rules use too (`runner.kql.build_es_query`, whose empty query adds nothing). A filter it refuses
+    (`meta.type: combined`) is a `KqlError`."""
+    return build_es_query("", filters, None)
+
+
+def unsupported_filters(rule: Rule) -> str | None:
+    """Why the rule's Kibana filters cannot be translated (None: they can): combined filters, filters of filters,
+    are not supported yet (none in the detection-rules corpus)."""
+    for item in rule.params.filters:
+        meta = item.model_dump(mode="json").get("meta") or {}
+        if isinstance(meta, dict) and meta.get("type") == "combined":
+            return f"{rule.type} rules with combined filters (meta.type: combined) are not supported yet"
+    return None
 
 
 def combined_timestamp(primary: str) -> dict[str, Any]:
@@ -96,4 +99,5 @@ __all__ = [
     "time_range_filter",
     "timestamp_fields",
     "timestamps",
+    "unsupported_filters",
 ]

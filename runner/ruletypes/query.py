@@ -36,6 +36,7 @@ from runner.ruletypes.kibana import (
     time_range_filter,
     timestamp_fields,
     timestamps,
+    unsupported_filters,
 )
 
 # Kibana's rule type (`ruleTypeMappings.query`, `QUERY_RULE_TYPE_ID`) and its name
@@ -176,11 +177,7 @@ class QueryKind:
     def unsupported(self, rule: Rule) -> str | None:
         if rule.language != "kuery":
             return f"{rule.language} query rules are not supported yet"
-        for item in rule.params.filters:
-            meta = item.model_dump(mode="json").get("meta") or {}
-            if isinstance(meta, dict) and meta.get("type") == "combined":
-                return "query rules with combined filters (meta.type: combined) are not supported yet"
-        return None
+        return unsupported_filters(rule)
 
     def prepare(self, rule: Rule, fields: FieldSource | None) -> RuleSearch:
         """The rule's search: its KQL and filters translated against the fields `fields` reports for them (none:
