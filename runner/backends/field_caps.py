@@ -79,12 +79,14 @@ def field_caps_body(mappings: Mapping[str, IndexMapping | Mapping[str, Any]], fi
     """The `_field_caps` response body for `fields` (names or `*` wildcards) over the indices of `mappings` (index
     name → its mapping, an `IndexMapping` or a mapping body): see the module docstring."""
     match = _matcher(fields)
+    # names without `*` (what a KQL query mostly asks for): looked up, not matched against every mapped field
+    exact = None if any("*" in str(field) for field in fields) else {str(field) for field in fields}
     indices = sorted(mappings)
     by_field: dict[str, dict[str, list[tuple[str, _Caps]]]] = {}
     for index in indices:
         mapping = mappings[index]
         mapping = mapping if isinstance(mapping, IndexMapping) else IndexMapping.from_body(mapping)
-        for name, caps in sorted(_index_caps(mapping, match).items()):
+        for name, caps in sorted(_index_caps(mapping, match, exact).items()):
             by_field.setdefault(name, {}).setdefault(caps.type, []).append((index, caps))
     body: dict[str, Any] = {}
     for name in sorted(by_field):
@@ -106,7 +108,7 @@ def _matcher(fields: Sequence[str]) -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{a})" for a in alternatives) if alternatives else "(?!)")
 
 
-def _index_caps(mapping: IndexMapping, match: re.Pattern[str]) -> dict[str, _Caps]:
+def _index_caps(mapping: IndexMapping, match: re.Pattern[str], exact: set[str] | None = None) -> dict[str, _Caps]:
     """`retrieveFieldCaps` for one index: the matching fields and the object/nested parents of each."""
     found: dict[str, _Caps] = {}
 
@@ -125,8 +127,12 @@ def _index_caps(mapping: IndexMapping, match: re.Pattern[str]) -> dict[str, _Cap
                 found[parent] = _Caps("nested" if parent in mapping.nested else "object", False, False, False)
             dot = parent.rfind(".")
 
-    candidates: list[tuple[str, str]] = [(name, name) for name in mapping.fields]
-    candidates += list(mapping.aliases.items())
+    if exact is None:
+        candidates: list[tuple[str, str]] = [(name, name) for name in mapping.fields]
+        candidates += list(mapping.aliases.items())
+    else:  # the same candidates `match` keeps, found by name
+        candidates = [(name, name) for name in sorted(exact) if name in mapping.fields]
+        candidates += [(name, mapping.aliases[name]) for name in sorted(exact) if name in mapping.aliases]
     for name, target in candidates:
         if match.fullmatch(name) is None:
             continue

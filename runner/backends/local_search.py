@@ -126,7 +126,8 @@ class TemplateVerifier:
         for index, template in template_indices(patterns, self.templates).items():
             mapping = self._indices.get(index)
             if mapping is None:
-                mapping = self._indices[index] = IndexMapping.from_body(self.templates.body_of(template))
+                body = self.templates.shared_body(template) if template is not None else self.templates.body_of(None)
+                mapping = self._indices[index] = IndexMapping.from_body(body)
             schema.indices[index] = mapping
         return schema
 

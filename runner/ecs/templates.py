@@ -155,11 +155,15 @@ class Templates:
         """A fresh copy of the mapping body an index of `template` starts with (None: no template, ECS alone)."""
         if template is None:
             return ecs_mapping()
+        return copy.deepcopy(self.shared_body(template))
+
+    def shared_body(self, template: Template) -> dict[str, Any]:
+        """`body_of` without the copy, for readers that never change it (`IndexMapping.from_body`)."""
         key = template.name + "\0" + template.origin
         body = self._bodies.get(key)
         if body is None:
             body = self._bodies[key] = _as_is(template.mappings) if template.exact else _over_ecs(template.mappings)
-        return copy.deepcopy(body)
+        return body
 
     def defining(self, name: str) -> list[Template]:
         """The templates mapping the field `name`."""
