@@ -23,13 +23,14 @@ from runner.engine.field_types import UnsearchableField
 from runner.engine.fields import MISSING, SourcePath
 from runner.engine.multi import DslSearch, OutOfOrder, QuerySearch, Remapped, search_many
 from runner.engine.ordering import OrderingError
-from runner.engine.query_dsl import QueryDslError, UnsupportedQuery, compile_dsl, dsl_search
+from runner.engine.query_dsl import JudgedOnce, QueryDslError, UnsupportedQuery, compile_dsl, dsl_search
 from runner.engine.search import DocumentError, SearchRequestError, search
 
 __all__ = [
     "DocumentError",
     "DslSearch",
     "DynamicTemplates",
+    "JudgedOnce",
     "LiveMapping",
     "MISSING",
     "OrderingError",

@@ -52,7 +52,7 @@ from runner.backends.errors import (
 from runner.backends.local_search import batchable, no_index_answer, run_query, run_search, search_error, verify_search
 from runner.backends.request import EqlRequest, SearchRequest
 from runner.ecs import Templates
-from runner.engine import DslSearch, OutOfOrder, QuerySearch, date_range, search_many
+from runner.engine import DslSearch, JudgedOnce, OutOfOrder, QuerySearch, date_range, search_many
 from runner.eql import EqlError, Schema, parse
 from runner.eql import nodes as n
 
@@ -165,24 +165,6 @@ def request_filter(query: Any) -> Callable[[Mapping[str, Any]], bool] | None:
         return compile_query(query)
     except UnsupportedQuery as err:
         raise QueryError("parsing_exception", f"the request filter cannot be evaluated here: {err}") from None
-
-
-class _Judged:
-    """A filter's predicate that judges each document once: the searches sharing the filter ask it in turn about the
-    same document (`search_many` offers a document to each of them), and all but the first get the answer kept."""
-
-    __slots__ = ("answer", "last", "predicate")
-
-    def __init__(self, predicate: Callable[[Mapping[str, Any]], bool]) -> None:
-        self.predicate = predicate
-        self.last: Any = None
-        self.answer = False
-
-    def __call__(self, source: Mapping[str, Any]) -> bool:
-        if source is not self.last:
-            self.answer = self.predicate(source)
-            self.last = source  # held: its identity cannot be reused while it is the last one
-        return self.answer
 
 
 class EmbeddedBackend:
@@ -341,7 +323,7 @@ class EmbeddedBackend:
                         try:
                             if key not in accepts:
                                 found = request_filter(request.body.get("filter"))
-                                accepts[key] = None if found is None else _Judged(found)
+                                accepts[key] = None if found is None else JudgedOnce(found)
                             accept = accepts[key]
                         except QueryError as error:  # this request's filter alone is refused
                             answers[number] = error

@@ -242,15 +242,7 @@ class FileEvents:
         patterns matching no index are `IndexNotFound`, as for EQL (offline events answer "no index" for every
         type)."""
         body = request.body
-        indices = resolve_indices(request.index, self.indices())
-        if not indices:
-            raise IndexNotFound(f"no such index [{','.join(request.index)}]")
-        schema = self.schema(indices)
-        wanted = None if len(indices) == len(self._mappings) else frozenset(indices)
-
-        def chosen(documents: Iterable[Mapping[str, Any]]) -> Iterable[Mapping[str, Any]]:
-            return documents if wanted is None else _Chosen(documents, wanted, None)
-
+        schema, chosen = self._alone(request, None)
         return self._pass(lambda documents: run_search(chosen(documents), body, schema))
 
     def eql_search(self, request: EqlRequest) -> dict[str, Any]:
@@ -258,17 +250,22 @@ class FileEvents:
         pass (two when sequences are out of order beyond the engine's own reorder window: the documents are an
         iterable whose every iteration is a new pass)."""
         body = request.body
+        schema, chosen = self._alone(request, request_filter(body.get("filter")))
+        return self._pass(lambda documents: run_query(chosen(documents), body, schema))
+
+    def _alone(self, request: EqlRequest | SearchRequest, accept: Callable[[Mapping[str, Any]], bool] | None,
+               ) -> tuple[Schema, Callable[[Iterable[Mapping[str, Any]]], Iterable[Mapping[str, Any]]]]:
+        """What a request searched on its own reads: its indices' schema (the final mappings) and the choice of
+        the documents of a pass (its indices', those `accept` takes). No index: `IndexNotFound`."""
         indices = resolve_indices(request.index, self.indices())
         if not indices:
             raise IndexNotFound(f"no such index [{','.join(request.index)}]")
-        schema = self.schema(indices)
         wanted = None if len(indices) == len(self._mappings) else frozenset(indices)
-        accept = request_filter(body.get("filter"))
 
         def chosen(documents: Iterable[Mapping[str, Any]]) -> Iterable[Mapping[str, Any]]:
             return documents if wanted is None and accept is None else _Chosen(documents, wanted, accept)
 
-        return self._pass(lambda documents: run_query(chosen(documents), body, schema))
+        return self.schema(indices), chosen
 
     def field_caps(self, index: Sequence[str], fields: Sequence[str], *,
                    include_unmapped: bool = False) -> dict[str, Any]:

@@ -66,8 +66,8 @@ a `text` field's empty string counts as a value for `exists`.
 
 from runner.engine.query_dsl.analysis import analyze
 from runner.engine.query_dsl.batch import DslSearch
-from runner.engine.query_dsl.compile import Predicate, compile_dsl
+from runner.engine.query_dsl.compile import JudgedOnce, Predicate, compile_dsl
 from runner.engine.query_dsl.errors import QueryDslError, UnsupportedQuery
 from runner.engine.query_dsl.search import dsl_search
 
-__all__ = ["DslSearch", "Predicate", "QueryDslError", "UnsupportedQuery", "analyze", "compile_dsl", "dsl_search"]
+__all__ = ["DslSearch", "JudgedOnce", "Predicate", "QueryDslError", "UnsupportedQuery", "analyze", "compile_dsl", "dsl_search"]

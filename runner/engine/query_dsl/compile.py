@@ -93,8 +93,9 @@ class FieldClause:
 _SHARED_KINDS = frozenset({"range", "bool"})
 
 
-class _Judged:
-    """A predicate shared by several searches that judges each document once (they ask in turn about the same one)."""
+class JudgedOnce:
+    """A predicate shared by several searches that judges each document once: they ask in turn about the same
+    document (a batch offers it to each), and all but the first get the answer kept."""
 
     __slots__ = ("answer", "last", "predicate")
 
@@ -210,7 +211,7 @@ class Compiler:
         key = ("query", json.dumps(query, sort_keys=True, default=str), scope, self.env.now_nanos)
         shared = self._shared.get(key)
         if shared is None:
-            shared = self._shared[key] = _Judged(builder(self, spec, here, scope))
+            shared = self._shared[key] = JudgedOnce(builder(self, spec, here, scope))
         return cast(Predicate, shared)
 
 
@@ -734,4 +735,4 @@ def compile_dsl(
     return grown
 
 
-__all__ = ["Compiler", "FieldClause", "Predicate", "compile_dsl", "compile_with", "minimum_should_match"]
+__all__ = ["Compiler", "FieldClause", "JudgedOnce", "Predicate", "compile_dsl", "compile_with", "minimum_should_match"]
