@@ -1,13 +1,15 @@
 """Query rules (`type: query`, `language: kuery`): Kibana's query rule executor — the KQL and the rule's filters
 translated against the fields of the rule's indices, searched with `_search` page by page, each hit one alert.
 
-As Kibana runs them (`query.ts`, `get_query_filter_load_fields.ts`, `build_events_query.ts`,
-`search_after_bulk_create.ts`; /work-notes in the module's tests):
+As Kibana runs them (its `query.ts`, `get_query_filter_load_fields.ts`, `build_events_query.ts`,
+`search_after_bulk_create_factory.ts`, `single_search_after.ts`, `wrap_hits.ts`, read in Kibana's source; the tests
+in tests/ruletypes and tests/execution/test_query_rules*.py say which fact each checks):
 
 - **fields**: once per execution, the fields the query and filters name are read from the rule's index patterns
   (`_field_caps`), and the KQL is translated against them (`runner.kql.build_es_query` with the detection engine's
   options): a field that is exactly `keyword` gets `term`/`wildcard`, text `match`/`match_phrase`/`query_string`,
-  dates a `range`. Patterns that match no index: Kibana's warning, and the window is searched as nothing can match;
+  dates a `range`. Patterns that match no index: Kibana's warning, no search, and the window counts as searched
+  (nothing can match there); a query those fields cannot translate fails the rule (`QueryError`);
 - **the request** of a window: the query and the time range (`timestamp_override` with its fallback) in a bool
   `filter`, sorted by the timestamp(s) ascending, pages of `min(max_signals, 100)` hits, `search_after` the last
   hit's sort values for the next page, until a page comes back empty; the execution writes each page's alerts and
@@ -16,7 +18,9 @@ As Kibana runs them (`query.ts`, `get_query_filter_load_fields.ts`, `build_event
 - **alerts**: each hit is an event alert, built as an EQL event's (Kibana's `wrapHits` for both), with the rule's
   parameters (`language: kuery`, `query`, `filters`, `index`).
 
-Lucene query rules (`language: lucene`) are not supported yet: `unsupported` says so.
+Lucene query rules (`language: lucene`) and combined filters are not supported yet: `unsupported` says so.
+Kibana's pages have no tiebreaker: documents with the same sort values on both sides of a page boundary are skipped
+(kibana#280769); the requests stay Kibana's, and `tied` says when a page ended on a tie.
 """
 
 from __future__ import annotations
