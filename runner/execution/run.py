@@ -473,6 +473,7 @@ class _WindowRun:
         left = self.rule.params.max_signals
         seen: set[ResultKey] = set()
         page: Request | None = self.request
+        warned_tie = False
         try:
             while page is not None:
                 if page is not self.request and self.deadline.passed():
@@ -504,10 +505,12 @@ class _WindowRun:
                     if MAX_SIGNALS_WARNING not in record.warnings:
                         record.warnings.append(MAX_SIGNALS_WARNING)
                     break
-                tied = search.tied(page, response)
-                if tied is not None:
+                following = search.next_page(page, response)
+                tied = search.tied(page, response) if following is not None and not warned_tie else None
+                if tied is not None:  # said once per window
                     record.warnings.append(f"Window {self.window}: {tied}")
-                page = search.next_page(page, response)
+                    warned_tie = True
+                page = following
         finally:
             self._report_refusals()
         result.status = WindowStatus.SEARCHED

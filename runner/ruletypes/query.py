@@ -155,7 +155,8 @@ class QuerySearch(RuleSearch):
     def tied(self, request: Request, response: Mapping[str, Any]) -> str | None:
         """A full page whose last two hits have the same sort values: the documents with those values past the
         page are skipped by the next page's `search_after`, as Kibana's pages skip them (no tiebreaker:
-        kibana#280769); the requests stay Kibana's, the loss is said."""
+        kibana#280769); the requests stay Kibana's, the likely loss is said. Only a tie seen inside the page: one
+        that starts at its last hit (the next document shares its values) is skipped without a sign."""
         hits = response["hits"]["hits"]
         if len(hits) < max(2, request.body["size"]) or hits[-1].get("sort") != hits[-2].get("sort"):
             return None

@@ -334,3 +334,27 @@ def test_term_indexing_of_integer_fields_answers_exactly_the_unindexed_search() 
     batched = _batched_equals_one_by_one(docs, bodies, {"logs": MAPPING})
     assert [len(answer["hits"]["hits"]) for answer in batched if isinstance(answer, dict)] == [
         3, 3, 3, 3, 2, 3, 4, 2]
+
+
+def test_searches_share_a_clause_only_through_the_very_same_mapping() -> None:
+    # a batch compiles a clause the searches over one index share (a window's time range) once: only for searches
+    # reading the index through the same mapping object (here `n` is keyword for one, long for the other)
+    docs = [doc(i, **{"@timestamp": f"2026-01-01T00:00:0{i}Z", "n": v}) for i, v in enumerate(["9", "10", "100"])]
+    keyword = Schema.from_mappings({"logs": {"properties": {"@timestamp": {"type": "date"}, "n": {"type": "keyword"}}}})
+    long = Schema.from_mappings({"logs": {"properties": {"@timestamp": {"type": "date"}, "n": {"type": "long"}}}})
+    body = {"query": {"range": {"n": {"gte": "10"}}}}
+    searches = [DslSearch(body, frozenset({"logs"}), keyword, NOW), DslSearch(body, frozenset({"logs"}), long, NOW),
+                DslSearch(body, frozenset({"logs"}), keyword, NOW)]
+    answers = search_many(docs, searches)
+    assert [ids(answer) for answer in answers] == [["0", "1", "2"], ["1", "2"], ["0", "1", "2"]]  # "9" > "10" as text
+
+
+def test_a_runtime_field_the_query_reaches_is_kept() -> None:
+    # boosted field names (`obj.r^2`) and an object above the field (`exists` on `obj`) read it
+    mapping = {"logs": {"dynamic": False, "properties": {"@timestamp": {"type": "date"}}}}
+    docs = [doc(0, **{"@timestamp": "2026-01-01T00:00:00Z", "obj": {"r": "x"}})]
+    runtime = {"obj.r": {"type": "keyword"}}
+    for query in ({"multi_match": {"query": "x", "fields": ["obj.r^2", "a"]}},
+                  {"query_string": {"query": "x", "fields": ["obj.r^3"]}},
+                  {"exists": {"field": "obj"}}):
+        assert ids(dsl_search(docs, {"query": query, "runtime_mappings": runtime}, mapping, now=NOW)) == ["0"], query

@@ -115,16 +115,16 @@ class Compiler:
     """Compiles the clauses of one query against one index's mapping (grown dynamically as documents are read)."""
 
     def __init__(self, context: IndexContext, now: datetime, live: bool = False,
-                 shared: dict[Any, Any] | None = None, share_clauses: bool = False) -> None:
+                 shared: dict[Any, Any] | None = None, share_clauses: object = None) -> None:
         self.context = context
         self.live = live  # the mapping is a LiveMapping's, grown before each document is read
         self.env = Env(_epoch_nanos(now))
         self._fields: dict[tuple[str, str | None], DslField] = {}
         # the readers of mapped fields shared by the searches of a batch over one index (see `field`)
         self._shared = shared
-        # identical clauses compiled once for the batch's searches over the index (their mappings are the same: no
-        # runtime fields of their own)
-        self._share_clauses = share_clauses and shared is not None and not live
+        # identical clauses compiled once for the batch's searches over the index that read it through the very same
+        # mapping (`share_clauses`: that mapping's identity; None: never shared, e.g. runtime fields of its own)
+        self._share_clauses = share_clauses if shared is not None and not live else None
         self._subfields: dict[str, list[str]] = {}
         self._subfields_size = -1
 
@@ -203,12 +203,12 @@ class Compiler:
             raise UnsupportedQuery(
                 here, f"[{kind}] queries are not evaluated (supported: {', '.join(sorted(_BUILDERS))})"
             )
-        if not self._share_clauses or kind not in _SHARED_KINDS:
+        if self._share_clauses is None or kind not in _SHARED_KINDS:
             return builder(self, spec, here, scope)
         assert self._shared is not None
         # the same clause in several searches of a batch over one index (a window's time range, with its timestamp
         # override and fallback, in every query rule due): compiled once, each document judged once by it
-        key = ("query", json.dumps(query, sort_keys=True, default=str), scope, self.env.now_nanos)
+        key = ("query", json.dumps(query, sort_keys=True, default=str), scope, self.env.now_nanos, self._share_clauses)
         shared = self._shared.get(key)
         if shared is None:
             shared = self._shared[key] = JudgedOnce(builder(self, spec, here, scope))

@@ -228,13 +228,15 @@ def _read_runtime(runtime: dict[str, FieldMapping], query: Any, sorted_on: list[
                 if key in ("field", "path") and isinstance(value, str):
                     names.add(value)
                 elif key == "fields" and isinstance(value, list):
-                    names.update(str(name) for name in value)
+                    names.update(str(name).split("^", 1)[0] for name in value)  # `field^2`: a boosted field
                 else:
                     names.add(str(key))
                     stack.append(value)
     if any("*" in name for name in names):
         return runtime
-    return {name: mapped for name, mapped in runtime.items() if name in names}
+    # a field named, or one below an object named (`exists` or `nested` on `obj` reach `obj.r`)
+    return {name: mapped for name, mapped in runtime.items()
+            if name in names or any(name.startswith(prefix + ".") for prefix in names)}
 
 
 # ---- ordering ------------------------------------------------------------------------------------------------------
@@ -344,6 +346,9 @@ class IndexRun:
         self.index = index
         body = search.body
         self.extend: Any = None
+        # the mapping the searches of a batch share clauses through: the very same object, held by the caller's
+        # schema for the whole batch (another mapping of the index, or runtime fields of its own: nothing shared)
+        source = id(mapping) if mapping is not None and not body.runtime else None
         if mapping is None:  # an index without a mapping: Elasticsearch's dynamic mapping of its documents
             own = LiveMapping(None)
             mapping, live, self.extend = own.mapping, True, own.extend
@@ -353,7 +358,7 @@ class IndexRun:
             live = False
         context = IndexContext(index, mapping if live else copy_mapping(mapping), grow=not live)
         self.compiler = Compiler(context, search.now, live, shared if self.extend is None else None,
-                                 share_clauses=not body.runtime)
+                                 share_clauses=source)
         self.predicate: Predicate = compile_with(self.compiler, body.query)
         self.sorts = [SortReader(search, index, self.compiler.field(key.field, None), key, f"sort[{number}]")
                       for number, key in enumerate(body.sort)]
