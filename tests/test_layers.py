@@ -13,6 +13,7 @@ BOTTOM = {
     "errors": set(),
     "problems": {"errors"},
     "dispatch": set(),
+    "dateunits": set(),
 }
 # a package may import itself, the packages listed, and the bottom modules
 ALLOWED = {

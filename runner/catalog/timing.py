@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from runner.dateunits import add_months, round_down
 from runner.errors import RuleRunnerError
 
 _DURATION = re.compile(r"^(\d+)(ms|s|m|h|d)$")
@@ -98,7 +99,7 @@ class DateMath:
         """The instant this expression names when the execution starts at `now` (an aware datetime)."""
         value = (self.anchor or now).astimezone(UTC)
         for op, amount, unit in self.operations:
-            value = _round_down(value, unit) if op == "/" else _add(value, amount if op == "+" else -amount, unit)
+            value = round_down(value, unit) if op == "/" else _add(value, amount if op == "+" else -amount, unit)
         return value
 
 
@@ -135,36 +136,9 @@ def _iso(text: str, whole: str) -> datetime:
 
 def _add(value: datetime, amount: int, unit: str) -> datetime:
     if unit in ("y", "M"):
-        months = value.month - 1 + amount * (12 if unit == "y" else 1)
-        year, month = value.year + months // 12, months % 12 + 1
-        day = min(value.day, _days_in_month(year, month))
-        return value.replace(year=year, month=month, day=day)
+        return add_months(value, amount * (12 if unit == "y" else 1))
     seconds = {"w": 604800, "d": 86400, "h": 3600, "H": 3600, "m": 60, "s": 1, "ms": 0.001}[unit]
     return value + timedelta(seconds=amount * seconds)
-
-
-def _days_in_month(year: int, month: int) -> int:
-    following = datetime(year + month // 12, month % 12 + 1, 1)
-    return (following - timedelta(days=1)).day
-
-
-def _round_down(value: datetime, unit: str) -> datetime:
-    if unit == "y":
-        return value.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
-    if unit == "M":
-        return value.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    if unit == "w":  # ISO weeks start on Monday, as moment's isoWeek
-        start = value - timedelta(days=value.weekday())
-        return start.replace(hour=0, minute=0, second=0, microsecond=0)
-    if unit == "d":
-        return value.replace(hour=0, minute=0, second=0, microsecond=0)
-    if unit in ("h", "H"):
-        return value.replace(minute=0, second=0, microsecond=0)
-    if unit == "m":
-        return value.replace(second=0, microsecond=0)
-    if unit == "s":
-        return value.replace(microsecond=0)
-    return value.replace(microsecond=value.microsecond // 1000 * 1000)
 
 
 __all__ = ["DateMath", "TimingError", "empty_window", "format_duration", "iso", "parse_duration"]

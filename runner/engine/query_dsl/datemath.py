@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from runner.dateunits import add_months, round_down
 from runner.engine.dates import parse_date
 from runner.errors import RuleRunnerError
 
@@ -78,40 +79,11 @@ def _local_to_utc(nanos_as_utc: int, tz: tzinfo) -> int:
     return nanos_as_utc - int(offset.total_seconds()) * NANOS_PER_SECOND
 
 
-def _add_months(moment: datetime, months: int) -> datetime:
-    index = moment.year * 12 + moment.month - 1 + months
-    year, month = divmod(index, 12)
-    month += 1
-    day = moment.day
-    while True:
-        try:
-            return moment.replace(year=year, month=month, day=day)
-        except ValueError:
-            day -= 1  # Java's plusMonths clamps to the last day of the month
-
-
-def _round_down(moment: datetime, unit: str) -> datetime:
-    if unit == "y":
-        return moment.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
-    if unit == "M":
-        return moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    if unit == "w":
-        start = moment.replace(hour=0, minute=0, second=0, microsecond=0)
-        return start - timedelta(days=start.weekday())
-    if unit == "d":
-        return moment.replace(hour=0, minute=0, second=0, microsecond=0)
-    if unit in ("h", "H"):
-        return moment.replace(minute=0, second=0, microsecond=0)
-    if unit == "m":
-        return moment.replace(second=0, microsecond=0)
-    return moment.replace(microsecond=0)
-
-
 def _plus(moment: datetime, amount: int, unit: str) -> datetime:
     if unit == "y":
-        return _add_months(moment, 12 * amount)
+        return add_months(moment, 12 * amount)
     if unit == "M":
-        return _add_months(moment, amount)
+        return add_months(moment, amount)
     step = {"w": timedelta(weeks=1), "d": timedelta(days=1), "h": timedelta(hours=1), "H": timedelta(hours=1),
             "m": timedelta(minutes=1), "s": timedelta(seconds=1)}[unit]
     if unit in ("w", "d"):
@@ -133,7 +105,7 @@ def _apply_math(nanos: int, math: str, round_up: bool, tz: tzinfo, text: str) ->
         if step.group(4):
             unit = step.group(4)
             rest = 0
-            start = _round_down(moment, unit)
+            start = round_down(moment, unit)
             if round_up:
                 following = _plus(start, 1, unit)
                 moment = following - timedelta(milliseconds=1)
